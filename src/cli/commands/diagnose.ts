@@ -1,0 +1,33 @@
+import { collectLiveProcess } from '../../collectors/live-process.js';
+import { InputError } from '../../errors.js';
+import type { Severity } from '../../model/finding.js';
+import { diagnoseJson } from '../../report/diagnose-json.js';
+import { diagnoseTable } from '../../report/diagnose-table.js';
+import { failsAt, runRules } from '../../rules/engine.js';
+import type { Io } from '../io.js';
+import { useColor } from '../io.js';
+
+export interface DiagnoseOptions {
+  json: boolean;
+  failOn: Severity | 'never';
+  procRoot: string;
+  version: string;
+}
+
+/** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
+export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): Promise<number> {
+  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot });
+  const process = snapshot.processes[0]!;
+  if (snapshot.fds.length === 0 && !process.fdTableComplete && process.fdCount > 0) {
+    throw new InputError(
+      `cannot read the fds of pid ${pid} (${process.command}): permission denied; run as root or as the process's owner`,
+      { source: `pid ${pid}` },
+    );
+  }
+  const { findings, skipped } = runRules(snapshot);
+  const text = options.json
+    ? diagnoseJson(snapshot, findings, skipped)
+    : diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
+  io.out(text);
+  return failsAt(findings, options.failOn) ? 1 : 0;
+}

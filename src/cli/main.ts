@@ -1,0 +1,92 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from '../errors.js';
+import type { Io } from './io.js';
+import { processIo } from './io.js';
+import { parseFailOn, parsePid } from './options.js';
+
+/** The package version, read once from package.json (no JSON import: keeps start-up lean). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+interface State {
+  code: number;
+  debug: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ fdleak diagnose 4113              why does pid 4113 hold so many fds?
+  $ fdleak diagnose 4113 --json       the same, as JSON (schema fdleak/diagnose@1)
+  $ fdleak scan --top 10              which processes hold the most fds and sockets
+  $ lsof -n | fdleak analyze          diagnose captured text from a pipe
+  $ fdleak rules                      what each rule checks, with thresholds
+
+Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 bad usage or input.`;
+
+/** The commander program; each command loads its code on first use so start-up stays fast. */
+export function createProgram(io: Io, state: State): Command {
+  const program = new Command('fdleak')
+    .description('find file-descriptor and socket leaks on Linux: which process, which sockets, why')
+    .version(version(), '-V, --version')
+    .option('--debug', 'print stack traces of internal errors')
+    .addHelpText('after', EXAMPLES)
+    .showHelpAfterError('(run fdleak --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.out(s),
+      writeErr: (s) => io.err(s),
+      outputError: (s, write) => write(`fdleak: ${s.replace(/^error: /, '')}`),
+    });
+  program.hook('preAction', (cmd) => {
+    state.debug = cmd.opts<{ debug?: boolean }>().debug === true;
+  });
+  const failOn = new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, warning, info, never').default('warning');
+
+  program
+    .command('diagnose')
+    .description('diagnose one live process: fds by kind, sockets by state, ranked findings')
+    .argument('<pid>', 'process id')
+    .option('--json', 'print JSON (schema fdleak/diagnose@1)')
+    .addOption(failOn)
+    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
+    .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
+    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
+      const pid = parsePid(pidText);
+      const { diagnose } = await import('./commands/diagnose.js');
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version() }, io);
+    });
+
+  program
+    .command('rules')
+    .description('list the rules with their default severity and thresholds')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { listRules } = await import('./commands/rules.js');
+      state.code = listRules(opts.json === true, io);
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error). */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  const state: State = { code: 0, debug: argv.includes('--debug') };
+  try {
+    const program = createProgram(io, state);
+    await program.parseAsync([...argv], { from: 'user' });
+    return state.code;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof InputError) {
+      io.err(`fdleak: ${error.message}\n`);
+      if (state.debug) io.err(`${error.stack}\n`);
+      return 2;
+    }
+    io.err(`fdleak: internal error: ${error instanceof Error ? error.message : String(error)} (rerun with --debug for details)\n`);
+    if (state.debug && error instanceof Error) io.err(`${error.stack}\n`);
+    return 2;
+  }
+}

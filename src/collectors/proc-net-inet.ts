@@ -1,0 +1,140 @@
+/**
+ * /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6} of one network namespace
+ * (/proc/<pid>/net/... is the namespace of <pid>). Format: kernel tcp4_seq_show / udp4_format_sock,
+ * Documentation/networking/proc_net_tcp.rst. Quirks handled:
+ * - row 1 is a header with fewer names than columns: rows are split on whitespace, never aligned;
+ * - IPv4 rows are space-padded to 149 chars (udp 127); tcp6 rows are not: always trim;
+ * - addresses are host-order u32 words in hex ("0100007F" is 127.0.0.1 on little-endian x86);
+ *   IPv6 is four such words; ports are plain hex ("B799" = 47001);
+ * - st 03 is printed for request socks, 06/05 for TIME_WAIT minisocks; inode is 0 when no fd holds it;
+ * - uid, timeout and inode are decimal, everything else hex; udp "sl" is a hash bucket, not a key.
+ */
+import { readFileSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { InputError } from '../errors.js';
+import type { Socket, SocketProto } from '../model/socket.js';
+import { tcpStateFromCode } from '../model/socket.js';
+import { formatIpv6 } from '../util/ip.js';
+
+export type ByteOrder = 'LE' | 'BE';
+export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
+export type InetTable = (typeof INET_TABLES)[number];
+
+/** Reads one table; a table the kernel does not have (no IPv6, no udplite) yields null. */
+export function readProcNetInet(netDir: string, table: InetTable, netns: string | null): Socket[] | null {
+  const path = `${netDir}/${table}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return parseProcNetInet(text, path, table, netns);
+}
+
+/** Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere. */
+export function parseProcNetInet(
+  text: string,
+  source: string,
+  table: InetTable = tableOfSource(source),
+  netns: string | null = null,
+  order: ByteOrder = endianness(),
+): Socket[] {
+  const proto = protoOfTable(table);
+  const family = table.endsWith('6') ? 'inet6' : 'inet';
+  const sockets: Socket[] = [];
+  let start = 0;
+  let lineNo = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const raw = text.slice(start, end);
+    start = end + 1;
+    if (lineNo === 1) {
+      if (!/^\s*sl\s+local_address/.test(raw)) {
+        throw new InputError('expected the /proc/net header "sl local_address rem_address st ..."', { source, line: 1, text: raw });
+      }
+      continue;
+    }
+    const trimmed = raw.trim();
+    if (trimmed === '') continue;
+    const at = { source, line: lineNo, text: raw };
+    const cols = trimmed.split(/\s+/);
+    if (cols.length < 10) throw new InputError(`expected at least 10 columns, found ${cols.length}`, at);
+    const local = decodeEndpoint(cols[1]!, family, order, at);
+    const remote = decodeEndpoint(cols[2]!, family, order, at);
+    const st = hexField(cols[3]!, 2, 'state', at);
+    const queues = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/.exec(cols[4]!);
+    if (queues === null) throw new InputError(`expected tx_queue:rx_queue as 8:8 hex digits, found "${cols[4]}"`, at);
+    const uid = decField(cols[7]!, 'uid', at);
+    const inode = cols[9]!;
+    if (!/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode, found "${inode}"`, at);
+    let state: Socket['state'] = null;
+    let detail: string | null = null;
+    if (proto === 'tcp') {
+      state = tcpStateFromCode(st) ?? null;
+      if (state === null) throw new InputError(`unknown TCP state 0x${cols[3]}`, at);
+    } else {
+      // udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed.
+      detail = st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
+    }
+    sockets.push({
+      proto, family, state, detail, local, remote,
+      txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
+      backlog: null, uid, inode, owners: [], netns,
+      origin: { source, line: lineNo },
+    });
+  }
+  if (lineNo === 0) throw new InputError('empty input: expected the /proc/net header line', { source });
+  return sockets;
+}
+
+function protoOfTable(table: InetTable): SocketProto {
+  const base = table.replace(/6$/, '');
+  return base === 'tcp' || base === 'udp' || base === 'udplite' || base === 'raw' || base === 'icmp' ? base : 'other';
+}
+
+/** "/proc/123/net/tcp6" -> "tcp6"; unknown names read as tcp. */
+export function tableOfSource(source: string): InetTable {
+  const name = source.slice(source.lastIndexOf('/') + 1).replace(/\.txt$/, '');
+  return (INET_TABLES as readonly string[]).includes(name) ? (name as InetTable) : 'tcp';
+}
+
+function hexField(text: string, width: number, what: string, at: { source: string; line: number; text: string }): number {
+  if (text.length !== width || !/^[0-9A-Fa-f]+$/.test(text)) {
+    throw new InputError(`expected ${what} as ${width} hex digits, found "${text}"`, at);
+  }
+  return parseInt(text, 16);
+}
+
+function decField(text: string, what: string, at: { source: string; line: number; text: string }): number {
+  if (!/^\d+$/.test(text)) throw new InputError(`expected a decimal ${what}, found "${text}"`, at);
+  return Number(text);
+}
+
+/**
+ * "0100007F:1F90" -> 127.0.0.1:8080 on a little-endian host.
+ * "0000000000000000FFFF00000100007F:B7AD" -> ::ffff:127.0.0.1:47021 (each 8-digit word byte-swapped).
+ */
+export function decodeEndpoint(
+  text: string,
+  family: 'inet' | 'inet6',
+  order: ByteOrder,
+  at: { source: string; line: number; text: string },
+): { address: string; port: number } {
+  const width = family === 'inet' ? 8 : 32;
+  const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(text);
+  if (m === null || m[1]!.length !== width) {
+    throw new InputError(`expected an address as ${width} hex digits ":" 4 hex digits, found "${text}"`, at);
+  }
+  const hex = m[1]!;
+  const bytes: number[] = [];
+  for (let w = 0; w < width; w += 8) {
+    const word = [0, 2, 4, 6].map((i) => parseInt(hex.slice(w + i, w + i + 2), 16));
+    bytes.push(...(order === 'LE' ? word.reverse() : word));
+  }
+  const address = family === 'inet' ? bytes.join('.') : formatIpv6(bytes);
+  return { address, port: parseInt(m[2]!, 16) };
+}

@@ -1,0 +1,45 @@
+/**
+ * /proc/net/netlink and /proc/net/packet: only the inode matters to fdleak (a socket fd whose inode
+ * is here is not an orphan). netlink header "sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode"
+ * (inode last); packet header "sk RefCnt Type Proto Iface R Rmem User Inode" (inode last).
+ */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { Socket } from '../model/socket.js';
+
+export type OtherTable = 'netlink' | 'packet';
+
+export function readProcNetOther(netDir: string, table: OtherTable, netns: string | null): Socket[] | null {
+  const path = `${netDir}/${table}`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return parseProcNetOther(text, path, table, netns);
+}
+
+/** Pure: one record per row, with proto, inode and (netlink) the protocol number as detail. */
+export function parseProcNetOther(text: string, source: string, table: OtherTable, netns: string | null = null): Socket[] {
+  const lines = text.split('\n');
+  const header = lines[0] ?? '';
+  if (!/^sk\s+/.test(header) || !/\bInode\s*$/.test(header)) {
+    throw new InputError(`expected the /proc/net/${table} header ending in "Inode"`, { source, line: 1, text: header });
+  }
+  const sockets: Socket[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!;
+    const cols = raw.trim().split(/\s+/);
+    if (cols.length === 1 && cols[0] === '') continue;
+    const inode = cols[cols.length - 1]!;
+    if (cols.length < 5 || !/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode in the last column, found "${inode}"`, { source, line: i + 1, text: raw });
+    sockets.push({
+      proto: table, family: table, state: null, detail: table === 'netlink' ? `proto=${cols[1]}` : null,
+      local: null, remote: null, rxQueue: null, txQueue: null, backlog: null, uid: null, inode,
+      owners: [], netns, origin: { source, line: i + 1 },
+    });
+  }
+  return sockets;
+}

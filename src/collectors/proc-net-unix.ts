@@ -1,0 +1,53 @@
+/**
+ * /proc/net/unix of one network namespace: kernel unix_seq_show,
+ * "%pK: %08X %08X %08X %04X %02X %5lu" then an optional path.
+ * Header "Num RefCount Protocol Flags Type St Inode Path". Quirks: Flags 00010000 (__SO_ACCEPTCON)
+ * marks a listener; St is SS_* (01 unconnected, 02 connecting, 03 connected, 04 disconnecting);
+ * inode 0 is an unaccepted server side; abstract names start with "@"; a path may contain spaces.
+ */
+import { readFileSync } from 'node:fs';
+import { InputError } from '../errors.js';
+import type { Socket } from '../model/socket.js';
+
+const UNIX_TYPES: Record<string, string> = { '0001': 'STREAM', '0002': 'DGRAM', '0005': 'SEQPACKET' };
+const UNIX_STATES: Record<string, string> = { '01': 'UNCONNECTED', '02': 'CONNECTING', '03': 'CONNECTED', '04': 'DISCONNECTING' };
+
+export function readProcNetUnix(netDir: string, netns: string | null): Socket[] | null {
+  const path = `${netDir}/unix`;
+  let text: string;
+  try {
+    text = readFileSync(path, 'latin1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+  return parseProcNetUnix(text, path, netns);
+}
+
+/** Pure: rows of /proc/net/unix. Detail is "STREAM LISTEN", "DGRAM UNCONNECTED", ... */
+export function parseProcNetUnix(text: string, source: string, netns: string | null = null): Socket[] {
+  const sockets: Socket[] = [];
+  const lines = text.split('\n');
+  if (lines.length === 1 && lines[0] === '') throw new InputError('empty input: expected the /proc/net/unix header line', { source });
+  if (!/^Num\s+RefCount\s+Protocol/.test(lines[0]!)) {
+    throw new InputError('expected the /proc/net/unix header "Num RefCount Protocol Flags Type St Inode Path"', { source, line: 1, text: lines[0]! });
+  }
+  for (let i = 1; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (raw.trim() === '') continue;
+    const at = { source, line: i + 1, text: raw };
+    const m = /^([0-9a-fA-F]+): ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{4}) ([0-9A-Fa-f]{2}) +(\d+)(?: (.*))?$/.exec(raw);
+    if (m === null) throw new InputError('expected "Num: RefCount Protocol Flags Type St Inode [Path]"', at);
+    const listening = (parseInt(m[4]!, 16) & 0x10000) !== 0;
+    const type = UNIX_TYPES[m[5]!] ?? `type=${m[5]}`;
+    const state = listening ? 'LISTEN' : (UNIX_STATES[m[6]!] ?? `st=${m[6]}`);
+    const path = m[8] ?? '';
+    sockets.push({
+      proto: 'unix', family: 'unix', state: null, detail: `${type} ${state}`,
+      local: path === '' ? null : { address: path, port: null }, remote: null,
+      rxQueue: null, txQueue: null, backlog: null, uid: null, inode: m[7]!, owners: [], netns,
+      origin: { source, line: i + 1 },
+    });
+  }
+  return sockets;
+}

@@ -1,0 +1,143 @@
+/**
+ * Per-process files under /proc/<pid>: fd/ (readlink of each entry), limits, comm, cmdline, stat,
+ * ns/net. Quirks handled:
+ * - an fd closed between readdir and readlink (ENOENT) is skipped: live churn, not an error;
+ * - EACCES on fd/ (another user's process without CAP_SYS_PTRACE, or even root against pid 1 here)
+ *   leaves the table incomplete; stat(fd/).st_size still gives the count (proc_fd_getattr);
+ * - /proc/<pid>/limits names contain spaces: matched by prefix "Max open files";
+ * - stat's comm may hold spaces and parentheses: fields are read after the last ") ".
+ */
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { InputError, isDenied, isVanished } from '../errors.js';
+import type { Fd } from '../model/fd.js';
+import { fdKindOfTarget, inodeOfTarget } from '../model/fd.js';
+import type { LimitValue } from '../model/process.js';
+
+export interface FdTable {
+  fds: Fd[];
+  /** false when the directory could not be listed or some links could not be read. */
+  complete: boolean;
+  /** st_size of the fd directory: the kernel's count, readable even where listing is denied. */
+  count: number;
+  denied: boolean;
+}
+
+/** Reads every fd link of a process. Throws only if the process does not exist (ENOENT on fd/). */
+export function readProcPidFd(procRoot: string, pid: number): FdTable {
+  const dir = `${procRoot}/${pid}/fd`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if (isDenied(error)) return { fds: [], complete: false, count: countFds(procRoot, pid) ?? 0, denied: true };
+    throw error;
+  }
+  const fds: Fd[] = [];
+  let denied = false;
+  for (const name of names) {
+    let target: string;
+    try {
+      target = readlinkSync(`${dir}/${name}`);
+    } catch (error) {
+      if (isVanished(error)) continue;
+      if (isDenied(error)) { denied = true; continue; }
+      throw error;
+    }
+    fds.push(fdFromLink(pid, Number(name), target, dir));
+  }
+  fds.sort((a, b) => a.fd - b.fd);
+  return { fds, complete: !denied, count: denied ? (countFds(procRoot, pid) ?? fds.length) : fds.length, denied };
+}
+
+/** One fd record from a link target, e.g. (42, 7, "socket:[9913]") -> socket fd, inode "9913". */
+export function fdFromLink(pid: number, fd: number, target: string, source: string): Fd {
+  const kind = fdKindOfTarget(target);
+  return {
+    pid, fd, kind, target,
+    inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null,
+    hint: null, origin: { source, line: 0 },
+  };
+}
+
+/** Number of open fds from st_size of /proc/<pid>/fd; undefined if the process is gone. */
+export function countFds(procRoot: string, pid: number): number | undefined {
+  try {
+    return statSync(`${procRoot}/${pid}/fd`).size;
+  } catch {
+    return undefined;
+  }
+}
+
+/** "Max open files" soft/hard from /proc/<pid>/limits text; null if the row is absent. */
+export function parseProcPidLimits(text: string, source: string): { soft: LimitValue; hard: LimitValue } | null {
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const raw = lines[i]!;
+    if (!raw.startsWith('Max open files')) continue;
+    const cols = raw.slice('Max open files'.length).trim().split(/\s+/);
+    const value = (t: string | undefined): LimitValue => {
+      if (t === 'unlimited') return 'unlimited';
+      if (t === undefined || !/^\d+$/.test(t)) {
+        throw new InputError(`expected a number or "unlimited" for the open files limit, found "${t ?? ''}"`, { source, line: i + 1, text: raw });
+      }
+      return Number(t);
+    };
+    return { soft: value(cols[0]), hard: value(cols[1]) };
+  }
+  return null;
+}
+
+export interface ProcStat {
+  command: string;
+  state: string;
+  threads: number;
+  startTime: number;
+}
+
+/** /proc/<pid>/stat: "1234 (my (odd) name) S 1 ..." -> comm, state, num_threads (20), starttime (22). */
+export function parseProcPidStat(text: string, source: string): ProcStat {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(') ');
+  if (open < 0 || close < open) throw new InputError('expected "pid (comm) state ..."', { source, line: 1, text });
+  const rest = text.slice(close + 2).trim().split(' ');
+  // rest[0] is field 3 (state); field N is rest[N - 3].
+  const threads = Number(rest[17]);
+  const startTime = Number(rest[19]);
+  if (!Number.isInteger(threads) || !Number.isInteger(startTime)) {
+    throw new InputError('expected at least 22 fields', { source, line: 1, text });
+  }
+  return { command: text.slice(open + 1, close), state: rest[0] ?? '?', threads, startTime };
+}
+
+/** NUL-separated argv -> one line, arguments joined by spaces. */
+export function parseCmdline(raw: string): string {
+  return raw.replace(/\0+$/, '').split('\0').join(' ');
+}
+
+/** readFileSync that maps "the process went away" to undefined. */
+export function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if (isVanished(error) || isDenied(error)) return undefined;
+    throw error;
+  }
+}
+
+/** "net:[4026531840]" of a process; null if it cannot be read (permission, gone). */
+export function readNetns(procRoot: string, pid: number | 'self'): string | null {
+  try {
+    return readlinkSync(`${procRoot}/${pid}/ns/net`);
+  } catch {
+    return null;
+  }
+}
+
+/** Owner uid of a process, from the owner of its /proc directory. */
+export function readUid(procRoot: string, pid: number): number | null {
+  try {
+    return statSync(`${procRoot}/${pid}`).uid;
+  } catch {
+    return null;
+  }
+}

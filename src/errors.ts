@@ -1,0 +1,44 @@
+/** Where a piece of input came from: a path or the command that printed it, and a 1-based line. */
+export interface InputLocation {
+  source: string;
+  line?: number;
+  text?: string;
+}
+
+/** Input fdleak cannot use: unparsable text, an invalid record, a bad flag value, a missing process. */
+export class InputError extends Error {
+  constructor(
+    readonly what: string,
+    readonly where: InputLocation,
+  ) {
+    const at = where.line === undefined ? where.source : `${where.source}:${where.line}`;
+    const shown = where.text === undefined ? '' : `\n  | ${printable(where.text.slice(0, 120))}`;
+    super(`${at}: ${what}${shown}`);
+    this.name = 'InputError';
+  }
+}
+
+/** Control characters and invalid UTF-8 replaced, so an error line never garbles a terminal. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '?').replace(/\t/g, ' ');
+}
+
+/** errno of a failed fs call, or undefined. */
+export function errnoOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error
+    ? String((error as { code: unknown }).code)
+    : undefined;
+}
+
+/** ENOENT/ESRCH: the fd or process went away while we looked; live churn, not an error. */
+export function isVanished(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+/** EACCES/EPERM: the kernel said no (ptrace access check on /proc/<pid>/fd). */
+export function isDenied(error: unknown): boolean {
+  const code = errnoOf(error);
+  return code === 'EACCES' || code === 'EPERM';
+}

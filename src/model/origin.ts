@@ -1,0 +1,5 @@
+import { z } from 'zod';
+
+/** Where a record was read: a path or command, and the 1-based line (0 for non-line sources). */
+export const OriginSchema = z.object({ source: z.string(), line: z.number().int().nonnegative() });
+export type Origin = z.infer<typeof OriginSchema>;

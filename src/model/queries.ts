@@ -1,0 +1,57 @@
+import type { Process } from './process.js';
+import type { Snapshot } from './snapshot.js';
+import type { Socket } from './socket.js';
+
+/** Sockets each process owns (a socket shared after fork counts for every owner). */
+export function socketsByOwner(snapshot: Snapshot): Map<number, Socket[]> {
+  const out = new Map<number, Socket[]>();
+  for (const s of snapshot.sockets) {
+    for (const o of s.owners) {
+      const list = out.get(o.pid);
+      if (list === undefined) out.set(o.pid, [s]);
+      else if (list[list.length - 1] !== s) list.push(s);
+    }
+  }
+  return out;
+}
+
+/** Rows of a process's network namespace (all rows when namespaces are unknown). */
+export function rowsOfNetns(snapshot: Snapshot, netns: string | null): Socket[] {
+  if (netns === null || snapshot.namespaces.every((n) => n.id === null)) return snapshot.sockets;
+  return snapshot.sockets.filter((s) => s.netns === netns || s.netns === null);
+}
+
+/** Processes grouped by network namespace id (null when unknown). */
+export function processesByNetns(snapshot: Snapshot): Map<string | null, Process[]> {
+  const out = new Map<string | null, Process[]>();
+  for (const p of snapshot.processes) {
+    const list = out.get(p.netns);
+    if (list === undefined) out.set(p.netns, [p]);
+    else list.push(p);
+  }
+  return out;
+}
+
+/** The ip_local_port_range of a namespace, if read. */
+export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, number] | null {
+  const ns = snapshot.namespaces.find((n) => n.id === netns) ?? snapshot.namespaces[0];
+  return ns?.sysctls.ipLocalPortRange ?? null;
+}
+
+/** True for an inode-0 row: no fd refers to it (TIME_WAIT, orphaned FIN_WAIT2, unaccepted child). */
+export function isOwnerless(s: Socket): boolean {
+  return s.inode === '0';
+}
+
+/** Is `address` a wildcard listening address? */
+export function isWildcard(address: string): boolean {
+  return address === '0.0.0.0' || address === '::' || address === '*';
+}
+
+/** Does a LISTEN socket's local endpoint accept connections addressed to `local`? */
+export function listenerCovers(listener: Socket, local: Socket['local']): boolean {
+  if (listener.local === null || local === null || listener.local.port !== local.port) return false;
+  if (isWildcard(listener.local.address)) return true;
+  const strip = (a: string): string => (a.startsWith('::ffff:') ? a.slice(7) : a);
+  return strip(listener.local.address) === strip(local.address);
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+import { FdSchema } from './fd.js';
+import { ProcessSchema } from './process.js';
+import { SocketSchema } from './socket.js';
+
+/** Per-network-namespace sysctls (read through that namespace); null where unknown. */
+export const NetSysctlsSchema = z.object({
+  ipLocalPortRange: z.tuple([z.number().int(), z.number().int()]).nullable(),
+  tcpFinTimeout: z.number().int().nullable(),
+  tcpTwReuse: z.number().int().nullable(),
+  tcpMaxTwBuckets: z.number().int().nullable(),
+  somaxconn: z.number().int().nullable(),
+});
+export type NetSysctls = z.infer<typeof NetSysctlsSchema>;
+
+/** A network namespace whose tables the snapshot holds. */
+export const NetnsSchema = z.object({
+  /** "net:[4026531840]", or null when the source cannot tell (captured text). */
+  id: z.string().nullable(),
+  /** Which tables were read: "tcp", "tcp6", "udp", "unix", ... ; a rule judges only what was read. */
+  tables: z.array(z.string()),
+  sysctls: NetSysctlsSchema,
+  /** Whether LISTEN rows carry the backlog limit (ss -l was read). */
+  backlogKnown: z.boolean(),
+});
+export type Netns = z.infer<typeof NetnsSchema>;
+
+export const HostSchema = z.object({
+  /** /proc/sys/fs/file-nr: allocated handles and file-max. */
+  fileNr: z.object({ allocated: z.number().int(), max: z.number().int() }).nullable(),
+  nrOpen: z.number().int().nullable(),
+});
+
+/**
+ * What the data can support. A rule lists what it needs; when the snapshot lacks it the rule is
+ * skipped and the report says why.
+ */
+export const CoverageSchema = z.object({
+  /** The fd table of each process (live /proc, lsof): needed to find orphan sockets. */
+  fdTables: z.boolean(),
+  /** Socket tables with states (/proc/net, ss, netstat, lsof's TCP rows). */
+  socketTables: z.boolean(),
+  /** Tables are those of each process's own network namespace. */
+  netnsAware: z.boolean(),
+  /** RLIMIT_NOFILE of each process. */
+  limits: z.boolean(),
+  /** ip_local_port_range and friends. */
+  sysctls: z.boolean(),
+  /** Rows with no owning fd (TIME_WAIT, orphaned FIN_WAIT2, unaccepted children) are present. */
+  ownerlessRows: z.boolean(),
+});
+export type Coverage = z.infer<typeof CoverageSchema>;
+
+export const SnapshotSchema = z.object({
+  schema: z.literal('fdleak/snapshot@1'),
+  takenAt: z.string(),
+  kind: z.enum(['live', 'capture']),
+  processes: z.array(ProcessSchema),
+  fds: z.array(FdSchema),
+  sockets: z.array(SocketSchema),
+  namespaces: z.array(NetnsSchema),
+  host: HostSchema,
+  coverage: CoverageSchema,
+  warnings: z.array(z.string()),
+});
+export type Snapshot = z.infer<typeof SnapshotSchema>;
+export type SnapshotInput = Omit<Snapshot, 'schema'>;
+
+/**
+ * The only place that validates: collectors and parsers build plain objects, this checks them once.
+ * A failure becomes an InputError at the failing record's origin (zod's raw message is never shown).
+ */
+export function buildSnapshot(input: SnapshotInput): Snapshot {
+  const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
+  const result = SnapshotSchema.safeParse(candidate);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const [collection, index] = issue.path;
+  const record =
+    typeof collection === 'string' && typeof index === 'number'
+      ? (candidate as unknown as Record<string, unknown[]>)[collection]?.[index]
+      : undefined;
+  const origin = (record as { origin?: { source: string; line: number } } | undefined)?.origin;
+  const field = issue.path.slice(2).join('.') || issue.path.join('.');
+  throw new InputError(`invalid ${field}: ${issue.message.toLowerCase()}`, {
+    source: origin?.source ?? 'snapshot',
+    ...(origin !== undefined && origin.line > 0 ? { line: origin.line } : {}),
+  });
+}
+
+/** Sysctls nobody read. */
+export const UNKNOWN_SYSCTLS: NetSysctls = {
+  ipLocalPortRange: null, tcpFinTimeout: null, tcpTwReuse: null, tcpMaxTwBuckets: null, somaxconn: null,
+};

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { OriginSchema } from './origin.js';
+
+/** Kernel TCP state names (include/net/tcp_states.h), with underscores, as in the contract. */
+export const TCP_STATES = [
+  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
+  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
+] as const;
+export const TcpStateSchema = z.enum(TCP_STATES);
+export type TcpState = z.infer<typeof TcpStateSchema>;
+
+/** The hex code in /proc/net/tcp "st" -> state name (01..0C). */
+export function tcpStateFromCode(code: number): TcpState | undefined {
+  return TCP_STATES[code - 1];
+}
+
+/**
+ * An address and port. IPv4 dotted, IPv6 in RFC 5952 text ("::1", "::ffff:127.0.0.1"),
+ * wildcards as "0.0.0.0" / "::", port 0 for "*". Unix sockets: the path (or "@abstract"), port null.
+ */
+export const EndpointSchema = z.object({ address: z.string(), port: z.number().int().min(0).max(65535).nullable() });
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+/** One owner of a socket: a process and, where known, the fd number (a forked socket has several). */
+export const OwnerSchema = z.object({
+  pid: z.number().int().positive(),
+  fd: z.number().int().nonnegative().nullable(),
+  command: z.string().nullable(),
+});
+export type Owner = z.infer<typeof OwnerSchema>;
+
+export const SOCKET_PROTOS = ['tcp', 'udp', 'udplite', 'raw', 'unix', 'netlink', 'packet', 'icmp', 'other'] as const;
+export const SocketProtoSchema = z.enum(SOCKET_PROTOS);
+export type SocketProto = z.infer<typeof SocketProtoSchema>;
+
+/**
+ * A row of a kernel socket table (as /proc/net/*, ss, netstat or lsof report it). Inode "0" means
+ * no fd refers to it any more (TIME_WAIT, orphaned FIN_WAIT2, unaccepted child, SYN_RECV request);
+ * null means the source did not say.
+ */
+export const SocketSchema = z.object({
+  proto: SocketProtoSchema,
+  family: z.enum(['inet', 'inet6', 'unix', 'netlink', 'packet']).nullable(),
+  state: TcpStateSchema.nullable(), // TCP only; null for udp/unix/raw
+  /** Free-form state for non-TCP sockets: unix "CONNECTED"/"LISTEN", udp "UNCONN"/"ESTAB". */
+  detail: z.string().nullable(),
+  local: EndpointSchema.nullable(),
+  remote: EndpointSchema.nullable(),
+  /** LISTEN: connections waiting in the accept queue; other states: unread bytes. */
+  rxQueue: z.number().int().nonnegative().nullable(),
+  /** LISTEN (ss only): the backlog limit; other states: unacknowledged bytes. */
+  txQueue: z.number().int().nonnegative().nullable(),
+  /** LISTEN: max accept backlog, only inet_diag (ss -l) knows it. */
+  backlog: z.number().int().nonnegative().nullable(),
+  uid: z.number().int().nonnegative().nullable(),
+  inode: z.string().regex(/^\d+$/).nullable(),
+  owners: z.array(OwnerSchema),
+  /** The network namespace whose table held this row ("net:[4026531840]"), when known. */
+  netns: z.string().nullable(),
+  origin: OriginSchema,
+});
+export type Socket = z.infer<typeof SocketSchema>;

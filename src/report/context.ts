@@ -1,0 +1,5 @@
+export interface ReportContext {
+  color: boolean;
+  version: string;
+  generatedAt: string;
+}
