@@ -9,6 +9,7 @@ import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
+import { countKinds } from '../model/fd.js';
 import type { Socket } from '../model/socket.js';
 import { INET_TABLES, readProcNetInet } from './proc-net-inet.js';
 import { readProcNetOther } from './proc-net-other.js';
@@ -112,6 +113,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       fdLimit,
       netns,
       threads: stat.threads,
+      fdKinds: countKinds(fdTable.fds),
     };
     return buildSnapshot({
       takenAt,

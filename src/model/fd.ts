@@ -38,3 +38,10 @@ export function inodeOfTarget(target: string): string | null {
   const digits = target.slice(open + 2, -1);
   return /^\d+$/.test(digits) ? digits : null;
 }
+
+/** Counts fds by kind, every kind present (0 where none). */
+export function countKinds(fds: Iterable<{ kind: FdKind }>): Record<FdKind, number> {
+  const counts = Object.fromEntries(FD_KINDS.map((k) => [k, 0])) as Record<FdKind, number>;
+  for (const f of fds) counts[f.kind]++;
+  return counts;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FdKindSchema } from './fd.js';
 
 /** A soft or hard limit; "unlimited" is RLIM_INFINITY. */
 export const LimitValueSchema = z.union([z.number().int().nonnegative(), z.literal('unlimited')]);
@@ -19,5 +20,10 @@ export const ProcessSchema = z.object({
   fdLimit: z.object({ soft: LimitValueSchema, hard: LimitValueSchema }).nullable(),
   netns: z.string().nullable(),
   threads: z.number().int().positive().nullable(),
+  /**
+   * Open fds by kind. Live snapshots hold every fd record too; captures keep only socket fd
+   * records (memory stays bounded on a million-line lsof capture) and count the rest here.
+   */
+  fdKinds: z.record(FdKindSchema, z.number().int().nonnegative()).nullable(),
 });
 export type Process = z.infer<typeof ProcessSchema>;

@@ -55,3 +55,30 @@ export function listenerCovers(listener: Socket, local: Socket['local']): boolea
   const strip = (a: string): string => (a.startsWith('::ffff:') ? a.slice(7) : a);
   return strip(listener.local.address) === strip(local.address);
 }
+
+/**
+ * The namespaces a rule should judge, each with its rows and its processes. Captures without
+ * namespace ids form one group (null); a live snapshot has one group per namespace read.
+ */
+export function namespaceGroups(snapshot: Snapshot): Array<{ netns: string | null; rows: Socket[]; processes: Process[] }> {
+  const ids = snapshot.namespaces.length > 0 ? snapshot.namespaces.map((n) => n.id) : [null];
+  return [...new Set(ids)].map((netns) => ({
+    netns,
+    rows: rowsOfNetns(snapshot, netns),
+    processes: netns === null ? snapshot.processes : snapshot.processes.filter((p) => p.netns === netns),
+  }));
+}
+
+/**
+ * The process a namespace-wide finding belongs to: the only process there is, else the one that
+ * owns a socket matching `touches`, else null (the rows have no owner left).
+ */
+export function attribute(processes: Process[], owned: Map<number, Socket[]>, touches: (s: Socket) => boolean): number | null {
+  if (processes.length === 1) return processes[0]!.pid;
+  let best: { pid: number; n: number } | null = null;
+  for (const p of processes) {
+    const n = (owned.get(p.pid) ?? []).filter(touches).length;
+    if (n > 0 && (best === null || n > best.n)) best = { pid: p.pid, n };
+  }
+  return best?.pid ?? null;
+}

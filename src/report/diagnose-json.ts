@@ -1,5 +1,5 @@
 import type { FdKind } from '../model/fd.js';
-import { FD_KINDS } from '../model/fd.js';
+import { countKinds } from '../model/fd.js';
 import type { Finding } from '../model/finding.js';
 import type { Process } from '../model/process.js';
 import type { Snapshot } from '../model/snapshot.js';
@@ -16,15 +16,14 @@ export interface ProcessSummary {
 /** Summarises one process of a snapshot. */
 export function summarize(snapshot: Snapshot, process: Process): ProcessSummary {
   const fds = snapshot.fds.filter((f) => f.pid === process.pid);
-  const byKind = Object.fromEntries(FD_KINDS.map((k) => [k, 0])) as Record<FdKind, number>;
-  for (const f of fds) byKind[f.kind]++;
+  const byKind = process.fdKinds === null ? countKinds(fds) : { ...countKinds([]), ...process.fdKinds };
   const owned = snapshot.sockets.filter((s) => s.owners.some((o) => o.pid === process.pid));
   const tableInodes = new Set(snapshot.sockets.map((s) => s.inode));
   const orphans = fds.filter((f) => f.kind === 'socket' && f.inode !== null && !tableInodes.has(f.inode)).length;
   const byState: Record<string, number> = {};
   const states = countBy(owned, (s) => s.state ?? (s.proto === 'tcp' ? 'UNKNOWN' : `${s.proto.toUpperCase()}`));
   for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) byState[state] = n;
-  const socketFds = fds.length > 0 ? byKind.socket : owned.length;
+  const socketFds = byKind.socket > 0 || fds.length > 0 ? byKind.socket : owned.length;
   return { process, fds: { total: process.fdCount, byKind }, sockets: { total: socketFds, orphans, byState } };
 }
 

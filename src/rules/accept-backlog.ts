@@ -1,4 +1,4 @@
-import { isOwnerless, listenerCovers, rowsOfNetns } from '../model/queries.js';
+import { isOwnerless, listenerCovers, namespaceGroups } from '../model/queries.js';
 import { formatEndpoint } from '../util/format.js';
 import { serviceName } from '../util/services.js';
 import { defineRule } from './rule.js';
@@ -23,12 +23,10 @@ export default defineRule({
     'CLOSE_WAIT with no owner (inode 0). Past the backlog limit the kernel drops SYNs and clients time ' +
     'out. Fix the accept loop first; raise the listen() backlog and net.core.somaxconn only after.',
   check(snapshot, { min, criticalPercent }) {
-    return snapshot.processes.flatMap((p) => {
-      const rows = rowsOfNetns(snapshot, p.netns);
-      const listeners = rows.filter((s) => s.state === 'LISTEN' && s.owners.some((o) => o.pid === p.pid));
-      return listeners.flatMap((l) => {
+    return namespaceGroups(snapshot).flatMap(({ netns, rows }) => {
+      const somaxconn = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.somaxconn ?? null;
+      return rows.filter((s) => s.state === 'LISTEN' && (s.rxQueue ?? 0) >= min).map((l) => {
         const queued = l.rxQueue ?? 0;
-        if (queued < min) return [];
         const children = rows.filter((s) => isOwnerless(s) && s.state !== 'TIME_WAIT' && s.state !== 'LISTEN' && listenerCovers(l, s.local));
         const closeWait = children.filter((s) => s.state === 'CLOSE_WAIT').length;
         const established = children.filter((s) => s.state === 'ESTABLISHED').length;
@@ -38,18 +36,17 @@ export default defineRule({
         const endpoint = formatEndpoint(l.local);
         const svc = serviceName(l.local?.port);
         const limitText = limit === null ? 'backlog limit unknown' : `backlog limit ${limit}${full ? ', full: new SYNs are dropped' : ''}`;
-        return [{
-          pid: p.pid,
+        return {
+          pid: l.owners[0]?.pid ?? null,
           score: limit === null || limit === 0 ? queued : Math.round((queued / limit) * 100),
           count: queued,
           severity: critical ? ('critical' as const) : undefined,
           message: `${queued} connections waiting in the accept queue of ${endpoint}${svc === undefined ? '' : ` (${svc})`}, ${closeWait} of them already closed by the client (${limitText}, threshold ${min})`,
           evidence: [{
             listener: endpoint, service: svc ?? null, queued, backlog: limit,
-            closeWaitUnaccepted: closeWait, establishedUnaccepted: established,
-            somaxconn: snapshot.namespaces.find((n) => n.id === p.netns)?.sysctls.somaxconn ?? null,
+            closeWaitUnaccepted: closeWait, establishedUnaccepted: established, somaxconn,
           }],
-        }];
+        };
       });
     });
   },

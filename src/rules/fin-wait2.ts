@@ -1,7 +1,9 @@
-import { rowsOfNetns } from '../model/queries.js';
+import { attribute, namespaceGroups, socketsByOwner } from '../model/queries.js';
+import type { Socket } from '../model/socket.js';
 import { formatEndpoint } from '../util/format.js';
 import { countBy, ranked } from '../util/group-by.js';
 import { serviceName } from '../util/services.js';
+import type { Draft } from './rule.js';
 import { defineRule } from './rule.js';
 
 /**
@@ -16,8 +18,8 @@ export default defineRule({
   needs: ['socketTables'],
   defaults: { ownedMin: 10, min: 100, evidence: 5 },
   describe: {
-    ownedMin: 'FIN_WAIT2 sockets the process still holds an fd for (never time out) to warn',
-    min: 'FIN_WAIT2 rows in the namespace towards the process\'s peers to report (info)',
+    ownedMin: 'FIN_WAIT2 sockets one process still holds an fd for (they never time out) to warn',
+    min: 'orphaned FIN_WAIT2 rows (fd closed) in the namespace to report (info)',
     evidence: 'peer groups listed',
   },
   advice:
@@ -26,26 +28,38 @@ export default defineRule({
     'that never comes; add a read deadline and close(). Orphaned ones (fd closed) last ' +
     'net.ipv4.tcp_fin_timeout seconds; many of them point at the peer, which likely sits in CLOSE_WAIT.',
   check(snapshot, { ownedMin, min, evidence }) {
-    return snapshot.processes.flatMap((p) => {
-      const rows = rowsOfNetns(snapshot, p.netns).filter((s) => s.state === 'FIN_WAIT2');
-      if (rows.length === 0) return [];
-      const owned = rows.filter((s) => s.owners.some((o) => o.pid === p.pid));
-      const orphaned = rows.filter((s) => s.inode === '0');
-      if (owned.length < ownedMin && orphaned.length < min) return [];
-      const groups = ranked(countBy([...owned, ...orphaned], (s) => formatEndpoint(s.remote)));
-      const finTimeout = snapshot.namespaces.find((n) => n.id === p.netns)?.sysctls.tcpFinTimeout ?? null;
-      const warn = owned.length >= ownedMin;
-      return [{
-        pid: p.pid,
-        score: owned.length + Math.floor(orphaned.length / 10),
-        count: owned.length + orphaned.length,
-        severity: warn ? ('warning' as const) : ('info' as const),
-        message: `${owned.length} FIN_WAIT2 sockets held open by the process (never time out, threshold ${ownedMin}), ${orphaned.length} orphaned in the namespace${finTimeout === null ? '' : ` (tcp_fin_timeout ${finTimeout}s)`}`,
-        evidence: groups.slice(0, evidence).map(([peer, count]) => ({
-          peer, service: serviceName(Number(peer.slice(peer.lastIndexOf(':') + 1))) ?? null, count,
-          heldOpen: owned.filter((s) => formatEndpoint(s.remote) === peer).length,
-        })),
-      }];
+    const owned = socketsByOwner(snapshot);
+    return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
+      const fin = rows.filter((s) => s.state === 'FIN_WAIT2');
+      if (fin.length === 0) return [];
+      const orphaned = fin.filter((s) => s.inode === '0' || (s.inode === null && s.owners.length === 0));
+      const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
+      const drafts: Draft[] = processes.flatMap((p): Draft[] => {
+        const held = fin.filter((s) => s.owners.some((o) => o.pid === p.pid));
+        if (held.length < ownedMin) return [];
+        const groups = ranked(countBy(held, (s) => formatEndpoint(s.remote)));
+        return [{
+          pid: p.pid, score: held.length, count: held.length, severity: 'warning' as const,
+          message: `${held.length} FIN_WAIT2 sockets held open by the process (they never time out, threshold ${ownedMin}), ${groups.length === 1 ? 'all' : groups[0]![1]} to ${groups[0]![0]}`,
+          evidence: groups.slice(0, evidence).map(([peer, count]) => ({ peer, service: serviceName(portOf(peer)) ?? null, count })),
+        }];
+      });
+      if (orphaned.length >= min) {
+        const groups = ranked(countBy(orphaned, (s) => formatEndpoint(s.remote)));
+        const top = groups[0]![0];
+        const touches = (s: Socket): boolean => s.state !== 'LISTEN' && formatEndpoint(s.remote) === top;
+        drafts.push({
+          pid: attribute(processes, owned, touches), score: Math.floor(orphaned.length / 10), count: orphaned.length,
+          severity: 'info' as const,
+          message: `${orphaned.length} orphaned FIN_WAIT2 sockets, ${groups[0]![1]} to ${top} (peers that do not close${finTimeout === null ? '' : `; they expire after tcp_fin_timeout ${finTimeout}s`}, threshold ${min})`,
+          evidence: groups.slice(0, evidence).map(([peer, count]) => ({ peer, service: serviceName(portOf(peer)) ?? null, count })),
+        });
+      }
+      return drafts;
     });
   },
 });
+
+function portOf(endpoint: string): number {
+  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+}

@@ -1,4 +1,4 @@
-import { portRangeOf, rowsOfNetns, socketsByOwner } from '../model/queries.js';
+import { attribute, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint, percent } from '../util/format.js';
 import { countBy, ranked } from '../util/group-by.js';
@@ -6,7 +6,7 @@ import { serviceName } from '../util/services.js';
 import { defineRule } from './rule.js';
 
 /**
- * TIME_WAIT rows of the namespace (they have no owner after close()), grouped by the endpoint they
+ * TIME_WAIT rows of a namespace (they have no owner after close()), grouped by the endpoint they
  * churn against: the remote endpoint on the client side, the local listener on the server side.
  */
 export default defineRule({
@@ -17,7 +17,7 @@ export default defineRule({
   defaults: { min: 100, warnPercent: 10, criticalPercent: 50, evidence: 5 },
   describe: {
     min: 'TIME_WAIT sockets towards one endpoint to report (info)',
-    warnPercent: 'warning when one endpoint holds this share of ip_local_port_range',
+    warnPercent: 'warning when one remote endpoint holds this share of ip_local_port_range',
     criticalPercent: 'critical from this share on',
     evidence: 'endpoint groups listed',
   },
@@ -30,8 +30,7 @@ export default defineRule({
     'TIME_WAIT ports: a stopgap that hides the churn, not a fix; widening ip_local_port_range buys time.',
   check(snapshot, { min, warnPercent, criticalPercent, evidence }) {
     const owned = socketsByOwner(snapshot);
-    return snapshot.processes.flatMap((p) => {
-      const rows = rowsOfNetns(snapshot, p.netns);
+    return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
       const waiting = rows.filter((s) => s.state === 'TIME_WAIT');
       if (waiting.length === 0) return [];
       const listenPorts = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
@@ -40,10 +39,14 @@ export default defineRule({
       const groups = ranked(countBy(waiting, key));
       const [topKey, topCount] = groups[0]!;
       if (topCount < min) return [];
-      const mine = owned.get(p.pid) ?? [];
-      const myPeers = new Set(mine.filter((s) => s.state !== 'LISTEN').map((s) => `peer\t${formatEndpoint(s.remote)}`));
-      const myListeners = new Set(mine.filter((s) => s.state === 'LISTEN').map((s) => `listener\t${formatEndpoint(s.local)}`));
-      const range = portRangeOf(snapshot, p.netns);
+      const [topSide, topEndpoint] = topKey.split('\t') as [string, string];
+      const clientSide = topSide === 'peer';
+      // Which of the processes talk to that endpoint (a peer) or own that listener.
+      const touchesKey = (k: string) => (s: Socket): boolean =>
+        k.startsWith('peer') ? s.state !== 'LISTEN' && `peer\t${formatEndpoint(s.remote)}` === k : s.state === 'LISTEN' && `listener\t${formatEndpoint(s.local)}` === k;
+      const pid = attribute(processes, owned, touchesKey(topKey));
+      const mine = pid === null ? [] : (owned.get(pid) ?? []);
+      const range = portRangeOf(snapshot, netns);
       const size = range === null ? null : range[1] - range[0] + 1;
       const rangeText = range === null ? null : `${range[0]}-${range[1]}`;
       const rows2 = groups.slice(0, evidence).map(([k, count]) => {
@@ -55,21 +58,20 @@ export default defineRule({
           count,
           ephemeralRange: rangeText,
           rangeUsed: size === null || side === 'listener' ? null : percent(count, size),
-          touchesProcess: myPeers.has(k) || myListeners.has(k),
+          touchesProcess: mine.some(touchesKey(k)),
         };
       });
       const share = size === null ? 0 : (topCount / size) * 100;
-      const clientSide = topKey.startsWith('peer');
       const severity = clientSide && share >= criticalPercent ? 'critical' : clientSide && share >= warnPercent ? 'warning' : 'info';
-      const [, topEndpoint] = topKey.split('\t') as [string, string];
       const svc = serviceName(Number(topEndpoint.slice(topEndpoint.lastIndexOf(':') + 1)));
       const against = size === null || !clientSide ? '' : `, ${percent(topCount, size)} of the ${size} ephemeral ports ${rangeText}`;
+      const threshold = !clientSide ? `threshold ${min}` : size === null ? `ephemeral range unknown, threshold ${min}` : `threshold ${warnPercent}%`;
       return [{
-        pid: p.pid,
+        pid,
         score: Math.round(share) || Math.min(topCount, 99),
         count: waiting.length,
         severity: severity as 'critical' | 'warning' | 'info',
-        message: `${waiting.length} sockets in TIME_WAIT in the network namespace, ${topCount} ${clientSide ? 'to' : 'on listener'} ${topEndpoint}${svc === undefined ? '' : ` (${svc})`}${against} (threshold ${clientSide ? `${warnPercent}%` : min})`,
+        message: `${waiting.length} sockets in TIME_WAIT, ${topCount} ${clientSide ? 'to' : 'on listener'} ${topEndpoint}${svc === undefined ? '' : ` (${svc})`}${against} (${threshold})`,
         evidence: rows2,
       }];
     });
