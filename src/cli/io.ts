@@ -7,6 +7,8 @@ export interface Io {
   env: Readonly<Record<string, string | undefined>>;
   /** stdin, for `analyze -`. */
   stdin: NodeJS.ReadableStream;
+  /** stdin is a terminal (nothing piped in). */
+  stdinIsTTY: boolean;
 }
 
 export const processIo: Io = {
@@ -15,6 +17,7 @@ export const processIo: Io = {
   isTTY: process.stdout.isTTY === true,
   env: process.env,
   stdin: process.stdin,
+  stdinIsTTY: process.stdin.isTTY === true,
 };
 
 /** Colour follows the terminal; NO_COLOR turns it off, FORCE_COLOR (not "0") on. */

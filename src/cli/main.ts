@@ -33,30 +33,64 @@ export function createProgram(io: Io, state: State): Command {
     .version(version(), '-V, --version')
     .option('--debug', 'print stack traces of internal errors')
     .addHelpText('after', EXAMPLES)
-    .showHelpAfterError('(run fdleak --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.out(s),
       writeErr: (s) => io.err(s),
-      outputError: (s, write) => write(`fdleak: ${s.replace(/^error: /, '')}`),
+      // One line: commander's message plus where to look next.
+      outputError: (s, write) => write(`fdleak: ${s.replace(/^error: /, '').trimEnd()} (run fdleak --help for usage)\n`),
     });
   program.hook('preAction', (cmd) => {
     state.debug = cmd.opts<{ debug?: boolean }>().debug === true;
   });
-  const failOn = new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, warning, info, never').default('warning');
+  const failOn = (): Option => new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, warning, info, never').default('warning');
 
   program
     .command('diagnose')
     .description('diagnose one live process: fds by kind, sockets by state, ranked findings')
     .argument('<pid>', 'process id')
     .option('--json', 'print JSON (schema fdleak/diagnose@1)')
-    .addOption(failOn)
+    .addOption(failOn())
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
     .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
       const pid = parsePid(pidText);
       const { diagnose } = await import('./commands/diagnose.js');
       state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version() }, io);
+    });
+
+  program
+    .command('scan')
+    .description('every process ranked by open fds, with sockets, orphan sockets and limit headroom')
+    .option('--json', 'print JSON (schema fdleak/scan@1)')
+    .option('--prometheus', 'print Prometheus text exposition (node_exporter textfile collector)')
+    .option('--top <n>', 'rows to show (default: 20 in the table, every process in --json/--prometheus)')
+    .addOption(new Option('--sort <key>', 'rank by: fds, sockets, orphans, headroom (least limit headroom first)').choices(['fds', 'sockets', 'orphans', 'headroom']).default('fds'))
+    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
+    .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
+    .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string }) => {
+      if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
+      const { scan } = await import('./commands/scan.js');
+      const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
+      state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot }, io);
+    });
+
+  program
+    .command('analyze')
+    .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
+    .argument('[files...]', 'captures to read together ("-" or none: stdin)')
+    .addOption(new Option('--format <format>', 'input format').choices(['auto', 'lsof', 'lsof-F', 'ss', 'netstat', 'proc-net']).default('auto'))
+    .option('--json', 'print JSON (schema fdleak/analyze@1)')
+    .addOption(failOn())
+    .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)')
+    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string }) => {
+      const failOnValue = parseFailOn(opts.failOn);
+      if (files.length === 0 && io.stdinIsTTY) {
+        throw new InputError('no input: give capture files, or pipe text in (lsof -n | fdleak analyze)', { source: 'analyze' });
+      }
+      const { analyze } = await import('./commands/analyze.js');
+      const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
+      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version() }, io);
     });
 
   program

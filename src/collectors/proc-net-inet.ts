@@ -15,6 +15,8 @@ import { InputError } from '../errors.js';
 import type { Socket, SocketProto } from '../model/socket.js';
 import { tcpStateFromCode } from '../model/socket.js';
 import { formatIpv6 } from '../util/ip.js';
+import { LineSink, STRICT } from '../util/skips.js';
+import { MAX_LINE, quote, stripCr } from './ss.js';
 
 export type ByteOrder = 'LE' | 'BE';
 export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
@@ -33,13 +35,19 @@ export function readProcNetInet(netDir: string, table: InetTable, netns: string 
   return parseProcNetInet(text, path, table, netns);
 }
 
-/** Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere. */
+/**
+ * Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere.
+ * `sink` decides what a bad row does: strict (live kernel text, the default) throws an InputError;
+ * lenient (captured text) counts it and goes on. Header lines are passed over wherever they are
+ * (captures often concatenate tables); in lenient mode a missing header is no error.
+ */
 export function parseProcNetInet(
   text: string,
   source: string,
   table: InetTable = tableOfSource(source),
   netns: string | null = null,
   order: ByteOrder = endianness(),
+  sink: LineSink = STRICT(),
 ): Socket[] {
   const proto = protoOfTable(table);
   const family = table.endsWith('6') ? 'inet6' : 'inet';
@@ -50,45 +58,64 @@ export function parseProcNetInet(
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     lineNo++;
-    const raw = text.slice(start, end);
+    const raw = stripCr(text.slice(start, end));
     start = end + 1;
-    if (lineNo === 1) {
-      if (!/^\s*sl\s+local_address/.test(raw)) {
-        throw new InputError('expected the /proc/net header "sl local_address rem_address st ..."', { source, line: 1, text: raw });
-      }
+    if (raw.length > MAX_LINE) {
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, raw.slice(0, 200));
       continue;
+    }
+    if (/^\s*sl\s+local_address/.test(raw)) continue;
+    if (lineNo === 1 && sink.strict) {
+      throw new InputError('expected the /proc/net header "sl local_address rem_address st ..."', { source, line: 1, text: raw });
     }
     const trimmed = raw.trim();
     if (trimmed === '') continue;
-    const at = { source, line: lineNo, text: raw };
-    const cols = trimmed.split(/\s+/);
-    if (cols.length < 10) throw new InputError(`expected at least 10 columns, found ${cols.length}`, at);
-    const local = decodeEndpoint(cols[1]!, family, order, at);
-    const remote = decodeEndpoint(cols[2]!, family, order, at);
-    const st = hexField(cols[3]!, 2, 'state', at);
-    const queues = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/.exec(cols[4]!);
-    if (queues === null) throw new InputError(`expected tx_queue:rx_queue as 8:8 hex digits, found "${cols[4]}"`, at);
-    const uid = decField(cols[7]!, 'uid', at);
-    const inode = cols[9]!;
-    if (!/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode, found "${inode}"`, at);
-    let state: Socket['state'] = null;
-    let detail: string | null = null;
-    if (proto === 'tcp') {
-      state = tcpStateFromCode(st) ?? null;
-      if (state === null) throw new InputError(`unknown TCP state 0x${cols[3]}`, at);
-    } else {
-      // udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed.
-      detail = st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
+    try {
+      const row = parseInetRow(trimmed, { source, line: lineNo, text: raw }, proto, family, order, netns);
+      sockets.push(row);
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      sink.bad(error.what, source, lineNo, raw);
     }
-    sockets.push({
-      proto, family, state, detail, local, remote,
-      txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
-      backlog: null, uid, inode, owners: [], netns,
-      origin: { source, line: lineNo },
-    });
   }
-  if (lineNo === 0) throw new InputError('empty input: expected the /proc/net header line', { source });
+  if (lineNo === 0 && sink.strict) throw new InputError('empty input: expected the /proc/net header line', { source });
   return sockets;
+}
+
+/** One data row; throws an InputError saying what is wrong. */
+function parseInetRow(
+  trimmed: string,
+  at: { source: string; line: number; text: string },
+  proto: SocketProto,
+  family: 'inet' | 'inet6',
+  order: ByteOrder,
+  netns: string | null,
+): Socket {
+  const cols = trimmed.split(/\s+/);
+  if (cols.length < 10) throw new InputError(`expected at least 10 columns, found ${cols.length}`, at);
+  const local = decodeEndpoint(cols[1]!, family, order, at);
+  const remote = decodeEndpoint(cols[2]!, family, order, at);
+  const st = hexField(cols[3]!, 2, 'state', at);
+  const queues = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/.exec(cols[4]!);
+  if (queues === null) throw new InputError(`expected tx_queue:rx_queue as 8:8 hex digits, found ${quote(cols[4]!)}`, at);
+  const uid = decField(cols[7]!, 'uid', at);
+  const inode = cols[9]!;
+  if (!/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode, found ${quote(inode)}`, at);
+  let state: Socket['state'] = null;
+  let detail: string | null = null;
+  if (proto === 'tcp') {
+    state = tcpStateFromCode(st) ?? null;
+    if (state === null) throw new InputError(`unknown TCP state 0x${cols[3]!.slice(0, 8)}`, at);
+  } else {
+    // udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed.
+    detail = st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
+  }
+  return {
+    proto, family, state, detail, local, remote,
+    txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
+    backlog: null, uid, inode, owners: [], netns,
+    origin: { source: at.source, line: at.line },
+  };
 }
 
 function protoOfTable(table: InetTable): SocketProto {
@@ -104,13 +131,13 @@ export function tableOfSource(source: string): InetTable {
 
 function hexField(text: string, width: number, what: string, at: { source: string; line: number; text: string }): number {
   if (text.length !== width || !/^[0-9A-Fa-f]+$/.test(text)) {
-    throw new InputError(`expected ${what} as ${width} hex digits, found "${text}"`, at);
+    throw new InputError(`expected ${what} as ${width} hex digits, found ${quote(text)}`, at);
   }
   return parseInt(text, 16);
 }
 
 function decField(text: string, what: string, at: { source: string; line: number; text: string }): number {
-  if (!/^\d+$/.test(text)) throw new InputError(`expected a decimal ${what}, found "${text}"`, at);
+  if (!/^\d+$/.test(text)) throw new InputError(`expected a decimal ${what}, found ${quote(text)}`, at);
   return Number(text);
 }
 
@@ -127,7 +154,7 @@ export function decodeEndpoint(
   const width = family === 'inet' ? 8 : 32;
   const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(text);
   if (m === null || m[1]!.length !== width) {
-    throw new InputError(`expected an address as ${width} hex digits ":" 4 hex digits, found "${text}"`, at);
+    throw new InputError(`expected an address as ${width} hex digits ":" 4 hex digits, found ${quote(text)}`, at);
   }
   const hex = m[1]!;
   const bytes: number[] = [];

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
+import { LineSink, STRICT } from '../util/skips.js';
+import { MAX_LINE, quote, stripCr } from './ss.js';
 
 export type OtherTable = 'netlink' | 'packet';
 
@@ -21,20 +23,32 @@ export function readProcNetOther(netDir: string, table: OtherTable, netns: strin
   return parseProcNetOther(text, path, table, netns);
 }
 
-/** Pure: one record per row, with proto, inode and (netlink) the protocol number as detail. */
-export function parseProcNetOther(text: string, source: string, table: OtherTable, netns: string | null = null): Socket[] {
+/**
+ * Pure: one record per row, with proto, inode and (netlink) the protocol number as detail.
+ * `sink`: strict (live, the default) throws at a bad row; lenient (captured text) counts it.
+ */
+export function parseProcNetOther(text: string, source: string, table: OtherTable, netns: string | null = null, sink: LineSink = STRICT()): Socket[] {
   const lines = text.split('\n');
+  const isHeader = (line: string): boolean => /^sk\s+/.test(line) && /\bInode\s*$/.test(line);
   const header = lines[0] ?? '';
-  if (!/^sk\s+/.test(header) || !/\bInode\s*$/.test(header)) {
+  if (!isHeader(header) && sink.strict) {
     throw new InputError(`expected the /proc/net/${table} header ending in "Inode"`, { source, line: 1, text: header });
   }
   const sockets: Socket[] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = stripCr(lines[i]!);
+    if (raw.length > MAX_LINE) {
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, i + 1, raw);
+      continue;
+    }
+    if (isHeader(raw)) continue;
     const cols = raw.trim().split(/\s+/);
     if (cols.length === 1 && cols[0] === '') continue;
     const inode = cols[cols.length - 1]!;
-    if (cols.length < 5 || !/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode in the last column, found "${inode}"`, { source, line: i + 1, text: raw });
+    if (cols.length < 5 || !/^\d+$/.test(inode)) {
+      sink.bad(`expected a decimal inode in the last column, found ${quote(inode)}`, source, i + 1, raw);
+      continue;
+    }
     sockets.push({
       proto: table, family: table, state: null, detail: table === 'netlink' ? `proto=${cols[1]}` : null,
       local: null, remote: null, rxQueue: null, txQueue: null, backlog: null, uid: null, inode,

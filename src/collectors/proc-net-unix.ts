@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
+import { LineSink, STRICT } from '../util/skips.js';
+import { MAX_LINE, stripCr } from './ss.js';
 
 const UNIX_TYPES: Record<string, string> = { '0001': 'STREAM', '0002': 'DGRAM', '0005': 'SEQPACKET' };
 const UNIX_STATES: Record<string, string> = { '01': 'UNCONNECTED', '02': 'CONNECTING', '03': 'CONNECTED', '04': 'DISCONNECTING' };
@@ -24,20 +26,34 @@ export function readProcNetUnix(netDir: string, netns: string | null): Socket[] 
   return parseProcNetUnix(text, path, netns);
 }
 
-/** Pure: rows of /proc/net/unix. Detail is "STREAM LISTEN", "DGRAM UNCONNECTED", ... */
-export function parseProcNetUnix(text: string, source: string, netns: string | null = null): Socket[] {
+/**
+ * Pure: rows of /proc/net/unix. Detail is "STREAM LISTEN", "DGRAM UNCONNECTED", ...
+ * `sink`: strict (live, the default) throws at a bad row; lenient (captured text) counts it. Header
+ * lines are passed over wherever they are; in lenient mode a missing header is no error.
+ */
+export function parseProcNetUnix(text: string, source: string, netns: string | null = null, sink: LineSink = STRICT()): Socket[] {
   const sockets: Socket[] = [];
   const lines = text.split('\n');
-  if (lines.length === 1 && lines[0] === '') throw new InputError('empty input: expected the /proc/net/unix header line', { source });
-  if (!/^Num\s+RefCount\s+Protocol/.test(lines[0]!)) {
-    throw new InputError('expected the /proc/net/unix header "Num RefCount Protocol Flags Type St Inode Path"', { source, line: 1, text: lines[0]! });
+  if (lines.length === 1 && lines[0] === '') {
+    if (sink.strict) throw new InputError('empty input: expected the /proc/net/unix header line', { source });
+    return sockets;
   }
-  for (let i = 1; i < lines.length; i++) {
-    const raw = lines[i]!;
+  for (let i = 0; i < lines.length; i++) {
+    const raw = stripCr(lines[i]!);
+    if (raw.length > MAX_LINE) {
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, i + 1, raw);
+      continue;
+    }
+    if (/^Num\s+RefCount\s+Protocol/.test(raw)) continue;
+    if (i === 0 && sink.strict) {
+      throw new InputError('expected the /proc/net/unix header "Num RefCount Protocol Flags Type St Inode Path"', { source, line: 1, text: raw });
+    }
     if (raw.trim() === '') continue;
-    const at = { source, line: i + 1, text: raw };
     const m = /^([0-9a-fA-F]+): ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{4}) ([0-9A-Fa-f]{2}) +(\d+)(?: (.*))?$/.exec(raw);
-    if (m === null) throw new InputError('expected "Num: RefCount Protocol Flags Type St Inode [Path]"', at);
+    if (m === null) {
+      sink.bad('expected "Num: RefCount Protocol Flags Type St Inode [Path]"', source, i + 1, raw);
+      continue;
+    }
     const listening = (parseInt(m[4]!, 16) & 0x10000) !== 0;
     const type = UNIX_TYPES[m[5]!] ?? `type=${m[5]}`;
     const state = listening ? 'LISTEN' : (UNIX_STATES[m[6]!] ?? `st=${m[6]}`);

@@ -1,19 +1,28 @@
 /**
- * ss (iproute2) socket listings: -tanp, -tanpie, -ltn(e), -uanp, -xanp, with or without -H.
- * ss reads inet_diag/unix_diag of its own network namespace; for another process's namespace run it
- * under `nsenter --net=/proc/<pid>/ns/net`. Quirks handled:
+ * ss (iproute2) socket listings: -tanp, -tanpie, -ltn(e), -uanp, -xanp, -tuanp, -tanpT, with or
+ * without -H, with or without -n. ss reads inet_diag/unix_diag of its own network namespace; for
+ * another process's namespace run it under `nsenter --net=/proc/<pid>/ns/net`. Quirks handled:
  * - a Netid column appears when several protocols are listed (-tu, -x, -a without -t);
- *   the State column disappears with a single `state` filter;
- * - header words contain spaces ("Local Address:Port"): rows are split by tokens, never columns;
- * - addresses split at the LAST ":"; IPv6 in brackets, "*" wildcard, "%lo" interface suffix;
- * - users:(("comm",pid=1,fd=3),("comm2",pid=2,fd=4)) lists every owner (fork shares sockets);
+ *   the State column disappears with a single `state` filter (rows then have no state);
+ * - header words contain spaces ("Local Address:Port", glued "Peer Address:PortProcess"): rows are
+ *   split by tokens, never columns;
+ * - addresses split at the LAST ":"; IPv6 in brackets, v4-mapped "[::ffff:127.0.0.1]", "%lo"
+ *   interface suffix; "*" is the dual-stack IPv6 wildcard (v6only:0); a peer "*:*" / "0.0.0.0:*"
+ *   means no peer; without -n hosts and ports are names ("localhost:mysql");
+ * - users:(("comm",pid=1,fd=3),("comm2",pid=2,fd=4)) lists every owner (fork shares sockets),
+ *   -T adds tid= and repeats a (pid, fd) per thread: owners are unique by (pid, fd);
+ * - unix rows are "path inode peer-path peer-inode"; a path may contain spaces, "*" is unnamed;
  * - -i/-e continuation lines start with a TAB and belong to the socket above;
  * - LISTEN rows: Recv-Q = accept queue length, Send-Q = backlog limit (min(backlog, somaxconn));
  * - "Failed to find cgroup2 mount" noise (ss -e under ip netns exec) is skipped.
  */
-import type { Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
-import { normalizeAddress } from '../util/ip.js';
+import type { Endpoint, Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
+import { formatIpv6, parseIpv4, parseIpv6 } from '../util/ip.js';
+import { printable } from '../errors.js';
 import { LineSink, STRICT } from '../util/skips.js';
+
+/** Longest line a text parser looks at; longer lines are bad lines (no tool prints them). */
+export const MAX_LINE = 64 * 1024;
 
 /** ss's state words -> kernel names (ss prints UNCONN for TCP_CLOSE). */
 const SS_STATES: Record<string, TcpState> = {
@@ -24,8 +33,11 @@ const SS_STATES: Record<string, TcpState> = {
 const NETIDS: Record<string, SocketProto> = {
   tcp: 'tcp', udp: 'udp', raw: 'raw', mptcp: 'tcp', u_str: 'unix', u_dgr: 'unix', u_seq: 'unix',
   nl: 'netlink', p_raw: 'packet', p_dgr: 'packet', icmp6: 'icmp', udplite: 'udplite',
+  sctp: 'other', tipc: 'other', v_str: 'other', v_dgr: 'other', xdp: 'other',
 };
 const UNIX_TYPES: Record<string, string> = { u_str: 'STREAM', u_dgr: 'DGRAM', u_seq: 'SEQPACKET' };
+/** ss's words for unix sockets -> /proc/net/unix's (as parseProcNetUnix writes them). */
+const UNIX_STATES: Record<string, string> = { ESTAB: 'CONNECTED', UNCONN: 'UNCONNECTED', 'SYN-SENT': 'CONNECTING', LISTEN: 'LISTEN' };
 
 export interface SsParseOptions {
   /** Protocol of rows without a Netid column (ss -t: tcp; ss -u: udp). Default: guessed per input. */
@@ -34,7 +46,11 @@ export interface SsParseOptions {
   sink?: LineSink;
 }
 
-/** Pure: the sockets of an ss listing. */
+/**
+ * Pure: the sockets of an ss listing, one per socket line (continuation lines are folded in).
+ * `LISTEN 3 8 127.0.0.1:47001 0.0.0.0:* users:(("bl-srv",pid=9446,fd=3)) ino:367608` ->
+ * { state: 'LISTEN', rxQueue: 3, backlog: 8, local: 127.0.0.1:47001, remote: null, inode: '367608', owners: [bl-srv 9446 fd 3] }
+ */
 export function parseSs(text: string, source: string, options: SsParseOptions = {}): Socket[] {
   const sink = options.sink ?? STRICT();
   const lines = text.split('\n');
@@ -42,9 +58,14 @@ export function parseSs(text: string, source: string, options: SsParseOptions = 
   const defaultProto: SocketProto = options.proto ?? (/^UNCONN\s/m.test(text) ? 'udp' : 'tcp');
   const sockets: Socket[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!;
+    const raw = stripCr(lines[i]!);
+    if (raw.length > MAX_LINE) {
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, i + 1, raw);
+      continue;
+    }
     if (raw.startsWith('\t') || raw.trim() === '') continue; // -i/-e continuation of the row above
     if (/^(Netid|State|Recv-Q)\s/.test(raw)) continue; // header
+    if (raw.startsWith('Failed to find cgroup2 mount')) continue; // ss -e stderr noise
     const socket = parseSsLine(raw, source, i + 1, defaultProto, options.netns ?? null, sink);
     if (socket !== null) sockets.push(socket);
   }
@@ -57,63 +78,85 @@ function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: 
     return null;
   };
   let line = raw;
-  const owners: Owner[] = [];
-  const users = /users:\((.*?\))\)/.exec(line);
-  if (users !== null) {
-    for (const m of users[1]!.matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=(\d+)/g)) {
-      owners.push({ command: m[1]!, pid: Number(m[2]), fd: Number(m[3]) });
-    }
-    line = line.slice(0, users.index) + line.slice(users.index + users[0].length);
+  let owners: Owner[] = [];
+  const usersAt = line.indexOf('users:(');
+  if (usersAt >= 0) {
+    const users = parseUsers(line, usersAt + 'users:('.length);
+    if (users === null) return bad('expected users:(("command",pid=N,fd=N),...)');
+    owners = users.owners;
+    line = `${line.slice(0, usersAt)} ${line.slice(users.end)}`;
   }
   const tokens = line.trim().split(/\s+/);
   let i = 0;
   let proto = defaultProto;
-  let unixType: string | undefined;
+  let netid: string | undefined;
   if (NETIDS[tokens[0]!] !== undefined) {
-    proto = NETIDS[tokens[0]!]!;
-    unixType = UNIX_TYPES[tokens[0]!];
+    netid = tokens[0]!;
+    proto = NETIDS[netid]!;
     i++;
   }
   let stateWord: string | undefined;
   if (SS_STATES[tokens[i]!] !== undefined) stateWord = tokens[i++];
   const recvQ = tokens[i++];
   const sendQ = tokens[i++];
-  if (recvQ === undefined || sendQ === undefined || !/^\d+$/.test(recvQ) || !/^\d+$/.test(sendQ)) {
+  if (recvQ === undefined || sendQ === undefined || !/^\d{1,15}$/.test(recvQ) || !/^\d{1,15}$/.test(sendQ)) {
     return bad('expected "[Netid] [State] Recv-Q Send-Q Local Peer" with numeric queues');
   }
-  let local: Socket['local'];
-  let remote: Socket['remote'];
+  let local: Socket['local'] = null;
+  let remote: Socket['remote'] = null;
   let inode: string | null = null;
+  let detail: string | null = null;
   if (proto === 'unix') {
-    // "path inode peer peer-inode": the unix "port" is the socket inode.
-    const [lpath, lino, ppath, pino] = tokens.slice(i, i + 4);
-    if (pino === undefined || !/^\d+$/.test(lino!) || !/^\d+$/.test(pino)) return bad('expected "Local Inode Peer Inode" for a unix socket');
-    i += 4;
-    local = lpath === '*' ? null : { address: lpath!, port: null };
-    remote = ppath === '*' ? null : { address: ppath!, port: null };
-    inode = lino!;
+    // "path inode peer-path peer-inode": the unix "port" is the socket inode; paths may hold spaces.
+    let j = i;
+    while (j < tokens.length && !/^\d+$/.test(tokens[j]!)) j++;
+    let k = j + 1;
+    while (k < tokens.length && !/^\d+$/.test(tokens[k]!)) k++;
+    if (j === i || k >= tokens.length || k === j + 1) return bad('expected "Local Inode Peer Inode" for a unix socket');
+    const lpath = tokens.slice(i, j).join(' ');
+    const ppath = tokens.slice(j + 1, k).join(' ');
+    local = lpath === '*' ? null : { address: lpath, port: null };
+    remote = ppath === '*' ? null : { address: ppath, port: null };
+    inode = tokens[j]!;
+    i = k + 1;
+    const type = netid === undefined ? undefined : UNIX_TYPES[netid];
+    const st = stateWord === undefined ? undefined : (UNIX_STATES[stateWord] ?? stateWord);
+    detail = [type, st].filter(Boolean).join(' ') || null;
+  } else if (proto === 'netlink' || proto === 'packet' || proto === 'other') {
+    // "rtnl:kernel *", "*:eth0 *": not host:port pairs; keep the text for the reader.
+    if (tokens[i] === undefined || tokens[i + 1] === undefined) return bad('expected local and peer addresses');
+    detail = [stateWord, tokens[i]].filter(Boolean).join(' ');
+    i += 2;
   } else {
-    const l = splitHostPort(tokens[i++]);
-    const r = splitHostPort(tokens[i++]);
+    const l = parseToolEndpoint(tokens[i++], 'ss');
+    const r = parseToolEndpoint(tokens[i++], 'ss');
     if (l === null || r === null) return bad('expected local and peer as ADDRESS:PORT');
     local = l;
-    remote = r;
+    remote = tokens[i - 1]!.endsWith(':*') ? null : r; // "0.0.0.0:*", "*:*", "[::]:*": no peer
   }
   let uid: number | null = null;
+  let v6only: string | undefined;
   for (const token of tokens.slice(i)) {
     if (token.startsWith('ino:')) inode = token.slice(4);
-    else if (token.startsWith('uid:')) uid = Number(token.slice(4));
+    else if (token.startsWith('uid:')) uid = /^\d{1,10}$/.test(token.slice(4)) ? Number(token.slice(4)) : null;
+    else if (token.startsWith('v6only:')) v6only = token.slice(7);
   }
-  if (inode !== null && !/^\d+$/.test(inode)) return bad(`expected a decimal inode, found "${inode}"`);
+  if (inode !== null && !/^\d+$/.test(inode)) return bad(`expected a decimal inode, found ${quote(inode)}`);
   const state = stateWord === undefined ? null : SS_STATES[stateWord]!;
   const isTcp = proto === 'tcp';
-  const family = proto === 'unix' ? 'unix' : local?.address.includes(':') ? 'inet6' : 'inet';
   const isListen = state === 'LISTEN';
+  let family: Socket['family'];
+  if (proto === 'unix' || proto === 'netlink' || proto === 'packet') family = proto;
+  else if (proto === 'other') family = null;
+  else family = local !== null && (local.address.includes(':') || v6only !== undefined) ? 'inet6' : 'inet';
+  if (proto !== 'unix' && proto !== 'netlink' && proto !== 'packet' && proto !== 'other') {
+    detail = isTcp ? null : stateWord === undefined ? null : stateWord === 'UNCONN' ? 'UNCONN' : stateWord === 'ESTAB' ? 'ESTAB' : stateWord;
+  }
   return {
     proto,
-    family: proto === 'netlink' || proto === 'packet' ? proto : family,
+    family,
     state: isTcp ? state : null,
-    detail: isTcp ? null : [unixType, stateWord].filter(Boolean).join(' ') || null,
+    detail,
     local,
     remote: isListen && isTcp ? null : remote,
     rxQueue: Number(recvQ),
@@ -127,21 +170,119 @@ function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: 
   };
 }
 
-/** "127.0.0.1:80", "[::1]:443", "*:*", "127.0.0.1%lo:53", "[::ffff:1.2.3.4]:5" -> endpoint; bad -> null. */
-export function splitHostPort(token: string | undefined): { address: string; port: number } | null {
+/**
+ * Reads `("comm",pid=1,fd=3),("comm2",pid=2,tid=9,fd=4))` from `start` (just after "users:(").
+ * Linear scan: a command may contain anything but the `",pid=` that ends it.
+ */
+function parseUsers(line: string, start: number): { owners: Owner[]; end: number } | null {
+  const owners: Owner[] = [];
+  const seen = new Set<string>();
+  let pos = start;
+  for (;;) {
+    if (line[pos] !== '(' || line[pos + 1] !== '"') return null;
+    const close = line.indexOf('",', pos + 2);
+    if (close < 0) return null;
+    const command = line.slice(pos + 2, close);
+    pos = close + 2;
+    const end = line.indexOf(')', pos);
+    if (end < 0) return null;
+    let pid: number | undefined;
+    let fd: number | undefined;
+    let tid: number | undefined;
+    for (const kv of line.slice(pos, end).split(',')) {
+      const eq = kv.indexOf('=');
+      const key = kv.slice(0, eq);
+      const value = kv.slice(eq + 1);
+      if (eq < 0 || !/^\d{1,10}$/.test(value)) return null;
+      if (key === 'pid') pid = Number(value);
+      else if (key === 'fd') fd = Number(value);
+      else if (key === 'tid') tid = Number(value);
+    }
+    if (pid === undefined || pid === 0) return null;
+    const key = `${pid}:${fd ?? ''}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      owners.push({ command, pid, fd: fd ?? null });
+    } else if (tid === pid) {
+      // ss -T lists each thread with its own comm: the main thread's names the process.
+      owners.find((o) => o.pid === pid && o.fd === (fd ?? null))!.command = command;
+    }
+    pos = end + 1;
+    if (line[pos] === ',') { pos++; continue; }
+    if (line[pos] === ')') return { owners, end: pos + 1 };
+    return null;
+  }
+}
+
+/**
+ * Service names the tools print instead of port numbers without -n/-P (from /etc/services).
+ * Names not listed here read as port null, with the address kept.
+ */
+export const SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
+  ['ftp-data', 20], ['ftp', 21], ['ssh', 22], ['telnet', 23], ['smtp', 25], ['domain', 53], ['bootps', 67],
+  ['bootpc', 68], ['tftp', 69], ['http', 80], ['www', 80], ['kerberos', 88], ['pop3', 110], ['sunrpc', 111],
+  ['ntp', 123], ['netbios-ns', 137], ['netbios-ssn', 139], ['imap2', 143], ['imap', 143], ['snmp', 161],
+  ['ldap', 389], ['https', 443], ['microsoft-ds', 445], ['submissions', 465], ['urd', 465], ['syslog', 514],
+  ['submission', 587], ['ldaps', 636], ['rsync', 873], ['imaps', 993], ['pop3s', 995], ['socks', 1080],
+  ['openvpn', 1194], ['ms-sql-s', 1433], ['nfs', 2049], ['zookeeper', 2181], ['mysql', 3306],
+  ['postgresql', 5432], ['postgres', 5432], ['amqp', 5672], ['x11', 6000], ['redis', 6379],
+  ['http-alt', 8080], ['webcache', 8080], ['memcache', 11211], ['mongodb', 27017],
+]);
+
+function portOf(text: string): number | null | undefined {
+  if (text === '*') return 0;
+  if (/^\d{1,5}$/.test(text)) {
+    const port = Number(text);
+    return port <= 65535 ? port : undefined;
+  }
+  if (/^[A-Za-z][A-Za-z0-9._+-]*$/.test(text)) return SERVICE_PORTS.get(text) ?? null;
+  return undefined;
+}
+
+/**
+ * An endpoint as the tools print it: "127.0.0.1:80", "[::1]:443", "::1:443" (netstat), "*:22",
+ * "127.0.0.53%lo:53", "localhost:mysql" (names kept; known service names become ports).
+ * `family` says how to read a wildcard "*" and a plain IPv4 address: "inet6" (an lsof IPv6 row, a
+ * netstat tcp6 row) turns "127.0.0.1" into the v4-mapped "::ffff:127.0.0.1", as /proc/net/tcp6
+ * decodes it; "ss" reads "*" as the dual-stack IPv6 wildcard (ss >= 4.17 prints IPv4's as 0.0.0.0).
+ * Returns null for text that is no endpoint.
+ */
+export function parseToolEndpoint(token: string | undefined, family: 'inet' | 'inet6' | 'ss'): Endpoint | null {
   if (token === undefined) return null;
   const colon = token.lastIndexOf(':');
   if (colon <= 0) return null;
   let host = token.slice(0, colon);
-  const portText = token.slice(colon + 1);
-  const port = portText === '*' ? 0 : /^\d+$/.test(portText) ? Number(portText) : NaN;
-  if (!(port >= 0 && port <= 65535)) return null;
-  const bracketed = host.startsWith('[') && host.endsWith(']');
-  if (bracketed) host = host.slice(1, -1);
+  const port = portOf(token.slice(colon + 1));
+  if (port === undefined) return null;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const pct = host.indexOf('%');
   if (pct >= 0) host = host.slice(0, pct);
-  const family = bracketed || host.includes(':') ? 'inet6' : host === '*' ? null : 'inet';
-  return { address: normalizeAddress(host, family ?? 'inet'), port };
+  if (host === '*') return { address: family === 'inet' ? '0.0.0.0' : '::', port };
+  if (host.includes(':')) {
+    if (!/^[0-9A-Fa-f:.]+$/.test(host)) return null;
+    const bytes = parseIpv6(host);
+    // netstat cuts long IPv6 addresses to fit its column: keep such text as it is.
+    return { address: bytes === null ? host : formatIpv6(bytes), port };
+  }
+  if (parseIpv4(host) !== null) return { address: family === 'inet6' ? `::ffff:${host}` : host, port };
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(host)) return null;
+  return { address: host, port };
+}
+
+/** "127.0.0.1:80", "[::1]:443", "*:*", "127.0.0.1%lo:53", "[::ffff:1.2.3.4]:5" -> endpoint; bad -> null. */
+export function splitHostPort(token: string | undefined): { address: string; port: number } | null {
+  const e = parseToolEndpoint(token, 'ss');
+  return e === null || e.port === null ? null : { address: e.address, port: e.port };
+}
+
+/** A value quoted for an error message: at most 40 characters, control bytes shown as "?". */
+export function quote(text: string): string {
+  return `"${printable(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;
+}
+
+/** A line without the "\r" of a capture saved with CRLF line ends. */
+export function stripCr(line: string): string {
+  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
 
 /** Arguments for the listener backlog query: no header, listeners, numeric, with inodes. */

@@ -18,7 +18,8 @@ export interface DiagnoseOptions {
 export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): Promise<number> {
   const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot });
   const process = snapshot.processes[0]!;
-  if (snapshot.fds.length === 0 && !process.fdTableComplete && process.fdCount > 0) {
+  // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
+  if (snapshot.fds.length === 0 && !process.fdTableComplete) {
     throw new InputError(
       `cannot read the fds of pid ${pid} (${process.command}): permission denied; run as root or as the process's owner`,
       { source: `pid ${pid}` },

@@ -1,0 +1,259 @@
+/**
+ * Captured text -> one snapshot: `fdleak analyze` streams each input in batches through the
+ * parser of its format, and merges every input into one snapshot, so that an lsof and an ss
+ * capture taken at the same moment are judged together (orphans = socket fds in lsof with no row).
+ *
+ * Memory stays bounded on large captures: only socket fds are kept as records; other fds are
+ * counted per process and kind.
+ */
+import { InputError } from '../errors.js';
+import type { Fd, FdKind } from '../model/fd.js';
+import { countKinds } from '../model/fd.js';
+import type { Process } from '../model/process.js';
+import type { Snapshot } from '../model/snapshot.js';
+import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
+import type { Owner, Socket } from '../model/socket.js';
+import { formatEndpoint } from '../util/format.js';
+import { LineSink } from '../util/skips.js';
+import type { SkippedLine } from '../util/skips.js';
+import type { Format } from './detect-format.js';
+import { detectFormat, isPreamble } from './detect-format.js';
+import { CAPTURE_PARSERS } from './capture-parsers.js';
+import type { Parsed } from './capture-parsers.js';
+import type { Line, LineStream } from './text-input.js';
+
+export interface InputSummary {
+  source: string;
+  format: Format;
+  lines: number;
+  records: number;
+  skipped: number;
+}
+
+export interface CaptureResult {
+  snapshot: Snapshot;
+  inputs: InputSummary[];
+  /** The first skipped lines of all inputs (for the report), at most 20. */
+  skippedLines: SkippedLine[];
+}
+
+/** Share of lines that may be skipped before the input is called unreadable. */
+const MAX_SKIPPED_SHARE = 0.2;
+const MIN_SKIPPED_TO_FAIL = 10;
+
+/** Reads every input and builds the merged snapshot. */
+export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string): Promise<CaptureResult> {
+  const builder = new CaptureBuilder();
+  const inputs: InputSummary[] = [];
+  const skippedLines: SkippedLine[] = [];
+  for (const stream of streams) {
+    const format = detectFormat(stream.head, stream.source, forced);
+    const parser = CAPTURE_PARSERS[format];
+    const state = parser.start(stream.head, stream.source);
+    const sink = new LineSink(false);
+    let records = 0;
+    let meaningful = 0;
+    let carry: Line[] = [];
+    const runBatch = (lines: Line[]): void => {
+      if (lines.length === 0) return;
+      const context = state.context().filter((c) => c.no < lines[0]!.no);
+      const all = [...context, ...lines];
+      const text = all.map((l) => l.text).join('\n');
+      const local = new LineSink(false);
+      const parsed = parser.parse(text, stream.source, local, state);
+      const lineNo = (n: number): number => all[n - 1]?.no ?? n;
+      for (const s of local.skipped) {
+        if (s.line <= context.length) continue; // a context line was reported in its own batch
+        sink.bad(s.reason, s.source, lineNo(s.line), s.text);
+      }
+      shiftOrigins(parsed, lineNo);
+      records += builder.add(parsed, context.length === 0 ? 0 : context.length);
+      for (const l of lines) state.see(l);
+    };
+    for await (const batch of stream.batches()) {
+      const lines = [...carry, ...batch.filter((l) => !isPreamble(l.text))];
+      meaningful += batch.length;
+      const cut = parser.cut(lines);
+      carry = lines.slice(cut);
+      runBatch(lines.slice(0, cut));
+    }
+    runBatch(carry);
+    for (const l of stream.overlong) sink.bad(`line longer than ${64} KiB, skipped`, stream.source, l.no, l.text);
+    const summary = { source: stream.source, format, lines: stream.lines, records, skipped: sink.count };
+    if (records === 0 && sink.count > 0) {
+      const first = sink.skipped[0]!;
+      throw new InputError(`no ${format} records could be read: ${first.reason}`, { source: first.source, line: first.line, text: first.text });
+    }
+    if (sink.count >= MIN_SKIPPED_TO_FAIL && sink.count > meaningful * MAX_SKIPPED_SHARE) {
+      const first = sink.skipped[0]!;
+      throw new InputError(
+        `${sink.count} of ${meaningful} lines are not ${format} output (mixed or damaged input?); first: ${first.reason}`,
+        { source: first.source, line: first.line, text: first.text },
+      );
+    }
+    inputs.push(summary);
+    skippedLines.push(...sink.skipped.slice(0, 20 - skippedLines.length));
+    builder.formats.add(format);
+  }
+  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
+}
+
+function shiftOrigins(parsed: Parsed, lineNo: (n: number) => number): void {
+  for (const f of parsed.fds) f.origin.line = lineNo(f.origin.line);
+  for (const s of parsed.sockets) s.origin.line = lineNo(s.origin.line);
+}
+
+interface ProcessAcc {
+  pid: number;
+  command: string;
+  kinds: Record<FdKind, number>;
+  fdRows: Set<number> | null;
+  fromFdTable: boolean;
+  complete: boolean;
+}
+
+/** Accumulates parsed batches; merges sockets across inputs at build(). */
+class CaptureBuilder {
+  readonly formats = new Set<Format>();
+  private readonly processes = new Map<number, ProcessAcc>();
+  private readonly socketFds = new Map<string, Fd>();
+  private readonly sockets: Socket[] = [];
+
+  add(parsed: Parsed, _contextLines: number): number {
+    for (const p of parsed.processes) {
+      const acc = this.process(p.pid, p.command);
+      if (p.fdTableComplete === false) acc.complete = false;
+      if (p.fromFdTable) acc.fromFdTable = true;
+    }
+    for (const fd of parsed.fds) {
+      const acc = this.process(fd.pid, null);
+      acc.fromFdTable = true;
+      acc.fdRows ??= new Set();
+      if (acc.fdRows.has(fd.fd)) continue; // the same fd listed again (per thread, or repeated input)
+      acc.fdRows.add(fd.fd);
+      acc.kinds[fd.kind]++;
+      if (fd.kind === 'socket') this.socketFds.set(`${fd.pid}:${fd.fd}`, fd);
+    }
+    for (const s of parsed.sockets) {
+      this.sockets.push(s);
+      for (const o of s.owners) this.process(o.pid, o.command);
+    }
+    return parsed.fds.length + parsed.sockets.length;
+  }
+
+  private process(pid: number, command: string | null): ProcessAcc {
+    let acc = this.processes.get(pid);
+    if (acc === undefined) {
+      acc = { pid, command: command ?? '?', kinds: countKinds([]), fdRows: null, fromFdTable: false, complete: true };
+      this.processes.set(pid, acc);
+    } else if (acc.command === '?' && command !== null) {
+      acc.command = command;
+    }
+    return acc;
+  }
+
+  build(takenAt: string, inputs: InputSummary[]): Snapshot {
+    const sockets = mergeSockets(this.sockets, this.socketFds);
+    const owned = new Map<number, number>();
+    for (const s of sockets) for (const o of s.owners) owned.set(o.pid, (owned.get(o.pid) ?? 0) + 1);
+    const processes: Process[] = [...this.processes.values()]
+      .sort((a, b) => a.pid - b.pid)
+      .map((p) => {
+        const fdCount = p.fromFdTable ? Object.values(p.kinds).reduce((a, b) => a + b, 0) : (owned.get(p.pid) ?? 0);
+        return {
+          pid: p.pid, command: p.command, cmdline: null, uid: null, startTime: null,
+          fdCount,
+          fdTableComplete: p.fromFdTable && p.complete,
+          fdLimit: null, netns: null, threads: null,
+          fdKinds: p.fromFdTable ? p.kinds : null,
+        };
+      });
+    const hasFdTables = this.formats.has('lsof') || this.formats.has('lsof-F');
+    const ownerless = sockets.some((s) => s.inode === '0' || (s.owners.length === 0 && s.state !== null && s.state !== 'LISTEN'));
+    const listing = this.formats.has('ss') || this.formats.has('netstat') || this.formats.has('proc-net');
+    const warnings = inputs.filter((i) => i.skipped > 0).map((i) => `${i.source}: ${i.skipped} of ${i.lines} lines could not be read and were skipped`);
+    return buildSnapshot({
+      takenAt,
+      kind: 'capture',
+      processes,
+      fds: [...this.socketFds.values()].sort((a, b) => a.pid - b.pid || a.fd - b.fd),
+      sockets,
+      namespaces: [{ id: null, tables: [...this.formats], sysctls: UNKNOWN_SYSCTLS, backlogKnown: sockets.some((s) => s.backlog !== null) }],
+      host: { fileNr: null, nrOpen: null },
+      coverage: {
+        fdTables: hasFdTables,
+        socketTables: sockets.length > 0 || listing,
+        netnsAware: false,
+        limits: false,
+        sysctls: false,
+        // ss/netstat listings with -a, and /proc/net, show rows no fd owns (TIME_WAIT, unaccepted).
+        ownerlessRows: listing && (ownerless || this.formats.has('proc-net')),
+      },
+      warnings,
+    });
+  }
+}
+
+/**
+ * One row per socket across inputs: by inode where known (lsof DEVICE, ss ino:, /proc inode), else
+ * by an owner's fd resolved through the lsof fd table, else by protocol, state and both endpoints.
+ */
+export function mergeSockets(rows: Socket[], socketFds: Map<string, Fd>): Socket[] {
+  const byInode = new Map<string, Socket>();
+  const byTuple = new Map<string, Socket[]>();
+  const matched = new Map<Socket, Set<string>>(); // sources already merged into a row
+  const out: Socket[] = [];
+  const tupleOf = (r: Socket): string => `${r.proto}|${r.state ?? r.detail}|${formatEndpoint(r.local)}|${formatEndpoint(r.remote)}`;
+  // A row with the same tuple from ANOTHER input, not yet matched by this input.
+  const tupled = (r: Socket): boolean => r.family === 'inet' || r.family === 'inet6';
+  const partner = (row: Socket, wantInode: boolean): Socket | undefined =>
+    !tupled(row) ? undefined : byTuple.get(tupleOf(row))?.find((r) => r.origin.source !== row.origin.source && !matched.get(r)?.has(row.origin.source) && (!wantInode || r.inode === null));
+  for (const row of rows) {
+    if (row.inode === null) {
+      for (const o of row.owners) {
+        const fd = o.fd === null ? undefined : socketFds.get(`${o.pid}:${o.fd}`);
+        if (fd?.inode) { row.inode = fd.inode; break; }
+      }
+    }
+    const inode = row.inode !== null && row.inode !== '0' ? row.inode : null;
+    const existing = (inode === null ? undefined : byInode.get(inode)) ?? partner(row, inode !== null);
+    if (existing !== undefined) {
+      mergeInto(existing, row);
+      if (inode !== null) byInode.set(inode, existing);
+      const set = matched.get(existing) ?? new Set<string>();
+      set.add(row.origin.source);
+      matched.set(existing, set);
+      continue;
+    }
+    if (inode !== null) byInode.set(inode, row);
+    out.push(row);
+    if (!tupled(row)) continue;
+    const t = tupleOf(row);
+    const list = byTuple.get(t);
+    if (list === undefined) byTuple.set(t, [row]);
+    else list.push(row);
+  }
+  return out;
+}
+
+function mergeInto(into: Socket, from: Socket): void {
+  into.state ??= from.state;
+  into.detail ??= from.detail;
+  into.local ??= from.local;
+  into.remote ??= from.remote;
+  into.rxQueue ??= from.rxQueue;
+  into.txQueue ??= from.txQueue;
+  into.backlog ??= from.backlog;
+  into.uid ??= from.uid;
+  if (into.inode === null || into.inode === '0') into.inode = from.inode ?? into.inode;
+  const seen = new Set(into.owners.map((o) => `${o.pid}:${o.fd ?? ''}`));
+  for (const o of from.owners) {
+    const k = `${o.pid}:${o.fd ?? ''}`;
+    if (seen.has(k)) continue;
+    // An owner without fd (netstat) adds nothing if the pid is already known with an fd.
+    if (o.fd === null && into.owners.some((x) => x.pid === o.pid)) continue;
+    into.owners = into.owners.filter((x: Owner) => !(x.pid === o.pid && x.fd === null));
+    into.owners.push(o);
+    seen.add(k);
+  }
+}

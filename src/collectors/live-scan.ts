@@ -1,0 +1,594 @@
+/**
+ * `fdleak scan`: every process of a /proc tree, its fd count, socket fds and orphan sockets, its
+ * RLIMIT_NOFILE, and the socket tables of every network namespace in use. Files read:
+ * - /proc: numeric entries only. Those are thread-group leaders; threads share their leader's fd
+ *   table (reference 3.7), so a process is counted once however many threads it has;
+ * - /proc/<pid>/stat (comm, state, starttime: comm may hold spaces and ")", read up to the last ") "),
+ *   /proc/<pid>/limits ("Max open files" row, matched by prefix), readlink /proc/<pid>/ns/net;
+ * - /proc/<pid>/fd: readdir, then readlink of each entry ("socket:[12345]" is a socket, the number
+ *   is the inode of /proc/net/*). Where readlink is denied (another user's process, or even root
+ *   against pid 1 here) st_size of the directory still gives the count (proc_fd_getattr);
+ * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
+ *   of ONE member per namespace: only the inode column (and the TCP state) is scanned, straight from
+ *   the bytes, because a host namespace can hold 100k rows.
+ * A socket fd whose inode is in no table of its namespace is an orphan; the tables are read before
+ * and after the fd walk and an orphan must be missing from both, so sockets created or closed
+ * during the walk are not miscounted. Churn is not an error: a process that exits mid-scan
+ * (ENOENT) is counted as vanished, one whose fds cannot be read (EACCES) as permission-skipped.
+ * Synchronous fs calls on purpose: ~5 µs a readlink, several times cheaper than the promise API.
+ */
+import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { endianness } from 'node:os';
+import { InputError, isDenied, isVanished } from '../errors.js';
+import { formatIpv6 } from '../util/ip.js';
+import { readHostSysctls, readNetSysctls } from './sysctls.js';
+
+/** The few fs calls the scan makes; tests wrap the default to inject exits and EACCES. */
+export interface ScanFs {
+  list(path: string): string[];
+  link(path: string): string;
+  size(path: string): number;
+  /** The whole file as bytes; the buffer may be reused by the next call. */
+  read(path: string): Buffer;
+}
+
+let shared = Buffer.allocUnsafe(1 << 16);
+
+/** node:fs, with /proc files read into one reused buffer (they report st_size 0: read to EOF). */
+export const NODE_FS: ScanFs = {
+  list: (path) => readdirSync(path),
+  link: (path) => readlinkSync(path),
+  size: (path) => statSync(path).size,
+  read(path) {
+    const fd = openSync(path, 'r');
+    try {
+      let length = 0;
+      for (;;) {
+        if (length === shared.length) {
+          const bigger = Buffer.allocUnsafe(shared.length * 2);
+          shared.copy(bigger, 0, 0, length);
+          shared = bigger;
+        }
+        const n = readSync(fd, shared, length, shared.length - length, null);
+        if (n === 0) break;
+        length += n;
+      }
+      return shared.subarray(0, length);
+    } finally {
+      closeSync(fd);
+    }
+  },
+};
+
+export type Limit = number | 'unlimited';
+
+export interface ScannedProcess {
+  pid: number;
+  /** Kernel comm (up to 15 characters), as ps shows it. */
+  command: string;
+  /** stat field 3: "Z" for a zombie (no fds until reaped). */
+  state: string;
+  /** stat field 22: with pid, identifies the process across pid reuse. */
+  startTime: number | null;
+  /** Open fds: entries of /proc/<pid>/fd, or its st_size where the links cannot be read. */
+  fds: number;
+  /** Socket fds; null when the links could not be read. */
+  sockets: number | null;
+  /** Socket fds in no table of the process's network namespace; null when unknown. */
+  orphanSockets: number | null;
+  fdLimit: { soft: Limit; hard: Limit } | null;
+  /** fds / soft limit, 0..1 (can exceed 1 after the limit was lowered); null when unlimited or unknown. */
+  limitUsed: number | null;
+  netns: string | null;
+  /** Why sockets or orphans are unknown. */
+  unseen: 'permission' | 'netns' | null;
+}
+
+/** One network namespace whose tables were read. */
+export interface ScannedNetns {
+  id: string;
+  processes: number;
+  /** The pid whose /proc/<pid>/net was read ("self": fdleak's own, no listed process is known
+   * to share it); null if every member exited first. */
+  readVia: number | 'self' | null;
+  /** TCP rows by state (tcp + tcp6), kernel names. */
+  tcpByState: Record<string, number>;
+  /** Rows per table family: tcp, udp, udplite, raw, icmp, unix, netlink, packet. */
+  rows: Record<string, number>;
+  timeWait: {
+    count: number;
+    /** net.ipv4.ip_local_port_range; known only for fdleak's own namespace. */
+    portRange: [number, number] | null;
+    /** Client-side TIME_WAIT towards the busiest remote endpoint: the pool one destination draws from. */
+    busiestPeer: { endpoint: string; count: number } | null;
+  };
+  /** Milliseconds spent reading its tables (first read). */
+  readMs: number;
+}
+
+export interface ScanResult {
+  takenAt: string;
+  processes: ScannedProcess[];
+  skipped: { permission: number; vanished: number };
+  /** Who was skipped (permission: most fds first; they are still listed, with their fd count). */
+  skippedProcesses: { permission: Array<{ pid: number; command: string }>; vanished: number[] };
+  host: {
+    processes: number;
+    fds: number;
+    /** fs/file-nr: file handles allocated and file-max. */
+    fileNr: { allocated: number; max: number } | null;
+    nrOpen: number | null;
+    namespaces: ScannedNetns[];
+  };
+  warnings: string[];
+  durationMs: number;
+}
+
+export interface ScanOptions {
+  procRoot?: string;
+  fs?: ScanFs;
+  now?: () => Date;
+  /** Left out of the scan: fdleak passes its own pid (its fd table changes while it reads it). */
+  excludePids?: readonly number[];
+  /** Called after the processes are listed and their facts read, before any fd is walked (tests). */
+  afterList?: (pids: readonly number[]) => void;
+}
+
+/** Kernel TCP states, st 0x01..0x0C (include/net/tcp_states.h); model/socket.ts has the same list behind zod. */
+const TCP_STATE_NAMES = [
+  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
+  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
+];
+const TIME_WAIT = 6;
+const LISTEN = 10;
+
+/** Table file -> family shown in `rows`, and how to find the inode. */
+const TABLES: ReadonlyArray<{ file: string; family: string; kind: 'inet' | 'unix' | 'last' }> = [
+  ...['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'].map((file) => ({ file, family: file.replace(/6$/, ''), kind: 'inet' as const })),
+  { file: 'unix', family: 'unix', kind: 'unix' },
+  { file: 'netlink', family: 'netlink', kind: 'last' },
+  { file: 'packet', family: 'packet', kind: 'last' },
+];
+
+interface Walk {
+  process: ScannedProcess;
+  /** Inodes of its socket fds, and the fd (its name in /proc/<pid>/fd) holding each. */
+  inodes: number[];
+  fdNames: string[];
+}
+
+/** Scans every process below `procRoot`. Throws InputError only if `procRoot` cannot be listed. */
+export function scanProcesses(options: ScanOptions = {}): ScanResult {
+  const started = performance.now();
+  const procRoot = options.procRoot ?? '/proc';
+  const fs = options.fs ?? NODE_FS;
+  const takenAt = (options.now ?? (() => new Date()))().toISOString();
+  const warnings: string[] = [];
+  let names: string[];
+  try {
+    names = fs.list(procRoot);
+  } catch (error) {
+    throw new InputError(`cannot list the process directory: ${(error as Error).message}`, { source: procRoot });
+  }
+  const pids: number[] = [];
+  for (const name of names) if (isPidName(name)) pids.push(Number(name));
+  pids.sort((a, b) => a - b);
+
+  const vanished: number[] = [];
+  const walks: Walk[] = [];
+  const exclude = new Set(options.excludePids ?? []);
+  for (const pid of pids) {
+    if (exclude.has(pid)) continue;
+    const proc = readFacts(fs, procRoot, pid);
+    if (proc === undefined) vanished.push(pid);
+    else walks.push({ process: proc, inodes: [], fdNames: [] });
+  }
+  options.afterList?.(walks.map((w) => w.process.pid));
+
+  const kept: Walk[] = [];
+  for (const walk of walks) {
+    const outcome = walkFds(fs, procRoot, walk);
+    if (outcome === 'vanished') vanished.push(walk.process.pid);
+    else kept.push(walk);
+  }
+
+  // Each namespace's tables once, through one member, after the walk.
+  const members = new Map<string, number[]>();
+  for (const { process: p } of kept) {
+    if (p.netns === null) continue;
+    const list = members.get(p.netns);
+    if (list === undefined) members.set(p.netns, [p.pid]);
+    else list.push(p.pid);
+  }
+  const selfNetns = readNetnsOf(fs, procRoot, 'self');
+  const portRange = readNetSysctls(`${procRoot}/sys`).ipLocalPortRange;
+  // Another user's processes hide their ns/net link: the summary still covers fdleak's own
+  // namespace, read through /proc/self/net, even when no listed process is known to be in it.
+  if (selfNetns !== null && !members.has(selfNetns)) members.set(selfNetns, []);
+  const namespaces = new Map<string, { info: ScannedNetns; inodes: Set<number> }>();
+  for (const [id, list] of members) {
+    const t0 = performance.now();
+    const read = readNamespace(fs, procRoot, list.length === 0 ? ['self'] : list);
+    const info: ScannedNetns = {
+      id, processes: list.length, readVia: read?.via ?? null,
+      tcpByState: read?.tcpByState ?? {}, rows: read?.rows ?? {},
+      timeWait: {
+        count: read?.tcpByState.TIME_WAIT ?? 0,
+        portRange: id === selfNetns ? portRange : null,
+        busiestPeer: read?.busiestPeer ?? null,
+      },
+      readMs: Math.round((performance.now() - t0) * 10) / 10,
+    };
+    namespaces.set(id, { info, inodes: read?.inodes ?? new Set() });
+  }
+
+  // A socket fd missing from the tables is an orphan only if its fd still holds it now, after the
+  // table read: one closed in between (short-lived connection) has no row for a good reason.
+  for (const walk of kept) {
+    const p = walk.process;
+    if (p.sockets === null) continue;
+    if (walk.inodes.length === 0) {
+      p.orphanSockets = 0;
+      continue;
+    }
+    const ns = p.netns === null ? undefined : namespaces.get(p.netns);
+    if (ns === undefined || ns.info.readVia === null) {
+      p.unseen = 'netns';
+      continue;
+    }
+    let orphans = 0;
+    const dir = `${procRoot}/${p.pid}/fd`;
+    for (let k = 0; k < walk.inodes.length; k++) {
+      const inode = walk.inodes[k]!;
+      if (ns.inodes.has(inode)) continue;
+      let target: string;
+      try {
+        target = fs.link(`${dir}/${walk.fdNames[k]!}`);
+      } catch (error) {
+        if (isVanished(error)) continue;
+        throw error;
+      }
+      if (socketInode(target) === inode) orphans++;
+    }
+    p.orphanSockets = orphans;
+  }
+
+  const processes = kept.map((w) => w.process);
+  const denied = processes.filter((p) => p.unseen === 'permission').sort((a, b) => b.fds - a.fds || a.pid - b.pid);
+  const hostSys = readHostSysctls(`${procRoot}/sys`);
+  let fds = 0;
+  for (const p of processes) fds += p.fds;
+  for (const ns of namespaces.values()) {
+    if (ns.info.readVia === null) warnings.push(`the socket tables of ${ns.info.id} could not be read: all its processes exited`);
+  }
+  return {
+    takenAt,
+    processes,
+    skipped: { permission: denied.length, vanished: vanished.length },
+    skippedProcesses: { permission: denied.map((p) => ({ pid: p.pid, command: p.command })), vanished: vanished.sort((a, b) => a - b) },
+    host: { processes: processes.length, fds, fileNr: hostSys.fileNr, nrOpen: hostSys.nrOpen, namespaces: [...namespaces.values()].map((n) => n.info) },
+    warnings,
+    durationMs: Math.round((performance.now() - started) * 10) / 10,
+  };
+}
+
+function isPidName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** stat, limits and netns of one process; undefined if it exited. */
+function readFacts(fs: ScanFs, procRoot: string, pid: number): ScannedProcess | undefined {
+  const dir = `${procRoot}/${pid}`;
+  let stat: { command: string; state: string; startTime: number | null };
+  try {
+    stat = parseStat(fs.read(`${dir}/stat`).toString('latin1'), `${dir}/stat`);
+  } catch (error) {
+    if (isVanished(error)) return undefined;
+    throw error;
+  }
+  let fdLimit: ScannedProcess['fdLimit'] = null;
+  try {
+    fdLimit = parseOpenFilesLimit(fs.read(`${dir}/limits`).toString('latin1'));
+  } catch (error) {
+    if (isVanished(error)) return undefined;
+    if (!isDenied(error)) throw error;
+  }
+  return {
+    pid, command: stat.command, state: stat.state, startTime: stat.startTime,
+    fds: 0, sockets: null, orphanSockets: null, fdLimit, limitUsed: null,
+    netns: readNetnsOf(fs, procRoot, pid), unseen: null,
+  };
+}
+
+/**
+ * Reads the fd links of one process: fds, sockets and the socket inodes. st_size of fd/ is the
+ * kernel's count (reference 3.1), and the kernel hands out the lowest free fd, so most tables are
+ * dense: fds 0..count-1 are read without a readdir. At the first hole the directory is listed and
+ * the rest read by name. A denied readlink (another user's process; root against pid 1 here) stops
+ * at once: the check is per process, and the count stays the kernel's.
+ */
+function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
+  const p = walk.process;
+  const dir = `${procRoot}/${p.pid}/fd`;
+  let count: number;
+  try {
+    count = fs.size(dir);
+  } catch (error) {
+    if (isVanished(error)) return 'vanished';
+    throw error;
+  }
+  let found = 0;
+  let sockets = 0;
+  const take = (name: string, target: string): void => {
+    found++;
+    const inode = socketInode(target);
+    if (inode >= 0) {
+      sockets++;
+      walk.inodes.push(inode);
+      walk.fdNames.push(name);
+    }
+  };
+  const denied = (): 'ok' => {
+    p.fds = count;
+    p.unseen = 'permission';
+    walk.inodes.length = 0;
+    walk.fdNames.length = 0;
+    finishLimit(p);
+    return 'ok';
+  };
+  let fd = 0;
+  for (; found < count; fd++) {
+    const name = String(fd);
+    let target: string;
+    try {
+      target = fs.link(`${dir}/${name}`);
+    } catch (error) {
+      if (isDenied(error)) return denied();
+      if (isVanished(error)) break; // a hole, or the process exited: the listing tells which
+      throw error;
+    }
+    take(name, target);
+  }
+  if (found < count) {
+    let names: string[];
+    try {
+      names = fs.list(dir);
+    } catch (error) {
+      if (isVanished(error)) return 'vanished';
+      if (isDenied(error)) return denied();
+      throw error;
+    }
+    let tried = 0;
+    let gone = 0;
+    for (const name of names) {
+      if (Number(name) < fd) continue; // read above; fd itself was the hole
+      tried++;
+      let target: string;
+      try {
+        target = fs.link(`${dir}/${name}`);
+      } catch (error) {
+        if (isVanished(error)) { gone++; continue; } // closed since the listing
+        if (isDenied(error)) return denied();
+        throw error;
+      }
+      take(name, target);
+    }
+    if (found === 0 && tried > 0 && gone === tried) return 'vanished'; // exited between listing and reading
+  }
+  p.fds = found;
+  p.sockets = sockets;
+  finishLimit(p);
+  return 'ok';
+}
+
+/** "socket:[12345]" -> 12345; -1 for anything else (115 is "s", 58 is ":"). */
+function socketInode(target: string): number {
+  if (target.charCodeAt(0) !== 115 || target.charCodeAt(6) !== 58 || !target.startsWith('socket:[')) return -1;
+  let inode = 0;
+  for (let i = 8; i < target.length - 1; i++) inode = inode * 10 + (target.charCodeAt(i) - 48);
+  return inode;
+}
+
+function finishLimit(p: ScannedProcess): void {
+  const soft = p.fdLimit?.soft;
+  p.limitUsed = typeof soft === 'number' && soft > 0 ? p.fds / soft : null;
+}
+
+function readNetnsOf(fs: ScanFs, procRoot: string, pid: number | 'self'): string | null {
+  try {
+    return fs.link(`${procRoot}/${pid}/ns/net`);
+  } catch {
+    return null; // exited, a zombie, or not ptrace-able (another user's process)
+  }
+}
+
+/** "1234 (my (odd) name) S 1 ..." -> comm, state, starttime (field 22). */
+export function parseStat(text: string, source: string): { command: string; state: string; startTime: number | null } {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(') ');
+  if (open < 0 || close < open) throw new InputError('expected "pid (comm) state ..."', { source, line: 1, text });
+  const rest = text.slice(close + 2).split(' ');
+  const startTime = Number(rest[19]);
+  return { command: text.slice(open + 1, close), state: rest[0] ?? '?', startTime: Number.isInteger(startTime) ? startTime : null };
+}
+
+/** The "Max open files" row of /proc/<pid>/limits -> soft and hard; null if absent or odd. */
+export function parseOpenFilesLimit(text: string): { soft: Limit; hard: Limit } | null {
+  const at = text.indexOf('\nMax open files');
+  if (at < 0) return null;
+  const end = text.indexOf('\n', at + 1);
+  const cols = text.slice(at + 15, end < 0 ? undefined : end).trim().split(/\s+/);
+  const value = (t: string | undefined): Limit | null => (t === 'unlimited' ? 'unlimited' : t !== undefined && /^\d+$/.test(t) ? Number(t) : null);
+  const soft = value(cols[0]);
+  const hard = value(cols[1]);
+  return soft === null || hard === null ? null : { soft, hard };
+}
+
+interface NamespaceRead {
+  via: number | 'self';
+  inodes: Set<number>;
+  tcpByState: Record<string, number>;
+  rows: Record<string, number>;
+  busiestPeer: { endpoint: string; count: number } | null;
+}
+
+/** Reads the tables of a namespace through the first member still alive; undefined if none is. */
+function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): NamespaceRead | undefined {
+  for (const pid of members) {
+    try {
+      return readTables(fs, `${procRoot}/${pid}/net`, pid);
+    } catch (error) {
+      if (isVanished(error) || isDenied(error)) continue; // that member exited (or is a zombie): try the next
+      throw error;
+    }
+  }
+  return undefined;
+}
+
+/** Throws ENOENT if the member exits before or during the read: the caller tries the next one. */
+function readTables(fs: ScanFs, netDir: string, via: number | 'self'): NamespaceRead {
+  const tally = new TableTally();
+  // A table the kernel lacks (no IPv6, no udplite) is absent from the listing; a listed one that
+  // turns ENOENT means the member exited mid-read, and a partial read would invent orphans.
+  const present = new Set(fs.list(netDir));
+  for (const table of TABLES) {
+    if (!present.has(table.file)) continue;
+    tally.scan(fs.read(`${netDir}/${table.file}`), `${netDir}/${table.file}`, table.family, table.kind);
+  }
+  return { via, inodes: tally.inodes, tcpByState: tally.states(), rows: tally.rows, busiestPeer: tally.busiestPeer() };
+}
+
+const HEADERS: Record<'inet' | 'unix' | 'last', RegExp> = { inet: /^\s*sl\s/, unix: /^Num\s/, last: /^sk\s/ };
+
+/**
+ * Scans table bytes without building a string per row. Columns are whitespace-separated; the inode
+ * is column 10 of the inet tables, column 7 of unix (before the path, which may hold spaces) and
+ * the last column of netlink and packet. Row 1 is the header.
+ */
+class TableTally {
+  readonly inodes = new Set<number>();
+  readonly rows: Record<string, number> = {};
+  private readonly codes = new Array<number>(TCP_STATE_NAMES.length + 1).fill(0);
+  private readonly listenPorts = new Set<number>();
+  /** TIME_WAIT rows: local port and remote endpoint (hex, as printed). */
+  private readonly waiting: Array<[number, string]> = [];
+  private readonly starts = new Int32Array(11);
+  private readonly ends = new Int32Array(11);
+
+  scan(buf: Buffer, source: string, family: string, kind: 'inet' | 'unix' | 'last'): void {
+    const length = buf.length;
+    let headerEnd = buf.indexOf(10);
+    if (headerEnd < 0) headerEnd = length;
+    const header = buf.toString('latin1', 0, headerEnd);
+    if (!HEADERS[kind].test(header)) throw new InputError(`unexpected header for a /proc/net table`, { source, line: 1, text: header });
+    const inodeCol = kind === 'inet' ? 9 : kind === 'unix' ? 6 : -1;
+    const tcp = family === 'tcp';
+    const { starts, ends } = this;
+    let count = 0;
+    let line = 1;
+    let i = headerEnd + 1;
+    while (i < length) {
+      line++;
+      let col = 0;
+      let lastStart = -1;
+      let lastEnd = -1;
+      // Tokenise one line: record the first 11 columns and the last one.
+      while (i < length) {
+        let c = buf[i]!;
+        if (c === 10) break;
+        if (c === 32 || c === 9) { i++; continue; }
+        const s = i;
+        while (i < length && (c = buf[i]!) !== 32 && c !== 9 && c !== 10) i++;
+        if (col < 11) { starts[col] = s; ends[col] = i; }
+        lastStart = s;
+        lastEnd = i;
+        col++;
+      }
+      i++; // past "\n"
+      if (col === 0) continue;
+      let s: number;
+      let e: number;
+      if (inodeCol < 0) { s = lastStart; e = lastEnd; } else {
+        if (col <= inodeCol) throw new InputError(`expected at least ${inodeCol + 1} columns, found ${col}`, { source, line });
+        s = starts[inodeCol]!; e = ends[inodeCol]!;
+      }
+      let inode = 0;
+      for (let k = s; k < e; k++) {
+        const d = buf[k]! - 48;
+        if (d < 0 || d > 9) throw new InputError(`expected a decimal inode, found "${buf.toString('latin1', s, e)}"`, { source, line });
+        inode = inode * 10 + d;
+      }
+      if (inode !== 0) this.inodes.add(inode);
+      count++;
+      if (!tcp) continue;
+      const code = hexDigit(buf[starts[3]!]!) * 16 + hexDigit(buf[starts[3]! + 1]!);
+      if (code > 0 && code < this.codes.length) this.codes[code]!++;
+      if (code === LISTEN) this.listenPorts.add(portOf(buf, ends[1]!));
+      else if (code === TIME_WAIT) this.waiting.push([portOf(buf, ends[1]!), buf.toString('latin1', starts[2]!, ends[2]!)]);
+    }
+    this.rows[family] = (this.rows[family] ?? 0) + count;
+  }
+
+  states(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.codes.forEach((n, code) => { if (n > 0) out[TCP_STATE_NAMES[code - 1]!] = n; });
+    return out;
+  }
+
+  /** Client-side TIME_WAIT (local port not a listener) counted by remote endpoint; the busiest. */
+  busiestPeer(): { endpoint: string; count: number } | null {
+    const byPeer = new Map<string, number>();
+    for (const [port, remote] of this.waiting) if (!this.listenPorts.has(port)) byPeer.set(remote, (byPeer.get(remote) ?? 0) + 1);
+    let best: [string, number] | null = null;
+    for (const entry of byPeer) if (best === null || entry[1] > best[1] || (entry[1] === best[1] && entry[0] < best[0])) best = entry;
+    return best === null ? null : { endpoint: decodeHexEndpoint(best[0]), count: best[1] };
+  }
+}
+
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
+}
+
+/** The 4 hex digits before the end of "0100007F:1F90" -> 8080. */
+function portOf(buf: Buffer, end: number): number {
+  return (hexDigit(buf[end - 4]!) << 12) | (hexDigit(buf[end - 3]!) << 8) | (hexDigit(buf[end - 2]!) << 4) | hexDigit(buf[end - 1]!);
+}
+
+/** "0100007F:1F90" -> "127.0.0.1:8080" (host-order words, reference 1.2); IPv6 -> "[::1]:8080". */
+export function decodeHexEndpoint(text: string, order = endianness()): string {
+  const [hex = '', portHex = ''] = text.split(':');
+  const bytes: number[] = [];
+  for (let w = 0; w + 8 <= hex.length; w += 8) {
+    const word = [0, 2, 4, 6].map((k) => parseInt(hex.slice(w + k, w + k + 2), 16));
+    bytes.push(...(order === 'LE' ? word.reverse() : word));
+  }
+  const port = parseInt(portHex, 16);
+  return bytes.length === 4 ? `${bytes.join('.')}:${port}` : `[${formatIpv6(bytes)}]:${port}`;
+}
+
+export const SCAN_SORTS = ['fds', 'sockets', 'orphans', 'headroom'] as const;
+export type ScanSort = (typeof SCAN_SORTS)[number];
+
+/**
+ * Processes ranked by `sort`, worst first: most fds, most sockets, most orphans, or least headroom
+ * (highest share of the soft limit used). Unknown values rank last; ties go to more fds, then pid.
+ */
+export function rankProcesses(processes: readonly ScannedProcess[], sort: ScanSort): ScannedProcess[] {
+  const key = (p: ScannedProcess): number | null =>
+    sort === 'fds' ? p.fds : sort === 'sockets' ? p.sockets : sort === 'orphans' ? p.orphanSockets : p.limitUsed;
+  return [...processes].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) {
+      if (ka === null) return 1;
+      if (kb === null) return -1;
+      return kb - ka;
+    }
+    return b.fds - a.fds || a.pid - b.pid;
+  });
+}

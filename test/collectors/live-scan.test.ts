@@ -1,0 +1,236 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ScanFs, ScannedProcess } from '../../src/collectors/live-scan.js';
+import {
+  decodeHexEndpoint, NODE_FS, parseOpenFilesLimit, parseStat, rankProcesses, scanProcesses,
+} from '../../src/collectors/live-scan.js';
+
+const ROOT = fileURLToPath(new URL('../../fixtures/scan/basic/proc', import.meta.url));
+const NOW = (): Date => new Date('2026-11-22T03:00:00.000Z');
+const LEAKY = 19448;
+const WORKER = 19450;
+const OTHER_NETNS = 19455;
+
+type Op = keyof ScanFs;
+/** NODE_FS with some calls replaced: return undefined from `fault` to run the real call. */
+function faulty(fault: (op: Op, path: string, call: number) => Error | { value: unknown } | undefined): ScanFs {
+  const calls = new Map<string, number>();
+  const run = <T>(op: Op, path: string, real: () => T): T => {
+    const key = `${op} ${path}`;
+    const call = (calls.get(key) ?? 0) + 1;
+    calls.set(key, call);
+    const f = fault(op, path, call);
+    if (f instanceof Error) throw f;
+    if (f !== undefined) return f.value as T;
+    return real();
+  };
+  return {
+    list: (p) => run('list', p, () => NODE_FS.list(p)),
+    link: (p) => run('link', p, () => NODE_FS.link(p)),
+    size: (p) => run('size', p, () => NODE_FS.size(p)),
+    read: (p) => run('read', p, () => NODE_FS.read(p)),
+  };
+}
+const errno = (code: string, path: string): Error => Object.assign(new Error(`${code}: ${path}`), { code });
+const rows = (processes: readonly ScannedProcess[]): unknown[] =>
+  processes.map((p) => [p.pid, p.command, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+const get = (processes: readonly ScannedProcess[], pid: number): ScannedProcess => processes.find((p) => p.pid === pid)!;
+
+describe('scanProcesses on a captured /proc tree', () => {
+  it('counts fds, sockets and orphans, each process against its own network namespace', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW });
+    expect(rows(r.processes)).toEqual([
+      [19448, 'leaky-app', 43, 36, 30, null],
+      [19449, 'worker', 9, 2, 0, null],
+      [19450, 'worker', 9, 2, 0, null],
+      [19451, 'worker', 9, 2, 0, null],
+      [19452, 'worker', 9, 2, 0, null],
+      [19453, 'churn', 5, 1, 0, null],
+      [19454, 'my (odd) name', 5, 0, 0, null],
+      // 3 of its 5 sockets are rows of ITS namespace; 19448's tables would call all 5 orphans.
+      [19455, 'in-other-netns', 9, 5, 2, null],
+    ]);
+    expect(r.skipped).toEqual({ permission: 0, vanished: 0 });
+    expect(get(r.processes, LEAKY)).toMatchObject({ fdLimit: { soft: 20000, hard: 20000 }, limitUsed: 43 / 20000, netns: 'net:[4026532177]' });
+    expect(r.host).toMatchObject({ processes: 8, fds: 98, fileNr: { allocated: 15666, max: 2466193 }, nrOpen: 1048576 });
+  });
+
+  it('reads each namespace\'s tables once, through one member, however many share it', () => {
+    const reads: string[] = [];
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => { if (op === 'read' && path.endsWith('/net/tcp')) reads.push(path.slice(ROOT.length)); return undefined; }) });
+    expect(reads).toEqual(['/19448/net/tcp', '/19455/net/tcp']);
+    expect(r.host.namespaces.map((n) => [n.id, n.processes, n.readVia])).toEqual([
+      ['net:[4026532177]', 7, 19448],
+      ['net:[4026532246]', 1, 19455],
+    ]);
+  });
+
+  it('summarises the namespace: TCP states, rows per family, TIME_WAIT against the port range', () => {
+    const [mine, other] = scanProcesses({ procRoot: ROOT, now: NOW }).host.namespaces;
+    expect(mine).toMatchObject({
+      tcpByState: { ESTABLISHED: 2, LISTEN: 2, TIME_WAIT: 20 },
+      rows: { tcp: 24, udp: 1, unix: 10, netlink: 8, raw: 0, icmp: 0, udplite: 0, packet: 0 },
+      timeWait: { count: 20, portRange: [32768, 60999], busiestPeer: { endpoint: '127.0.0.1:47103', count: 20 } },
+    });
+    // ip_local_port_range is per namespace and /proc/sys shows only fdleak's own.
+    expect(other!.timeWait).toEqual({ count: 0, portRange: null, busiestPeer: null });
+  });
+
+  it('counts a process that exits after the listing as vanished and names it', () => {
+    let listed = false;
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      afterList: () => { listed = true; },
+      fs: faulty((_op, path) => (listed && path.startsWith(`${ROOT}/${WORKER}/`) ? errno('ENOENT', path) : undefined)),
+    });
+    expect(r.skipped).toEqual({ permission: 0, vanished: 1 });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+    expect(r.processes.map((p) => p.pid)).not.toContain(WORKER);
+    expect(r.processes).toHaveLength(7);
+  });
+
+  it('counts a process gone before its stat is read as vanished', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((_op, path) => (path === `${ROOT}/${WORKER}/stat` ? errno('ENOENT', path) : undefined)) });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+  });
+
+  it('treats every fd vanishing between listing and readlink as the process exiting', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'link' && path.startsWith(`${ROOT}/${WORKER}/fd/`) ? errno('ENOENT', path) : undefined)) });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+  });
+
+  it('skips one fd closed between the count and its readlink', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'link' && path === `${ROOT}/${LEAKY}/fd/11` ? errno('ENOENT', path) : undefined)) });
+    expect(rows([get(r.processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 42, 35, 29, null]]);
+    expect(r.skipped.vanished).toBe(0);
+  });
+
+  it('reads the tables through another member when the first one has exited', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((_op, path) => (path.startsWith(`${ROOT}/${LEAKY}/net`) ? errno('ENOENT', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+    expect(get(r.processes, LEAKY).orphanSockets).toBe(30);
+  });
+
+  it('restarts through another member when the first exits in the middle of its tables', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/unix` ? errno('ENOENT', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+    expect(r.host.namespaces[0]!.rows.unix).toBe(10);
+    expect(get(r.processes, WORKER).orphanSockets).toBe(0); // a partial read would call its unix pair orphans
+  });
+
+  it('keeps a process whose fd links are denied: the kernel\'s count, sockets unknown, counted as permission', () => {
+    // Another user's process (or pid 1, even for root, on the lab VM): readlink says EACCES,
+    // stat of fd/ still says how many (its st_size; a fixture directory's size is not, so inject it).
+    let links = 0;
+    const dir = `${ROOT}/${LEAKY}/fd`;
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      fs: faulty((op, path) => {
+        if (op === 'size' && path === dir) return { value: 43 };
+        if (op !== 'link' || !path.startsWith(`${dir}/`)) return undefined;
+        links++;
+        return errno('EACCES', path);
+      }),
+    });
+    expect(rows([get(r.processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 43, null, null, 'permission']]);
+    expect(links).toBe(1); // the check is per process: stop at the first refusal
+    expect(r.skipped).toEqual({ permission: 1, vanished: 0 });
+    expect(r.skippedProcesses.permission).toEqual([{ pid: LEAKY, command: 'leaky-app' }]);
+  });
+
+  it('reads a dense fd table without listing it, and lists it at the first hole', () => {
+    const listed: string[] = [];
+    const sizes = new Map([[`${ROOT}/${LEAKY}/fd`, 43], [`${ROOT}/${WORKER}/fd`, 10]]); // the worker: one fd more than 0..8
+    const fs = faulty((op, path) => {
+      if (op === 'list') listed.push(path.slice(ROOT.length));
+      return op === 'size' && sizes.has(path) ? { value: sizes.get(path) } : undefined;
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs });
+    expect(listed).toContain(`/${WORKER}/fd`);
+    expect(listed).not.toContain(`/${LEAKY}/fd`);
+    expect(rows([get(r.processes, LEAKY), get(r.processes, WORKER)])).toEqual([
+      [LEAKY, 'leaky-app', 43, 36, 30, null],
+      [WORKER, 'worker', 9, 2, 0, null],
+    ]);
+  });
+
+  it('treats a kernel thread or zombie (st_size 0) as holding nothing, without a readlink', () => {
+    let links = 0;
+    const fs = faulty((op, path) => {
+      if (op === 'link' && path.startsWith(`${ROOT}/${WORKER}/fd/`)) links++;
+      return op === 'size' && path === `${ROOT}/${WORKER}/fd` ? { value: 0 } : undefined;
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs });
+    expect(rows([get(r.processes, WORKER)])).toEqual([[WORKER, 'worker', 0, 0, 0, null]]);
+    expect(links).toBe(0);
+  });
+
+  it('does not call a socket an orphan when its fd closed or was reused before the check', () => {
+    // fds 11 and 12 hold never-bound sockets; on the second look (after the tables were read)
+    // 11 is closed and 12 holds another socket.
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      fs: faulty((op, path, call) => {
+        if (op === 'link' && call === 2 && path === `${ROOT}/${LEAKY}/fd/11`) return errno('ENOENT', path);
+        if (op === 'link' && call === 2 && path === `${ROOT}/${LEAKY}/fd/12`) return { value: 'socket:[999999]' };
+        return undefined;
+      }),
+    });
+    expect(get(r.processes, LEAKY)).toMatchObject({ sockets: 36, orphanSockets: 28 });
+  });
+
+  it('leaves a process out when asked (fdleak\'s own pid)', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, excludePids: [LEAKY] });
+    expect(r.processes.map((p) => p.pid)).not.toContain(LEAKY);
+    expect(r.skipped.vanished).toBe(0);
+  });
+
+  it('rejects a socket table with an unexpected header, naming the file', () => {
+    const fs = faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/tcp6` ? { value: Buffer.from('garbage\n') } : undefined));
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(
+      `${ROOT}/${LEAKY}/net/tcp6:1: unexpected header for a /proc/net table\n  | garbage`,
+    );
+  });
+
+  it('rejects a row whose inode column is not decimal', () => {
+    const text = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
+      + '   0: 0100007F:B7FD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12x4 1\n';
+    const fs = faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/tcp` ? { value: Buffer.from(text) } : undefined));
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(`${ROOT}/${LEAKY}/net/tcp:2: expected a decimal inode, found "12x4"`);
+  });
+
+  it('fails with one clear line when the /proc root cannot be listed', () => {
+    expect(() => scanProcesses({ procRoot: `${ROOT}/nope` })).toThrowError(/nope: cannot list the process directory: ENOENT/);
+  });
+});
+
+describe('rankProcesses', () => {
+  const p = (pid: number, fds: number, sockets: number | null, orphanSockets: number | null, limitUsed: number | null): ScannedProcess => ({
+    pid, command: 'x', state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: null, limitUsed, netns: null, unseen: null,
+  });
+  const list = [p(1, 10, 5, 0, 0.5), p(2, 30, null, null, 0.1), p(3, 20, 8, 8, null), p(4, 20, 5, 1, 0.9)];
+  it.each([
+    ['fds', [2, 3, 4, 1]],
+    ['sockets', [3, 4, 1, 2]],
+    ['orphans', [3, 4, 1, 2]],
+    ['headroom', [4, 1, 2, 3]],
+  ] as const)('by %s, unknown last, ties by fds then pid', (sort, pids) => {
+    expect(rankProcesses(list, sort).map((q) => q.pid)).toEqual(pids);
+  });
+});
+
+describe('parsers', () => {
+  it('reads comm with spaces and parentheses up to the last ") "', () => {
+    expect(parseStat('42 (a) b) (c) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 777 0\n', 'stat')).toEqual({ command: 'a) b) (c', state: 'S', startTime: 777 });
+  });
+  it('reads the open files limit, unlimited included', () => {
+    const text = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 unlimited            files     \n';
+    expect(parseOpenFilesLimit(text)).toEqual({ soft: 1024, hard: 'unlimited' });
+    expect(parseOpenFilesLimit('Limit\n')).toBeNull();
+  });
+  it('decodes /proc/net endpoints', () => {
+    expect(decodeHexEndpoint('0100007F:1F90', 'LE')).toBe('127.0.0.1:8080');
+    expect(decodeHexEndpoint('00000000000000000000000001000000:01BB', 'LE')).toBe('[::1]:443');
+    expect(decodeHexEndpoint('0000000000000000FFFF00000100007F:B7AD', 'LE')).toBe('[::ffff:127.0.0.1]:47021');
+  });
+});

@@ -1,0 +1,214 @@
+/**
+ * `fdleak scan` against real processes: a leaky one among healthy ones, an unprivileged scanner,
+ * a process in another network namespace, and process churn. Children are forked by one python3
+ * holder in its own process group, die with it (PR_SET_PDEATHSIG) and are killed after the tests.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
+const TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'unix', 'netlink', 'packet'];
+
+const HOLDER = String.raw`
+import ctypes, json, os, signal, socket, subprocess, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+def child(role, ready):
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    null = os.open('/dev/null', os.O_RDWR)
+    for fd in (0, 1, 2): os.dup2(null, fd)
+    for fd in [int(n) for n in os.listdir('/proc/self/fd')]:
+        if fd > 2 and fd != ready:
+            try: os.close(fd)
+            except OSError: pass
+    libc.prctl(15, ctypes.c_char_p(('fdl-' + role).encode()), 0, 0, 0)  # PR_SET_NAME
+    keep, note = [], b'ok'
+    def connections(n):
+        srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16); keep.append(srv)
+        for _ in range(n):
+            cli = socket.create_connection(srv.getsockname()); acc, _ = srv.accept(); keep.extend([cli, acc])
+    if role == 'leaky':
+        keep.extend(socket.socket() for _ in range(300))   # never bound: orphans
+        connections(5)
+    elif role == 'healthy':
+        keep.extend([*os.pipe(), *socket.socketpair()])
+    elif role == 'netns':
+        if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+            note = ('unshare -n: ' + os.strerror(ctypes.get_errno())).encode()
+        else:
+            subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+            connections(3)
+            keep.extend(socket.socket() for _ in range(4))
+    os.write(ready, note)
+    while True: time.sleep(60)
+out = {'healthy': []}
+for role in ['leaky'] + ['healthy'] * 20 + ['netns']:
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r); child(role, w)
+    os.close(w)
+    note = os.read(r, 200).decode(); os.close(r)
+    if role == 'healthy': out['healthy'].append(pid)
+    else: out[role] = pid; out[role + 'Note'] = note
+print(json.dumps(out), flush=True)
+sys.stdin.read()
+`;
+
+interface Held { leaky: number; healthy: number[]; netns: number; netnsNote: string }
+interface Row { pid: number; command: string; fds: number; sockets: number | null; orphanSockets: number | null; fdLimit: number | string | null; limitUsed: number | null }
+interface ScanDoc { schema: string; processes: Row[]; skipped: { permission: number; vanished: number }; skippedProcesses: { permission: Array<{ pid: number }> } }
+
+let holder: ChildProcess;
+let held: Held;
+
+beforeAll(async () => {
+  holder = spawn('python3', ['-c', HOLDER], { detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: ENV });
+  held = await new Promise<Held>((resolve, reject) => {
+    let text = '';
+    holder.stdout!.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.includes('\n')) resolve(JSON.parse(text) as Held);
+    });
+    holder.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+  });
+});
+
+afterAll(() => {
+  if (holder?.pid !== undefined) {
+    try {
+      process.kill(-holder.pid, 'SIGKILL'); // the whole group: holder and children
+    } catch { /* already gone */ }
+  }
+});
+
+/** What /proc says about a process, read independently of fdleak (plain string splitting). */
+function fromProc(pid: number, netOf = pid): { fds: number; sockets: number; orphanSockets: number } {
+  const dir = `/proc/${pid}/fd`;
+  const names = readdirSync(dir);
+  const inodes = names.map((n) => readlinkSync(`${dir}/${n}`)).filter((t) => t.startsWith('socket:[')).map((t) => t.slice(8, -1));
+  const known = new Set<string>();
+  for (const table of TABLES) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${netOf}/net/${table}`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 2) continue;
+      known.add(table === 'unix' ? cols[6]! : table === 'netlink' || table === 'packet' ? cols[cols.length - 1]! : cols[9]!);
+    }
+  }
+  return { fds: names.length, sockets: inodes.length, orphanSockets: inodes.filter((i) => !known.has(i)).length };
+}
+
+function fdleak(args: string[], asNobody = false): { status: number | null; stdout: string; stderr: string } {
+  const [cmd, argv] = asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args]]
+    : [process.execPath, [BIN, ...args]];
+  const r = spawnSync(cmd as string, argv as string[], { env: ENV, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function scanJson(asNobody = false): ScanDoc {
+  const r = fdleak(['scan', '--json'], asNobody);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as ScanDoc;
+}
+
+const pick = ({ fds, sockets, orphanSockets }: Row): object => ({ fds, sockets, orphanSockets });
+
+describe('fdleak scan, live', () => {
+  it('ranks the leaking process above 20 healthy ones, with the numbers /proc gives', () => {
+    const before = fromProc(held.leaky);
+    const doc = scanJson();
+    expect(fromProc(held.leaky)).toEqual(before); // the process did not change under the scan
+    expect(doc.schema).toBe('fdleak/scan@1');
+    const pids = doc.processes.map((p) => p.pid);
+    const at = pids.indexOf(held.leaky);
+    expect(at).toBeGreaterThanOrEqual(0);
+    for (const pid of held.healthy) expect(pids.indexOf(pid)).toBeGreaterThan(at);
+    const fds = doc.processes.map((p) => p.fds);
+    expect(fds).toEqual([...fds].sort((a, b) => b - a)); // the contract: fds descending by default
+    const leaky = doc.processes[at]!;
+    expect(pick(leaky)).toEqual(before);
+    expect(before).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    expect(leaky.command).toBe('fdl-leaky');
+    for (const pid of held.healthy) expect(pick(doc.processes.find((p) => p.pid === pid)!)).toEqual(fromProc(pid));
+  });
+
+  it('shows the 20 healthy children as one row, below the leak', () => {
+    const r = fdleak(['scan', '--top', '1000']);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    const leakyLine = lines.findIndex((l) => new RegExp(`^\\s*${held.leaky}\\s+fdl-leaky\\s`).test(l));
+    const group = lines.findIndex((l) => /\sfdl-healthy x20\s/.test(l));
+    expect(leakyLine).toBeGreaterThan(0);
+    expect(group).toBeGreaterThan(leakyLine);
+  });
+
+  it('judges a process in another network namespace by its own tables', (ctx) => {
+    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
+    const expected = fromProc(held.netns);
+    expect(expected).toMatchObject({ sockets: 11, orphanSockets: 4 }); // 7 in its tables, 4 never bound
+    // Judged by the host's tables, all 11 would look orphaned: the test would catch that mistake.
+    expect(fromProc(held.netns, process.pid).orphanSockets).toBe(11);
+    const doc = scanJson();
+    expect(pick(doc.processes.find((p) => p.pid === held.netns)!)).toEqual(expected);
+  });
+
+  it('as an unprivileged user: kernel fd counts, sockets unknown, skipped for permission, exit 0', (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root to switch to uid 65534 with setpriv');
+    if (spawnSync('setpriv', ['--version']).status !== 0) ctx.skip('setpriv (util-linux) is not installed');
+    const expected = fromProc(held.leaky);
+    const doc = scanJson(true);
+    const leaky = doc.processes.find((p) => p.pid === held.leaky)!;
+    expect(leaky).toMatchObject({ fds: expected.fds, sockets: null, orphanSockets: null, fdLimit: expect.any(Number) });
+    expect(doc.skipped.permission).toBeGreaterThanOrEqual(22);
+    expect(doc.skippedProcesses.permission.map((p) => p.pid)).toEqual(expect.arrayContaining([held.leaky, ...held.healthy]));
+    const table = fdleak(['scan', '--top', '3'], true);
+    expect(table.status).toBe(0);
+    expect(table.stdout).toMatch(/note: sockets and orphans unknown \("\?"\) for \d+ processes \(other users' processes; run as root to see them\)/);
+  });
+
+  it('survives processes exiting under it', async () => {
+    const churn = spawn('python3', ['-c', 'import os,time\nend=time.time()+20\nwhile time.time()<end:\n    pid=os.fork()\n    if pid==0: os._exit(0)\n    os.waitpid(pid,0)'], { detached: true, stdio: 'ignore' });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const doc = scanJson();
+        expect(doc.processes.length).toBeGreaterThan(20);
+      }
+    } finally {
+      process.kill(-churn.pid!, 'SIGKILL');
+    }
+  });
+
+  it('--prometheus ends with a newline and carries the leak', () => {
+    const r = fdleak(['scan', '--prometheus']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.endsWith('\n')).toBe(true);
+    expect(r.stdout).toContain(`fdleak_process_orphan_sockets{pid="${held.leaky}",command="fdl-leaky"} 300\n`);
+  });
+
+  it.each([
+    [['--top', '0'], 'fdleak: --top: expected a positive whole number, found "0"\n'],
+    [['--top', 'ten'], 'fdleak: --top: expected a positive whole number, found "ten"\n'],
+    [['--json', '--prometheus'], 'fdleak: scan: choose one of --json and --prometheus\n'],
+  ])('rejects scan %j with exit 2 and one line', (args, stderr) => {
+    const r = fdleak(['scan', ...args]);
+    expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 2, stderr, stdout: '' });
+  });
+
+  it('rejects an unknown --sort with exit 2 and no stack', () => {
+    const r = fdleak(['scan', '--sort', 'size']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\.\n/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+});

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { goldenText, runRuleCase } from '../helpers/rule-case.js';
+
+describe('close-wait', () => {
+  it('fires on a server that never closes connections its clients hung up, grouped by client', async () => {
+    const { pid, findings, golden } = await runRuleCase('close-wait', 'fires-server-never-closes');
+    expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
+      [pid, 20, 'warning', [
+        { peer: '127.0.0.2', listener: ':47110', service: null, count: 12 },
+        { peer: '127.0.0.3', listener: ':47110', service: null, count: 8 },
+      ]],
+    ]);
+    await expect(goldenText(findings)).toMatchFileSnapshot(golden);
+  });
+
+  it('fires from min on, and is critical from critical on', async () => {
+    expect((await runRuleCase('close-wait', 'fires-server-never-closes', { min: 21 })).findings).toEqual([]);
+    expect((await runRuleCase('close-wait', 'fires-server-never-closes', { critical: 20 })).findings.map((f) => f.severity)).toEqual(['critical']);
+    expect((await runRuleCase('close-wait', 'fires-server-never-closes', { evidence: 1 })).findings[0]!.evidence).toHaveLength(1);
+  });
+
+  it('stays quiet on CLOSE_WAIT rows without an fd (unaccepted connections of a listener)', async () => {
+    const { snapshot, findings } = await runRuleCase('close-wait', 'quiet-unaccepted-close-wait', { min: 1 });
+    expect(snapshot.sockets.filter((s) => s.state === 'CLOSE_WAIT').map((s) => s.inode)).toEqual(['0', '0', '0']);
+    expect(findings).toEqual([]);
+  });
+});
