@@ -153,7 +153,10 @@ class Builder {
       this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
     }
     if (socket === null) return;
-    const key = inode ?? (fdNo !== null ? `${f.pid}:${fdNo}` : `${f.pid}|${type}|${f.name}`);
+    // Without an inode (-F without "d"), a connected TCP socket is still one per 4-tuple in a netns:
+    // a socket shared after fork() stays one row. Listeners may be distinct (SO_REUSEPORT): per fd.
+    const key = inode ??
+      (socket.proto === 'tcp' && socket.remote !== null ? `tcp|${f.name}` : fdNo !== null ? `${f.pid}:${fdNo}` : `${f.pid}|${type}|${f.name}`);
     const owner = { pid: f.pid, fd: fdNo, command: p.process.command };
     const existing = this.socketByKey.get(key);
     if (existing === undefined) {

@@ -38,9 +38,12 @@ export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, 
   return ns?.sysctls.ipLocalPortRange ?? null;
 }
 
-/** True for an inode-0 row: no fd refers to it (TIME_WAIT, orphaned FIN_WAIT2, unaccepted child). */
+/**
+ * No fd refers to the row (TIME_WAIT, orphaned FIN_WAIT2, unaccepted child): inode 0 in /proc/net
+ * and ss -e; in a listing without inodes (ss -tanp, netstat -anp), a row with no owner.
+ */
 export function isOwnerless(s: Socket): boolean {
-  return s.inode === '0';
+  return s.inode === '0' || (s.inode === null && s.owners.length === 0);
 }
 
 /** Is `address` a wildcard listening address? */
@@ -70,11 +73,17 @@ export function namespaceGroups(snapshot: Snapshot): Array<{ netns: string | nul
 }
 
 /**
- * The process a namespace-wide finding belongs to: the only process there is, else the one that
- * owns a socket matching `touches`, else null (the rows have no owner left).
+ * The process a namespace-wide finding belongs to: the only process whose fd table was read, else
+ * the one that owns a socket matching `touches`, else null (the rows have no owner left; a process
+ * known only as the owner of a row in ss or netstat is not the subject of the capture).
  */
 export function attribute(processes: Process[], owned: Map<number, Socket[]>, touches: (s: Socket) => boolean): number | null {
-  if (processes.length === 1) return processes[0]!.pid;
+  // A live diagnosis reads one process, whose fd table is the subject (fdKinds from the fd table).
+  if (processes.length === 1 && processes[0]!.fdKinds !== null) return processes[0]!.pid;
+  // A capture of one process's fd table (lsof -p PID) beside a whole-namespace listing (ss -tanp)
+  // is about that process, as a live diagnosis is.
+  const subjects = processes.filter((p) => p.fdTableComplete);
+  if (subjects.length === 1 && processes.every((p) => p.fdTableComplete || p.fdKinds === null)) return subjects[0]!.pid;
   let best: { pid: number; n: number } | null = null;
   for (const p of processes) {
     const n = (owned.get(p.pid) ?? []).filter(touches).length;

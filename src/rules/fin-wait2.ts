@@ -1,4 +1,4 @@
-import { attribute, namespaceGroups, socketsByOwner } from '../model/queries.js';
+import { attribute, isOwnerless, namespaceGroups, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint } from '../util/format.js';
 import { countBy, ranked } from '../util/group-by.js';
@@ -32,7 +32,7 @@ export default defineRule({
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
       const fin = rows.filter((s) => s.state === 'FIN_WAIT2');
       if (fin.length === 0) return [];
-      const orphaned = fin.filter((s) => s.inode === '0' || (s.inode === null && s.owners.length === 0));
+      const orphaned = fin.filter(isOwnerless);
       const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
       const drafts: Draft[] = processes.flatMap((p): Draft[] => {
         const held = fin.filter((s) => s.owners.some((o) => o.pid === p.pid));

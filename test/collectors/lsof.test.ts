@@ -58,11 +58,11 @@ describe('parseLsof: lsof -nP -Tqs -i (every TCP state, IPv4, IPv6, v4-mapped, U
   it('reads the accept queue of the listener that never accepts, and the SYN_SENT clients', () => {
     expect(out.sockets.filter((s) => s.local?.port === 47102 || s.remote?.port === 47102).map(show)).toEqual([
       'tcp LISTEN 127.0.0.1:47102 - q=5/0 ino=635119 bl-srv:14:3',
-      'tcp ESTABLISHED 127.0.0.1:47500 127.0.0.1:47102 q=0/0 ino=635120 bl-cli:15:3',
-      'tcp ESTABLISHED 127.0.0.1:47524 127.0.0.1:47102 q=0/0 ino=634789 bl-cli:15:7',
-      'tcp ESTABLISHED 127.0.0.1:47528 127.0.0.1:47102 q=0/0 ino=634790 bl-cli:15:8',
-      'tcp SYN_SENT 127.0.0.1:47538 127.0.0.1:47102 q=0/1 ino=634791 bl-cli:15:9',
-      'tcp SYN_SENT 127.0.0.1:47550 127.0.0.1:47102 q=0/1 ino=634792 bl-cli:15:11',
+      'tcp ESTABLISHED 127.0.0.1:47516 127.0.0.1:47102 q=0/0 ino=633836 bl-cli:15:3',
+      'tcp ESTABLISHED 127.0.0.1:47558 127.0.0.1:47102 q=0/0 ino=633840 bl-cli:15:7',
+      'tcp ESTABLISHED 127.0.0.1:47574 127.0.0.1:47102 q=0/0 ino=633843 bl-cli:15:8',
+      'tcp SYN_SENT 127.0.0.1:47590 127.0.0.1:47102 q=0/1 ino=633846 bl-cli:15:9',
+      'tcp SYN_SENT 127.0.0.1:47600 127.0.0.1:47102 q=0/1 ino=633853 bl-cli:15:11',
     ]);
   });
 
@@ -130,10 +130,10 @@ describe('parseLsof: list-everything mode (lsof -nP), TID/TASKCMD columns', () =
 
   it('reads every process of the namespace, and one socket per inode', () => {
     expect(out.processes).toHaveLength(24);
-    expect(out.fds).toHaveLength(210);
+    expect(out.fds).toHaveLength(213);
     expect(out.sockets).toHaveLength(56);
     expect(new Set(out.sockets.map((s) => s.inode)).size).toBe(56);
-    expect(countBy(out.fds.map((f) => f.kind))).toEqual({ anon_inode: 2, file: 86, pipe: 52, socket: 70 });
+    expect(countBy(out.fds.map((f) => f.kind))).toEqual({ anon_inode: 2, file: 97, pipe: 48, socket: 66 });
   });
 });
 
@@ -142,28 +142,28 @@ describe('parseLsof: fd kinds, sock rows and unix rows (lsof -nP -p ...)', () =>
 
   it('gives sockets lsof found in no table the protocol hint, and no socket row', () => {
     expect(out.fds.filter((f) => f.hint !== null).map((f) => [f.pid, f.fd, f.kind, f.inode, f.hint, f.target])).toEqual([
-      [25, 3, 'socket', '635152', 'TCP', 'protocol: TCP'],
-      [25, 5, 'socket', '635153', 'UDP', 'protocol: UDP'],
-      [25, 6, 'socket', '635154', 'TCPv6', 'protocol: TCPv6'],
-      [25, 7, 'socket', '635155', 'TCP', 'protocol: TCP'],
-      [25, 8, 'socket', '635156', 'TCP', 'protocol: TCP'],
-      [25, 9, 'socket', '635157', 'TCP', 'protocol: TCP'],
-      [25, 11, 'socket', '635171', 'TCP', 'protocol: TCP'],
+      [25, 3, 'socket', '635151', 'TCP', 'protocol: TCP'],
+      [25, 5, 'socket', '635152', 'UDP', 'protocol: UDP'],
+      [25, 6, 'socket', '635153', 'TCPv6', 'protocol: TCPv6'],
+      [25, 7, 'socket', '635154', 'TCP', 'protocol: TCP'],
+      [25, 8, 'socket', '635155', 'TCP', 'protocol: TCP'],
+      [25, 9, 'socket', '635156', 'TCP', 'protocol: TCP'],
+      [25, 11, 'socket', '635157', 'TCP', 'protocol: TCP'],
     ]);
     expect(out.sockets.some((s) => s.owners[0]?.pid === 25)).toBe(false);
   });
 
   it('reads unix rows as sockets in the unix table, in /proc/net/unix words', () => {
     expect(out.sockets.filter((s) => s.proto === 'unix').map(show)).toEqual([
-      'unix STREAM LISTEN /tmp/leaklab/lab.sock - q=null/null ino=635172 unix-lab:28:3',
-      'unix STREAM CONNECTED - - q=null/null ino=635173 unix-lab:28:5',
-      'unix STREAM CONNECTED /tmp/leaklab/lab.sock - q=null/null ino=635174 unix-lab:28:6',
-      'unix STREAM CONNECTED - - q=null/null ino=635175 unix-lab:28:7',
+      'unix STREAM LISTEN /tmp/leaklab/lab.sock - q=null/null ino=635171 unix-lab:28:3',
+      'unix STREAM CONNECTED - - q=null/null ino=635172 unix-lab:28:5',
+      'unix STREAM CONNECTED /tmp/leaklab/lab.sock - q=null/null ino=635173 unix-lab:28:6',
+      'unix STREAM CONNECTED - - q=null/null ino=635174 unix-lab:28:7',
       // lsof cuts a unix path at its first space ("/tmp/leaklab/with space.sock")
-      'unix STREAM LISTEN /tmp/leaklab/with - q=null/null ino=635176 unix-lab:28:8',
-      'unix DGRAM UNCONNECTED @leaklab-abstract - q=null/null ino=635177 unix-lab:28:9',
-      'unix STREAM CONNECTED - - q=null/null ino=635178 unix-lab:28:11',
-      'unix STREAM CONNECTED - - q=null/null ino=635179 unix-lab:28:12',
+      'unix STREAM LISTEN /tmp/leaklab/with - q=null/null ino=635175 unix-lab:28:8',
+      'unix DGRAM UNCONNECTED @leaklab-abstract - q=null/null ino=635176 unix-lab:28:9',
+      'unix STREAM CONNECTED - - q=null/null ino=635177 unix-lab:28:11',
+      'unix STREAM CONNECTED - - q=null/null ino=635178 unix-lab:28:12',
     ]);
   });
 
@@ -172,14 +172,14 @@ describe('parseLsof: fd kinds, sock rows and unix rows (lsof -nP -p ...)', () =>
       [0, 'file', null, '/dev/null'],
       [1, 'file', null, '/tmp/leaklab/leaklab.log'],
       [2, 'file', null, '/tmp/leaklab/leaklab.log'],
-      [4, 'pipe', '633796', 'pipe'],
+      [4, 'pipe', '634786', 'pipe'],
       [10, 'file', null, '/dev/null'],
-      [13, 'pipe', '635180', 'pipe'],
-      [14, 'pipe', '635180', 'pipe'],
-      [15, 'anon_inode', null, '[eventfd:6]'],
+      [13, 'pipe', '635179', 'pipe'],
+      [14, 'pipe', '635179', 'pipe'],
+      [15, 'anon_inode', null, '[eventfd:26]'],
       [16, 'anon_inode', null, '[eventpoll]'],
       [17, 'file', null, '/tmp/leaklab/open file.log'],
-      [251, 'pipe', '633775', 'pipe'],
+      [251, 'pipe', '634743', 'pipe'],
     ]);
   });
 });
@@ -196,7 +196,7 @@ describe('parseLsof: other shapes', () => {
     expect(out.processes.filter((p) => p.fdTableComplete).map((p) => [p.pid, p.command, p.fdCount])).toEqual([
       [41, 'nb-lab', 9], [154, 'lsof', 7], [155, 'lsof', 2],
     ]);
-    expect(out.processes.filter((p) => !p.fdTableComplete)).toHaveLength(22);
+    expect(out.processes.filter((p) => !p.fdTableComplete)).toHaveLength(21);
     expect(out.sockets.map(show)).toEqual([
       'tcp LISTEN 127.0.0.1:47170 - q=null/null ino=635494 nb-lab:41:3',
       'tcp ESTABLISHED 127.0.0.1:34392 127.0.0.1:47170 q=null/null ino=635495 nb-lab:41:5',
@@ -211,8 +211,8 @@ describe('parseLsof: other shapes', () => {
       'tcp CLOSE_WAIT localhost:47101 localhost:43440 q=null/null ino=633800 cw-srv:9:5',
     ]);
     expect(out.sockets.filter((s) => s.owners[0]?.command === 'mysqld').map(show)).toEqual([
-      'tcp LISTEN localhost:3306 - q=null/null ino=635141 mysqld:22:3',
-      'tcp ESTABLISHED localhost:3306 localhost:56200 q=null/null ino=635142 mysqld:22:5',
+      'tcp LISTEN localhost:3306 - q=null/null ino=635910 mysqld:22:3',
+      'tcp ESTABLISHED localhost:3306 localhost:35846 q=null/null ino=635935 mysqld:22:5',
     ]);
   });
 
@@ -249,11 +249,17 @@ describe('parseLsof: other shapes', () => {
 
 describe('parseLsof: damaged captures', () => {
   it('stops at a truncated row in strict mode', () => {
-    expect(() => parseLsof(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot();
+    expect(() => parseLsof(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot(`
+      [InputError: lsof/bad-truncated.txt:3: expected the protocol (TCP, UDP) in the NODE column of an IPv4 row
+        | cw-srv      9   root    5u  IPv4 633800]
+    `);
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot();
+    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`
+      [InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "????[7m?"
+        | cw-srv      ????[7m?   root    3u  IPv4 634787      0t0  TCP 127.0.0.1:47101 (LISTEN QR=0 QS=0)]
+    `);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {
