@@ -12,7 +12,9 @@ export class InputError extends Error {
     readonly where: InputLocation,
   ) {
     const at = where.line === undefined ? where.source : `${where.source}:${where.line}`;
-    const shown = where.text === undefined ? '' : `\n  | ${printable(where.text.slice(0, 120))}`;
+    // One line: the offending text, cut short, follows the message in quotes.
+    const excerpt = where.text === undefined ? '' : printable(where.text.trim().slice(0, 60));
+    const shown = excerpt === '' ? '' : ` (line: "${excerpt}${where.text!.trim().length > 60 ? '...' : ''}")`;
     super(`${at}: ${what}${shown}`);
     this.name = 'InputError';
   }

@@ -183,8 +183,8 @@ class Builder {
     const remote = arrow < 0 ? null : parseToolEndpoint(f.name.slice(arrow + 2), family);
     if (arrow >= 0 && remote === null) return `expected ADDRESS:PORT after "->", found ${quote(f.name.slice(arrow + 2, arrow + 82))}`;
     let state: TcpState | null = null;
-    if (proto === 'tcp') {
-      if (f.state === null) return 'expected a TCP state such as "(ESTABLISHED)" after the addresses';
+    // No state: `lsof -T` (TCP info off) or -F without "T"; the state is then unknown, not wrong.
+    if (proto === 'tcp' && f.state !== null) {
       state = LSOF_STATES[f.state] ?? null;
       if (state === null) return `unknown TCP state ${quote(f.state)}`;
     }

@@ -111,6 +111,11 @@ describe('scanProcesses on a captured /proc tree', () => {
     expect(get(r.processes, LEAKY).orphanSockets).toBe(30);
   });
 
+  it('takes EINVAL from a dying member\'s net directory as "gone" (seen on 6.18)', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'list' && path === `${ROOT}/${LEAKY}/net` ? errno('EINVAL', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+  });
+
   it('restarts through another member when the first exits in the middle of its tables', () => {
     const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/unix` ? errno('ENOENT', path) : undefined)) });
     expect(r.host.namespaces[0]!.readVia).toBe(19449);
