@@ -9,7 +9,10 @@
  * own process group. Runs are interleaved (one of each tool per round) and repeated; medians and
  * ratios are printed, then peak RSS (/usr/bin/time -f %M) and `--version` start-up.
  *
- *   npm run build && node bench/scan.mjs [--runs 7] [--workers 150] [--big 15000] [--json out.json]
+ *   npm run build && node bench/scan.mjs [--runs 7] [--workers 150] [--big 15000] [--threads 0] [--json out.json]
+ *
+ * --threads N gives the big process N extra threads, as a server would have: `lsof -n` lists every
+ * task's fds (reference 3.7), fdleak and the floor read each process once. Default 0.
  *
  * Cleans up by itself: the holder and its children are killed (process group) on exit, on
  * SIGINT/SIGTERM, and die anyway if the bench dies (the holder exits when its stdin closes, the
@@ -32,24 +35,28 @@ const opt = (name, fallback) => {
 const RUNS = Number(opt('runs', '7'));
 const WORKERS = Number(opt('workers', '150'));
 const BIG = Number(opt('big', '15000'));
+const THREADS = Number(opt('threads', '0'));
 const JSON_OUT = opt('json', undefined);
 
 const HOLDER = String.raw`
 import ctypes, json, os, resource, signal, socket, sys, threading, time
 libc = ctypes.CDLL(None, use_errno=True)
-workers, per, big = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+workers, per, big, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the soft limit of the children too
 def hold(total, ready):
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     keep = []
     srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(4096); keep.append(srv)
-    # 40% TCP connections (both ends here), 30% pipes, 25% /dev/null, 5% never-bound sockets.
+    # 40% TCP connections (both ends here), 30% pipes, the rest /dev/null, and 4 never-bound
+    # sockets (orphans: each costs scan a second readlink, after the tables are read).
     while len(keep) < total * 0.40:
         cli = socket.create_connection(srv.getsockname()); acc, _ = srv.accept(); keep += [cli, acc]
     while len(keep) < total * 0.70: keep += list(os.pipe())
-    while len(keep) < total * 0.95: keep.append(open('/dev/null'))
-    while len(keep) < total - 4: keep.append(socket.socket())
+    keep += [socket.socket() for _ in range(4)]
+    while len(keep) < total - 4: keep.append(open('/dev/null'))
+    if total == big:
+        for _ in range(threads): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
     os.write(ready, b'x')
     while True: time.sleep(3600)
 pids = []
@@ -102,7 +109,7 @@ async function main() {
   execFileSync('gcc', ['-O2', '-Wall', '-o', floor, join(HERE, 'floor-walk.c')]);
 
   const t0 = Date.now();
-  holder = spawn('python3', ['-c', HOLDER, String(WORKERS), '200', String(BIG)], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  holder = spawn('python3', ['-c', HOLDER, String(WORKERS), '200', String(BIG), String(THREADS)], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
   const pids = await new Promise((resolve, reject) => {
     let text = '';
     holder.stdout.on('data', (d) => { text += d; if (text.includes('\n')) resolve(JSON.parse(text)); });
@@ -110,7 +117,7 @@ async function main() {
   });
   const box = execFileSync(floor, { encoding: 'utf8' }).trim();
   const tcpRows = execFileSync('sh', ['-c', 'cat /proc/net/tcp /proc/net/tcp6 | wc -l'], { encoding: 'utf8' }).trim();
-  console.log(`box: ${pids.length} processes (${WORKERS} x 200 fds, 1 x ${BIG}) up in ${Date.now() - t0} ms`);
+  console.log(`box: ${pids.length} processes (${WORKERS} x 200 fds, 1 x ${BIG}${THREADS > 0 ? ` with ${THREADS} extra threads` : ''}) up in ${Date.now() - t0} ms`);
   console.log(`whole machine now: ${box}; /proc/net/tcp{,6} rows: ${tcpRows}; load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()}`);
 
   const tools = {
@@ -149,14 +156,18 @@ async function main() {
   console.log(`  ss -tanp / fdleak scan         ${ratios.ssOverScan.toFixed(2)}x`);
 
   // Where fdleak's time goes, in-process (no node start-up): the scan, and each namespace's tables.
+  // Uses tsc's file-per-module output in dist/ (the bundle has no stable module names).
   const { scanProcesses } = await import(join(ROOT, 'dist', 'collectors', 'live-scan.js'));
   const inner = [];
+  const works = [];
   let tables = [];
   for (let i = 0; i < Math.min(RUNS, 5); i++) {
-    const r = scanProcesses();
+    const r = scanProcesses({ excludePids: [process.pid] });
     inner.push(r.durationMs);
+    works.push(r.work);
     tables = r.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${n.readMs} ms`);
   }
+  const work = Object.fromEntries(Object.keys(works[0]).map((k) => [k, median(works.map((w) => w[k]))]));
   const { readNetTables } = await import(join(ROOT, 'dist', 'collectors', 'live-process.js'));
   const full = [];
   for (let i = 0; i < 3; i++) {
@@ -164,7 +175,8 @@ async function main() {
     readNetTables('/proc/self/net', null);
     full.push(performance.now() - s);
   }
-  console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms; tables ${tables.join('; ')}`);
+  console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
+  console.log(`  tables: ${tables.join('; ')}`);
   console.log(`  same tables fully parsed (live-process readNetTables, as diagnose does): median ${median(full).toFixed(0)} ms`);
 
   const rss = {
@@ -185,7 +197,7 @@ async function main() {
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
 
   if (JSON_OUT !== undefined) {
-    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, box, times, medians: med, ratios, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: median(inner), tables, fullParseMs: median(full) }, null, 2)}\n`);
+    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, box, times, medians: med, ratios, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: median(inner), work, tables, fullParseMs: median(full) }, null, 2)}\n`);
   }
 }
 

@@ -65,7 +65,7 @@ export function createProgram(io: Io, state: State): Command {
     .option('--json', 'print JSON (schema fdleak/scan@1)')
     .option('--prometheus', 'print Prometheus text exposition (node_exporter textfile collector)')
     .option('--top <n>', 'rows to show (default: 20 in the table, every process in --json/--prometheus)')
-    .addOption(new Option('--sort <key>', 'rank by: fds, sockets, orphans, headroom (least limit headroom first)').choices(['fds', 'sockets', 'orphans', 'headroom']).default('fds'))
+    .addOption(new Option('--sort <key>', 'rank by (headroom: closest to its fd limit first)').choices(['fds', 'sockets', 'orphans', 'headroom']).default('fds'))
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
     .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string }) => {

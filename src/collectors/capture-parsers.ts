@@ -7,6 +7,7 @@ import type { Fd } from '../model/fd.js';
 import type { Socket, SocketProto } from '../model/socket.js';
 import type { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
+import type { LsofCarry } from './lsof.js';
 import { parseLsof, parseLsofFields } from './lsof.js';
 import { parseNetstat } from './netstat.js';
 import type { InetTable } from './proc-net-inet.js';
@@ -53,10 +54,13 @@ function headerState(isContext: (text: string) => boolean, options: Record<strin
   };
 }
 
+/** fd numbers of 10000 and up print as "*000": the carry restores them across batches. */
+const carryOf = (state: ParserState): LsofCarry => state.options.carry as LsofCarry;
+
 const lsof: CaptureParser = {
-  start: () => headerState((t) => /^\s*COMMAND\s+PID\s/.test(t)),
+  start: () => headerState((t) => /^\s*COMMAND\s+PID\s/.test(t), { carry: { lastFd: new Map() } satisfies LsofCarry }),
   cut: all,
-  parse: (text, source, sink) => parseLsof(text, source, sink),
+  parse: (text, source, sink, state) => parseLsof(text, source, sink, carryOf(state)),
 };
 
 /** lsof -F: a batch may only start at a process ("p") or fd ("f") field; the process set is context. */
@@ -65,7 +69,7 @@ const lsofFields: CaptureParser = {
     let processSet: Line[] = [];
     let inProcess = false;
     return {
-      options: {},
+      options: { carry: { lastFd: new Map() } satisfies LsofCarry },
       context: () => processSet,
       see(line) {
         const tag = line.text[0];
@@ -82,7 +86,7 @@ const lsofFields: CaptureParser = {
     }
     return lines.length;
   },
-  parse: (text, source, sink) => parseLsofFields(text, source, sink),
+  parse: (text, source, sink, state) => parseLsofFields(text, source, sink, carryOf(state)),
 };
 
 const ss: CaptureParser = {

@@ -13,6 +13,7 @@ import type { Process } from '../model/process.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
 import type { Owner, Socket } from '../model/socket.js';
+import { isWildcard } from '../model/queries.js';
 import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
@@ -203,7 +204,9 @@ export function mergeSockets(rows: Socket[], socketFds: Map<string, Fd>): Socket
   const byTuple = new Map<string, Socket[]>();
   const matched = new Map<Socket, Set<string>>(); // sources already merged into a row
   const out: Socket[] = [];
-  const tupleOf = (r: Socket): string => `${r.proto}|${r.state ?? r.detail}|${formatEndpoint(r.local)}|${formatEndpoint(r.remote)}`;
+  // /proc/net gives a listener the remote 0.0.0.0:0 where ss and lsof give none: the same thing.
+  const remoteOf = (r: Socket): string => (r.remote === null || (r.remote.port === 0 && isWildcard(r.remote.address)) ? '-' : formatEndpoint(r.remote));
+  const tupleOf = (r: Socket): string => `${r.proto}|${r.state ?? r.detail}|${formatEndpoint(r.local)}|${remoteOf(r)}`;
   // A row with the same tuple from ANOTHER input, not yet matched by this input.
   const tupled = (r: Socket): boolean => r.family === 'inet' || r.family === 'inet6';
   const partner = (row: Socket, wantInode: boolean): Socket | undefined =>

@@ -5,17 +5,18 @@
  *   table (reference 3.7), so a process is counted once however many threads it has;
  * - /proc/<pid>/stat (comm, state, starttime: comm may hold spaces and ")", read up to the last ") "),
  *   /proc/<pid>/limits ("Max open files" row, matched by prefix), readlink /proc/<pid>/ns/net;
- * - /proc/<pid>/fd: readdir, then readlink of each entry ("socket:[12345]" is a socket, the number
- *   is the inode of /proc/net/*). Where readlink is denied (another user's process, or even root
- *   against pid 1 here) st_size of the directory still gives the count (proc_fd_getattr);
+ * - /proc/<pid>/fd: st_size is the kernel's fd count (proc_fd_getattr), readable even where the
+ *   links are not; then readlink of each entry ("socket:[12345]" is a socket, the number is the
+ *   inode of /proc/net/*). Where readlink is denied (another user's process, or even root against
+ *   pid 1 here) the count stands and sockets stay unknown;
  * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
- *   of ONE member per namespace: only the inode column (and the TCP state) is scanned, straight from
- *   the bytes, because a host namespace can hold 100k rows.
- * A socket fd whose inode is in no table of its namespace is an orphan; the tables are read before
- * and after the fd walk and an orphan must be missing from both, so sockets created or closed
- * during the walk are not miscounted. Churn is not an error: a process that exits mid-scan
- * (ENOENT) is counted as vanished, one whose fds cannot be read (EACCES) as permission-skipped.
- * Synchronous fs calls on purpose: ~5 µs a readlink, several times cheaper than the promise API.
+ *   of ONE member per namespace, after the walk: only the inode column (and the TCP state) is
+ *   scanned, straight from the bytes, because a host namespace can hold 100k rows.
+ * A socket fd whose inode is in no table of its namespace is an orphan if its fd still holds that
+ * socket after the tables were read (one closed in between has no row for a good reason). Churn is
+ * not an error: a process that exits mid-scan is counted as vanished, one whose fds cannot be read
+ * as permission-skipped. Synchronous fs calls on purpose: a readlink costs ~5 µs this way, and the
+ * promise and callback APIs measured slower; so did a second thread on the 2-core lab machine.
  */
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -130,6 +131,8 @@ export interface ScanResult {
   };
   warnings: string[];
   durationMs: number;
+  /** Where the time went (ms) and how many fd links were read: for the bench, not for reports. */
+  work: { facts: number; walk: number; tables: number; verify: number; links: number; verifyLinks: number };
 }
 
 export interface ScanOptions {
@@ -163,6 +166,8 @@ interface Walk {
   /** Inodes of its socket fds, and the fd (its name in /proc/<pid>/fd) holding each. */
   inodes: number[];
   fdNames: string[];
+  /** readlink calls made by the walk. */
+  links: number;
 }
 
 /** Scans every process below `procRoot`. Throws InputError only if `procRoot` cannot be listed. */
@@ -189,10 +194,11 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     if (exclude.has(pid)) continue;
     const proc = readFacts(fs, procRoot, pid);
     if (proc === undefined) vanished.push(pid);
-    else walks.push({ process: proc, inodes: [], fdNames: [] });
+    else walks.push({ process: proc, inodes: [], fdNames: [], links: 0 });
   }
   options.afterList?.(walks.map((w) => w.process.pid));
 
+  const tFacts = performance.now();
   const kept: Walk[] = [];
   for (const walk of walks) {
     const outcome = walkFds(fs, procRoot, walk);
@@ -200,6 +206,7 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     else kept.push(walk);
   }
 
+  const tWalk = performance.now();
   // Each namespace's tables once, through one member, after the walk.
   const members = new Map<string, number[]>();
   for (const { process: p } of kept) {
@@ -225,11 +232,13 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
         portRange: id === selfNetns ? portRange : null,
         busiestPeer: read?.busiestPeer ?? null,
       },
-      readMs: Math.round((performance.now() - t0) * 10) / 10,
+      readMs: ms(performance.now() - t0),
     };
     namespaces.set(id, { info, inodes: read?.inodes ?? new Set() });
   }
 
+  const tTables = performance.now();
+  let verifyLinks = 0;
   // A socket fd missing from the tables is an orphan only if its fd still holds it now, after the
   // table read: one closed in between (short-lived connection) has no row for a good reason.
   for (const walk of kept) {
@@ -250,10 +259,11 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
       const inode = walk.inodes[k]!;
       if (ns.inodes.has(inode)) continue;
       let target: string;
+      verifyLinks++;
       try {
         target = fs.link(`${dir}/${walk.fdNames[k]!}`);
       } catch (error) {
-        if (isVanished(error)) continue;
+        if (isVanished(error) || isDenied(error)) continue; // closed since: not an orphan
         throw error;
       }
       if (socketInode(target) === inode) orphans++;
@@ -261,6 +271,7 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     p.orphanSockets = orphans;
   }
 
+  const tVerify = performance.now();
   const processes = kept.map((w) => w.process);
   const denied = processes.filter((p) => p.unseen === 'permission').sort((a, b) => b.fds - a.fds || a.pid - b.pid);
   const hostSys = readHostSysctls(`${procRoot}/sys`);
@@ -276,8 +287,16 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     skippedProcesses: { permission: denied.map((p) => ({ pid: p.pid, command: p.command })), vanished: vanished.sort((a, b) => a - b) },
     host: { processes: processes.length, fds, fileNr: hostSys.fileNr, nrOpen: hostSys.nrOpen, namespaces: [...namespaces.values()].map((n) => n.info) },
     warnings,
-    durationMs: Math.round((performance.now() - started) * 10) / 10,
+    durationMs: ms(performance.now() - started),
+    work: {
+      facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
+      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks,
+    },
   };
+}
+
+function ms(value: number): number {
+  return Math.round(value * 10) / 10;
 }
 
 function isPidName(name: string): boolean {
@@ -353,6 +372,7 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
   for (; found < count; fd++) {
     const name = String(fd);
     let target: string;
+    walk.links++;
     try {
       target = fs.link(`${dir}/${name}`);
     } catch (error) {
@@ -376,6 +396,7 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
     for (const name of names) {
       if (Number(name) < fd) continue; // read above; fd itself was the hole
       tried++;
+      walk.links++;
       let target: string;
       try {
         target = fs.link(`${dir}/${name}`);
@@ -505,17 +526,25 @@ class TableTally {
       let col = 0;
       let lastStart = -1;
       let lastEnd = -1;
-      // Tokenise one line: record the first 11 columns and the last one.
+      // Tokenise one line up to the inode column (the rest is skipped with a native newline search:
+      // a tcp row is 150 bytes and its inode ends near byte 95); netlink and packet need the last.
       while (i < length) {
         let c = buf[i]!;
         if (c === 10) break;
         if (c === 32 || c === 9) { i++; continue; }
         const s = i;
         while (i < length && (c = buf[i]!) !== 32 && c !== 9 && c !== 10) i++;
-        if (col < 11) { starts[col] = s; ends[col] = i; }
+        starts[col] = s;
+        ends[col] = i;
         lastStart = s;
         lastEnd = i;
         col++;
+        if (col > inodeCol && inodeCol >= 0) {
+          const nl = buf.indexOf(10, i);
+          i = nl < 0 ? length : nl;
+          break;
+        }
+        if (col === starts.length) col--; // only the last column matters from here on
       }
       i++; // past "\n"
       if (col === 0) continue;

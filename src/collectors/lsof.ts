@@ -15,7 +15,9 @@
  *   system.sockprotoname xattr) becomes the fd's hint; they get no socket row, which is the point;
  * - unix rows: NAME "[path] type=STREAM (CONNECTED)"; lsof cuts a path at its first space;
  * - "lsof: WARNING: ..." lines and their indented continuation are skipped; NOFD rows (fd directory
- *   unreadable) mark the process's fd table incomplete.
+ *   unreadable) mark the process's fd table incomplete;
+ * - fd numbers of 10000 and up do not fit the FD column and read "*000r", "*001r", ... (the last three
+ *   digits, wrapping every 1000); lsof lists fds in ascending order, which restores the number.
  */
 import type { Fd, FdKind } from '../model/fd.js';
 import { countKinds } from '../model/fd.js';
@@ -31,6 +33,15 @@ export interface LsofRecords {
   sockets: Socket[];
 }
 
+/**
+ * What one call leaves for the next when a capture is parsed in pieces: the last fd number seen per
+ * process, so that "*NNN" FDs (fd >= 10000) at the start of a piece still resolve. Pass the same
+ * object to every call on one capture; a fresh one (the default) for a capture parsed whole.
+ */
+export interface LsofCarry {
+  lastFd: Map<string, number>;
+}
+
 /** lsof's TCP state names (dialects/linux/dsock.c) -> kernel names. */
 const LSOF_STATES: Record<string, TcpState> = {
   ESTABLISHED: 'ESTABLISHED', SYN_SENT: 'SYN_SENT', SYN_RECV: 'SYN_RECV', FIN_WAIT1: 'FIN_WAIT1',
@@ -44,6 +55,8 @@ const FILE_TYPES = new Set(['REG', 'DIR', 'CHR', 'BLK', 'LINK']);
 const NON_FD = /^(cwd|rtd|txt|mem|mmap|ltx|DEL|NOFD|pd|tr|v86|err|jld|m86|Mxx)$/;
 /** FD column: a number, the mode (r w u, or blank) and the lock character. */
 const FD_NUMBER = /^(\d{1,10})[rwu]?[rRwWuUNxX]?$/;
+/** FD numbers wider than the column: "*000r" is 10000, 11000, ... (the last 3 digits). */
+const FD_TRUNCATED = /^\*(\d{3})[rwu]?[rRwWuUNxX]?$/;
 
 /** One file of one process, as either output form gives it. */
 interface LsofFile {
@@ -79,8 +92,12 @@ class Builder {
   private readonly socketByKey = new Map<string, Socket>();
   /** Whether the capture lists tasks (TID column, -F "K"): then threads can be counted. */
   tasksListed = false;
+  /** Last fd number per process (and thread) row run, to restore truncated "*NNN" FDs. */
+  private readonly lastFd: Map<string, number>;
 
-  constructor(private readonly source: string, private readonly sink: LineSink) {}
+  constructor(private readonly source: string, private readonly sink: LineSink, carry: LsofCarry) {
+    this.lastFd = carry.lastFd;
+  }
 
   /** Registers a process (a -F process set may come without files). */
   seen(pid: number, command: string, uid: number | null, tid: number | null): void {
@@ -112,8 +129,18 @@ class Builder {
       return;
     }
     const number = f.fd === null ? null : FD_NUMBER.exec(f.fd);
-    if (f.fd !== null && number === null && !NON_FD.test(f.fd)) return bad(`expected an FD (a number, cwd, txt, mem, ...), found ${quote(f.fd)}`);
-    const fdNo = number === null ? null : Number(number[1]);
+    const truncated = f.fd === null ? null : FD_TRUNCATED.exec(f.fd);
+    if (f.fd !== null && number === null && truncated === null && !NON_FD.test(f.fd)) return bad(`expected an FD (a number, cwd, txt, mem, ...), found ${quote(f.fd)}`);
+    let fdNo = number === null ? null : Number(number[1]);
+    // lsof lists a process's fds in ascending order, so "*NNN" is the first number above the
+    // previous fd (of this process or thread) that ends in NNN; at least 10000, the first cut off.
+    const run = `${f.pid}/${f.tid ?? ''}`;
+    if (truncated !== null) {
+      const prev = Math.max(this.lastFd.get(run) ?? 9999, 9999);
+      fdNo = prev - (prev % 1000) + Number(truncated[1]);
+      if (fdNo <= prev) fdNo += 1000;
+    }
+    if (fdNo !== null) this.lastFd.set(run, fdNo);
     if (f.fd === null) this.proc(f).process.fdTableComplete = false; // -F without "f": fds unknown
     const type = f.type;
     let socket: Socket | null = null;
@@ -129,11 +156,12 @@ class Builder {
         socket = decoded;
       } else {
         inode = f.node !== null && /^\d+$/.test(f.node) ? f.node : null;
-        if (inode === null) return bad(`expected the socket inode in the NODE column of a ${type} row`);
+        // -F without "i" has no inode: the fd still counts, it just cannot be joined to a table
+        if (inode === null && !f.fromFields) return bad(`expected the socket inode in the NODE column of a ${type} row`);
         if (type === 'sock') {
           const m = /^protocol: (\S+)/.exec(f.name);
           hint = m === null ? null : m[1]!;
-        } else if (TABLE_TYPES[type] !== undefined) {
+        } else if (TABLE_TYPES[type] !== undefined && inode !== null) {
           socket = this.tableSocket(f, TABLE_TYPES[type]!, inode);
         }
       }
@@ -279,7 +307,7 @@ function tokenize(line: string): Token[] {
 }
 
 const isNumber = (t: Token | undefined): boolean => t !== undefined && /^\d{1,10}$/.test(t.text);
-const isFd = (t: Token | undefined): boolean => t !== undefined && (FD_NUMBER.test(t.text) || NON_FD.test(t.text));
+const isFd = (t: Token | undefined): boolean => t !== undefined && (FD_NUMBER.test(t.text) || FD_TRUNCATED.test(t.text) || NON_FD.test(t.text));
 /** A TYPE word: IPv4, a_inode, x.25, unknown, or lsof's 4-hex-digit code for unknown modes. */
 const isType = (t: Token | undefined): boolean => t !== undefined && (/^[A-Za-z][A-Za-z0-9_.]*$/.test(t.text) || /^[0-9a-fA-F]{4}$/.test(t.text));
 /** USER FD TYPE at index i (or USER NOFD). */
@@ -301,8 +329,8 @@ interface Layout {
  * `thr-main 28 29 thr-worke root 3u IPv4 417773 0t0 TCP 127.0.0.1:47140 (LISTEN)` ->
  * fd 3 of pid 28 (kind socket, inode 417773), a LISTEN tcp socket owned by (28, fd 3), process thr-main.
  */
-export function parseLsof(text: string, source: string, sink: LineSink = STRICT()): LsofRecords {
-  const builder = new Builder(source, sink);
+export function parseLsof(text: string, source: string, sink: LineSink = STRICT(), carry: LsofCarry = { lastFd: new Map() }): LsofRecords {
+  const builder = new Builder(source, sink, carry);
   const lines = text.split('\n');
   let layout: Layout = { tasks: null, extra: 0, tidEnd: null };
   let afterWarning = false;
@@ -369,13 +397,12 @@ function parseLsofRow(raw: string, lineNo: number, layout: Layout): LsofFile | s
   const user = t[u]!.text;
   const uid = /^\d{1,10}$/.test(user) ? Number(user) : null;
   const fdText = t[u + 1]!.text;
-  const fdMatch = FD_NUMBER.exec(fdText);
-  const fd = fdMatch === null ? fdText : fdMatch[1]!;
-  const base = { line: lineNo, text: raw, pid, tid, command, uid, fd };
-  if (fd === 'NOFD') {
-    const name = t[u + 2] === undefined ? '' : raw.slice(t[u + 2]!.start).trim();
-    return { ...base, type: '', device: null, node: null, protocol: null, name, state: null, rxQueue: null, txQueue: null };
-  }
+  const fdMatch = FD_NUMBER.exec(fdText) ?? FD_TRUNCATED.exec(fdText);
+  const fd = fdMatch === null ? fdText : fdText.startsWith('*') ? `*${fdMatch[1]}` : fdMatch[1]!;
+  const file = (type: string, device: string | null, node: string | null, protocol: string | null, name: string): LsofFile => ({
+    line: lineNo, text: raw, pid, tid, command, uid, fd, type, device, node, protocol, name, state: null, rxQueue: null, txQueue: null,
+  });
+  if (fd === 'NOFD') return file('', null, null, null, t[u + 2] === undefined ? '' : raw.slice(t[u + 2]!.start).trim());
   const type = t[u + 2]!.text;
   let i = u + 3;
   if (type === 'IPv4' || type === 'IPv6') {
@@ -387,7 +414,11 @@ function parseLsofRow(raw: string, lineNo: number, layout: Layout): LsofFile | s
     const device = before.length >= 2 ? before[0]! : before.length === 1 && !before[0]!.startsWith('0t') ? before[0]! : null;
     if (t[n + 1] === undefined) return `expected an address in the NAME column of an ${type} row`;
     const split = splitInetName(raw.slice(t[n + 1]!.start));
-    return { ...base, type, device, node: null, protocol: t[n]!.text, name: split.address, state: split.state, rxQueue: split.rxQueue, txQueue: split.txQueue };
+    const inet = file(type, device, null, t[n]!.text, split.address);
+    inet.state = split.state;
+    inet.rxQueue = split.rxQueue;
+    inet.txQueue = split.txQueue;
+    return inet;
   }
   // [DEVICE] [SIZE/OFF] [NODE] NAME: DEVICE is "maj,min" or 0x..., SIZE/OFF 0t.., 0x.. or a number.
   let device: string | null = null;
@@ -398,7 +429,7 @@ function parseLsofRow(raw: string, lineNo: number, layout: Layout): LsofFile | s
   else if (isNumber(t[i]) && SOCKET_TYPES.has(type)) node = t[i++]!.text;
   const name = t[i] === undefined ? '' : raw.slice(t[i]!.start).trim();
   if (SOCKET_TYPES.has(type) && name === '' && type !== 'netlink') return `expected a NAME after the inode of a ${type} row`;
-  return { ...base, type, device, node, protocol: null, name, state: null, rxQueue: null, txQueue: null };
+  return file(type, device, node, null, name);
 }
 
 /** Field tags of lsof 4.95 on Linux (`lsof -F?`); process-set ones first. */
@@ -412,8 +443,8 @@ const FILE_TAGS = new Set(['f', 'a', 'l', 't', 'D', 'd', 's', 'o', 'i', 'k', 'n'
  * `p9543 / cst-srv / f4 / tIPv4 / PTCP / n127.0.0.1:47002->127.0.0.1:38146 / TST=CLOSE_WAIT / TQR=1 / TQS=0`
  * -> fd 4 of pid 9543 and a CLOSE_WAIT tcp socket with rxQueue 1.
  */
-export function parseLsofFields(text: string, source: string, sink: LineSink = STRICT()): LsofRecords {
-  const builder = new Builder(source, sink);
+export function parseLsofFields(text: string, source: string, sink: LineSink = STRICT(), carry: LsofCarry = { lastFd: new Map() }): LsofRecords {
+  const builder = new Builder(source, sink, carry);
   const lines = text.split('\n');
   let proc: { pid: number; tid: number | null; command: string; uid: number | null; line: number } | null = null;
   let file: Map<string, string> | null = null;

@@ -87,17 +87,14 @@ export function parseNetstat(text: string, source: string, sink: LineSink = STRI
       sink.bad(`expected a netstat row (Proto tcp, tcp6, udp, udp6, raw, raw6 or unix), found ${quote(first)}`, source, lineNo, raw);
       continue;
     }
-    const result = kind === 'inet' ? inetRow(raw, inet) : unixRow(raw, unixProgram);
-    if (typeof result === 'string') {
-      sink.bad(result, source, lineNo, raw);
-      continue;
-    }
-    sockets.push({ ...result, origin: { source, line: lineNo } });
+    const origin = { source, line: lineNo };
+    const result = kind === 'inet' ? inetRow(raw, inet, origin) : unixRow(raw, unixProgram, origin);
+    if (typeof result === 'string') sink.bad(result, source, lineNo, raw);
+    else sockets.push(result);
   }
   return sockets;
 }
 
-type Row = Omit<Socket, 'origin'>;
 
 /** "1234/python3" -> an owner; "-" -> none; anything else -> undefined. */
 function ownerOf(program: string): Owner[] | undefined {
@@ -107,7 +104,7 @@ function ownerOf(program: string): Owner[] | undefined {
   return [{ pid: Number(m[1]), fd: null, command: m[2]!.trimEnd() }];
 }
 
-function inetRow(raw: string, header: InetColumns | null): Row | string {
+function inetRow(raw: string, header: InetColumns | null, origin: Socket['origin']): Socket | string {
   let line = raw.trimEnd();
   const timer = TIMER.exec(line);
   if (timer !== null && (header === null || header.timer)) line = line.slice(0, timer.index);
@@ -166,11 +163,11 @@ function inetRow(raw: string, header: InetColumns | null): Row | string {
     proto, family, state, detail, local,
     remote: state === 'LISTEN' || peerText!.endsWith(':*') ? null : peer,
     rxQueue: Number(recvQ), txQueue: Number(sendQ), backlog: null,
-    uid, inode, owners, netns: null,
+    uid, inode, owners, netns: null, origin,
   };
 }
 
-function unixRow(raw: string, program: boolean | null): Row | string {
+function unixRow(raw: string, program: boolean | null, origin: Socket['origin']): Socket | string {
   const re = /\S+/g;
   const tokens: Array<{ text: string; start: number; end: number }> = [];
   let m: RegExpExecArray | null;
@@ -221,6 +218,6 @@ function unixRow(raw: string, program: boolean | null): Row | string {
     proto: 'unix', family: 'unix', state: null, detail: `${type} ${state}`,
     local: path === '' ? null : { address: path, port: null }, remote: null,
     rxQueue: null, txQueue: null, backlog: null, uid: null,
-    inode: inodeText === '-' ? null : inodeText, owners, netns: null,
+    inode: inodeText === '-' ? null : inodeText, owners, netns: null, origin,
   };
 }

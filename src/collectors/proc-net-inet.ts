@@ -70,42 +70,45 @@ export function parseProcNetInet(
     }
     const trimmed = raw.trim();
     if (trimmed === '') continue;
-    try {
-      const row = parseInetRow(trimmed, { source, line: lineNo, text: raw }, proto, family, order, netns);
-      sockets.push(row);
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      sink.bad(error.what, source, lineNo, raw);
-    }
+    // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
+    // lines must not pay for an Error (and its stack) per line.
+    const row = parseInetRow(trimmed, source, lineNo, proto, family, order, netns);
+    if (typeof row === 'string') sink.bad(row, source, lineNo, raw);
+    else sockets.push(row);
   }
   if (lineNo === 0 && sink.strict) throw new InputError('empty input: expected the /proc/net header line', { source });
   return sockets;
 }
 
-/** One data row; throws an InputError saying what is wrong. */
+/** One data row, or what is wrong with it. */
 function parseInetRow(
   trimmed: string,
-  at: { source: string; line: number; text: string },
+  source: string,
+  line: number,
   proto: SocketProto,
   family: 'inet' | 'inet6',
   order: ByteOrder,
   netns: string | null,
-): Socket {
+): Socket | string {
   const cols = trimmed.split(/\s+/);
-  if (cols.length < 10) throw new InputError(`expected at least 10 columns, found ${cols.length}`, at);
-  const local = decodeEndpoint(cols[1]!, family, order, at);
-  const remote = decodeEndpoint(cols[2]!, family, order, at);
-  const st = hexField(cols[3]!, 2, 'state', at);
+  if (cols.length < 10) return `expected at least 10 columns, found ${cols.length}`;
+  const local = endpointOf(cols[1]!, family, order);
+  if (typeof local === 'string') return local;
+  const remote = endpointOf(cols[2]!, family, order);
+  if (typeof remote === 'string') return remote;
+  const st = hexField(cols[3]!, 2, 'state');
+  if (typeof st === 'string') return st;
   const queues = /^([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})$/.exec(cols[4]!);
-  if (queues === null) throw new InputError(`expected tx_queue:rx_queue as 8:8 hex digits, found ${quote(cols[4]!)}`, at);
-  const uid = decField(cols[7]!, 'uid', at);
+  if (queues === null) return `expected tx_queue:rx_queue as 8:8 hex digits, found ${quote(cols[4]!)}`;
+  const uid = decField(cols[7]!, 'uid');
+  if (typeof uid === 'string') return uid;
   const inode = cols[9]!;
-  if (!/^\d+$/.test(inode)) throw new InputError(`expected a decimal inode, found ${quote(inode)}`, at);
+  if (!/^\d+$/.test(inode)) return `expected a decimal inode, found ${quote(inode)}`;
   let state: Socket['state'] = null;
   let detail: string | null = null;
   if (proto === 'tcp') {
     state = tcpStateFromCode(st) ?? null;
-    if (state === null) throw new InputError(`unknown TCP state 0x${cols[3]!.slice(0, 8)}`, at);
+    if (state === null) return `unknown TCP state 0x${cols[3]!}`;
   } else {
     // udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed.
     detail = st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
@@ -114,7 +117,7 @@ function parseInetRow(
     proto, family, state, detail, local, remote,
     txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
     backlog: null, uid, inode, owners: [], netns,
-    origin: { source: at.source, line: at.line },
+    origin: { source, line },
   };
 }
 
@@ -129,15 +132,13 @@ export function tableOfSource(source: string): InetTable {
   return (INET_TABLES as readonly string[]).includes(name) ? (name as InetTable) : 'tcp';
 }
 
-function hexField(text: string, width: number, what: string, at: { source: string; line: number; text: string }): number {
-  if (text.length !== width || !/^[0-9A-Fa-f]+$/.test(text)) {
-    throw new InputError(`expected ${what} as ${width} hex digits, found ${quote(text)}`, at);
-  }
+function hexField(text: string, width: number, what: string): number | string {
+  if (text.length !== width || !/^[0-9A-Fa-f]+$/.test(text)) return `expected ${what} as ${width} hex digits, found ${quote(text)}`;
   return parseInt(text, 16);
 }
 
-function decField(text: string, what: string, at: { source: string; line: number; text: string }): number {
-  if (!/^\d+$/.test(text)) throw new InputError(`expected a decimal ${what}, found ${quote(text)}`, at);
+function decField(text: string, what: string): number | string {
+  if (!/^\d{1,10}$/.test(text)) return `expected a decimal ${what}, found ${quote(text)}`;
   return Number(text);
 }
 
@@ -151,11 +152,15 @@ export function decodeEndpoint(
   order: ByteOrder,
   at: { source: string; line: number; text: string },
 ): { address: string; port: number } {
+  const endpoint = endpointOf(text, family, order);
+  if (typeof endpoint === 'string') throw new InputError(endpoint, at);
+  return endpoint;
+}
+
+function endpointOf(text: string, family: 'inet' | 'inet6', order: ByteOrder): { address: string; port: number } | string {
   const width = family === 'inet' ? 8 : 32;
   const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(text);
-  if (m === null || m[1]!.length !== width) {
-    throw new InputError(`expected an address as ${width} hex digits ":" 4 hex digits, found ${quote(text)}`, at);
-  }
+  if (m === null || m[1]!.length !== width) return `expected an address as ${width} hex digits ":" 4 hex digits, found ${quote(text)}`;
   const hex = m[1]!;
   const bytes: number[] = [];
   for (let w = 0; w < width; w += 8) {

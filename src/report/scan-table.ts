@@ -170,7 +170,7 @@ function namespaceLine(n: ScanResult['host']['namespaces'][number], many: boolea
     const size = tw.portRange[1] - tw.portRange[0] + 1;
     wait += ` against ${size} ephemeral ports (${tw.portRange[0]}-${tw.portRange[1]}, per destination)`;
   }
-  if (tw.busiestPeer !== null) {
+  if (tw.busiestPeer !== null && tw.busiestPeer.count >= 10) {
     const share = tw.portRange === null ? '' : `, ${percent(tw.busiestPeer.count, tw.portRange[1] - tw.portRange[0] + 1)} of the range`;
     wait += `; busiest destination ${tw.busiestPeer.endpoint}: ${tw.busiestPeer.count}${share}`;
   }

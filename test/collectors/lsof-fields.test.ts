@@ -136,6 +136,15 @@ describe('parseLsofFields: other field selections', () => {
     expect([out.fds, out.sockets]).toEqual([[], []]);
   });
 
+  it('restores fd numbers of 10000 and up, cut to "f*000" in -F output too; no "i": no inode', () => {
+    const out = parse('truncated-fd-numbers.txt');
+    expect(fixture('lsof-F/truncated-fd-numbers.txt')).toContain('\nf*000\n');
+    expect(out.fds.map((f) => `${f.fd} ${f.kind} ${f.inode} ${f.hint}`)).toEqual([
+      '9997 socket null TCP', '9998 socket null TCP', '9999 socket null TCP', '10000 socket null TCP', '10001 socket null TCP',
+      '10002 socket null TCP', '10998 socket null TCP', '10999 socket null TCP', '11000 socket null TCP', '11001 socket null TCP',
+    ]);
+  });
+
   it('gives nothing for empty output', () => {
     expect(parse('empty.txt')).toEqual({ processes: [], fds: [], sockets: [] });
   });
@@ -143,17 +152,11 @@ describe('parseLsofFields: other field selections', () => {
 
 describe('parseLsofFields: damaged captures', () => {
   it('names an unknown field tag in strict mode', () => {
-    expect(() => parseLsofFields(fixture('lsof-F/bad-unknown-tag.txt'), 'lsof -F output')).toThrowErrorMatchingInlineSnapshot(`
-      [InputError: lsof -F output:14: unknown field tag "Z"
-        | ZST=CLOSE_WAIT]
-    `);
+    expect(() => parseLsofFields(fixture('lsof-F/bad-unknown-tag.txt'), 'lsof -F output')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof -F output:14: unknown field tag "Z" (line: "ZST=CLOSE_WAIT")]`);
   });
 
   it('stops at a garbage address in strict mode, with a printable message', () => {
-    expect(() => parseLsofFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`
-      [InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "???[7m?"
-        | n???[7m?]
-    `);
+    expect(() => parseLsofFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "???[7m?" (line: "n???[7m?")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {
@@ -166,7 +169,7 @@ describe('parseLsofFields: damaged captures', () => {
     }
     // the set that lost its TST line still reads, with its state unknown
     const tagless = parseLsofFields(fixture('lsof-F/bad-unknown-tag.txt'), 'x', lenient());
-    expect(tagless.sockets.filter((s) => s.state === null).map(show)).toEqual(['tcp null 127.0.0.1:47101 127.0.0.1:43440 q=1/0 ino=null cw-srv:9:5']);
+    expect(tagless.sockets.filter((s) => s.proto === 'tcp' && s.state === null).map(show)).toEqual(['tcp null 127.0.0.1:47101 127.0.0.1:43440 q=1/0 ino=null cw-srv:9:5']);
   });
 });
 

@@ -240,6 +240,26 @@ describe('parseLsof: other shapes', () => {
     });
   });
 
+  it('restores fd numbers of 10000 and up, which lsof cuts to "*000", "*001", ... (fd-hog, 11005 fds)', () => {
+    const out = parse('truncated-fd-numbers.txt');
+    expect(fixture('lsof/truncated-fd-numbers.txt')).toContain(' *000u ');
+    expect(out.fds.map((f) => `${f.fd} ${f.kind} ${f.inode} ${f.hint}`)).toEqual([
+      '9997 socket 1361593 TCP', '9998 socket 1361594 TCP', '9999 socket 1361595 TCP',
+      '10000 socket 1361596 TCP', '10001 socket 1361597 TCP', '10002 socket 1361598 TCP',
+      '10998 socket 1362594 TCP', '10999 socket 1362595 TCP', '11000 socket 1362596 TCP', '11001 socket 1362597 TCP',
+    ]);
+  });
+
+  it('restores them across pieces of one capture when given the same carry', () => {
+    const lines = fixture('lsof/truncated-fd-numbers.txt').split('\n');
+    const carry = { lastFd: new Map<string, number>() };
+    const first = parseLsof(lines.slice(0, 8).join('\n'), 'x', lenient(), carry);
+    const second = parseLsof([lines[0], ...lines.slice(8)].join('\n'), 'x', lenient(), carry);
+    expect([...first.fds, ...second.fds].map((f) => f.fd)).toEqual([9997, 9998, 9999, 10000, 10001, 10002, 10998, 10999, 11000, 11001]);
+    // without it, a piece that starts past 10999 cannot know how often the numbers wrapped
+    expect(parseLsof([lines[0], ...lines.slice(9)].join('\n'), 'x', lenient()).fds.map((f) => f.fd)).toEqual([10000, 10001]);
+  });
+
   it('gives nothing for header-only and empty output', () => {
     for (const name of ['header-only.txt', 'empty.txt']) {
       expect(parse(name)).toEqual({ processes: [], fds: [], sockets: [] });
@@ -249,17 +269,11 @@ describe('parseLsof: other shapes', () => {
 
 describe('parseLsof: damaged captures', () => {
   it('stops at a truncated row in strict mode', () => {
-    expect(() => parseLsof(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot(`
-      [InputError: lsof/bad-truncated.txt:3: expected the protocol (TCP, UDP) in the NODE column of an IPv4 row
-        | cw-srv      9   root    5u  IPv4 633800]
-    `);
+    expect(() => parseLsof(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-truncated.txt:3: expected the protocol (TCP, UDP) in the NODE column of an IPv4 row (line: "cw-srv      9   root    5u  IPv4 633800")]`);
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`
-      [InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "????[7m?"
-        | cw-srv      ????[7m?   root    3u  IPv4 634787      0t0  TCP 127.0.0.1:47101 (LISTEN QR=0 QS=0)]
-    `);
+    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "????[7m?" (line: "cw-srv      ????[7m?   root    3u  IPv4 634787      0t0  TCP...")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {

@@ -148,7 +148,8 @@ describe('fdleak scan, live', () => {
     expect(r.status).toBe(0);
     const lines = r.stdout.split('\n');
     const leakyLine = lines.findIndex((l) => new RegExp(`^\\s*${held.leaky}\\s+fdl-leaky\\s`).test(l));
-    const group = lines.findIndex((l) => /\sfdl-healthy x20\s/.test(l));
+    // x20, or more when another run of this suite shares the machine: they all look alike.
+    const group = lines.findIndex((l) => /\sfdl-healthy x(\d+)\s/.test(l) && Number(/x(\d+)/.exec(l)![1]) >= 20);
     expect(leakyLine).toBeGreaterThan(0);
     expect(group).toBeGreaterThan(leakyLine);
   });
@@ -208,7 +209,8 @@ describe('fdleak scan, live', () => {
   it('rejects an unknown --sort with exit 2 and no stack', () => {
     const r = fdleak(['scan', '--sort', 'size']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\.\n/);
+    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\./);
+    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });
 });
