@@ -3,15 +3,24 @@
  * Benchmark of `fdleak diagnose` on one process holding ~15,000 fds, side by side with
  * `lsof -n -P -p PID` (what people run to look at one process) and `ss -tanp` (its sockets).
  *
- *   npm run build && npm run bench:diagnose -- [--rounds 11] [--fds 15000]
+ *   npm run build && npm run bench:diagnose -- [--rounds 11] [--fds 15000] [--netns own|shared]
  *
  * The holder is python3: it raises its soft RLIMIT_NOFILE to the hard limit, then opens a mix of
  * fds: 30% never-bound sockets (orphans), 6% loopback TCP connections with both ends held, 3% client
  * ends whose server end was closed (CLOSE_WAIT), 6% unix socketpairs, 10% pipes, the rest files over
- * a handful of paths. Loopback only. Each round runs every command once, in a rotating order so none
- * always goes first; times are wall-clock medians, because on a shared machine single times are
- * noise. Peak RSS is measured in separate runs under /usr/bin/time -f %M (when installed), so the
- * timed runs carry no wrapper. The table is markdown, ready for README.md.
+ * a handful of paths. Loopback only.
+ *
+ * lsof, ss and fdleak all read every row of the namespace's socket tables, other processes' too, so
+ * on a shared machine the result depends on what else runs. `--netns own` (the default for root)
+ * puts the holder in a network namespace of its own (unshare(CLONE_NEWNET), lo brought up) and runs
+ * all three commands in it through `nsenter --net`: the tables then hold the holder's sockets only.
+ * `--netns shared` (the default otherwise) leaves everything in the current namespace; the row
+ * counts, sampled every round, are printed either way.
+ *
+ * Each round runs every command once, in a rotating order so none always goes first; times are
+ * wall-clock medians, because on a shared machine single times are noise. Peak RSS is measured in
+ * separate runs under /usr/bin/time -f %M (when installed), so the timed runs carry no wrapper.
+ * The table is markdown, ready for README.md.
  *
  * It stops by itself: the holder exits when its stdin (a pipe from this script) closes, is killed
  * on exit, SIGINT and SIGTERM, and gives up after 15 minutes whatever happens.
@@ -26,16 +35,31 @@ import { parseArgs } from 'node:util';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin', 'fdleak.js');
 const { values: opts } = parseArgs({
-  options: { rounds: { type: 'string', default: '11' }, fds: { type: 'string', default: '15000' } },
+  options: {
+    rounds: { type: 'string', default: '11' },
+    fds: { type: 'string', default: '15000' },
+    netns: { type: 'string', default: process.getuid?.() === 0 ? 'own' : 'shared' },
+  },
 });
+if (opts.netns !== 'own' && opts.netns !== 'shared') {
+  console.error(`bench: --netns: expected own or shared, found "${opts.netns}"`);
+  process.exit(2);
+}
+const OWN_NETNS = opts.netns === 'own';
 const ROUNDS = Number(opts.rounds);
 const FDS = Number(opts.fds);
 const RSS_ROUNDS = 3;
 
 const HOLDER = String.raw`
-import os, resource, signal, socket, sys
-total = int(sys.argv[1])
+import ctypes, fcntl, os, resource, signal, socket, struct, sys
+total, own_netns = int(sys.argv[1]), sys.argv[2] == "own"
 signal.alarm(15 * 60)  # never outlive a stuck bench
+if own_netns:
+    if ctypes.CDLL(None, use_errno=True).unshare(0x40000000) != 0:  # CLONE_NEWNET
+        sys.exit("unshare(CLONE_NEWNET): %s (run as root, or use --netns shared)" % os.strerror(ctypes.get_errno()))
+    s = socket.socket()
+    fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", 0x1 | 0x8 | 0x40))  # SIOCSIFFLAGS lo: UP LOOPBACK RUNNING
+    s.close()
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if hard != resource.RLIM_INFINITY and hard < total + 64:
     sys.exit("the hard RLIMIT_NOFILE is %d: too low for %d fds (try --fds %d)" % (hard, total, hard - 64))
@@ -95,7 +119,7 @@ function peakRss(argv) {
 
 function startHolder() {
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', HOLDER, String(FDS)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn('python3', ['-c', HOLDER, String(FDS), opts.netns], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     const early = (code) => reject(new Error(`the fd holder exited early (code ${code})`));
     child.on('error', reject);
@@ -144,7 +168,10 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
   process.exit(2);
 }
 
-const holder = await startHolder();
+const holder = await startHolder().catch((error) => {
+  console.error(`bench: ${error.message}`); // the holder has said why on stderr
+  process.exit(2);
+});
 const stop = () => {
   holder.child.stdin.end();
   holder.child.kill();
@@ -153,10 +180,12 @@ process.on('exit', stop);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
 const pid = holder.pid;
+// In the holder's namespace: each tool then reads the tables the holder's sockets are in.
+const inNetns = OWN_NETNS ? ['nsenter', `--net=/proc/${pid}/ns/net`] : [];
 const commands = [
-  { name: '`fdleak diagnose PID`', argv: [process.execPath, BIN, 'diagnose', pid], ok: (r) => r.status === 1 && r.stdout.includes('orphan-sockets') },
-  { name: '`lsof -n -P -p PID`', argv: ['lsof', '-n', '-P', '-p', pid], ok: (r) => r.status === 0 && r.stdout.split('\n').length > holder.fds },
-  { name: '`ss -tanp`', argv: ['ss', '-tanp'], ok: (r) => r.status === 0 && r.stdout.includes('CLOSE-WAIT') },
+  { name: '`fdleak diagnose PID`', argv: [...inNetns, process.execPath, BIN, 'diagnose', pid], ok: (r) => r.status === 1 && r.stdout.includes('orphan-sockets') },
+  { name: '`lsof -n -P -p PID`', argv: [...inNetns, 'lsof', '-n', '-P', '-p', pid], ok: (r) => r.status === 0 && r.stdout.split('\n').length > holder.fds },
+  { name: '`ss -tanp`', argv: [...inNetns, 'ss', '-tanp'], ok: (r) => r.status === 0 && r.stdout.includes('CLOSE-WAIT') },
   { name: '`fdleak --version`', argv: [process.execPath, BIN, '--version'], ok: (r) => r.status === 0 && /^\d+\.\d+\.\d+\n$/.test(r.stdout) },
 ];
 const check = (c, r) => {
@@ -196,7 +225,8 @@ const cores = cpuinfo.match(/^processor\s*:/gm)?.length ?? '?';
 const secs = (ms) => `${(ms / 1000).toFixed(3)} s`;
 const mib = (list) => (list.length === 0 ? 'n/a' : `${(Math.max(...list) / 1024).toFixed(0)} MiB`);
 const lines = [
-  `One process holding ${holder.fds} fds; rows in its namespace's tables: ${describeTables()}; ${ROUNDS} interleaved rounds, medians.`,
+  `One process holding ${holder.fds} fds, in ${OWN_NETNS ? 'a network namespace of its own' : 'the shared network namespace'} ` +
+    `(rows in its tables: ${describeTables()}); ${ROUNDS} interleaved rounds, medians.`,
   `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${toolVersion('lsof', ['-v'])}, ${toolVersion('ss', ['-V'])}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
   '',
   '| command | median | min | max | median / fdleak diagnose | peak RSS |',

@@ -4,7 +4,8 @@
  *   - the lsof pipeline  `lsof -n | awk '{print $2}' | sort | uniq -c | sort -nr | head`
  *   - `ss -tanp`
  *   - bench/floor-walk.c: readdir + readlink of every /proc/<pid>/fd/<n>, nothing else (the floor)
- * The box: BOX_WORKERS processes x ~200 fds and one process with ~15,000 fds (TCP connections
+ *   - the same walk in plain Node (readdirSync + readlinkSync): what Node alone costs
+ * The box: --workers processes x ~200 fds and one process with --big fds (TCP connections
  * over loopback, pipes, /dev/null, a few never-bound sockets), forked by one python3 holder in its
  * own process group. Runs are interleaved (one of each tool per round) and repeated; medians and
  * ratios are printed, then peak RSS (/usr/bin/time -f %M) and `--version` start-up.
@@ -72,6 +73,19 @@ sys.stdin.read()  # the bench closed the pipe (or died): the children follow by 
 os._exit(0)
 `;
 
+const NODE_FLOOR = `
+const { readdirSync, readlinkSync } = require('node:fs');
+let fds = 0, sockets = 0;
+for (const p of readdirSync('/proc')) {
+  if (!/^[0-9]+$/.test(p)) continue;
+  let names;
+  try { names = readdirSync('/proc/' + p + '/fd'); } catch { continue; }
+  for (const n of names) {
+    try { if (readlinkSync('/proc/' + p + '/fd/' + n).startsWith('socket:')) sockets++; fds++; } catch {}
+  }
+}
+console.log(fds, sockets);`;
+
 let holder;
 function cleanup() {
   if (holder?.pid !== undefined && holder.exitCode === null) {
@@ -127,6 +141,8 @@ async function main() {
     'ss -tanp': ['ss', ['-tanp']],
     'floor (C readdir+readlink)': [floor, []],
     'floor, readlinkat': [floor, ['--at']],
+    // What Node itself costs: start-up, then readdirSync + readlinkSync of every fd, nothing else.
+    'node floor (JS readdir+readlink)': [process.execPath, ['-e', NODE_FLOOR]],
   };
   const times = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
   for (const [cmd, argv] of Object.values(tools)) time(cmd, argv); // warm the dentry cache once
@@ -139,7 +155,7 @@ async function main() {
   }
   const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
   console.log(`\nwall time, median of ${RUNS} interleaved runs (ms; min-max):`);
-  for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(28)} ${med[k].toFixed(0).padStart(6)}   (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`);
+  for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(33)} ${med[k].toFixed(0).padStart(6)}   (${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`);
   const scanMs = med['fdleak scan'];
   const ratios = {
     lsofOverScan: med['lsof pipeline'] / scanMs,
@@ -147,37 +163,47 @@ async function main() {
     scanOverFloorAt: scanMs / med['floor, readlinkat'],
     jsonOverFloor: med['fdleak scan --json'] / med['floor (C readdir+readlink)'],
     ssOverScan: med['ss -tanp'] / scanMs,
+    nodeFloorOverFloor: med['node floor (JS readdir+readlink)'] / med['floor (C readdir+readlink)'],
+    scanOverNodeFloor: scanMs / med['node floor (JS readdir+readlink)'],
   };
   console.log('ratios of medians:');
   console.log(`  lsof pipeline / fdleak scan    ${ratios.lsofOverScan.toFixed(2)}x   (target >= 4x: ${ratios.lsofOverScan >= 4 ? 'met' : 'MISSED'})`);
   console.log(`  fdleak scan / C floor          ${ratios.scanOverFloor.toFixed(2)}x   (target <= 1.8x: ${ratios.scanOverFloor <= 1.8 ? 'met' : 'MISSED'})`);
   console.log(`  fdleak scan / C readlinkat     ${ratios.scanOverFloorAt.toFixed(2)}x`);
+  console.log(`  node floor / C floor           ${ratios.nodeFloorOverFloor.toFixed(2)}x   (what Node alone costs: start-up and per-call overhead)`);
+  console.log(`  fdleak scan / node floor       ${ratios.scanOverNodeFloor.toFixed(2)}x`);
   console.log(`  fdleak scan --json / C floor   ${ratios.jsonOverFloor.toFixed(2)}x`);
   console.log(`  ss -tanp / fdleak scan         ${ratios.ssOverScan.toFixed(2)}x`);
 
   // Where fdleak's time goes, in-process (no node start-up): the scan, and each namespace's tables.
-  // Uses tsc's file-per-module output in dist/ (the bundle has no stable module names).
-  const { scanProcesses } = await import(join(ROOT, 'dist', 'collectors', 'live-scan.js'));
-  const inner = [];
-  const works = [];
+  // Uses tsc's file-per-module output in dist/ (the bundle has no stable module names); skipped
+  // if the build no longer emits it.
+  let inner = [];
+  let work = null;
   let tables = [];
-  for (let i = 0; i < Math.min(RUNS, 5); i++) {
-    const r = scanProcesses({ excludePids: [process.pid] });
-    inner.push(r.durationMs);
-    works.push(r.work);
-    tables = r.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${n.readMs} ms`);
+  let full = [];
+  try {
+    const { scanProcesses } = await import(join(ROOT, 'dist', 'collectors', 'live-scan.js'));
+    const works = [];
+    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+      const r = scanProcesses({ excludePids: [process.pid] });
+      inner.push(r.durationMs);
+      works.push(r.work);
+      tables = r.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${n.readMs} ms`);
+    }
+    work = Object.fromEntries(Object.keys(works[0]).map((k) => [k, median(works.map((w) => w[k]))]));
+    console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
+    console.log(`  tables: ${tables.join('; ')}`);
+    const { readNetTables } = await import(join(ROOT, 'dist', 'collectors', 'live-process.js'));
+    for (let i = 0; i < 3; i++) {
+      const s = performance.now();
+      readNetTables('/proc/self/net', null);
+      full.push(performance.now() - s);
+    }
+    console.log(`  same tables fully parsed (live-process readNetTables, as diagnose does): median ${median(full).toFixed(0)} ms`);
+  } catch (error) {
+    console.log(`in-process breakdown skipped: ${error.message}`);
   }
-  const work = Object.fromEntries(Object.keys(works[0]).map((k) => [k, median(works.map((w) => w[k]))]));
-  const { readNetTables } = await import(join(ROOT, 'dist', 'collectors', 'live-process.js'));
-  const full = [];
-  for (let i = 0; i < 3; i++) {
-    const s = performance.now();
-    readNetTables('/proc/self/net', null);
-    full.push(performance.now() - s);
-  }
-  console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
-  console.log(`  tables: ${tables.join('; ')}`);
-  console.log(`  same tables fully parsed (live-process readNetTables, as diagnose does): median ${median(full).toFixed(0)} ms`);
 
   const rss = {
     'fdleak scan': median([0, 1, 2].map(() => peakRss(...tools['fdleak scan']))),
@@ -197,7 +223,7 @@ async function main() {
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
 
   if (JSON_OUT !== undefined) {
-    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, box, times, medians: med, ratios, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: median(inner), work, tables, fullParseMs: median(full) }, null, 2)}\n`);
+    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, box, times, medians: med, ratios, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work, tables, fullParseMs: full.length ? median(full) : null }, null, 2)}\n`);
   }
 }
 

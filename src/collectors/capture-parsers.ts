@@ -1,42 +1,144 @@
 /**
- * How `fdleak analyze` feeds each format's parser in batches: what context a batch needs to parse
- * on its own (lsof's header, the lsof -F process set, netstat's section header, /proc/net's header),
- * and where a batch may be cut (never inside an lsof -F fd set).
+ * How `fdleak analyze` feeds each format's parser, chunk by chunk. lsof and lsof -F read a chunk in
+ * place (parseLsofPiece, parseLsofFieldsPiece): their carry holds the header's layout, the process
+ * set being read and each process's fds so far; an lsof -F chunk is cut before its last "p" or "f"
+ * line, so that a file set is read whole. The other formats are read line by line with the context
+ * a batch needs to parse on its own (netstat's section header, /proc/net's header), and where a
+ * batch may be cut (never between an ss socket line and its continuation lines).
  */
-import type { Fd } from '../model/fd.js';
+import type { Fd, FdKind } from '../model/fd.js';
 import type { Socket, SocketProto } from '../model/socket.js';
-import type { LineSink } from '../util/skips.js';
+import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
-import type { LsofCarry } from './lsof.js';
-import { parseLsof, parseLsofFields } from './lsof.js';
+import { isPreamble } from './detect-format.js';
+import type { LsofCarry, LsofPiece } from './lsof.js';
+import { lsofCaptureCarry, lsofCaptureProcesses, parseLsofFieldsPiece, parseLsofPiece } from './lsof.js';
 import { parseNetstat } from './netstat.js';
 import type { InetTable } from './proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, tableOfSource } from './proc-net-inet.js';
 import { parseProcNetUnix } from './proc-net-unix.js';
 import { parseSs } from './ss.js';
-import type { Line } from './text-input.js';
+import type { Chunk, Line } from './text-input.js';
+import { linesOf } from './text-input.js';
 
-/** What a batch yields: processes it names, fd records, socket rows. */
+/** What a chunk yields: processes it names, socket fds (other fds are counted in fdKinds), socket rows. */
 export interface Parsed {
-  processes: Array<{ pid: number; command: string; fdTableComplete?: boolean; fromFdTable?: boolean }>;
+  processes: Array<{ pid: number; command: string; fdTableComplete?: boolean; fdKinds?: Record<FdKind, number> }>;
   fds: Fd[];
   sockets: Socket[];
+  /** fds and socket rows read. */
+  records: number;
 }
 
-export interface ParserState {
-  /** Lines to put before the next batch so it parses alone (they are not counted twice). */
+/** What the inputs of one analysis share: the fds listed so far (an fd two captures list counts once). */
+export interface Shared {
+  listed: Map<number, Map<number, number>>;
+  inputs: number;
+}
+
+/** One input being read: every chunk in order, then end(). */
+export interface InputReader {
+  read(chunk: Chunk): Parsed;
+  end(): Parsed;
+}
+
+export interface CaptureParser {
+  open(head: readonly Line[], source: string, sink: LineSink, shared: Shared): InputReader;
+}
+
+const NOTHING: Parsed = { processes: [], fds: [], sockets: [], records: 0 };
+const fromPiece = (piece: LsofPiece): Parsed => piece;
+
+const lsof: CaptureParser = {
+  open(_head, source, sink, shared) {
+    const carry = lsofCaptureCarry(shared.listed, shared.inputs++);
+    return {
+      read: (chunk) => fromPiece(parseLsofPiece(chunk.text, source, sink, carry, chunk.first)),
+      end: () => ({ ...NOTHING, processes: lsofCaptureProcesses(carry) }),
+    };
+  },
+};
+
+/** lsof -F: a piece may only end before a process ("p") or file ("f") field. */
+const lsofFields: CaptureParser = {
+  open(_head, source, sink, shared) {
+    const carry: LsofCarry = lsofCaptureCarry(shared.listed, shared.inputs++);
+    let pending: Chunk | null = null;
+    return {
+      read(chunk) {
+        const text = pending === null ? chunk.text : `${pending.text}\n${chunk.text}`;
+        const first = pending === null ? chunk.first : pending.first;
+        pending = null;
+        const at = Math.max(text.lastIndexOf('\np'), text.lastIndexOf('\nf'));
+        if (at < 0) return fromPiece(parseLsofFieldsPiece(text, source, sink, carry, first));
+        const rest = text.slice(at + 1);
+        let count = 1;
+        for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n', i + 1)) count++;
+        pending = { first: chunk.first + chunk.count - count, count, text: rest };
+        return fromPiece(parseLsofFieldsPiece(text.slice(0, at), source, sink, carry, first));
+      },
+      end() {
+        const last = pending === null ? NOTHING : fromPiece(parseLsofFieldsPiece(pending.text, source, sink, carry, pending.first));
+        pending = null;
+        return { ...last, processes: [...last.processes, ...lsofCaptureProcesses(carry)] };
+      },
+    };
+  },
+};
+
+/**
+ * The formats read line by line: `context()` lines go before each batch so it parses alone (they
+ * are not counted twice), `cut()` says where a batch may end, `see()` follows every line.
+ */
+interface LineParser {
+  start(head: readonly Line[], source: string): ParserState;
+  cut(lines: Line[]): number;
+  parse(text: string, source: string, sink: LineSink, state: ParserState): Socket[];
+}
+
+interface ParserState {
   context(): Line[];
-  /** Called for every line after its batch was parsed. */
   see(line: Line): void;
   /** Format-specific memory (ss: protocol of rows without Netid; proc-net: which table). */
   readonly options: Record<string, unknown>;
 }
 
-export interface CaptureParser {
-  start(head: readonly Line[], source: string): ParserState;
-  /** Index at which to cut a batch; lines from there move to the next batch. */
-  cut(lines: Line[]): number;
-  parse(text: string, source: string, sink: LineSink, state: ParserState): Parsed;
+/** A LineParser as a CaptureParser: lines without preamble, batches with context, origins shifted. */
+function byLines(parser: LineParser): CaptureParser {
+  return {
+    open(head, source, sink) {
+      const state = parser.start(head, source);
+      let carry: Line[] = [];
+      const run = (lines: Line[]): Parsed => {
+        if (lines.length === 0) return NOTHING;
+        const context = state.context().filter((c) => c.no < lines[0]!.no);
+        const all = [...context, ...lines];
+        const local = new LineSink(false);
+        const sockets = parser.parse(all.map((l) => l.text).join('\n'), source, local, state);
+        const lineNo = (n: number): number => all[n - 1]?.no ?? n;
+        for (const s of local.skipped) {
+          if (s.line <= context.length) continue; // a context line was reported in its own batch
+          sink.bad(s.reason, s.source, lineNo(s.line), s.text);
+        }
+        for (const s of sockets) s.origin.line = lineNo(s.origin.line);
+        for (const l of lines) state.see(l);
+        return { processes: [], fds: [], sockets, records: sockets.length };
+      };
+      return {
+        read(chunk) {
+          const lines = [...carry, ...linesOf(chunk).filter((l) => !isPreamble(l.text))];
+          const cut = parser.cut(lines);
+          carry = lines.slice(cut);
+          return run(lines.slice(0, cut));
+        },
+        end() {
+          const last = run(carry);
+          carry = [];
+          return last;
+        },
+      };
+    },
+  };
 }
 
 const all = (lines: Line[]): number => lines.length;
@@ -54,42 +156,7 @@ function headerState(isContext: (text: string) => boolean, options: Record<strin
   };
 }
 
-/** fd numbers of 10000 and up print as "*000": the carry restores them across batches. */
-const carryOf = (state: ParserState): LsofCarry => state.options.carry as LsofCarry;
-
-const lsof: CaptureParser = {
-  start: () => headerState((t) => /^\s*COMMAND\s+PID\s/.test(t), { carry: { lastFd: new Map() } satisfies LsofCarry }),
-  cut: all,
-  parse: (text, source, sink, state) => parseLsof(text, source, sink, carryOf(state)),
-};
-
-/** lsof -F: a batch may only start at a process ("p") or fd ("f") field; the process set is context. */
-const lsofFields: CaptureParser = {
-  start() {
-    let processSet: Line[] = [];
-    let inProcess = false;
-    return {
-      options: { carry: { lastFd: new Map() } satisfies LsofCarry },
-      context: () => processSet,
-      see(line) {
-        const tag = line.text[0];
-        if (tag === 'p') { processSet = [line]; inProcess = true; return; }
-        if (tag === 'f') { inProcess = false; return; }
-        if (inProcess) processSet.push(line);
-      },
-    };
-  },
-  cut(lines) {
-    for (let i = lines.length - 1; i > 0; i--) {
-      const tag = lines[i]!.text[0];
-      if (tag === 'p' || tag === 'f') return i;
-    }
-    return lines.length;
-  },
-  parse: (text, source, sink, state) => parseLsofFields(text, source, sink, carryOf(state)),
-};
-
-const ss: CaptureParser = {
+const ss: LineParser = {
   start(head) {
     // Without a Netid column tcp and udp rows look alike: UNCONN only occurs for datagram sockets.
     const text = head.map((l) => l.text).join('\n');
@@ -105,22 +172,18 @@ const ss: CaptureParser = {
   },
   parse: (text, source, sink, state) => {
     const proto = state.options.proto as SocketProto | undefined;
-    const sockets = parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }) });
-    return { processes: [], fds: [], sockets };
+    return parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }) });
   },
 };
 
-const netstat: CaptureParser = {
+const netstat: LineParser = {
   // The section title and column header decide how rows read (inet vs unix).
   start: () => headerState((t) => /^(Active |Proto\s)/.test(t), {}, 2),
   cut: all,
-  parse: (text, source, sink) => {
-    const parsed = parseNetstat(text, source, sink);
-    return { processes: [], fds: [], sockets: parsed };
-  },
+  parse: (text, source, sink) => parseNetstat(text, source, sink),
 };
 
-const procNet: CaptureParser = {
+const procNet: LineParser = {
   start(head, source) {
     const header = head.find((l) => /^\s*(sl\s+local_address|Num\s+RefCount)/.test(l.text));
     const table = procNetTable(head, source);
@@ -131,8 +194,7 @@ const procNet: CaptureParser = {
   cut: all,
   parse: (text, source, sink, state) => {
     const table = state.options.table as InetTable | 'unix';
-    const sockets = table === 'unix' ? parseProcNetUnix(text, source, null, sink) : parseProcNetInet(text, source, table, null, undefined, sink);
-    return { processes: [], fds: [], sockets };
+    return table === 'unix' ? parseProcNetUnix(text, source, null, sink) : parseProcNetInet(text, source, table, null, undefined, sink);
   },
 };
 
@@ -148,5 +210,5 @@ export function procNetTable(head: readonly Line[], source: string): InetTable |
 }
 
 export const CAPTURE_PARSERS: Record<Format, CaptureParser> = {
-  lsof, 'lsof-F': lsofFields, ss, netstat, 'proc-net': procNet,
+  lsof, 'lsof-F': lsofFields, ss: byLines(ss), netstat: byLines(netstat), 'proc-net': byLines(procNet),
 };

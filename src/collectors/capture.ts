@@ -1,5 +1,5 @@
 /**
- * Captured text -> one snapshot: `fdleak analyze` streams each input in batches through the
+ * Captured text -> one snapshot: `fdleak analyze` streams each input in chunks through the
  * parser of its format, and merges every input into one snapshot, so that an lsof and an ss
  * capture taken at the same moment are judged together (orphans = socket fds in lsof with no row).
  *
@@ -8,7 +8,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
-import { countKinds } from '../model/fd.js';
+import { countKinds, FD_KINDS } from '../model/fd.js';
 import type { Process } from '../model/process.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
@@ -18,10 +18,11 @@ import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
 import type { Format } from './detect-format.js';
-import { detectFormat, isPreamble } from './detect-format.js';
+import { detectFormat } from './detect-format.js';
 import { CAPTURE_PARSERS } from './capture-parsers.js';
-import type { Parsed } from './capture-parsers.js';
-import type { Line, LineStream } from './text-input.js';
+import type { Parsed, Shared } from './capture-parsers.js';
+import type { LineStream } from './text-input.js';
+import { detach } from './text-input.js';
 
 export interface InputSummary {
   source: string;
@@ -45,40 +46,21 @@ const MIN_SKIPPED_TO_FAIL = 10;
 /** Reads every input and builds the merged snapshot. */
 export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string): Promise<CaptureResult> {
   const builder = new CaptureBuilder();
+  const shared: Shared = { listed: new Map(), inputs: 0 };
   const inputs: InputSummary[] = [];
   const skippedLines: SkippedLine[] = [];
   for (const stream of streams) {
     const format = detectFormat(stream.head, stream.source, forced);
-    const parser = CAPTURE_PARSERS[format];
-    const state = parser.start(stream.head, stream.source);
     const sink = new LineSink(false);
+    const reader = CAPTURE_PARSERS[format].open(stream.head, stream.source, sink, shared);
     let records = 0;
-    let meaningful = 0;
-    let carry: Line[] = [];
-    const runBatch = (lines: Line[]): void => {
-      if (lines.length === 0) return;
-      const context = state.context().filter((c) => c.no < lines[0]!.no);
-      const all = [...context, ...lines];
-      const text = all.map((l) => l.text).join('\n');
-      const local = new LineSink(false);
-      const parsed = parser.parse(text, stream.source, local, state);
-      const lineNo = (n: number): number => all[n - 1]?.no ?? n;
-      for (const s of local.skipped) {
-        if (s.line <= context.length) continue; // a context line was reported in its own batch
-        sink.bad(s.reason, s.source, lineNo(s.line), s.text);
-      }
-      shiftOrigins(parsed, lineNo);
-      records += builder.add(parsed, context.length === 0 ? 0 : context.length);
-      for (const l of lines) state.see(l);
-    };
-    for await (const batch of stream.batches()) {
-      const lines = [...carry, ...batch.filter((l) => !isPreamble(l.text))];
-      meaningful += batch.length;
-      const cut = parser.cut(lines);
-      carry = lines.slice(cut);
-      runBatch(lines.slice(0, cut));
+    for await (const chunk of stream.chunks()) {
+      const before = sink.skipped.length;
+      records += builder.add(reader.read(chunk));
+      for (let i = before; i < sink.skipped.length; i++) sink.skipped[i]!.text = detach(sink.skipped[i]!.text); // not the chunk
     }
-    runBatch(carry);
+    records += builder.add(reader.end());
+    const meaningful = stream.lines - stream.overlong.length;
     for (const l of stream.overlong) sink.bad(`line longer than ${64} KiB, skipped`, stream.source, l.no, l.text);
     const summary = { source: stream.source, format, lines: stream.lines, records, skipped: sink.count };
     if (records === 0 && sink.count > 0) {
@@ -99,53 +81,49 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
   return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
 }
 
-function shiftOrigins(parsed: Parsed, lineNo: (n: number) => number): void {
-  for (const f of parsed.fds) f.origin.line = lineNo(f.origin.line);
-  for (const s of parsed.sockets) s.origin.line = lineNo(s.origin.line);
-}
-
 interface ProcessAcc {
   pid: number;
   command: string;
   kinds: Record<FdKind, number>;
-  fdRows: Set<number> | null;
   fromFdTable: boolean;
   complete: boolean;
 }
 
-/** Accumulates parsed batches; merges sockets across inputs at build(). */
+/** Accumulates parsed chunks; merges sockets across inputs at build(). */
 class CaptureBuilder {
   readonly formats = new Set<Format>();
   private readonly processes = new Map<number, ProcessAcc>();
   private readonly socketFds = new Map<string, Fd>();
   private readonly sockets: Socket[] = [];
 
-  add(parsed: Parsed, _contextLines: number): number {
+  /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
+  add(parsed: Parsed): number {
     for (const p of parsed.processes) {
       const acc = this.process(p.pid, p.command);
       if (p.fdTableComplete === false) acc.complete = false;
-      if (p.fromFdTable) acc.fromFdTable = true;
+      if (p.fdKinds !== undefined) {
+        for (const kind of FD_KINDS) {
+          const n = p.fdKinds[kind];
+          acc.kinds[kind] += n;
+          if (n > 0) acc.fromFdTable = true;
+        }
+      }
     }
     for (const fd of parsed.fds) {
-      const acc = this.process(fd.pid, null);
-      acc.fromFdTable = true;
-      acc.fdRows ??= new Set();
-      if (acc.fdRows.has(fd.fd)) continue; // the same fd listed again (per thread, or repeated input)
-      acc.fdRows.add(fd.fd);
-      acc.kinds[fd.kind]++;
-      if (fd.kind === 'socket') this.socketFds.set(`${fd.pid}:${fd.fd}`, fd);
+      this.process(fd.pid, null).fromFdTable = true;
+      this.socketFds.set(`${fd.pid}:${fd.fd}`, fd);
     }
     for (const s of parsed.sockets) {
       this.sockets.push(s);
       for (const o of s.owners) this.process(o.pid, o.command);
     }
-    return parsed.fds.length + parsed.sockets.length;
+    return parsed.records;
   }
 
   private process(pid: number, command: string | null): ProcessAcc {
     let acc = this.processes.get(pid);
     if (acc === undefined) {
-      acc = { pid, command: command ?? '?', kinds: countKinds([]), fdRows: null, fromFdTable: false, complete: true };
+      acc = { pid, command: command ?? '?', kinds: countKinds([]), fromFdTable: false, complete: true };
       this.processes.set(pid, acc);
     } else if (acc.command === '?' && command !== null) {
       acc.command = command;

@@ -79,8 +79,11 @@ export interface ScannedProcess {
   state: string;
   /** stat field 22: with pid, identifies the process across pid reuse. */
   startTime: number | null;
-  /** Open fds: entries of /proc/<pid>/fd, or its st_size where the links cannot be read. */
-  fds: number;
+  /**
+   * Open fds: entries of /proc/<pid>/fd, or its st_size where the links cannot be read; null when
+   * neither is possible (another user's process on a kernel before 6.2, whose st_size is 0).
+   */
+  fds: number | null;
   /** Socket fds; null when the links could not be read. */
   sockets: number | null;
   /** Socket fds in no table of the process's network namespace; null when unknown. */
@@ -199,9 +202,10 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
   options.afterList?.(walks.map((w) => w.process.pid));
 
   const tFacts = performance.now();
+  const sizeCounts = sizeIsCount(fs, procRoot);
   const kept: Walk[] = [];
   for (const walk of walks) {
-    const outcome = walkFds(fs, procRoot, walk);
+    const outcome = walkFds(fs, procRoot, walk, sizeCounts);
     if (outcome === 'vanished') vanished.push(walk.process.pid);
     else kept.push(walk);
   }
@@ -273,10 +277,10 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
 
   const tVerify = performance.now();
   const processes = kept.map((w) => w.process);
-  const denied = processes.filter((p) => p.unseen === 'permission').sort((a, b) => b.fds - a.fds || a.pid - b.pid);
+  const denied = processes.filter((p) => p.unseen === 'permission').sort((a, b) => (b.fds ?? -1) - (a.fds ?? -1) || a.pid - b.pid);
   const hostSys = readHostSysctls(`${procRoot}/sys`);
   let fds = 0;
-  for (const p of processes) fds += p.fds;
+  for (const p of processes) fds += p.fds ?? 0;
   for (const ns of namespaces.values()) {
     if (ns.info.readVia === null) warnings.push(`the socket tables of ${ns.info.id} could not be read: all its processes exited`);
   }
@@ -293,6 +297,19 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks,
     },
   };
+}
+
+/**
+ * Whether st_size of /proc/<pid>/fd is the fd count: Linux 6.2 and later (proc_fd_getattr);
+ * before, it is 0 whatever the table holds. fdleak's own table is never empty, so a 0 there says
+ * which. A tree without self/fd (a fixture) is taken at its word.
+ */
+function sizeIsCount(fs: ScanFs, procRoot: string): boolean {
+  try {
+    return fs.size(`${procRoot}/self/fd`) > 0;
+  } catch {
+    return true;
+  }
 }
 
 function ms(value: number): number {
@@ -334,20 +351,29 @@ function readFacts(fs: ScanFs, procRoot: string, pid: number): ScannedProcess | 
 
 /**
  * Reads the fd links of one process: fds, sockets and the socket inodes. st_size of fd/ is the
- * kernel's count (reference 3.1), and the kernel hands out the lowest free fd, so most tables are
- * dense: fds 0..count-1 are read without a readdir. At the first hole the directory is listed and
- * the rest read by name. A denied readlink (another user's process; root against pid 1 here) stops
- * at once: the check is per process, and the count stays the kernel's.
+ * kernel's count (reference 3.1; 6.2 and later), and the kernel hands out the lowest free fd, so
+ * most tables are dense: fds 0..count-1 are read without a readdir. At the first hole (or when
+ * st_size means nothing) the directory is listed and the rest read by name. A denied readlink
+ * (another user's process; root against pid 1 here) stops at once: the check is per process, and
+ * the count is the kernel's, or the listing's, or unknown.
  */
-function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
+function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: boolean): 'ok' | 'vanished' {
   const p = walk.process;
   const dir = `${procRoot}/${p.pid}/fd`;
-  let count: number;
-  try {
-    count = fs.size(dir);
-  } catch (error) {
-    if (isVanished(error)) return 'vanished';
-    throw error;
+  let count: number | null = null;
+  if (sizeCounts) {
+    try {
+      count = fs.size(dir);
+    } catch (error) {
+      if (isVanished(error)) return 'vanished';
+      throw error;
+    }
+    if (count === 0) {
+      p.fds = 0; // a kernel thread or a zombie
+      p.sockets = 0;
+      finishLimit(p);
+      return 'ok';
+    }
   }
   let found = 0;
   let sockets = 0;
@@ -360,8 +386,8 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
       walk.fdNames.push(name);
     }
   };
-  const denied = (): 'ok' => {
-    p.fds = count;
+  const denied = (listed?: number): 'ok' => {
+    p.fds = listed ?? count;
     p.unseen = 'permission';
     walk.inodes.length = 0;
     walk.fdNames.length = 0;
@@ -369,7 +395,7 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
     return 'ok';
   };
   let fd = 0;
-  for (; found < count; fd++) {
+  for (; count !== null && found < count; fd++) {
     const name = String(fd);
     let target: string;
     walk.links++;
@@ -382,7 +408,7 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
     }
     take(name, target);
   }
-  if (found < count) {
+  if (count === null || found < count) {
     let names: string[];
     try {
       names = fs.list(dir);
@@ -402,7 +428,7 @@ function walkFds(fs: ScanFs, procRoot: string, walk: Walk): 'ok' | 'vanished' {
         target = fs.link(`${dir}/${name}`);
       } catch (error) {
         if (isVanished(error)) { gone++; continue; } // closed since the listing
-        if (isDenied(error)) return denied();
+        if (isDenied(error)) return denied(names.length);
         throw error;
       }
       take(name, target);
@@ -425,7 +451,7 @@ function socketInode(target: string): number {
 
 function finishLimit(p: ScannedProcess): void {
   const soft = p.fdLimit?.soft;
-  p.limitUsed = typeof soft === 'number' && soft > 0 ? p.fds / soft : null;
+  p.limitUsed = typeof soft === 'number' && soft > 0 && p.fds !== null ? p.fds / soft : null;
 }
 
 function readNetnsOf(fs: ScanFs, procRoot: string, pid: number | 'self'): string | null {
@@ -626,6 +652,6 @@ export function rankProcesses(processes: readonly ScannedProcess[], sort: ScanSo
       if (kb === null) return -1;
       return kb - ka;
     }
-    return b.fds - a.fds || a.pid - b.pid;
+    return (b.fds ?? -1) - (a.fds ?? -1) || a.pid - b.pid;
   });
 }

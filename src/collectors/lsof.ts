@@ -24,7 +24,9 @@ import { countKinds } from '../model/fd.js';
 import type { Process } from '../model/process.js';
 import type { Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
+import { isPreamble } from './detect-format.js';
 import { MAX_LINE, parseToolEndpoint, quote, stripCr } from './ss.js';
+import { detach } from './text-input.js';
 
 /** What an lsof capture yields: its processes, their numeric fds, and the socket rows lsof decoded. */
 export interface LsofRecords {
@@ -37,9 +39,57 @@ export interface LsofRecords {
  * What one call leaves for the next when a capture is parsed in pieces: the last fd number seen per
  * process, so that "*NNN" FDs (fd >= 10000) at the start of a piece still resolve. Pass the same
  * object to every call on one capture; a fresh one (the default) for a capture parsed whole.
+ * parseLsofPiece/parseLsofFieldsPiece keep the rest of their state in `capture` (lsofCaptureCarry()).
  */
 export interface LsofCarry {
   lastFd: Map<string, number>;
+  capture?: LsofCapture;
+}
+
+/**
+ * The state of one capture read in pieces (`fdleak analyze`): the header's column layout, the lsof -F
+ * process set being read, and what was read of each process's fd table, so that a thread row
+ * repeating an fd of an earlier piece still counts once. `listed` (fd numbers per pid, with the
+ * input that listed each first) may be shared by several inputs: an fd that two captures list is
+ * counted once, by the first; each input still gives its socket rows, which the caller merges.
+ */
+export interface LsofCapture {
+  readonly input: number;
+  readonly listed: Map<number, Map<number, number>>;
+  layout: Layout;
+  afterWarning: boolean;
+  /** lsof -F: the process set the next piece continues, and whether its "p" field was bad. */
+  fieldsProcess: FieldsProcess | null;
+  orphaned: boolean;
+  builder: Builder | null;
+}
+
+/** A carry for reading one capture in pieces; `listed` shared by the inputs of one analysis. */
+export function lsofCaptureCarry(listed: Map<number, Map<number, number>> = new Map(), input = 0): LsofCarry {
+  return {
+    lastFd: new Map(),
+    capture: { input, listed, layout: NO_LAYOUT, afterWarning: false, fieldsProcess: null, orphaned: false, builder: null },
+  };
+}
+
+/**
+ * What a piece of a capture yields: its new socket fds (other fds are only counted, in the processes
+ * lsofCaptureProcesses() returns), its new socket rows, the processes first named in it, and how
+ * many records (fds and socket rows) it added.
+ */
+export interface LsofPiece {
+  processes: Array<{ pid: number; command: string }>;
+  fds: Fd[];
+  sockets: Socket[];
+  records: number;
+}
+
+/** A process as a capture read in pieces gives it: fds by kind (an fd counts for the first input that lists it). */
+export interface LsofCaptureProcess {
+  pid: number;
+  command: string;
+  fdTableComplete: boolean;
+  fdKinds: Record<FdKind, number>;
 }
 
 /** lsof's TCP state names (dialects/linux/dsock.c) -> kernel names. */
@@ -84,19 +134,51 @@ interface LsofFile {
   fromFields?: boolean;
 }
 
+/** What was read of one process's fd table. */
+interface ProcState {
+  process: Process;
+  tids: Set<number>;
+  /** fd number -> the input that listed it first (shared by the inputs of one analysis). */
+  fds: Map<number, number>;
+  /** fds this parse listed first, by kind. */
+  kinds: Record<FdKind, number>;
+  /** fds this input listed. */
+  count: number;
+  /** Socket fds: the row's text from TYPE on, so a thread row repeating it is known without decoding it again. */
+  tails: Map<number, string> | null;
+}
+
+interface BuilderOptions {
+  /** Keep a record of every fd (a capture parsed whole), or of socket fds only (pieces: the rest are counted). */
+  keepAll: boolean;
+  input: number;
+  listed: Map<number, Map<number, number>>;
+}
+
 /** Collects files into processes, fds and sockets; one (pid, fd) counts once. */
 class Builder {
-  private readonly procs = new Map<number, { process: Process; tids: Set<number>; fds: Set<number> }>();
-  private readonly fds: Fd[] = [];
-  private readonly sockets: Socket[] = [];
+  readonly procs = new Map<number, ProcState>();
+  fds: Fd[] = [];
+  sockets: Socket[] = [];
+  /** Processes first named since the last takePiece(). */
+  created: ProcState[] = [];
+  records = 0;
   private readonly socketByKey = new Map<string, Socket>();
   /** Whether the capture lists tasks (TID column, -F "K"): then threads can be counted. */
   tasksListed = false;
-  /** Last fd number per process (and thread) row run, to restore truncated "*NNN" FDs. */
-  private readonly lastFd: Map<string, number>;
+  /** The TYPE-on text of the row being added, when it is a socket fd (see ProcState.tails). */
+  pendingTail: string | null = null;
+  readonly input: number;
+  private last: ProcState | null = null;
+  // Last fd number per process (and thread) row run, to restore truncated "*NNN" FDs. A run's rows
+  // are contiguous, so the map is read and written once per run, not per row.
+  private runPid = -1;
+  private runTid: number | null = null;
+  private runLast: number | undefined;
+  private runDirty = false;
 
-  constructor(private readonly source: string, private readonly sink: LineSink, carry: LsofCarry) {
-    this.lastFd = carry.lastFd;
+  constructor(public source: string, public sink: LineSink, private readonly lastFd: Map<string, number>, private readonly options: BuilderOptions) {
+    this.input = options.input;
   }
 
   /** Registers a process (a -F process set may come without files). */
@@ -105,20 +187,70 @@ class Builder {
   }
 
   /** Registers a process row even if it has no fd (cwd/txt/mem rows, NOFD). */
-  private proc(f: Pick<LsofFile, 'pid' | 'command' | 'uid' | 'tid'>): { process: Process; tids: Set<number>; fds: Set<number> } {
-    let p = this.procs.get(f.pid);
-    if (p === undefined) {
-      p = {
-        process: {
-          pid: f.pid, command: f.command, cmdline: null, uid: f.uid, startTime: null, fdCount: 0,
-          fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
-        },
-        tids: new Set(), fds: new Set(),
-      };
-      this.procs.set(f.pid, p);
-    }
+  proc(f: Pick<LsofFile, 'pid' | 'command' | 'uid' | 'tid'>): ProcState {
+    const p = this.peek(f.pid) ?? this.create(f.pid, f.command, f.uid);
     if (f.tid !== null && f.tid !== f.pid) p.tids.add(f.tid);
     return p;
+  }
+
+  peek(pid: number): ProcState | undefined {
+    if (this.last !== null && this.last.process.pid === pid) return this.last;
+    const p = this.procs.get(pid);
+    if (p !== undefined) this.last = p;
+    return p;
+  }
+
+  create(pid: number, command: string, uid: number | null): ProcState {
+    let fds = this.options.listed.get(pid);
+    if (fds === undefined) this.options.listed.set(pid, (fds = new Map()));
+    const p: ProcState = {
+      process: {
+        pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
+        fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
+      },
+      tids: new Set(), fds, kinds: countKinds([]), count: 0, tails: null,
+    };
+    this.procs.set(pid, p);
+    this.created.push(p);
+    this.last = p;
+    return p;
+  }
+
+  /** The last fd number of a process's (or thread's) run of rows. */
+  lastOf(pid: number, tid: number | null): number | undefined {
+    if (pid !== this.runPid || tid !== this.runTid) this.switchRun(pid, tid);
+    return this.runLast;
+  }
+
+  setLast(pid: number, tid: number | null, fd: number): void {
+    if (pid !== this.runPid || tid !== this.runTid) this.switchRun(pid, tid);
+    this.runLast = fd;
+    this.runDirty = true;
+  }
+
+  private switchRun(pid: number, tid: number | null): void {
+    this.flushRun();
+    this.runPid = pid;
+    this.runTid = tid;
+    this.runLast = this.lastFd.get(`${pid}/${tid ?? ''}`);
+  }
+
+  /** Writes the current run's last fd to the carry (at the end of every parse). */
+  flushRun(): void {
+    if (this.runDirty) this.lastFd.set(`${this.runPid}/${this.runTid ?? ''}`, this.runLast!);
+    this.runDirty = false;
+  }
+
+  /** Counts fd `fdNo` of `p` unless this input listed it already; false for such a repeat. */
+  list(p: ProcState, fdNo: number, kind: FdKind): 'new' | 'listed' | 'repeat' {
+    const prev = p.fds.get(fdNo);
+    if (prev === this.input) return 'repeat';
+    p.fds.set(fdNo, this.input);
+    p.count++;
+    this.records++;
+    if (prev !== undefined) return 'listed';
+    p.kinds[kind]++;
+    return 'new';
   }
 
   add(f: LsofFile): void {
@@ -134,13 +266,12 @@ class Builder {
     let fdNo = number === null ? null : Number(number[1]);
     // lsof lists a process's fds in ascending order, so "*NNN" is the first number above the
     // previous fd (of this process or thread) that ends in NNN; at least 10000, the first cut off.
-    const run = `${f.pid}/${f.tid ?? ''}`;
     if (truncated !== null) {
-      const prev = Math.max(this.lastFd.get(run) ?? 9999, 9999);
+      const prev = Math.max(this.lastOf(f.pid, f.tid) ?? 9999, 9999);
       fdNo = prev - (prev % 1000) + Number(truncated[1]);
       if (fdNo <= prev) fdNo += 1000;
     }
-    if (fdNo !== null) this.lastFd.set(run, fdNo);
+    if (fdNo !== null) this.setLast(f.pid, f.tid, fdNo);
     if (f.fd === null) this.proc(f).process.fdTableComplete = false; // -F without "f": fds unknown
     const type = f.type;
     let socket: Socket | null = null;
@@ -176,9 +307,12 @@ class Builder {
 
     const p = this.proc(f);
     if (fdNo !== null) {
-      if (p.fds.has(fdNo)) return; // the same fd again, on a thread's row
-      p.fds.add(fdNo);
-      this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
+      const listed = this.list(p, fdNo, kind);
+      if (listed === 'repeat') return; // the same fd again, on a thread's row
+      if (listed === 'new' && (this.options.keepAll || kind === 'socket')) {
+        this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
+      }
+      if (kind === 'socket' && this.pendingTail !== null) (p.tails ??= new Map()).set(fdNo, this.pendingTail);
     }
     if (socket === null) return;
     // Without an inode (-F without "d"), a connected TCP socket is still one per 4-tuple in a netns:
@@ -191,6 +325,7 @@ class Builder {
       socket.owners.push(owner);
       this.socketByKey.set(key, socket);
       this.sockets.push(socket);
+      this.records++;
     } else if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) {
       existing.owners.push(owner); // a socket shared after fork()
     }
@@ -253,20 +388,30 @@ class Builder {
     };
   }
 
+  /** A capture parsed whole: its processes (fd counts, kinds, threads), fds and sockets. */
   build(): LsofRecords {
-    const kinds = new Map<number, Fd[]>();
-    for (const fd of this.fds) {
-      const list = kinds.get(fd.pid);
-      if (list === undefined) kinds.set(fd.pid, [fd]);
-      else list.push(fd);
-    }
-    const processes = [...this.procs.values()].map(({ process, tids, fds }) => ({
+    this.flushRun();
+    const processes = [...this.procs.values()].map(({ process, tids, kinds, count }) => ({
       ...process,
-      fdCount: fds.size,
+      fdCount: count,
       threads: this.tasksListed ? 1 + tids.size : null,
-      fdKinds: countKinds(kinds.get(process.pid) ?? []),
+      fdKinds: kinds,
     }));
     return { processes, fds: this.fds, sockets: this.sockets };
+  }
+
+  /** What the piece just parsed added; the state stays for the next piece. */
+  takePiece(): LsofPiece {
+    this.flushRun();
+    const piece = {
+      processes: this.created.map((p) => ({ pid: p.process.pid, command: p.process.command })),
+      fds: this.fds, sockets: this.sockets, records: this.records,
+    };
+    this.created = [];
+    this.fds = [];
+    this.sockets = [];
+    this.records = 0;
+    return piece;
   }
 }
 
@@ -324,15 +469,29 @@ interface Layout {
   tidEnd: number | null;
 }
 
+const NO_LAYOUT: Layout = { tasks: null, extra: 0, tidEnd: null };
+
+/** The layout a header line ("COMMAND PID ...") gives. */
+function layoutOf(raw: string): Layout {
+  const names = raw.trim().split(/\s+/);
+  const user = names.indexOf('USER');
+  const tid = /\bTID\b/.exec(raw);
+  return {
+    tasks: tid !== null,
+    extra: user < 0 ? 0 : names.slice(2, user).filter((n) => n === 'PPID' || n === 'PGID').length,
+    tidEnd: tid === null ? null : tid.index + 3,
+  };
+}
+
 /**
  * Pure: the default lsof listing. Example row (header with TID/TASKCMD):
  * `thr-main 28 29 thr-worke root 3u IPv4 417773 0t0 TCP 127.0.0.1:47140 (LISTEN)` ->
  * fd 3 of pid 28 (kind socket, inode 417773), a LISTEN tcp socket owned by (28, fd 3), process thr-main.
  */
 export function parseLsof(text: string, source: string, sink: LineSink = STRICT(), carry: LsofCarry = { lastFd: new Map() }): LsofRecords {
-  const builder = new Builder(source, sink, carry);
+  const builder = new Builder(source, sink, carry.lastFd, { keepAll: true, input: 0, listed: new Map() });
   const lines = text.split('\n');
-  let layout: Layout = { tasks: null, extra: 0, tidEnd: null };
+  let layout = NO_LAYOUT;
   let afterWarning = false;
   for (let i = 0; i < lines.length; i++) {
     const raw = stripCr(lines[i]!);
@@ -347,14 +506,7 @@ export function parseLsof(text: string, source: string, sink: LineSink = STRICT(
     if (raw.startsWith('lsof: ')) { afterWarning = true; continue; } // "lsof: WARNING: can't stat() ..."
     if (/^\s/.test(raw) && (wasWarning || /Output information may be incomplete/.test(raw))) { afterWarning = true; continue; }
     if (/^COMMAND\s+PID(\s|$)/.test(raw)) {
-      const names = raw.trim().split(/\s+/);
-      const user = names.indexOf('USER');
-      const tid = /\bTID\b/.exec(raw);
-      layout = {
-        tasks: tid !== null,
-        extra: user < 0 ? 0 : names.slice(2, user).filter((n) => n === 'PPID' || n === 'PGID').length,
-        tidEnd: tid === null ? null : tid.index + 3,
-      };
+      layout = layoutOf(raw);
       if (layout.tasks) builder.tasksListed = true;
       continue;
     }
@@ -363,6 +515,397 @@ export function parseLsof(text: string, source: string, sink: LineSink = STRICT(
     else builder.add(file);
   }
   return builder.build();
+}
+
+/**
+ * Pure: one piece of a default lsof listing read in pieces (`fdleak analyze` streams captures):
+ * `firstLine` is the number of the piece's first line, `carry` (lsofCaptureCarry(), the same for
+ * every piece of the capture) holds what earlier pieces read. Lines a saved capture carries around
+ * the tool's output (blank, "$ lsof -n", "# note") are passed over. The records are parseLsof's:
+ * pieces of a capture give what the capture gives whole, except that fds other than sockets are
+ * only counted (lsofCaptureProcesses()) and an fd repeated on a later thread row is read once.
+ */
+export function parseLsofPiece(text: string, source: string, sink: LineSink, carry: LsofCarry, firstLine = 1): LsofPiece {
+  const state = captureOf(carry);
+  const b = (state.builder ??= new Builder(source, sink, carry.lastFd, { keepAll: false, input: state.input, listed: state.listed }));
+  b.source = source;
+  b.sink = sink;
+  let layout = state.layout;
+  let afterWarning = state.afterWarning;
+  resetHead();
+  const end = text.length;
+  let lineNo = firstLine - 1;
+  for (let ls = 0; ls <= end; ) {
+    let nl = text.indexOf('\n', ls);
+    if (nl < 0) nl = end;
+    lineNo++;
+    const start = ls;
+    ls = nl + 1;
+    let le = nl;
+    if (le > start && text.charCodeAt(le - 1) === 13) le--; // CRLF
+    if (le === start) continue;
+    const c0 = text.charCodeAt(start);
+    if ((isSpace(c0) || c0 === 36 || c0 === 35) && isPreamble(text.slice(start, le))) continue; // "$", "#"
+    const wasWarning = afterWarning;
+    afterWarning = false;
+    if (le - start > MAX_LINE) {
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, text.slice(start, start + 200));
+      continue;
+    }
+    if (c0 === 108 && text.startsWith('lsof: ', start)) { afterWarning = true; continue; }
+    if (isSpace(c0) && (wasWarning || /Output information may be incomplete/.test(text.slice(start, le)))) { afterWarning = true; continue; }
+    if (c0 === 67 && text.startsWith('COMMAND', start)) {
+      const raw = text.slice(start, le);
+      if (/^COMMAND\s+PID(\s|$)/.test(raw)) {
+        layout = layoutOf(raw);
+        if (layout.tasks) b.tasksListed = true;
+        resetHead();
+        continue;
+      }
+    }
+    const fast = fastRow(text, start, le, layout, b);
+    if (fast === DONE) continue;
+    const raw = detach(text.slice(start, le));
+    b.pendingTail = fast >= 0 ? raw.slice(fast - start) : null;
+    const file = parseLsofRow(raw, lineNo, layout);
+    if (typeof file === 'string') sink.bad(file, source, lineNo, raw);
+    else b.add(file);
+    b.pendingTail = null;
+  }
+  state.layout = layout;
+  state.afterWarning = afterWarning;
+  resetHead(); // it is a slice of this piece
+  return b.takePiece();
+}
+
+/** The processes of a capture read in pieces, once every piece was read. */
+export function lsofCaptureProcesses(carry: LsofCarry): LsofCaptureProcess[] {
+  const b = carry.capture?.builder;
+  if (b === undefined || b === null) return [];
+  return [...b.procs.values()].map((p) => ({
+    pid: p.process.pid, command: p.process.command, fdTableComplete: p.process.fdTableComplete, fdKinds: p.kinds,
+  }));
+}
+
+function captureOf(carry: LsofCarry): LsofCapture {
+  return (carry.capture ??= lsofCaptureCarry(new Map(), 0).capture!);
+}
+
+// The fast path: most rows of a big capture are files (mem, txt, REG, FIFO, ...) or a thread's
+// repeat of an fd already read. They are recognised in place, by character codes and token
+// offsets into the piece's text, without a string or object per row: their fd is counted, that is
+// all a capture keeps of them. Anything else, or anything odd, goes through parseLsofRow, whose
+// messages and records are the reference (test/collectors/lsof-pieces.test.ts compares the two).
+
+/** The row being read: its text, tokens found so far (start and end offsets), where to go on. */
+const MAX_TOKENS = 32;
+const TS = new Int32Array(MAX_TOKENS);
+const TE = new Int32Array(MAX_TOKENS);
+let rowText = '';
+let rowEnd = 0;
+let scanAt = 0;
+let tokens = 0;
+/** fastRow handled the row. Other results: -1, or where the TYPE column starts (a socket row). */
+const DONE = -2;
+const MAX_FAST_EXTRA = 4;
+
+const T_OTHER = 0;
+const T_FILE = 1;
+const T_FIFO = 2;
+const T_ANON = 3;
+const T_SOCKET = 4;
+const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket'];
+
+/** JavaScript's \s, by character code. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Whether the row has a token i (as /\S+/g finds them), reading only as far as that. */
+function has(i: number): boolean {
+  const text = rowText;
+  while (tokens <= i) {
+    if (tokens === MAX_TOKENS) return false;
+    let j = scanAt;
+    while (j < rowEnd && isSpace(text.charCodeAt(j))) j++;
+    if (j >= rowEnd) { scanAt = j; return false; }
+    TS[tokens] = j;
+    while (j < rowEnd && !isSpace(text.charCodeAt(j))) j++;
+    TE[tokens++] = j;
+    scanAt = j;
+  }
+  return true;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Token i is /^\d{1,10}$/. */
+function isNum(i: number): boolean {
+  if (!has(i)) return false;
+  const s = TS[i]!;
+  const e = TE[i]!;
+  if (e - s > 10) return false;
+  for (let j = s; j < e; j++) if (!isDigit(rowText.charCodeAt(j))) return false;
+  return true;
+}
+
+function numAt(i: number): number {
+  let v = 0;
+  for (let j = TS[i]!; j < TE[i]!; j++) v = v * 10 + rowText.charCodeAt(j) - 48;
+  return v;
+}
+
+const FD_BAD = 0;
+const FD_NUM = 1;
+const FD_TRUNC = 2;
+const FD_NAMED = 3;
+const FD_NOFD = 4;
+/** The number fdClass read. */
+let fdValue = 0;
+
+function isLock(c: number): boolean {
+  return c === 114 || c === 82 || c === 119 || c === 87 || c === 117 || c === 85 || c === 78 || c === 120 || c === 88;
+}
+
+/** [rwu]?[rRwWuUNxX]? at text[s, e): the mode and lock characters after an FD number. */
+function isModeLock(text: string, s: number, e: number): boolean {
+  if (e === s) return true;
+  if (e - s === 1) return isLock(text.charCodeAt(s));
+  if (e - s === 2) { const c = text.charCodeAt(s); return (c === 114 || c === 119 || c === 117) && isLock(text.charCodeAt(s + 1)); }
+  return false;
+}
+
+/** NON_FD's words other than NOFD. */
+function isNamedFd(text: string, s: number, e: number): boolean {
+  switch (e - s) {
+    case 3: return text.startsWith('mem', s) || text.startsWith('cwd', s) || text.startsWith('rtd', s) || text.startsWith('txt', s) ||
+      text.startsWith('DEL', s) || text.startsWith('ltx', s) || text.startsWith('v86', s) || text.startsWith('err', s) ||
+      text.startsWith('jld', s) || text.startsWith('m86', s) || text.startsWith('Mxx', s);
+    case 2: return text.startsWith('pd', s) || text.startsWith('tr', s);
+    case 4: return text.startsWith('mmap', s);
+    default: return false;
+  }
+}
+
+/** Token i as an FD: FD_NUMBER or FD_TRUNCATED (its number in fdValue), NON_FD's words, NOFD, or none (isFd). */
+function fdClass(i: number): number {
+  if (!has(i)) return FD_BAD;
+  const text = rowText;
+  const s = TS[i]!;
+  const e = TE[i]!;
+  const c = text.charCodeAt(s);
+  if (isDigit(c)) {
+    let j = s;
+    let v = 0;
+    while (j < e && isDigit(text.charCodeAt(j))) v = v * 10 + text.charCodeAt(j++) - 48;
+    if (j - s > 10 || !isModeLock(text, j, e)) return FD_BAD;
+    fdValue = v;
+    return FD_NUM;
+  }
+  if (c === 42) { // "*NNN"
+    if (e - s < 4 || !isDigit(text.charCodeAt(s + 1)) || !isDigit(text.charCodeAt(s + 2)) || !isDigit(text.charCodeAt(s + 3)) || !isModeLock(text, s + 4, e)) return FD_BAD;
+    fdValue = (text.charCodeAt(s + 1) - 48) * 100 + (text.charCodeAt(s + 2) - 48) * 10 + text.charCodeAt(s + 3) - 48;
+    return FD_TRUNC;
+  }
+  if (e - s === 4 && text.startsWith('NOFD', s)) return FD_NOFD;
+  return isNamedFd(text, s, e) ? FD_NAMED : FD_BAD;
+}
+
+/** Token i is a TYPE word (isType). */
+function isTypeTok(i: number): boolean {
+  if (!has(i)) return false;
+  const text = rowText;
+  const s = TS[i]!;
+  const e = TE[i]!;
+  const c = text.charCodeAt(s);
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+    for (let j = s + 1; j < e; j++) {
+      const d = text.charCodeAt(j);
+      if (!((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || isDigit(d) || d === 95 || d === 46)) return false;
+    }
+    return true;
+  }
+  if (e - s !== 4) return false;
+  for (let j = s; j < e; j++) {
+    const d = text.charCodeAt(j);
+    if (!(isDigit(d) || (d >= 65 && d <= 70) || (d >= 97 && d <= 102))) return false;
+  }
+  return true;
+}
+
+/** What parseLsofRow and Builder.add make of a TYPE word, for the fast path. */
+function typeCode(text: string, s: number, e: number): number {
+  switch (e - s) {
+    case 3:
+      if (text.startsWith('REG', s) || text.startsWith('DIR', s) || text.startsWith('CHR', s) || text.startsWith('BLK', s)) return T_FILE;
+      if (text.startsWith('raw', s) || text.startsWith('ipx', s) || text.startsWith('key', s)) return T_SOCKET;
+      return T_OTHER;
+    case 4:
+      if (text.startsWith('FIFO', s)) return T_FIFO;
+      if (text.startsWith('IPv4', s) || text.startsWith('IPv6', s) || text.startsWith('sock', s) || text.startsWith('unix', s) ||
+        text.startsWith('raw6', s) || text.startsWith('pack', s) || text.startsWith('ax25', s) || text.startsWith('x.25', s) ||
+        text.startsWith('inet', s) || text.startsWith('ndrv', s)) return T_SOCKET;
+      if (text.startsWith('LINK', s)) return T_FILE;
+      return T_OTHER;
+    case 5:
+      return text.startsWith('atalk', s) || text.startsWith('inet6', s) ? T_SOCKET : T_OTHER;
+    case 7:
+      return text.startsWith('netlink', s) ? T_SOCKET : text.startsWith('a_inode', s) ? T_ANON : T_OTHER;
+    default:
+      return T_OTHER;
+  }
+}
+
+/** Token i is /^(\d+,\d+|0x[0-9a-fA-F]+)$/ (DEVICE) or, with `size`, /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/ (SIZE/OFF). */
+function isDeviceOrSize(i: number, size: boolean): boolean {
+  if (!has(i)) return false;
+  const text = rowText;
+  const s = TS[i]!;
+  const e = TE[i]!;
+  const c1 = e - s > 1 ? text.charCodeAt(s + 1) : -1;
+  if (text.charCodeAt(s) === 48 && (c1 === 120 || (size && c1 === 116)) && e - s > 2) { // 0x..., 0t...
+    for (let j = s + 2; j < e; j++) {
+      const d = text.charCodeAt(j);
+      if (!(isDigit(d) || (c1 === 120 && ((d >= 65 && d <= 70) || (d >= 97 && d <= 102))))) return false;
+    }
+    return true;
+  }
+  let j = s;
+  while (j < e && isDigit(text.charCodeAt(j))) j++;
+  if (j === s) return false;
+  if (j === e) return size;
+  if (size || text.charCodeAt(j) !== 44) return false; // "maj,min"
+  const k = ++j;
+  while (j < e && isDigit(text.charCodeAt(j))) j++;
+  return j > k && j === e;
+}
+
+/**
+ * The head (COMMAND PID [TID TASKCMD] [PPID PGID] USER) of the last row read whole, when it alone
+ * decided how that row reads: a process's or thread's rows repeat it byte for byte, so the next
+ * row that starts with it needs only its FD and TYPE read. Reset for every piece and header.
+ */
+let head = '';
+let headPid = 0;
+let headTid: number | null = null;
+let headU = 0;
+let headCmdLen = 0;
+let headUid: number | null = null;
+
+/** Forgets the head of the last row (a new piece or header). */
+function resetHead(): void {
+  head = '';
+}
+
+/**
+ * A row read in place: DONE when it is a file (or a repeat of a socket fd with the same text),
+ * else -1, or the offset of its TYPE column when it is a socket row parseLsofRow must read.
+ * Nothing is changed unless the row is DONE.
+ */
+function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builder): number {
+  const extra = layout.extra;
+  if (extra > MAX_FAST_EXTRA) return -1;
+  rowText = text;
+  rowEnd = le;
+  let pid: number;
+  let tid: number | null;
+  let u: number;
+  let fd: number;
+  let cmdLen: number;
+  let uid: number | null;
+  const h = ls + head.length;
+  if (head !== '' && h < le && isSpace(text.charCodeAt(h)) && text.startsWith(head, ls)) {
+    // The same head as the last row: the same PID, TID, USER; FD and TYPE decide the rest.
+    pid = headPid;
+    tid = headTid;
+    u = headU;
+    cmdLen = headCmdLen;
+    uid = headUid;
+    tokens = u + 1;
+    scanAt = h;
+    fd = fdClass(u + 1);
+    if (fd === FD_BAD || fd === FD_NOFD || !isTypeTok(u + 2)) return -1;
+  } else {
+    head = '';
+    scanAt = ls;
+    tokens = 0;
+    let p = 1;
+    while (p <= 3 && has(p) && !isNum(p)) p++;
+    if (!isNum(p)) return -1;
+    pid = numAt(p);
+    if (pid === 0) return -1;
+    const k = p + 1;
+    // USER FD TYPE right after PID (+ PPID/PGID), or after TID TASKCMD: userFdTypeAt of parseLsofRow.
+    const fd1 = has(k + extra) ? fdClass(k + extra + 1) : FD_BAD;
+    const value1 = fdValue;
+    const plain = fd1 !== FD_BAD && (fd1 === FD_NOFD || isTypeTok(k + extra + 2));
+    const tidNumeric = layout.tasks !== false && isNum(k);
+    const fd2 = tidNumeric && has(k + 2 + extra) ? fdClass(k + extra + 3) : FD_BAD;
+    const threaded = fd2 !== FD_BAD && (fd2 === FD_NOFD || isTypeTok(k + extra + 4));
+    const aligned = layout.tidEnd !== null && has(k) && TE[k]! - ls === layout.tidEnd;
+    const isThread = threaded && (!plain || (layout.tasks === true && (layout.tidEnd === null || aligned)));
+    tid = null;
+    if (isThread) {
+      tid = numAt(k);
+      u = k + 2 + extra;
+      fd = fd2;
+    } else if (plain) {
+      u = k + extra;
+      fd = fd1;
+      fdValue = value1;
+    } else {
+      return -1;
+    }
+    for (let x = isThread ? k + 2 : k; x < u; x++) if (!isNum(x)) return -1;
+    if (fd === FD_NOFD) return -1;
+    cmdLen = TS[p]! - ls;
+    uid = isNum(u) ? numAt(u) : null;
+    // The head alone decided between the readings when the other one failed within it: a thread
+    // row's PID-then-USER reading fails at TASKCMD or USER; a process row's TID reading at USER.
+    if (isThread ? !plain : !tidNumeric) {
+      head = text.slice(ls, TE[u]!);
+      headPid = pid;
+      headTid = tid;
+      headU = u;
+      headCmdLen = cmdLen;
+      headUid = uid;
+    }
+  }
+  let fdNo: number | null = null;
+  if (fd === FD_NUM) {
+    fdNo = fdValue;
+  } else if (fd === FD_TRUNC) {
+    const prev = Math.max(b.lastOf(pid, tid) ?? 9999, 9999);
+    fdNo = prev - (prev % 1000) + fdValue;
+    if (fdNo <= prev) fdNo += 1000;
+  }
+  const ts = TS[u + 2]!;
+  const type = typeCode(text, ts, TE[u + 2]!);
+  if (type === T_SOCKET) {
+    // A thread's row repeating a socket fd read before: the same text from TYPE on reads the same.
+    const p0 = fdNo === null ? undefined : b.peek(pid);
+    const tail = p0?.fds.get(fdNo!) === b.input ? p0.tails?.get(fdNo!) : undefined;
+    if (tail === undefined || le - ts !== tail.length || !text.startsWith(tail, ts)) return ts;
+    b.setLast(pid, tid, fdNo!);
+    return DONE;
+  }
+  let kind = KIND_OF[type]!;
+  if (type === T_FIFO) {
+    // [DEVICE] [SIZE/OFF] [NODE] NAME, as parseLsofRow reads them: a pipe's NAME is "pipe".
+    let i = u + 3;
+    if (isDeviceOrSize(i, false)) i++;
+    if (isDeviceOrSize(i, true) && isNum(i + 1) && has(i + 2)) i++;
+    if (isNum(i) && has(i + 1)) i++;
+    if (has(i) && !has(i + 1) && TE[i]! - TS[i]! === 4 && text.startsWith('pipe', TS[i]!)) kind = 'pipe';
+  }
+  const proc = b.peek(pid) ?? b.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
+  if (fdNo !== null) {
+    b.setLast(pid, tid, fdNo);
+    b.list(proc, fdNo, kind);
+  }
+  return DONE;
 }
 
 /** One data row -> a file, or what is wrong with it. */
@@ -444,14 +987,47 @@ const FILE_TAGS = new Set(['f', 'a', 'l', 't', 'D', 'd', 's', 'o', 'i', 'k', 'n'
  * -> fd 4 of pid 9543 and a CLOSE_WAIT tcp socket with rxQueue 1.
  */
 export function parseLsofFields(text: string, source: string, sink: LineSink = STRICT(), carry: LsofCarry = { lastFd: new Map() }): LsofRecords {
-  const builder = new Builder(source, sink, carry);
-  const lines = text.split('\n');
-  let proc: { pid: number; tid: number | null; command: string; uid: number | null; line: number } | null = null;
+  const builder = new Builder(source, sink, carry.lastFd, { keepAll: true, input: 0, listed: new Map() });
+  const state: FieldsState = { fieldsProcess: null, orphaned: false, afterWarning: false };
+  readFields(text.split('\n'), 1, false, builder, state);
+  if (state.fieldsProcess !== null) seenProcess(builder, state.fieldsProcess);
+  return builder.build();
+}
+
+/**
+ * Pure: one piece of lsof -F output read in pieces, as parseLsofPiece is for the column listing. A
+ * piece must end with a whole file set: cut before a "p" or "f" line (the process set goes on in
+ * the carry).
+ */
+export function parseLsofFieldsPiece(text: string, source: string, sink: LineSink, carry: LsofCarry, firstLine = 1): LsofPiece {
+  const state = captureOf(carry);
+  const b = (state.builder ??= new Builder(source, sink, carry.lastFd, { keepAll: false, input: state.input, listed: state.listed }));
+  b.source = source;
+  b.sink = sink;
+  // Each line is kept apart from the piece's text: a record keeps its name, not the whole piece.
+  readFields(text.split('\n').map(detach), firstLine, true, b, state);
+  if (state.fieldsProcess !== null) seenProcess(b, state.fieldsProcess);
+  return b.takePiece();
+}
+
+interface FieldsProcess { pid: number; tid: number | null; command: string; uid: number | null; line: number }
+interface FieldsState { fieldsProcess: FieldsProcess | null; orphaned: boolean; afterWarning: boolean }
+
+function seenProcess(b: Builder, p: FieldsProcess): void {
+  b.seen(p.pid, p.command, p.uid, p.tid);
+}
+
+/** The field reader of parseLsofFields; `state` says where the previous piece stopped. */
+function readFields(
+  lines: string[], firstLine: number, piece: boolean, builder: Builder, state: FieldsState,
+): void {
+  const { source, sink } = builder;
+  let proc = state.fieldsProcess;
   let file: Map<string, string> | null = null;
   let fileLine = 0;
   let fileText = '';
-  let afterWarning = false;
-  let orphaned = false;
+  let afterWarning = state.afterWarning;
+  let orphaned = state.orphaned;
 
   const flush = (): void => {
     if (file === null || proc === null) { file = null; return; }
@@ -478,7 +1054,8 @@ export function parseLsofFields(text: string, source: string, sink: LineSink = S
 
   for (let i = 0; i < lines.length; i++) {
     const raw = stripCr(lines[i]!);
-    const lineNo = i + 1;
+    const lineNo = firstLine + i;
+    if (piece && isPreamble(raw)) continue; // fdleak analyze passes over blank, "$ cmd" and "# note" lines
     const wasWarning = afterWarning;
     afterWarning = false;
     if (raw.length > MAX_LINE) {
@@ -544,8 +1121,9 @@ export function parseLsofFields(text: string, source: string, sink: LineSink = S
     }
   }
   flush();
-  if (proc !== null) builder.seen(proc.pid, proc.command, proc.uid, proc.tid);
-  return builder.build();
+  state.fieldsProcess = proc;
+  state.orphaned = orphaned;
+  state.afterWarning = afterWarning;
 }
 
 /** "Z" -> "\"Z\"", a control byte or U+FFFD -> its code, so the message stays one clean line. */

@@ -1,18 +1,27 @@
 /**
- * Reads captured text (a file or stdin) as numbered lines, in batches, with bounded memory:
- * - lines longer than MAX_LINE are cut off and reported, never buffered whole (a line of megabytes);
+ * Reads captured text (a file or stdin) as numbered lines, in chunks, with bounded memory:
+ * - a chunk is the text of whole lines (what one read of the stream completed) with the number of
+ *   its first line: parsers read it in place, with no string or object per line;
+ * - lines longer than MAX_LINE are cut off and reported, never buffered whole (a line of megabytes):
+ *   no chunk holds them (the next chunk's first line number skips them);
  * - lsof -F0 output (fields ended by NUL, sets by NUL+newline) is turned into one field per line;
  * - NUL bytes anywhere else, or mostly non-text bytes, mean binary data: an InputError at that line;
- * - an empty input is an InputError.
+ * - CRLF line ends read as LF; an empty input is an InputError.
  */
 import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
 
 export const MAX_LINE = 64 * 1024;
-const BATCH = 20_000;
 
 export interface Line {
   no: number;
+  text: string;
+}
+
+/** Whole lines of an input: `count` lines joined by "\n" (no newline at the end), numbered from `first`. */
+export interface Chunk {
+  first: number;
+  count: number;
   text: string;
 }
 
@@ -20,109 +29,146 @@ export interface LineStream {
   source: string;
   /** The first lines, for format detection. */
   head: Line[];
-  /** Batches of lines, head first; each batch at most BATCH lines. */
-  batches(): AsyncGenerator<Line[]>;
-  /** Lines seen so far (all lines once batches() is drained). */
+  /** The input's lines in chunks, head first. */
+  chunks(): AsyncGenerator<Chunk>;
+  /** Lines seen so far (all lines once chunks() is drained). */
   readonly lines: number;
   /** Lines cut because they were longer than MAX_LINE. */
   readonly overlong: Line[];
+}
+
+/**
+ * A copy of `text` that does not keep alive the string it was cut from. V8 makes a slice of 13 or
+ * more characters a view into its parent: a record that keeps a name sliced out of a 1 MB chunk
+ * would keep the whole chunk. Records kept beyond their chunk hold detached strings.
+ */
+export function detach(text: string): string {
+  return text.length < 13 ? text : (' ' + text).slice(1);
+}
+
+/** The lines of a chunk. */
+export function linesOf(chunk: Chunk): Line[] {
+  return chunk.text.split('\n').map((text, i) => ({ no: chunk.first + i, text }));
 }
 
 /** Opens a file, or stdin for "-". */
 export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50): Promise<LineStream> {
   const source = path === '-' ? 'stdin' : path;
   const stream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 20 });
-  const iterator = splitLines(stream, source);
-  const head: Line[] = [];
-  const state = { lines: 0, overlong: [] as Line[] };
+  const iterator = splitChunks(stream, source);
+  const prefetched: Chunk[] = [];
+  let seen = 0;
   // Prefetch the head for detection; the rest streams.
-  let first = await iterator.next();
-  while (!first.done) {
-    head.push(...first.value);
-    if (head.length >= headLines) break;
-    first = await iterator.next();
+  let next = await iterator.next();
+  while (!next.done) {
+    prefetched.push(next.value);
+    seen += next.value.count;
+    if (seen >= headLines) break;
+    next = await iterator.next();
   }
-  const prefetched = head.slice();
-  const headDone = first.done === true;
+  const headDone = next.done === true;
+  const head = prefetched.flatMap(linesOf).slice(0, headLines);
   return {
     source,
-    head: head.slice(0, headLines),
-    get lines() { return state.lines; },
+    head,
+    get lines() { return iterator.lines(); },
     get overlong() { return iterator.overlong; },
-    async *batches() {
-      let batch: Line[] = [];
-      const push = function* (lines: Line[]): Generator<Line[]> {
-        for (const l of lines) {
-          state.lines = l.no;
-          batch.push(l);
-          if (batch.length >= BATCH) { yield batch; batch = []; }
-        }
-      };
-      yield* push(prefetched);
-      if (!headDone) {
-        for (;;) {
-          const next = await iterator.next();
-          if (next.done) break;
-          yield* push(next.value);
-        }
+    async *chunks() {
+      yield* prefetched;
+      prefetched.length = 0;
+      if (headDone) return;
+      for (;;) {
+        const chunk = await iterator.next();
+        if (chunk.done) break;
+        yield chunk.value;
       }
-      if (batch.length > 0) yield batch;
     },
   };
 }
 
-type LineIterator = AsyncGenerator<Line[], void> & { overlong: Line[] };
+type ChunkIterator = AsyncGenerator<Chunk, void> & { overlong: Line[]; lines(): number };
 
-/** Splits a byte stream into lines (latin1, so any byte survives one-to-one), chunk by chunk. */
-function splitLines(stream: NodeJS.ReadableStream, source: string): LineIterator {
+/**
+ * Splits a byte stream into chunks of whole lines (latin1, so any byte survives one-to-one). A chunk
+ * is decoded straight from the bytes read, so it is a flat string parsers can index fast; a line
+ * begun by the previous read is a chunk of its own.
+ */
+function splitChunks(stream: NodeJS.ReadableStream, source: string): ChunkIterator {
   const overlong: Line[] = [];
-  async function* run(): AsyncGenerator<Line[], void> {
-    let carry = '';
+  let no = 0; // lines completed
+  async function* run(): AsyncGenerator<Chunk, void> {
+    let carry = ''; // the start of the line the last read did not finish
     let carryDropped = false; // the current line is over MAX_LINE: skip to its end
-    let no = 0;
     let bytes = 0;
     let f0: boolean | undefined; // lsof -F0: NUL separates fields
-    for await (const chunk of stream as AsyncIterable<Buffer | string>) {
-      let text = typeof chunk === 'string' ? chunk : chunk.toString('latin1');
-      if (bytes === 0 && text.length > 0) checkText(text, source);
-      bytes += text.length;
-      if (f0 === undefined && text.length > 0) f0 = /^p\d+\0/.test(text);
-      if (f0) text = text.replace(/\0\n?/g, '\n');
-      const out: Line[] = [];
-      let start = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', start);
-        if (nl < 0) break;
-        no++;
-        if (carryDropped) {
-          overlong.push({ no, text: carry });
+    for await (const data of stream as AsyncIterable<Buffer | string>) {
+      let buf = typeof data === 'string' ? null : data;
+      let text = '';
+      if (bytes === 0 && data.length > 0) {
+        const start = buf === null ? (data as string) : buf.toString('latin1', 0, 4096);
+        checkText(start, source);
+        f0 = /^p\d+\0/.test(start);
+      }
+      bytes += data.length;
+      if (buf === null || f0) {
+        text = buf === null ? (data as string) : buf.toString('latin1');
+        if (f0) text = text.replace(/\0\n?/g, '\n');
+        buf = null;
+      }
+      const length = buf === null ? text.length : buf.length;
+      const newline = (from: number): number => (buf === null ? text.indexOf('\n', from) : buf.indexOf(10, from));
+      const decode = (from: number, to: number): string => (buf === null ? text.slice(from, to) : buf.toString('latin1', from, to));
+      const chunks: Chunk[] = [];
+      const kept = (first: number, count: number, body: string): void => {
+        if (!f0) checkNul(body, first, source);
+        chunks.push({ first, count, text: body.includes('\r') ? body.replace(/\r(?=\n|$)/g, '') : body });
+      };
+      const nl = newline(0);
+      if (nl < 0) {
+        if (!carryDropped) carry += decode(0, length);
+      } else {
+        let from = 0; // start of the run of whole lines
+        if (carry !== '' || carryDropped) {
+          // The line the last read began ends here.
+          no++;
+          if (carryDropped) overlong.push({ no, text: detach(carry) });
+          else if (carry.length + nl > MAX_LINE) overlong.push({ no, text: detach((carry + decode(0, 200)).slice(0, 200)) });
+          else kept(no, 1, carry + decode(0, nl));
+          carry = '';
           carryDropped = false;
-        } else {
-          const line = carry + text.slice(start, nl);
-          if (line.length > MAX_LINE) overlong.push({ no, text: line.slice(0, 200) });
-          else {
-            if (!f0 && line.includes('\0')) throw new InputError('binary data (NUL bytes): expected text', { source, line: no });
-            out.push({ no, text: line.endsWith('\r') ? line.slice(0, -1) : line });
-          }
+          from = nl + 1;
         }
-        carry = '';
-        start = nl + 1;
+        // Then runs of whole lines, cut where a line is over MAX_LINE.
+        let count = 0;
+        let start = from;
+        for (let end = newline(start); end >= 0; end = newline(start)) {
+          if (end - start > MAX_LINE) {
+            if (count > 0) kept(no - count + 1, count, decode(from, start - 1));
+            no++;
+            overlong.push({ no, text: detach(decode(start, start + 200)) });
+            count = 0;
+            from = end + 1;
+          } else {
+            no++;
+            count++;
+          }
+          start = end + 1;
+        }
+        if (count > 0) kept(no - count + 1, count, decode(from, start - 1));
+        carry = decode(start, length);
       }
-      if (!carryDropped) {
-        carry += text.slice(start);
-        if (carry.length > MAX_LINE) { carry = carry.slice(0, 200); carryDropped = true; }
-      }
-      if (out.length > 0) yield out;
+      if (!carryDropped && carry.length > MAX_LINE) { carry = carry.slice(0, 200); carryDropped = true; }
+      yield* chunks;
     }
     if (bytes === 0) throw new InputError('empty input: expected lsof, ss, netstat or /proc/net text', { source });
     if (carry !== '' || carryDropped) {
       no++;
-      if (carryDropped) overlong.push({ no, text: carry });
+      if (carryDropped) overlong.push({ no, text: detach(carry) });
       else if (!f0 && carry.includes('\0')) throw new InputError('binary data (NUL bytes): expected text', { source, line: no });
-      else yield [{ no, text: carry }];
+      else yield { first: no, count: 1, text: carry };
     }
   }
-  return Object.assign(run(), { overlong });
+  return Object.assign(run(), { overlong, lines: () => no });
 }
 
 /** Rejects data that is clearly not text: too many control bytes in the first chunk. */
@@ -136,6 +182,12 @@ function checkText(text: string, source: string): void {
     if ((c < 9 || (c > 13 && c < 32)) && c !== 27) control++;
   }
   if (control > sample.length / 20) throw new InputError('binary data: expected text', { source, line: 1 });
+}
+
+/** A NUL byte in a chunk's kept lines is binary data: an InputError at its line. */
+function checkNul(body: string, first: number, source: string): void {
+  const at = body.indexOf('\0');
+  if (at >= 0) throw new InputError('binary data (NUL bytes): expected text', { source, line: first - 1 + lineOf(body, at) });
 }
 
 function lineOf(text: string, index: number): number {

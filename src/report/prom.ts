@@ -55,7 +55,7 @@ export function formatValue(value: number): string {
  */
 export function scanProm(result: ScanResult, ranked: readonly ScannedProcess[]): string {
   const w = new PromWriter();
-  const procs = ranked.filter((p) => p.fds > 0);
+  const procs = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
   const id = (p: ScannedProcess): Record<string, string> => ({ pid: String(p.pid), command: p.command });
   const perProcess = (name: string, help: string, value: (p: ScannedProcess) => number | null): void => {
     const rows = procs.filter((p) => value(p) !== null);

@@ -41,7 +41,7 @@ export function groupRows(ranked: readonly ScannedProcess[]): ScanRow[] {
       continue;
     }
     const clusters: ScannedProcess[][] = [];
-    for (const p of [...list].sort((a, b) => a.fds - b.fds || a.pid - b.pid)) {
+    for (const p of [...list].sort((a, b) => (a.fds ?? -1) - (b.fds ?? -1) || a.pid - b.pid)) {
       const home = clusters.find((c) => fits(c, p));
       if (home === undefined) clusters.push([p]);
       else home.push(p);
@@ -86,7 +86,7 @@ export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[],
   for (const n of h.namespaces) out.push(namespaceLine(n, h.namespaces.length > 1));
   out.push('');
 
-  const shown = ranked.filter((p) => p.fds > 0);
+  const shown = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
   const allRows = groupRows(shown);
   const rows = allRows.slice(0, options.top);
   const header = ['PID', 'COMMAND', 'FDS', 'SOCKETS', 'ORPHANS', 'LIMIT', 'USED'];
@@ -114,7 +114,11 @@ export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[],
   const denied = result.skippedProcesses.permission;
   if (denied.length > 0) {
     const why = options.root ? 'permission denied even to root' : 'other users\' processes; run as root to see them';
-    notes.push(`sockets and orphans unknown ("?") for ${denied.length} process${denied.length === 1 ? '' : 'es'} (${why}); their fd counts are the kernel's: ${nameList(denied.map((d) => `${d.pid} ${d.command}`))}`);
+    const uncounted = ranked.filter((p) => p.fds === null).length;
+    const counts = uncounted === 0
+      ? 'their fd counts are the kernel\'s'
+      : `${uncounted} of them without an fd count either (before Linux 6.2, /proc/<pid>/fd reports size 0)`;
+    notes.push(`sockets and orphans unknown ("?") for ${denied.length} process${denied.length === 1 ? '' : 'es'} (${why}); ${counts}: ${nameList(denied.map((d) => `${d.pid} ${d.command}`))}`);
   }
   if (result.skippedProcesses.vanished.length > 0) {
     const v = result.skippedProcesses.vanished;

@@ -170,6 +170,29 @@ describe('scanProcesses on a captured /proc tree', () => {
     expect(links).toBe(0);
   });
 
+  it('lists every fd directory on a kernel before 6.2, where st_size of /proc/<pid>/fd is 0', () => {
+    const listed = new Set<string>();
+    const old = (extra: (op: Op, path: string) => Error | undefined = () => undefined): ScanFs => faulty((op, path) => {
+      if (op === 'list') listed.add(path.slice(ROOT.length));
+      if (op === 'size') return path.endsWith('/fd') ? { value: 0 } : undefined;
+      return extra(op, path);
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: old() });
+    expect(rows(r.processes)).toEqual(rows(scanProcesses({ procRoot: ROOT, now: NOW }).processes));
+    expect(listed.has(`/${WORKER}/fd`)).toBe(true);
+
+    // Links denied but the listing allowed (root against pid 1): the listing counts.
+    const linkDenied = (op: Op, path: string): Error | undefined => (op === 'link' && path.startsWith(`${ROOT}/${LEAKY}/fd/`) ? errno('EACCES', path) : undefined);
+    expect(rows([get(scanProcesses({ procRoot: ROOT, now: NOW, fs: old(linkDenied) }).processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 43, null, null, 'permission']]);
+
+    // Both denied (another user's process): nothing tells the count.
+    const allDenied = (op: Op, path: string): Error | undefined => linkDenied(op, path) ?? (op === 'list' && path === `${ROOT}/${LEAKY}/fd` ? errno('EACCES', path) : undefined);
+    const blind = scanProcesses({ procRoot: ROOT, now: NOW, fs: old(allDenied) });
+    expect(get(blind.processes, LEAKY)).toMatchObject({ fds: null, sockets: null, orphanSockets: null, limitUsed: null, unseen: 'permission' });
+    expect(rankProcesses(blind.processes, 'fds').at(-1)!.pid).toBe(LEAKY);
+    expect(blind.host.fds).toBe(98 - 43);
+  });
+
   it('does not call a socket an orphan when its fd closed or was reused before the check', () => {
     // fds 11 and 12 hold never-bound sockets; on the second look (after the tables were read)
     // 11 is closed and 12 holds another socket.

@@ -41,6 +41,16 @@ describe('scan table', () => {
     expect(text).toContain('note: sockets and orphans unknown ("?") for 1 process (other users\' processes; run as root to see them); their fd counts are the kernel\'s: 19448 leaky-app');
   });
 
+  it('shows an unknown fd count as "?" and says why (kernels before 6.2)', () => {
+    const result = scanned();
+    const leaky = result.processes[0]!;
+    Object.assign(leaky, { fds: null, sockets: null, orphanSockets: null, limitUsed: null, unseen: 'permission' });
+    result.skippedProcesses.permission.push({ pid: leaky.pid, command: leaky.command });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds', root: false });
+    expect(text).toMatch(/19448 +leaky-app +\? +\? +\? +20000 +-/);
+    expect(text).toContain('1 of them without an fd count either (before Linux 6.2, /proc/<pid>/fd reports size 0)');
+  });
+
   it('colours only when asked', () => {
     const result = scanned();
     const plain = scanTable(result, result.processes, { color: false, top: 20, sort: 'fds', root: true });

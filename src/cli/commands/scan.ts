@@ -19,9 +19,9 @@ export interface ScanCommandOptions {
 export const DEFAULT_TOP = 20;
 
 /**
- * `fdleak scan`: every process ranked by open handles. A listing, not a verdict: exit 0 whatever
- * it finds (2 comes from bad usage, raised before this runs). No zod and no snapshot on this path:
- * the collector returns plain counts, and start-up stays light.
+ * `fdleak scan`: every process ranked by open handles. A listing, not a verdict: 0 whatever it
+ * finds; a bad --top is an InputError (exit 2). No zod and no snapshot on this path: the collector
+ * returns plain counts, and the scan chunk loads in a few ms.
  */
 export function scan(options: ScanCommandOptions, io: Io): number {
   const top = options.top === undefined ? undefined : parseCount(options.top, '--top');
