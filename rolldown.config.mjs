@@ -5,11 +5,13 @@
  * module file on its own (zod alone is ~60 files): one bundle with its dependencies inside loads
  * ~70 ms sooner for `fdleak diagnose`. Each command is a dynamic import in src/cli/main.ts, so it
  * stays a chunk of its own: `fdleak --version` loads main.js (commander) and nothing else; execa is
- * loaded only when ss runs.
+ * loaded only when ss runs; `diagnose --json` loads neither chalk nor cli-table3. A second entry,
+ * src/cli/prefetch.ts -> dist/cli/prefetch.js (node: built-ins only), is what bin/fdleak.js loads
+ * first: for `diagnose <pid>` it starts reading /proc/<pid> on a worker before main.js loads.
  *
  * The build runs `tsc -p tsconfig.json` first (the type check; it also emits the file-per-module
- * tree into dist/), then this overwrites dist/cli/main.js with the bundled entry. Whichever of the
- * two ran last, dist/cli/main.js is current. Chunks sit one level down, like main.js, so
+ * tree into dist/), then this overwrites dist/cli/main.js and dist/cli/prefetch.js with the bundled
+ * entries. Whichever of the two ran last, they are current. Chunks sit one level down, like main.js, so
  * `new URL('../../package.json', import.meta.url)` finds package.json from any of them.
  */
 import { rmSync } from 'node:fs';
@@ -22,7 +24,7 @@ const cleanChunks = {
 };
 
 export default {
-  input: { main: 'src/cli/main.ts' },
+  input: { main: 'src/cli/main.ts', prefetch: 'src/cli/prefetch.ts' },
   platform: 'node',
   tsconfig: 'tsconfig.json',
   plugins: [cleanChunks],

@@ -1,32 +1,37 @@
 #!/usr/bin/env node
 /**
  * Benchmark of `fdleak analyze` on a 1,000,000-line `lsof -n` capture, side by side with the awk
- * one-liner operators use on such a file to count rows per PID:
+ * one-liner operators run on such a file (rows per PID):
  *
  *   awk '{++S[$2]} END {for (a in S) print a, S[a]}' FILE
  *
- *   npm run build && npm run bench:analyze -- [--rounds 7] [--lines 1000000] [--keep]
- *   node bench/analyze.mjs --capture FILE [--lines N]     (only write the capture, e.g. to profile)
- *   ... --base LSOF.txt       (replicate this saved `lsof -n` output instead of running lsof now)
+ *   npm run build && npm run bench:analyze -- [--rounds 7] [--lines 1000000]
+ *   ... [--base LSOF.txt]   replicate this saved `lsof -n` output instead of running lsof now
+ *   ... [--keep]            keep the captures (their directory is printed)
+ *   ... [--capture-only]    write the captures, print where, and stop (to profile, say)
  *
  * The capture: while a small holder process (python3) keeps a realistic set of sockets open (a
  * listener, established loopback connections with both ends held, client ends whose peer closed
  * (CLOSE_WAIT), never-bound sockets (lsof's "sock" rows: orphans), unix socketpairs, bound UDP
  * sockets, pipes and files, held by 4 threads so that lsof repeats them on thread rows), this
- * script runs `lsof -n` once: every process of the box, with lsof's TID rows. That real capture is
- * then replicated until it has the requested number of lines. Each copy after the first stands for
- * other processes of a bigger box: its PIDs and TIDs, and its socket inodes, are renumbered (one
- * consistent map per copy, so a socket shared after fork() stays shared), numbers keep their column
- * alignment, and the header is printed once. So fdleak sees 1,000,000 distinct rows (no shortcut
- * through its per-(pid, fd) de-duplication) and keeps every socket fd of every copy.
+ * script runs `lsof -n` once: every process of the box, with lsof's TID rows. Processes of more
+ * than 5,000 rows other than the holder (other benchmarks' fd holders, when they run) are left out,
+ * so that the mix is an ordinary box's; the output says how many. That real capture is then
+ * replicated to 1,000,000 lines (the header once), two ways:
+ * - "as is": the rows repeated; a second copy of a row is the same fd of the same process, as a
+ *   thread row is: fdleak reads every row and counts each (pid, fd) once;
+ * - "as other processes": each copy after the first stands for other processes of a bigger box:
+ *   its PIDs, TIDs and socket inodes are renumbered (one map per copy, so a socket shared after
+ *   fork() stays shared; numbers keep their column's right edge). Every row is then a distinct fd,
+ *   every socket is kept: the most records, the most memory.
  *
- * Each round runs `fdleak analyze FILE --fail-on never`, the same with `--json`, and the awk
- * one-liner, in a rotating order so none always goes first; times are wall-clock medians, because
- * on a shared machine single times are noise. Peak RSS is measured in separate runs under
- * /usr/bin/time -f %M (when installed), so the timed runs carry no wrapper. The capture lives under
- * os.tmpdir() and is deleted at the end (unless --keep), as is the holder (killed on exit, SIGINT,
- * SIGTERM; it also exits when its stdin closes and gives up after 15 minutes whatever happens).
- * The table is markdown, ready for README.md.
+ * Each round runs, for each capture, `fdleak analyze FILE --fail-on never`, the same with --json,
+ * and the awk one-liner, in a rotating order so none always goes first; times are wall-clock
+ * medians, because on a shared machine single times are noise. Peak RSS is measured in separate
+ * runs under /usr/bin/time -f %M (when installed), so the timed runs carry no wrapper. The
+ * captures live under os.tmpdir() and are deleted at the end (unless --keep), as is the holder
+ * (killed on exit, SIGINT and SIGTERM; it also exits when its stdin closes, and gives up after 15
+ * minutes whatever happens). The table is markdown, ready for README.md.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -41,16 +46,18 @@ const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
     lines: { type: 'string', default: '1000000' },
-    keep: { type: 'boolean', default: false },
-    capture: { type: 'string' },
     base: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    'capture-only': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opts.rounds);
 const LINES = Number(opts.lines);
+const KEEP = opts.keep || opts['capture-only'];
 const RSS_ROUNDS = 3;
+/** Rows above which a process other than the holder is left out of the base capture. */
 const BIG_PROCESS = 5000;
-const AWK = "{++S[$2]} END {for (a in S) print a, S[a]}";
+const AWK = '{++S[$2]} END {for (a in S) print a, S[a]}';
 
 const HOLDER = String.raw`
 import os, signal, socket, sys, threading
@@ -130,21 +137,23 @@ function startHolder() {
   });
 }
 
-/** First line with a version number in it, e.g. "lsof 4.95.0". */
-function toolVersion(name, args) {
-  const r = spawnSync(name, args, { encoding: 'utf8' });
-  if (r.error) return `${name} missing`;
-  const line = `${r.stdout}${r.stderr}`.split('\n').find((l) => /\d+\.\d+/.test(l)) ?? '?';
-  return `${name} ${/\d+\.\d+(\.\d+)*/.exec(line)?.[0] ?? line.trim()}`;
+/** Which awk: "mawk 1.3.4", "GNU Awk 5.2.1" (mawk has -W version, gawk --version). */
+function awkVersion() {
+  for (const args of [['-W', 'version'], ['--version']]) {
+    const r = spawnSync('awk', args, { encoding: 'utf8', input: '' });
+    const line = `${r.stdout ?? ''}`.split('\n').find((l) => /\d+\.\d+/.test(l));
+    if (line !== undefined) return /^(\S+(?: Awk)? [\d.]+)/.exec(line.trim())?.[1] ?? line.trim().slice(0, 40);
+  }
+  return 'awk';
 }
 
 /** TYPE column values that are sockets (as fdleak's lsof parser reads them). */
 const SOCKET_TYPES = new Set(['IPv4', 'IPv6', 'sock', 'unix', 'netlink', 'raw', 'raw6', 'pack']);
 
 /**
- * Token positions of a data row of `lsof -n` (list-everything: COMMAND PID [TID TASKCMD] USER FD
- * TYPE DEVICE SIZE/OFF NODE NAME): which token is the PID, the TID, the socket inode. A row that does
- * not read so (a warning) is copied as it is.
+ * Token positions of a data row of `lsof -n` (COMMAND PID [TID TASKCMD] USER FD TYPE DEVICE
+ * SIZE/OFF NODE NAME): which token is the PID, the TID, the socket inode. A row that does not read
+ * so is copied as it is.
  */
 function rowShape(line) {
   const tokens = [];
@@ -153,14 +162,13 @@ function rowShape(line) {
   while ((m = re.exec(line)) !== null && tokens.length < 12) tokens.push({ text: m[0], start: m.index, end: m.index + m[0].length });
   if (tokens.length < 4 || !/^\d+$/.test(tokens[1].text)) return null;
   const fdAt = (i) => tokens[i] !== undefined && /^(\d+[rwu]?[rRwWuUNxX]?|\*\d{3}[rwu]?.?|cwd|rtd|txt|mem|DEL|NOFD|mmap)$/.test(tokens[i].text);
-  // USER FD TYPE right after PID, or TID TASKCMD first
-  const threaded = /^\d+$/.test(tokens[2].text) && fdAt(5) && !fdAt(3);
+  const threaded = /^\d+$/.test(tokens[2].text) && fdAt(5) && !fdAt(3); // TID TASKCMD before USER FD
   const u = threaded ? 4 : 2;
   const type = tokens[u + 2]?.text;
   let inode = null;
   if (type === 'IPv4' || type === 'IPv6') inode = tokens[u + 3];
   else if (SOCKET_TYPES.has(type)) inode = tokens.slice(u + 3).find((t) => /^\d+$/.test(t.text) && t.text.length >= 4) ?? null;
-  if (inode !== null && !/^\d+$/.test(inode.text)) inode = null;
+  if (inode !== null && !/^\d+$/.test(inode?.text ?? '')) inode = null;
   return { pid: tokens[1], tid: threaded ? tokens[2] : null, inode, type, socket: SOCKET_TYPES.has(type) };
 }
 
@@ -178,20 +186,16 @@ function replaceRight(line, token, text, shift) {
   return { line: next, shift: shift + next.length - line.length };
 }
 
-/** `lsof -n` of this box, replicated to `lines` lines (see the top of this file); returns the mix. */
-function buildCapture(path, lines, holderPid) {
+/** One real `lsof -n` of this box (or --base), without other benchmarks' fd holders. */
+function baseCapture(holderPid) {
   const r = opts.base !== undefined
     ? { stdout: readFileSync(opts.base, 'latin1'), stderr: '', status: 0 }
     : spawnSync('lsof', ['-n'], { encoding: 'latin1', maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
-  const text = r.stdout.replace(/\n$/, '');
-  let [header, ...rows] = text.split('\n');
+  let [header, ...rows] = r.stdout.replace(/\n$/, '').split('\n');
   if (!/^COMMAND\s+PID\s/.test(header) || rows.length < 100) throw new Error(`lsof -n printed no usable listing (exit ${r.status}): ${r.stderr.slice(0, 300)}`);
-  // Other benchmarks' fd holders (10,000+ fds, some with dozens of threads) would swamp the mix of
-  // an ordinary box: processes with more than BIG_PROCESS rows, other than this bench's holder, are
-  // left out, and the output says so.
-  const perPid = new Map();
   let shapes = rows.map(rowShape);
+  const perPid = new Map();
   for (const s of shapes) if (s !== null) perPid.set(s.pid.text, (perPid.get(s.pid.text) ?? 0) + 1);
   const big = new Set([...perPid].filter(([pid, n]) => n > BIG_PROCESS && pid !== holderPid).map(([pid]) => pid));
   const dropped = { processes: big.size, rows: 0 };
@@ -201,6 +205,16 @@ function buildCapture(path, lines, holderPid) {
     rows = rows.filter((_, i) => keep[i]);
     shapes = shapes.filter((_, i) => keep[i]);
   }
+  const types = new Map();
+  for (const s of shapes) if (s !== null) types.set(s.type, (types.get(s.type) ?? 0) + 1);
+  const processes = new Set(shapes.filter((s) => s !== null).map((s) => s.pid.text)).size;
+  const threadRows = shapes.filter((s) => s?.tid !== null && s?.tid !== undefined).length;
+  return { header, rows, shapes, dropped, types, processes, threadRows, sockets: shapes.filter((s) => s?.socket).length };
+}
+
+/** The base capture replicated to `lines` lines, as is or as other processes (see the top of this file). */
+function replicate(base, path, lines, renumber) {
+  const { header, rows, shapes } = base;
   let maxId = 0;
   let maxInode = 0;
   for (const s of shapes) {
@@ -208,8 +222,6 @@ function buildCapture(path, lines, holderPid) {
     maxId = Math.max(maxId, Number(s.pid.text), Number(s.tid?.text ?? 0));
     if (s.inode !== null) maxInode = Math.max(maxInode, Number(s.inode.text));
   }
-  const mix = { dropped, rows: rows.length, sockets: shapes.filter((s) => s?.socket).length, types: new Map() };
-  for (const s of shapes) if (s !== null) mix.types.set(s.type, (mix.types.get(s.type) ?? 0) + 1);
   let nextId = maxId;
   let nextInode = maxInode;
   const fd = openSync(path, 'w');
@@ -223,25 +235,20 @@ function buildCapture(path, lines, holderPid) {
   for (let copy = 0; written < lines; copy++) {
     const ids = new Map();
     const inodes = new Map();
-    const id = (t) => {
-      let v = ids.get(t.text);
-      if (v === undefined) ids.set(t.text, (v = String(++nextId)));
-      return v;
-    };
-    const ino = (t) => {
-      let v = inodes.get(t.text);
-      if (v === undefined) inodes.set(t.text, (v = String(++nextInode)));
+    const renamed = (map, t, next) => {
+      let v = map.get(t.text);
+      if (v === undefined) map.set(t.text, (v = String(next())));
       return v;
     };
     for (let i = 0; i < rows.length && written < lines; i++, written++) {
       const s = shapes[i];
-      if (copy === 0 || s === null) {
+      if (!renumber || copy === 0 || s === null) {
         buffer.push(rows[i]);
       } else {
         let out = { line: rows[i], shift: 0 };
-        out = replaceRight(out.line, s.pid, id(s.pid), out.shift);
-        if (s.tid !== null) out = replaceRight(out.line, s.tid, id(s.tid), out.shift);
-        if (s.inode !== null) out = replaceRight(out.line, s.inode, ino(s.inode), out.shift);
+        out = replaceRight(out.line, s.pid, renamed(ids, s.pid, () => ++nextId), out.shift);
+        if (s.tid !== null) out = replaceRight(out.line, s.tid, renamed(ids, s.tid, () => ++nextId), out.shift);
+        if (s.inode !== null) out = replaceRight(out.line, s.inode, renamed(inodes, s.inode, () => ++nextInode), out.shift);
         buffer.push(out.line);
       }
       if (buffer.length >= 10_000) flush();
@@ -249,7 +256,7 @@ function buildCapture(path, lines, holderPid) {
   }
   flush();
   closeSync(fd);
-  return mix;
+  return statSync(path).size;
 }
 
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
@@ -258,49 +265,60 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fdleak-bench-analyze-'));
-const capture = join(dir, 'lsof-n.txt');
 const holder = await startHolder();
 let stopped = false;
-const stop = () => {
+const stopHolder = () => {
   if (stopped) return;
   stopped = true;
   holder.child.stdin.end();
   holder.child.kill();
-  if (!opts.keep) rmSync(dir, { recursive: true, force: true });
 };
-process.on('exit', stop);
+process.on('exit', () => {
+  stopHolder();
+  if (!KEEP) rmSync(dir, { recursive: true, force: true });
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(130));
 
-const mix = buildCapture(opts.capture ?? capture, LINES, holder.pid);
-holder.child.stdin.end();
-holder.child.kill();
-const bytes = statSync(opts.capture ?? capture).size;
-const typeList = [...mix.types].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([t, n]) => `${t} ${n}`).join(', ');
-const droppedText = mix.dropped.processes === 0 ? '' : `, without ${mix.dropped.rows} rows of ${mix.dropped.processes} processes holding more than ${BIG_PROCESS} rows each (other benchmarks' fd holders?)`;
-console.error(`bench: lsof -n gave ${mix.rows} rows${droppedText} (${mix.sockets} sockets; ${typeList}); replicated to ${LINES} lines, ${(bytes / 2 ** 20).toFixed(0)} MiB: ${capture}`);
-if (opts.capture !== undefined) {
-  console.error(`bench: wrote ${opts.capture}`);
-  process.exit(0);
+const base = baseCapture(holder.pid);
+stopHolder(); // the capture is taken: the holder's sockets are no longer needed
+const captures = [
+  { name: 'as is', path: join(dir, 'lsof-n-as-is.txt'), renumber: false },
+  { name: 'as other processes', path: join(dir, 'lsof-n-other-processes.txt'), renumber: true },
+];
+for (const c of captures) c.bytes = replicate(base, c.path, LINES, c.renumber);
+const share = (n) => `${((100 * n) / base.rows.length).toFixed(1)}%`;
+const typeList = [...base.types].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([t, n]) => `${t} ${n}`).join(', ');
+const processes = (n) => `${n} process${n === 1 ? '' : 'es'}`;
+const droppedText = base.dropped.processes === 0 ? '' : `; left out: ${base.dropped.rows} rows of ${processes(base.dropped.processes)} with more than ${BIG_PROCESS} rows each (other benchmarks' fd holders)`;
+const mixText = `${base.rows.length} rows of ${processes(base.processes)}, ${share(base.threadRows)} of them thread rows, ${share(base.sockets)} sockets (by TYPE: ${typeList})${droppedText}`;
+console.error(`bench: lsof -n gave ${mixText}`);
+if (base.sockets > base.rows.length / 5) {
+  console.error('bench: warning: more than a fifth of the rows are sockets: other fd-holding workloads on this box skew the mix (and the memory: fdleak keeps every socket); run it again on a quieter box');
 }
+for (const c of captures) console.error(`bench: ${LINES} lines ${c.name}: ${(c.bytes / 2 ** 20).toFixed(0)} MiB, ${c.path}`);
+if (opts['capture-only']) process.exit(0);
 
-const commands = [
-  { name: '`fdleak analyze FILE`', argv: [process.execPath, BIN, 'analyze', capture, '--fail-on', 'never'], ok: (r) => r.status === 0 && r.stdout.includes(`lsof, ${LINES} lines`) },
+const commands = captures.flatMap((c) => [
   {
-    name: '`fdleak analyze FILE --json`', argv: [process.execPath, BIN, 'analyze', capture, '--json', '--fail-on', 'never'],
+    name: '`fdleak analyze FILE`', capture: c, argv: [process.execPath, BIN, 'analyze', c.path, '--fail-on', 'never'],
+    ok: (r) => r.status === 0 && r.stdout.startsWith(`${c.path}: lsof, ${LINES} lines`),
+  },
+  {
+    name: '`fdleak analyze FILE --json`', capture: c, argv: [process.execPath, BIN, 'analyze', c.path, '--json', '--fail-on', 'never'],
     ok: (r) => r.status === 0 && JSON.parse(r.stdout).input?.lines === LINES,
   },
-  { name: "`awk '{++S[$2]} END {...}' FILE`", argv: ['awk', AWK, capture], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 100 },
-];
+  { name: "`awk '{++S[$2]} END {...}' FILE`", capture: c, argv: ['awk', AWK, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, awk: true },
+]);
 const check = (c, r) => {
   if (!c.ok(r)) throw new Error(`${c.argv.join(' ')} did not do its job (exit ${r.status}):\n${r.stderr.slice(0, 2000)}`);
 };
 
 const load = [loadavg()[0]];
-let summary = '';
+const summaries = new Map();
 for (const c of commands) {
-  const r = run(c.argv); // warm-up (page cache): not counted
+  const r = run(c.argv); // warm-up (page cache, code cache): not counted
   check(c, r);
-  if (c === commands[0]) summary = r.stdout.split('\n')[0];
+  if (!c.awk && !c.argv.includes('--json')) summaries.set(c.capture, r.stdout.split('\n')[0].replace(`${c.capture.path}: `, ''));
 }
 const times = commands.map(() => []);
 for (let round = 0; round < ROUNDS; round++) {
@@ -321,26 +339,29 @@ for (let round = 0; round < RSS_ROUNDS; round++) {
 }
 load.push(loadavg()[0]);
 process.stderr.write('\n');
-if (opts.keep) console.error(`bench: kept ${capture}`);
-stop();
+if (KEEP) console.error(`bench: kept ${dir}`);
 
 const med = times.map(median);
+const awkOf = (c) => med[commands.findIndex((x) => x.awk && x.capture === c)];
 const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
 const cpu = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown cpu';
 const cores = cpuinfo.match(/^processor\s*:/gm)?.length ?? '?';
 const secs = (ms) => `${(ms / 1000).toFixed(3)} s`;
 const mib = (list) => (list.length === 0 ? 'n/a' : `${(Math.max(...list) / 1024).toFixed(0)} MiB`);
-const awk = med[2];
-const share = ((100 * mix.sockets) / mix.rows).toFixed(1);
+const verdict = (c) => {
+  const [table, json] = commands.map((x, i) => [x, i]).filter(([x]) => x.capture === c && !x.awk).map(([, i]) => i);
+  return `${c.name}: ${(med[table] / awkOf(c)).toFixed(2)}x awk, ${(med[json] / awkOf(c)).toFixed(2)}x with --json; peak RSS ${mib(rss[table])}, ${mib(rss[json])} with --json`;
+};
 const out = [
-  `A ${LINES.toLocaleString('en-US')}-line \`lsof -n\` capture (${(bytes / 2 ** 20).toFixed(0)} MiB): one real capture of this box (${mix.rows} rows${droppedText}, ${share}% of them sockets), replicated with renumbered PIDs and socket inodes; ${ROUNDS} interleaved rounds, medians.`,
-  `fdleak: "${summary}". Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${toolVersion('awk', ['--version'])}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
+  `A ${LINES.toLocaleString('en-US')}-line \`lsof -n\` capture: one real capture of this box (${mixText}), replicated as is (${(captures[0].bytes / 2 ** 20).toFixed(0)} MiB) and as other processes (renumbered PIDs, TIDs and socket inodes; ${(captures[1].bytes / 2 ** 20).toFixed(0)} MiB). ${ROUNDS} interleaved rounds, medians.`,
+  `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${awkVersion()}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
   '',
-  '| command | median | min | max | median / awk | peak RSS |',
-  '|---|---:|---:|---:|---:|---:|',
-  ...commands.map((c, i) => `| ${c.name} | ${secs(med[i])} | ${secs(Math.min(...times[i]))} | ${secs(Math.max(...times[i]))} | ${(med[i] / awk).toFixed(2)}x | ${mib(rss[i])} |`),
+  '| capture | command | median | min | max | median / awk | peak RSS |',
+  '|---|---|---:|---:|---:|---:|---:|',
+  ...commands.map((c, i) => `| ${c.capture.name} | ${c.name} | ${secs(med[i])} | ${secs(Math.min(...times[i]))} | ${secs(Math.max(...times[i]))} | ${(med[i] / awkOf(c.capture)).toFixed(2)}x | ${mib(rss[i])} |`),
   '',
-  `fdleak analyze / awk: ${(med[0] / awk).toFixed(2)}x, with --json ${(med[1] / awk).toFixed(2)}x (target <= 4x); ` +
-    `fdleak analyze peak RSS ${mib(rss[0])}, with --json ${mib(rss[1])} (target <= 200 MiB).`,
+  ...captures.map((c) => `fdleak read ${c.name}: "${summaries.get(c)}".`),
+  '',
+  `Targets: at most 4x awk, peak RSS at most 200 MiB. ${captures.map(verdict).join('; ')}.`,
 ];
 console.log(out.join('\n'));

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import type { ProcPidPrefetch } from '../collectors/proc-pid-worker.js';
 import { InputError } from '../errors.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { parseFailOn, parsePid } from './options.js';
+import { prefetchFor } from './prefetch.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
 export function version(): string {
@@ -14,6 +16,8 @@ export function version(): string {
 interface State {
   code: number;
   debug: boolean;
+  /** `diagnose <pid>`: its fd and socket tables, read on a worker while the modules load (prefetch.ts). */
+  prefetch?: ProcPidPrefetch;
 }
 
 const EXAMPLES = `
@@ -56,7 +60,7 @@ export function createProgram(io: Io, state: State): Command {
     .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
       const pid = parsePid(pidText);
       const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version() }, io);
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch }, io);
     });
 
   program
@@ -105,9 +109,13 @@ export function createProgram(io: Io, state: State): Command {
   return program;
 }
 
-/** Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error). */
-export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const state: State = { code: 0, debug: argv.includes('--debug') };
+/**
+ * Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error).
+ * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` (prefetch.ts), null if it
+ * started nothing; when not given, main decides itself.
+ */
+export async function main(argv: readonly string[], io: Io = processIo, prefetch?: ProcPidPrefetch | null): Promise<number> {
+  const state: State = { code: 0, debug: argv.includes('--debug'), prefetch: prefetch === undefined ? prefetchFor(argv) : (prefetch ?? undefined) };
   try {
     const program = createProgram(io, state);
     await program.parseAsync([...argv], { from: 'user' });

@@ -11,7 +11,7 @@ import type { Socket, SocketProto } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
 import { isPreamble } from './detect-format.js';
-import type { LsofCarry, LsofPiece } from './lsof.js';
+import type { FdTable, LsofCarry, LsofPiece } from './lsof.js';
 import { lsofCaptureCarry, lsofCaptureProcesses, parseLsofFieldsPiece, parseLsofPiece } from './lsof.js';
 import { parseNetstat } from './netstat.js';
 import type { InetTable } from './proc-net-inet.js';
@@ -32,7 +32,7 @@ export interface Parsed {
 
 /** What the inputs of one analysis share: the fds listed so far (an fd two captures list counts once). */
 export interface Shared {
-  listed: Map<number, Map<number, number>>;
+  listed: Map<number, FdTable>;
   inputs: number;
 }
 
@@ -59,6 +59,9 @@ const lsof: CaptureParser = {
   },
 };
 
+/** How much lsof -F text may wait for a place to cut. */
+const MAX_PENDING = 1 << 20;
+
 /** lsof -F: a piece may only end before a process ("p") or file ("f") field. */
 const lsofFields: CaptureParser = {
   open(_head, source, sink, shared) {
@@ -66,11 +69,18 @@ const lsofFields: CaptureParser = {
     let pending: Chunk | null = null;
     return {
       read(chunk) {
-        const text = pending === null ? chunk.text : `${pending.text}\n${chunk.text}`;
+        // Lines over MAX_LINE are in no chunk: blank lines (passed over) keep the numbers in step.
+        const text = pending === null ? chunk.text : pending.text + '\n'.repeat(chunk.first - pending.first - pending.count + 1) + chunk.text;
         const first = pending === null ? chunk.first : pending.first;
         pending = null;
         const at = Math.max(text.lastIndexOf('\np'), text.lastIndexOf('\nf'));
-        if (at < 0) return fromPiece(parseLsofFieldsPiece(text, source, sink, carry, first));
+        if (at < 0) {
+          // No set starts after the first line (a short chunk: the line a read split): wait for one,
+          // unless it is not coming (text that is not lsof -F, forced by --format).
+          if (text.length >= MAX_PENDING) return fromPiece(parseLsofFieldsPiece(text, source, sink, carry, first));
+          pending = { first, count: chunk.first + chunk.count - first, text };
+          return NOTHING;
+        }
         const rest = text.slice(at + 1);
         let count = 1;
         for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n', i + 1)) count++;

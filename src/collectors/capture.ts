@@ -8,7 +8,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
-import { countKinds, FD_KINDS } from '../model/fd.js';
+import { FD_KINDS } from '../model/fd.js';
 import type { Process } from '../model/process.js';
 import type { Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
@@ -54,9 +54,9 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
     const sink = new LineSink(false);
     const reader = CAPTURE_PARSERS[format].open(stream.head, stream.source, sink, shared);
     let records = 0;
-    for await (const chunk of stream.chunks()) {
+    for await (const chunks of stream.chunks()) {
       const before = sink.skipped.length;
-      records += builder.add(reader.read(chunk));
+      for (const chunk of chunks) records += builder.add(reader.read(chunk));
       for (let i = before; i < sink.skipped.length; i++) sink.skipped[i]!.text = detach(sink.skipped[i]!.text); // not the chunk
     }
     records += builder.add(reader.end());
@@ -93,7 +93,7 @@ interface ProcessAcc {
 class CaptureBuilder {
   readonly formats = new Set<Format>();
   private readonly processes = new Map<number, ProcessAcc>();
-  private readonly socketFds = new Map<string, Fd>();
+  private readonly socketFds: SocketFds = new Map();
   private readonly sockets: Socket[] = [];
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
@@ -111,7 +111,9 @@ class CaptureBuilder {
     }
     for (const fd of parsed.fds) {
       this.process(fd.pid, null).fromFdTable = true;
-      this.socketFds.set(`${fd.pid}:${fd.fd}`, fd);
+      let fds = this.socketFds.get(fd.pid);
+      if (fds === undefined) this.socketFds.set(fd.pid, (fds = new Map()));
+      fds.set(fd.fd, fd);
     }
     for (const s of parsed.sockets) {
       this.sockets.push(s);
@@ -123,7 +125,7 @@ class CaptureBuilder {
   private process(pid: number, command: string | null): ProcessAcc {
     let acc = this.processes.get(pid);
     if (acc === undefined) {
-      acc = { pid, command: command ?? '?', kinds: countKinds([]), fromFdTable: false, complete: true };
+      acc = { pid, command: command ?? '?', kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, fromFdTable: false, complete: true };
       this.processes.set(pid, acc);
     } else if (acc.command === '?' && command !== null) {
       acc.command = command;
@@ -155,7 +157,7 @@ class CaptureBuilder {
       takenAt,
       kind: 'capture',
       processes,
-      fds: [...this.socketFds.values()].sort((a, b) => a.pid - b.pid || a.fd - b.fd),
+      fds: [...this.socketFds.values()].flatMap((fds) => [...fds.values()]).sort((a, b) => a.pid - b.pid || a.fd - b.fd),
       sockets,
       namespaces: [{ id: null, tables: [...this.formats], sysctls: UNKNOWN_SYSCTLS, backlogKnown: sockets.some((s) => s.backlog !== null) }],
       host: { fileNr: null, nrOpen: null },
@@ -173,12 +175,17 @@ class CaptureBuilder {
   }
 }
 
+/** Socket fds by pid and fd number. */
+export type SocketFds = Map<number, Map<number, Fd>>;
+
 /**
  * One row per socket across inputs: by inode where known (lsof DEVICE, ss ino:, /proc inode), else
  * by an owner's fd resolved through the lsof fd table, else by protocol, state and both endpoints.
  */
-export function mergeSockets(rows: Socket[], socketFds: Map<string, Fd>): Socket[] {
-  const byInode = new Map<string, Socket>();
+export function mergeSockets(rows: Socket[], socketFds: SocketFds): Socket[] {
+  const byInode = new Map<string | number, Socket>();
+  // An inode keyed as the number it is (cheaper to hash), unless its text is not the number's own.
+  const inodeKey = (inode: string): string | number => (inode.length < 16 && (inode.length === 1 || inode.charCodeAt(0) !== 48) && /^\d+$/.test(inode) ? Number(inode) : inode);
   const byTuple = new Map<string, Socket[]>();
   const matched = new Map<Socket, Set<string>>(); // sources already merged into a row
   const out: Socket[] = [];
@@ -189,15 +196,19 @@ export function mergeSockets(rows: Socket[], socketFds: Map<string, Fd>): Socket
   const tupled = (r: Socket): boolean => r.family === 'inet' || r.family === 'inet6';
   const partner = (row: Socket, wantInode: boolean): Socket | undefined =>
     !tupled(row) ? undefined : byTuple.get(tupleOf(row))?.find((r) => r.origin.source !== row.origin.source && !matched.get(r)?.has(row.origin.source) && (!wantInode || r.inode === null));
+  // Rows of one input are merged by inode only: a partner by tuple comes from another input.
+  const sources = new Set<string>();
+  for (const row of rows) sources.add(row.origin.source);
+  const byTuples = sources.size > 1;
   for (const row of rows) {
     if (row.inode === null) {
       for (const o of row.owners) {
-        const fd = o.fd === null ? undefined : socketFds.get(`${o.pid}:${o.fd}`);
+        const fd = o.fd === null ? undefined : socketFds.get(o.pid)?.get(o.fd);
         if (fd?.inode) { row.inode = fd.inode; break; }
       }
     }
-    const inode = row.inode !== null && row.inode !== '0' ? row.inode : null;
-    const existing = (inode === null ? undefined : byInode.get(inode)) ?? partner(row, inode !== null);
+    const inode = row.inode !== null && row.inode !== '0' ? inodeKey(row.inode) : null;
+    const existing = (inode === null ? undefined : byInode.get(inode)) ?? (byTuples ? partner(row, inode !== null) : undefined);
     if (existing !== undefined) {
       mergeInto(existing, row);
       if (inode !== null) byInode.set(inode, existing);
@@ -208,7 +219,7 @@ export function mergeSockets(rows: Socket[], socketFds: Map<string, Fd>): Socket
     }
     if (inode !== null) byInode.set(inode, row);
     out.push(row);
-    if (!tupled(row)) continue;
+    if (!byTuples || !tupled(row)) continue;
     const t = tupleOf(row);
     const list = byTuple.get(t);
     if (list === undefined) byTuple.set(t, [row]);

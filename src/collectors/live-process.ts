@@ -11,12 +11,14 @@ import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
 import { countKinds } from '../model/fd.js';
 import type { Socket } from '../model/socket.js';
-import { INET_TABLES, readProcNetInet } from './proc-net-inet.js';
-import { readProcNetOther } from './proc-net-other.js';
-import { readProcNetUnix } from './proc-net-unix.js';
+import { INET_TABLES, parseProcNetInet, readProcNetText } from './proc-net-inet.js';
+import { parseProcNetOther } from './proc-net-other.js';
+import { parseProcNetUnix } from './proc-net-unix.js';
 import {
-  parseCmdline, parseProcPidLimits, parseProcPidStat, readIfPresent, readNetns, readProcPidFd, readUid,
+  parseCmdline, parseProcPidLimits, parseProcPidStat, readIfPresent, readNetns, readProcPidFd, readProcPidFdShared, readUid,
 } from './proc-pid.js';
+import type { NetTexts, ProcPidPrefetch } from './proc-pid-worker.js';
+import { NET_TABLE_FILES } from './proc-pid-worker.js';
 import { runSsListenBacklogs } from './ss.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
 
@@ -25,22 +27,47 @@ export interface LiveOptions {
   /** Ask ss for listen backlog limits (default: when live and a listener has a queue). */
   backlog?: boolean;
   now?: () => Date;
+  /** A read of this process's fd and socket tables under way on a worker (used if pid and procRoot match). */
+  prefetch?: ProcPidPrefetch;
 }
 
-/** Reads the socket tables of the namespace seen through `netDir` (/proc/<pid>/net). */
-export function readNetTables(netDir: string, netns: string | null): { sockets: Socket[]; tables: string[] } {
+/**
+ * Reads the socket tables of the namespace seen through `netDir` (/proc/<pid>/net). `keep(inode)`:
+ * only rows whose inode it accepts (the others are not parsed, see parseProcNetInet). `texts`:
+ * tables already read (proc-pid-worker.ts), by file name; the others are read here.
+ */
+export function readNetTables(
+  netDir: string,
+  netns: string | null,
+  keep?: (inode: string) => boolean,
+  texts?: NetTexts,
+): { sockets: Socket[]; tables: string[] } {
   const sockets: Socket[] = [];
   const tables: string[] = [];
-  const add = (name: string, rows: Socket[] | null): void => {
-    if (rows === null) return;
+  const add = (name: string, parse: (text: string, path: string) => Socket[]): void => {
+    const path = `${netDir}/${name}`;
+    const text = texts?.has(name) === true ? texts.get(name)! : readProcNetText(path);
+    if (text === null) return;
     tables.push(name);
-    for (const row of rows) sockets.push(row);
+    for (const row of parse(text, path)) sockets.push(row);
   };
-  for (const table of INET_TABLES) add(table, readProcNetInet(netDir, table, netns));
-  add('unix', readProcNetUnix(netDir, netns));
-  add('netlink', readProcNetOther(netDir, 'netlink', netns));
-  add('packet', readProcNetOther(netDir, 'packet', netns));
+  for (const table of INET_TABLES) add(table, (text, path) => parseProcNetInet(text, path, table, netns, undefined, undefined, keep));
+  add('unix', (text, path) => parseProcNetUnix(text, path, netns, undefined, keep));
+  add('netlink', (text, path) => parseProcNetOther(text, path, 'netlink', netns, undefined, keep));
+  add('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep));
   return { sockets, tables };
+}
+
+/**
+ * The socket tables no one has claimed yet, claimed and read here (the worker of proc-pid-worker.ts
+ * reads the others). Only once every fd link has been claimed: tables are read after the fds.
+ */
+function readOwnNetTexts(prefetch: ProcPidPrefetch, netDir: string): NetTexts {
+  const texts: NetTexts = new Map();
+  for (let t = Atomics.add(prefetch.claims, 1, 1); t < NET_TABLE_FILES.length; t = Atomics.add(prefetch.claims, 1, 1)) {
+    texts.set(NET_TABLE_FILES[t]!, readProcNetText(`${netDir}/${NET_TABLE_FILES[t]}`));
+  }
+  return texts;
 }
 
 /** Collects the snapshot `fdleak diagnose <pid>` judges. Throws InputError if the pid is not there. */
@@ -65,16 +92,31 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
     const netns = readNetns(procRoot, pid);
-    const fdTable = readProcPidFd(procRoot, pid);
+    const prefetch = options.prefetch?.pid === pid && options.prefetch.procRoot === procRoot ? options.prefetch : undefined;
+    // With a worker: once every link is claimed, this thread reads its share of the socket tables
+    // while the worker finishes, then builds the fd records while the worker reads its share.
+    let texts: NetTexts | undefined; // those read here; the worker reads the others
+    const fdTable = prefetch === undefined
+      ? readProcPidFd(procRoot, pid)
+      : await readProcPidFdShared(prefetch, () => (texts = readOwnNetTexts(prefetch, `${source}/net`)));
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);
     }
-    const { sockets: allRows, tables } = readNetTables(`${source}/net`, netns);
-
     // Join rows to this process's fds by inode; keep only its own rows and ownerless ones
-    // (TIME_WAIT, orphaned FIN_WAIT2, unaccepted children): nothing else can concern it.
+    // (TIME_WAIT, orphaned FIN_WAIT2, unaccepted children): nothing else can concern it. The
+    // others are not even parsed: on a busy host they are nearly all of the rows.
     const fdByInode = new Map<string, number>();
-    for (const fd of fdTable.fds) if (fd.kind === 'socket' && fd.inode !== null) fdByInode.set(fd.inode, fd.fd);
+    for (let i = 0; i < fdTable.fds.length; i++) { // indexed: cold, over every fd, for-of costs more
+      const fd = fdTable.fds[i]!;
+      if (fd.kind === 'socket' && fd.inode !== null) fdByInode.set(fd.inode, fd.fd);
+    }
+    if (prefetch !== undefined) {
+      texts ??= readOwnNetTexts(prefetch, `${source}/net`); // the worker failed before: read them all here
+      // Unless every table was read here, the worker has the rest (or, had it failed, null).
+      if (texts.size < NET_TABLE_FILES.length) for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
+    }
+    const keep = (inode: string): boolean => inode === '0' || fdByInode.has(inode);
+    const { sockets: allRows, tables } = readNetTables(`${source}/net`, netns, keep, texts);
     const sockets: Socket[] = [];
     for (const row of allRows) {
       const fd = row.inode === null ? undefined : fdByInode.get(row.inode);

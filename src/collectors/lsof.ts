@@ -20,7 +20,6 @@
  *   digits, wrapping every 1000); lsof lists fds in ascending order, which restores the number.
  */
 import type { Fd, FdKind } from '../model/fd.js';
-import { countKinds } from '../model/fd.js';
 import type { Process } from '../model/process.js';
 import type { Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
@@ -55,17 +54,24 @@ export interface LsofCarry {
  */
 export interface LsofCapture {
   readonly input: number;
-  readonly listed: Map<number, Map<number, number>>;
+  readonly listed: Map<number, FdTable>;
   layout: Layout;
   afterWarning: boolean;
-  /** lsof -F: the process set the next piece continues, and whether its "p" field was bad. */
+  /** lsof -F: the process set the next piece continues; whether the last "p" field was bad. */
   fieldsProcess: FieldsProcess | null;
   orphaned: boolean;
+  /** What was read so far (created by the first piece). */
   builder: Builder | null;
 }
 
+/**
+ * The fds of one process listed so far: fd number -> the input that listed it first. An array, not
+ * a Map: fd numbers are small and dense, and a million-line capture lists hundreds of thousands.
+ */
+export type FdTable = number[];
+
 /** A carry for reading one capture in pieces; `listed` shared by the inputs of one analysis. */
-export function lsofCaptureCarry(listed: Map<number, Map<number, number>> = new Map(), input = 0): LsofCarry {
+export function lsofCaptureCarry(listed: Map<number, FdTable> = new Map(), input = 0): LsofCarry {
   return {
     lastFd: new Map(),
     capture: { input, listed, layout: NO_LAYOUT, afterWarning: false, fieldsProcess: null, orphaned: false, builder: null },
@@ -90,6 +96,16 @@ export interface LsofCaptureProcess {
   command: string;
   fdTableComplete: boolean;
   fdKinds: Record<FdKind, number>;
+}
+
+/** /^\d+$/.test(text), without a regular expression. */
+function isDigits(text: string): boolean {
+  if (text.length === 0) return false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
 }
 
 /** lsof's TCP state names (dialects/linux/dsock.c) -> kernel names. */
@@ -137,22 +153,22 @@ interface LsofFile {
 /** What was read of one process's fd table. */
 interface ProcState {
   process: Process;
-  tids: Set<number>;
+  tids: Set<number> | null;
   /** fd number -> the input that listed it first (shared by the inputs of one analysis). */
-  fds: Map<number, number>;
+  fds: FdTable;
   /** fds this parse listed first, by kind. */
   kinds: Record<FdKind, number>;
   /** fds this input listed. */
   count: number;
   /** Socket fds: the row's text from TYPE on, so a thread row repeating it is known without decoding it again. */
-  tails: Map<number, string> | null;
+  tails: string[] | null;
 }
 
 interface BuilderOptions {
   /** Keep a record of every fd (a capture parsed whole), or of socket fds only (pieces: the rest are counted). */
   keepAll: boolean;
   input: number;
-  listed: Map<number, Map<number, number>>;
+  listed: Map<number, FdTable>;
 }
 
 /** Collects files into processes, fds and sockets; one (pid, fd) counts once. */
@@ -163,7 +179,7 @@ class Builder {
   /** Processes first named since the last takePiece(). */
   created: ProcState[] = [];
   records = 0;
-  private readonly socketByKey = new Map<string, Socket>();
+  private readonly socketByKey = new Map<string | number, Socket>();
   /** Whether the capture lists tasks (TID column, -F "K"): then threads can be counted. */
   tasksListed = false;
   /** The TYPE-on text of the row being added, when it is a socket fd (see ProcState.tails). */
@@ -189,7 +205,7 @@ class Builder {
   /** Registers a process row even if it has no fd (cwd/txt/mem rows, NOFD). */
   proc(f: Pick<LsofFile, 'pid' | 'command' | 'uid' | 'tid'>): ProcState {
     const p = this.peek(f.pid) ?? this.create(f.pid, f.command, f.uid);
-    if (f.tid !== null && f.tid !== f.pid) p.tids.add(f.tid);
+    if (f.tid !== null && f.tid !== f.pid) (p.tids ??= new Set()).add(f.tid);
     return p;
   }
 
@@ -202,13 +218,13 @@ class Builder {
 
   create(pid: number, command: string, uid: number | null): ProcState {
     let fds = this.options.listed.get(pid);
-    if (fds === undefined) this.options.listed.set(pid, (fds = new Map()));
+    if (fds === undefined) this.options.listed.set(pid, (fds = []));
     const p: ProcState = {
       process: {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
         fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
       },
-      tids: new Set(), fds, kinds: countKinds([]), count: 0, tails: null,
+      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null,
     };
     this.procs.set(pid, p);
     this.created.push(p);
@@ -232,20 +248,24 @@ class Builder {
     this.flushRun();
     this.runPid = pid;
     this.runTid = tid;
-    this.runLast = this.lastFd.get(`${pid}/${tid ?? ''}`);
+    this.runLast = this.lastFd.size === 0 ? undefined : this.lastFd.get(`${pid}/${tid ?? ''}`);
   }
 
-  /** Writes the current run's last fd to the carry (at the end of every parse). */
+  /**
+   * Writes the current run's last fd to the carry (at the end of every parse). A number below 9999
+   * reads as no number at all (lastOf starts at 9999), so while no run went past it the map stays
+   * empty: most captures never touch it.
+   */
   flushRun(): void {
-    if (this.runDirty) this.lastFd.set(`${this.runPid}/${this.runTid ?? ''}`, this.runLast!);
+    if (this.runDirty && (this.runLast! >= 9999 || this.lastFd.size > 0)) this.lastFd.set(`${this.runPid}/${this.runTid ?? ''}`, this.runLast!);
     this.runDirty = false;
   }
 
   /** Counts fd `fdNo` of `p` unless this input listed it already; false for such a repeat. */
   list(p: ProcState, fdNo: number, kind: FdKind): 'new' | 'listed' | 'repeat' {
-    const prev = p.fds.get(fdNo);
+    const prev = p.fds[fdNo];
     if (prev === this.input) return 'repeat';
-    p.fds.set(fdNo, this.input);
+    p.fds[fdNo] = this.input;
     p.count++;
     this.records++;
     if (prev !== undefined) return 'listed';
@@ -253,16 +273,21 @@ class Builder {
     return 'new';
   }
 
+  private bad(f: LsofFile, reason: string): void {
+    this.sink.bad(reason, this.source, f.line, f.text);
+  }
+
   add(f: LsofFile): void {
-    const bad = (reason: string): void => this.sink.bad(reason, this.source, f.line, f.text);
-    if (f.pid === 0) return bad('expected a positive PID');
+    if (f.pid === 0) return this.bad(f, 'expected a positive PID');
     if (f.fd === 'NOFD') {
       this.proc(f).process.fdTableComplete = false;
       return;
     }
-    const number = f.fd === null ? null : FD_NUMBER.exec(f.fd);
-    const truncated = f.fd === null ? null : FD_TRUNCATED.exec(f.fd);
-    if (f.fd !== null && number === null && truncated === null && !NON_FD.test(f.fd)) return bad(`expected an FD (a number, cwd, txt, mem, ...), found ${quote(f.fd)}`);
+    // Both readers strip the mode and lock characters: an FD is mostly plain digits.
+    const digits = f.fd !== null && f.fd.length <= 10 && isDigits(f.fd);
+    const number = f.fd === null ? null : digits ? [f.fd, f.fd] : FD_NUMBER.exec(f.fd);
+    const truncated = f.fd === null || digits ? null : FD_TRUNCATED.exec(f.fd);
+    if (f.fd !== null && number === null && truncated === null && !NON_FD.test(f.fd)) return this.bad(f, `expected an FD (a number, cwd, txt, mem, ...), found ${quote(f.fd)}`);
     let fdNo = number === null ? null : Number(number[1]);
     // lsof lists a process's fds in ascending order, so "*NNN" is the first number above the
     // previous fd (of this process or thread) that ends in NNN; at least 10000, the first cut off.
@@ -281,14 +306,14 @@ class Builder {
     if (SOCKET_TYPES.has(type)) {
       kind = 'socket';
       if (type === 'IPv4' || type === 'IPv6') {
-        inode = f.device !== null && /^\d+$/.test(f.device) ? f.device : null;
+        inode = f.device !== null && isDigits(f.device) ? f.device : null;
         const decoded = this.inetSocket(f, inode);
-        if (typeof decoded === 'string') return bad(decoded);
+        if (typeof decoded === 'string') return this.bad(f, decoded);
         socket = decoded;
       } else {
-        inode = f.node !== null && /^\d+$/.test(f.node) ? f.node : null;
+        inode = f.node !== null && isDigits(f.node) ? f.node : null;
         // -F without "i" has no inode: the fd still counts, it just cannot be joined to a table
-        if (inode === null && !f.fromFields) return bad(`expected the socket inode in the NODE column of a ${type} row`);
+        if (inode === null && !f.fromFields) return this.bad(f, `expected the socket inode in the NODE column of a ${type} row`);
         if (type === 'sock') {
           const m = /^protocol: (\S+)/.exec(f.name);
           hint = m === null ? null : m[1]!;
@@ -298,7 +323,7 @@ class Builder {
       }
     } else if (type === 'FIFO') {
       kind = f.name === 'pipe' ? 'pipe' : 'file';
-      if (kind === 'pipe' && f.node !== null && /^\d+$/.test(f.node)) inode = f.node;
+      if (kind === 'pipe' && f.node !== null && isDigits(f.node)) inode = f.node;
     } else if (FILE_TYPES.has(type)) {
       kind = 'file';
     } else if (type === 'a_inode') {
@@ -312,12 +337,14 @@ class Builder {
       if (listed === 'new' && (this.options.keepAll || kind === 'socket')) {
         this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
       }
-      if (kind === 'socket' && this.pendingTail !== null) (p.tails ??= new Map()).set(fdNo, this.pendingTail);
+      if (kind === 'socket' && this.pendingTail !== null) (p.tails ??= [])[fdNo] = this.pendingTail;
     }
     if (socket === null) return;
     // Without an inode (-F without "d"), a connected TCP socket is still one per 4-tuple in a netns:
     // a socket shared after fork() stays one row. Listeners may be distinct (SO_REUSEPORT): per fd.
-    const key = inode ??
+    // An inode is a number: keyed as one (hashing a number is cheaper), unless its text is not the
+    // number's own ("0123"), so that two texts never share a key.
+    const key = inode !== null ? (inode.length < 16 && (inode.length === 1 || inode.charCodeAt(0) !== 48) ? Number(inode) : inode) :
       (socket.proto === 'tcp' && socket.remote !== null ? `tcp|${f.name}` : fdNo !== null ? `${f.pid}:${fdNo}` : `${f.pid}|${type}|${f.name}`);
     const owner = { pid: f.pid, fd: fdNo, command: p.process.command };
     const existing = this.socketByKey.get(key);
@@ -394,7 +421,7 @@ class Builder {
     const processes = [...this.procs.values()].map(({ process, tids, kinds, count }) => ({
       ...process,
       fdCount: count,
-      threads: this.tasksListed ? 1 + tids.size : null,
+      threads: this.tasksListed ? 1 + (tids?.size ?? 0) : null,
       fdKinds: kinds,
     }));
     return { processes, fds: this.fds, sockets: this.sockets };
@@ -549,7 +576,7 @@ export function parseLsofPiece(text: string, source: string, sink: LineSink, car
     const wasWarning = afterWarning;
     afterWarning = false;
     if (le - start > MAX_LINE) {
-      sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, text.slice(start, start + 200));
+      sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, text.slice(start, le));
       continue;
     }
     if (c0 === 108 && text.startsWith('lsof: ', start)) { afterWarning = true; continue; }
@@ -565,9 +592,18 @@ export function parseLsofPiece(text: string, source: string, sink: LineSink, car
     }
     const fast = fastRow(text, start, le, layout, b);
     if (fast === DONE) continue;
-    const raw = detach(text.slice(start, le));
-    b.pendingTail = fast >= 0 ? raw.slice(fast - start) : null;
-    const file = parseLsofRow(raw, lineNo, layout);
+    // Records keep strings cut from the row: the row is detached from the piece first, unless it
+    // is one that only gets reported (the caller keeps its own copy of what it reports).
+    let raw = text.slice(start, le);
+    let file: LsofFile | string;
+    if (fast >= 0) { // a socket row fastRow read up to its TYPE: socketFile goes on from there
+      raw = detach(raw);
+      b.pendingTail = raw.slice(fast - start);
+      file = socketFile(raw, start, lineNo);
+    } else {
+      file = parseLsofRow(raw, lineNo, layout);
+      if (typeof file !== 'string') file = parseLsofRow((raw = detach(raw)), lineNo, layout);
+    }
     if (typeof file === 'string') sink.bad(file, source, lineNo, raw);
     else b.add(file);
     b.pendingTail = null;
@@ -582,6 +618,8 @@ export function parseLsofPiece(text: string, source: string, sink: LineSink, car
 export function lsofCaptureProcesses(carry: LsofCarry): LsofCaptureProcess[] {
   const b = carry.capture?.builder;
   if (b === undefined || b === null) return [];
+  const last = carry.capture!.fieldsProcess;
+  if (last !== null) seenProcess(b, last); // lsof -F: the last process set ends with the capture
   return [...b.procs.values()].map((p) => ({
     pid: p.process.pid, command: p.process.command, fdTableComplete: p.process.fdTableComplete, fdKinds: p.kinds,
   }));
@@ -592,29 +630,32 @@ function captureOf(carry: LsofCarry): LsofCapture {
 }
 
 // The fast path: most rows of a big capture are files (mem, txt, REG, FIFO, ...) or a thread's
-// repeat of an fd already read. They are recognised in place, by character codes and token
-// offsets into the piece's text, without a string or object per row: their fd is counted, that is
-// all a capture keeps of them. Anything else, or anything odd, goes through parseLsofRow, whose
-// messages and records are the reference (test/collectors/lsof-pieces.test.ts compares the two).
+// repeat of an fd already read. They are recognised in place, by character codes and offsets into
+// the piece's text, without a string or object per row: their fd is counted, that is all a capture
+// keeps of them. Anything else, or anything odd, goes through parseLsofRow, whose messages and
+// records are the reference (test/collectors/lsof-pieces.test.ts compares the two).
 
-/** The row being read: its text, tokens found so far (start and end offsets), where to go on. */
-const MAX_TOKENS = 32;
-const TS = new Int32Array(MAX_TOKENS);
-const TE = new Int32Array(MAX_TOKENS);
-let rowText = '';
-let rowEnd = 0;
-let scanAt = 0;
-let tokens = 0;
 /** fastRow handled the row. Other results: -1, or where the TYPE column starts (a socket row). */
 const DONE = -2;
 const MAX_FAST_EXTRA = 4;
 
-const T_OTHER = 0;
-const T_FILE = 1;
-const T_FIFO = 2;
-const T_ANON = 3;
-const T_SOCKET = 4;
-const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket'];
+/** Token offsets of the row being read whole (as /\S+/g finds them), found as far as asked. */
+const MAX_TOKENS = 32;
+const TS = new Int32Array(MAX_TOKENS);
+const TE = new Int32Array(MAX_TOKENS);
+const row = { text: '', end: 0, scan: 0, tokens: 0, fdValue: 0, pid: 0, tid: -1, u: 0, cmdLen: 0, uid: -1, fdEnd: 0 };
+
+/**
+ * The head (COMMAND PID [TID TASKCMD] [PPID PGID] USER) of the last row read whole, when it alone
+ * decided how that row reads: a process's or thread's rows repeat it byte for byte, so a row that
+ * starts with it needs only its FD and TYPE read. Reset for every piece and header.
+ */
+const head = { text: '', pid: 0, tid: -1, u: 0, cmdLen: 0, uid: -1 };
+
+function resetHead(): void {
+  head.text = '';
+  row.text = '';
+}
 
 /** JavaScript's \s, by character code. */
 function isSpace(c: number): boolean {
@@ -623,37 +664,38 @@ function isSpace(c: number): boolean {
   return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
-/** Whether the row has a token i (as /\S+/g finds them), reading only as far as that. */
+/** Whether the row has a token i, reading only as far as that. */
 function has(i: number): boolean {
-  const text = rowText;
-  while (tokens <= i) {
-    if (tokens === MAX_TOKENS) return false;
-    let j = scanAt;
-    while (j < rowEnd && isSpace(text.charCodeAt(j))) j++;
-    if (j >= rowEnd) { scanAt = j; return false; }
-    TS[tokens] = j;
-    while (j < rowEnd && !isSpace(text.charCodeAt(j))) j++;
-    TE[tokens++] = j;
-    scanAt = j;
+  const r = row;
+  const text = r.text;
+  const end = r.end;
+  while (r.tokens <= i) {
+    if (r.tokens === MAX_TOKENS) return false;
+    let j = r.scan;
+    while (j < end && isSpace(text.charCodeAt(j))) j++;
+    if (j >= end) { r.scan = j; return false; }
+    TS[r.tokens] = j;
+    while (j < end && !isSpace(text.charCodeAt(j))) j++;
+    TE[r.tokens++] = j;
+    r.scan = j;
   }
   return true;
 }
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/** Token i is /^\d{1,10}$/. */
-function isNum(i: number): boolean {
-  if (!has(i)) return false;
-  const s = TS[i]!;
-  const e = TE[i]!;
-  if (e - s > 10) return false;
-  for (let j = s; j < e; j++) if (!isDigit(rowText.charCodeAt(j))) return false;
+/** text[s, e) is /^\d{1,10}$/. */
+function isNumAt(text: string, s: number, e: number): boolean {
+  if (e - s > 10 || e === s) return false;
+  for (let j = s; j < e; j++) if (!isDigit(text.charCodeAt(j))) return false;
   return true;
 }
 
-function numAt(i: number): number {
+const isNum = (i: number): boolean => has(i) && isNumAt(row.text, TS[i]!, TE[i]!);
+
+function numAt(text: string, s: number, e: number): number {
   let v = 0;
-  for (let j = TS[i]!; j < TE[i]!; j++) v = v * 10 + rowText.charCodeAt(j) - 48;
+  for (let j = s; j < e; j++) v = v * 10 + text.charCodeAt(j) - 48;
   return v;
 }
 
@@ -662,8 +704,6 @@ const FD_NUM = 1;
 const FD_TRUNC = 2;
 const FD_NAMED = 3;
 const FD_NOFD = 4;
-/** The number fdClass read. */
-let fdValue = 0;
 
 function isLock(c: number): boolean {
   return c === 114 || c === 82 || c === 119 || c === 87 || c === 117 || c === 85 || c === 78 || c === 120 || c === 88;
@@ -677,48 +717,48 @@ function isModeLock(text: string, s: number, e: number): boolean {
   return false;
 }
 
-/** NON_FD's words other than NOFD. */
-function isNamedFd(text: string, s: number, e: number): boolean {
-  switch (e - s) {
-    case 3: return text.startsWith('mem', s) || text.startsWith('cwd', s) || text.startsWith('rtd', s) || text.startsWith('txt', s) ||
-      text.startsWith('DEL', s) || text.startsWith('ltx', s) || text.startsWith('v86', s) || text.startsWith('err', s) ||
-      text.startsWith('jld', s) || text.startsWith('m86', s) || text.startsWith('Mxx', s);
-    case 2: return text.startsWith('pd', s) || text.startsWith('tr', s);
-    case 4: return text.startsWith('mmap', s);
-    default: return false;
-  }
+/** Four characters (or fewer, at e) packed in one number, to compare words by value. */
+function word4(text: string, s: number, e: number): number {
+  const n = e - s;
+  return (n > 0 ? text.charCodeAt(s) : 0) * 16777216 + (n > 1 ? text.charCodeAt(s + 1) : 0) * 65536 +
+    (n > 2 ? text.charCodeAt(s + 2) : 0) * 256 + (n > 3 ? text.charCodeAt(s + 3) : 0);
 }
+const w4 = (w: string): number => word4(w, 0, w.length);
+const W_MEM = w4('mem');
+const W_CWD = w4('cwd');
+const W_RTD = w4('rtd');
+const W_TXT = w4('txt');
+const W_DEL = w4('DEL');
+const NAMED_FDS = new Set(['ltx', 'v86', 'err', 'jld', 'm86', 'Mxx', 'pd', 'tr', 'mmap', 'mem', 'cwd', 'rtd', 'txt', 'DEL'].map(w4));
+const W_NOFD = w4('NOFD');
 
-/** Token i as an FD: FD_NUMBER or FD_TRUNCATED (its number in fdValue), NON_FD's words, NOFD, or none (isFd). */
-function fdClass(i: number): number {
-  if (!has(i)) return FD_BAD;
-  const text = rowText;
-  const s = TS[i]!;
-  const e = TE[i]!;
+/** text[s, e) as an FD: FD_NUMBER or FD_TRUNCATED (its number in row.fdValue), NON_FD's words, NOFD, or none (isFd). */
+function fdClassAt(text: string, s: number, e: number): number {
   const c = text.charCodeAt(s);
   if (isDigit(c)) {
     let j = s;
     let v = 0;
     while (j < e && isDigit(text.charCodeAt(j))) v = v * 10 + text.charCodeAt(j++) - 48;
     if (j - s > 10 || !isModeLock(text, j, e)) return FD_BAD;
-    fdValue = v;
+    row.fdValue = v;
+    row.fdEnd = j;
     return FD_NUM;
   }
   if (c === 42) { // "*NNN"
     if (e - s < 4 || !isDigit(text.charCodeAt(s + 1)) || !isDigit(text.charCodeAt(s + 2)) || !isDigit(text.charCodeAt(s + 3)) || !isModeLock(text, s + 4, e)) return FD_BAD;
-    fdValue = (text.charCodeAt(s + 1) - 48) * 100 + (text.charCodeAt(s + 2) - 48) * 10 + text.charCodeAt(s + 3) - 48;
+    row.fdValue = (text.charCodeAt(s + 1) - 48) * 100 + (text.charCodeAt(s + 2) - 48) * 10 + text.charCodeAt(s + 3) - 48;
     return FD_TRUNC;
   }
-  if (e - s === 4 && text.startsWith('NOFD', s)) return FD_NOFD;
-  return isNamedFd(text, s, e) ? FD_NAMED : FD_BAD;
+  if (e - s > 4 || e - s < 2) return FD_BAD;
+  const w = word4(text, s, e);
+  if (w === W_MEM || w === W_CWD || w === W_RTD || w === W_TXT || w === W_DEL) return FD_NAMED;
+  return w === W_NOFD ? FD_NOFD : NAMED_FDS.has(w) ? FD_NAMED : FD_BAD;
 }
 
-/** Token i is a TYPE word (isType). */
-function isTypeTok(i: number): boolean {
-  if (!has(i)) return false;
-  const text = rowText;
-  const s = TS[i]!;
-  const e = TE[i]!;
+const fdClass = (i: number): number => (has(i) ? fdClassAt(row.text, TS[i]!, TE[i]!) : FD_BAD);
+
+/** text[s, e) is a TYPE word (isType). */
+function isTypeAt(text: string, s: number, e: number): boolean {
   const c = text.charCodeAt(s);
   if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
     for (let j = s + 1; j < e; j++) {
@@ -735,33 +775,69 @@ function isTypeTok(i: number): boolean {
   return true;
 }
 
-/** What parseLsofRow and Builder.add make of a TYPE word, for the fast path. */
+const isTypeTok = (i: number): boolean => has(i) && isTypeAt(row.text, TS[i]!, TE[i]!);
+
+const T_OTHER = 0;
+const T_FILE = 1;
+const T_FIFO = 2;
+const T_ANON = 3;
+const T_SOCKET = 4;
+/** T_OTHER, from a word typeCode did not recognise: whether it is a TYPE word at all is not known. */
+const T_UNCHECKED = 5;
+const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket', 'other'];
+/** text at s is the word w (whose first character was matched already). */
+function rest(text: string, s: number, w: string): boolean {
+  for (let j = 1; j < w.length; j++) if (text.charCodeAt(s + j) !== w.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * What parseLsofRow and Builder.add make of the TYPE word text[s, e): SOCKET_TYPES, FIFO, FILE_TYPES,
+ * a_inode, "unknown" (lsof could not stat the fd: common in captures); T_UNCHECKED for any other.
+ */
 function typeCode(text: string, s: number, e: number): number {
+  const c = text.charCodeAt(s);
   switch (e - s) {
     case 3:
-      if (text.startsWith('REG', s) || text.startsWith('DIR', s) || text.startsWith('CHR', s) || text.startsWith('BLK', s)) return T_FILE;
-      if (text.startsWith('raw', s) || text.startsWith('ipx', s) || text.startsWith('key', s)) return T_SOCKET;
-      return T_OTHER;
+      if (c === 82) return rest(text, s, 'REG') ? T_FILE : T_UNCHECKED;
+      if (c === 68) return rest(text, s, 'DIR') ? T_FILE : T_UNCHECKED;
+      if (c === 67) return rest(text, s, 'CHR') ? T_FILE : T_UNCHECKED;
+      if (c === 66) return rest(text, s, 'BLK') ? T_FILE : T_UNCHECKED;
+      if (c === 114) return rest(text, s, 'raw') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'ipx') ? T_SOCKET : T_UNCHECKED;
+      if (c === 107) return rest(text, s, 'key') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
     case 4:
-      if (text.startsWith('FIFO', s)) return T_FIFO;
-      if (text.startsWith('IPv4', s) || text.startsWith('IPv6', s) || text.startsWith('sock', s) || text.startsWith('unix', s) ||
-        text.startsWith('raw6', s) || text.startsWith('pack', s) || text.startsWith('ax25', s) || text.startsWith('x.25', s) ||
-        text.startsWith('inet', s) || text.startsWith('ndrv', s)) return T_SOCKET;
-      if (text.startsWith('LINK', s)) return T_FILE;
-      return T_OTHER;
+      if (c === 70) return rest(text, s, 'FIFO') ? T_FIFO : T_UNCHECKED;
+      if (c === 73) return rest(text, s, 'IPv4') || rest(text, s, 'IPv6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 76) return rest(text, s, 'LINK') ? T_FILE : T_UNCHECKED;
+      if (c === 115) return rest(text, s, 'sock') ? T_SOCKET : T_UNCHECKED;
+      if (c === 117) return rest(text, s, 'unix') ? T_SOCKET : T_UNCHECKED;
+      if (c === 114) return rest(text, s, 'raw6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 112) return rest(text, s, 'pack') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return rest(text, s, 'ax25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 120) return rest(text, s, 'x.25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'inet') ? T_SOCKET : T_UNCHECKED;
+      if (c === 110) return rest(text, s, 'ndrv') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
     case 5:
-      return text.startsWith('atalk', s) || text.startsWith('inet6', s) ? T_SOCKET : T_OTHER;
+      if (c === 97) return rest(text, s, 'atalk') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'inet6') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
     case 7:
-      return text.startsWith('netlink', s) ? T_SOCKET : text.startsWith('a_inode', s) ? T_ANON : T_OTHER;
+      if (c === 117) return rest(text, s, 'unknown') ? T_OTHER : T_UNCHECKED;
+      if (c === 110) return rest(text, s, 'netlink') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return rest(text, s, 'a_inode') ? T_ANON : T_UNCHECKED;
+      return T_UNCHECKED;
     default:
-      return T_OTHER;
+      return T_UNCHECKED;
   }
 }
 
 /** Token i is /^(\d+,\d+|0x[0-9a-fA-F]+)$/ (DEVICE) or, with `size`, /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/ (SIZE/OFF). */
 function isDeviceOrSize(i: number, size: boolean): boolean {
   if (!has(i)) return false;
-  const text = rowText;
+  const text = row.text;
   const s = TS[i]!;
   const e = TE[i]!;
   const c1 = e - s > 1 ? text.charCodeAt(s + 1) : -1;
@@ -783,63 +859,68 @@ function isDeviceOrSize(i: number, size: boolean): boolean {
 }
 
 /**
- * The head (COMMAND PID [TID TASKCMD] [PPID PGID] USER) of the last row read whole, when it alone
- * decided how that row reads: a process's or thread's rows repeat it byte for byte, so the next
- * row that starts with it needs only its FD and TYPE read. Reset for every piece and header.
- */
-let head = '';
-let headPid = 0;
-let headTid: number | null = null;
-let headU = 0;
-let headCmdLen = 0;
-let headUid: number | null = null;
-
-/** Forgets the head of the last row (a new piece or header). */
-function resetHead(): void {
-  head = '';
-}
-
-/**
  * A row read in place: DONE when it is a file (or a repeat of a socket fd with the same text),
  * else -1, or the offset of its TYPE column when it is a socket row parseLsofRow must read.
  * Nothing is changed unless the row is DONE.
  */
 function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builder): number {
-  const extra = layout.extra;
-  if (extra > MAX_FAST_EXTRA) return -1;
-  rowText = text;
-  rowEnd = le;
+  const r = row;
+  r.text = text;
+  r.end = le;
   let pid: number;
   let tid: number | null;
   let u: number;
   let fd: number;
   let cmdLen: number;
   let uid: number | null;
-  const h = ls + head.length;
-  if (head !== '' && h < le && isSpace(text.charCodeAt(h)) && text.startsWith(head, ls)) {
+  let type = -1;
+  const hl = head.text.length;
+  const h = ls + hl;
+  // lastIndexOf at `ls` is startsWith without a char-by-char loop: it stops at the first match
+  // backwards, at most at the start of the row that set the head.
+  if (hl > 0 && h < le && isSpace(text.charCodeAt(h)) && text.lastIndexOf(head.text, ls) === ls) {
     // The same head as the last row: the same PID, TID, USER; FD and TYPE decide the rest.
-    pid = headPid;
-    tid = headTid;
-    u = headU;
-    cmdLen = headCmdLen;
-    uid = headUid;
-    tokens = u + 1;
-    scanAt = h;
-    fd = fdClass(u + 1);
-    if (fd === FD_BAD || fd === FD_NOFD || !isTypeTok(u + 2)) return -1;
+    pid = head.pid;
+    tid = head.tid < 0 ? null : head.tid;
+    u = head.u;
+    cmdLen = head.cmdLen;
+    uid = head.uid < 0 ? null : head.uid;
+    // FD and TYPE: the next two tokens, scanned here rather than through has().
+    let i = h;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    const fs = i;
+    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    const fe = i;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    if (i >= le) return -1;
+    const ts = i;
+    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    TS[u + 1] = fs;
+    TE[u + 1] = fe;
+    TS[u + 2] = ts;
+    TE[u + 2] = i;
+    r.tokens = u + 3;
+    r.scan = i;
+    fd = fdClassAt(text, fs, fe);
+    if (fd === FD_BAD || fd === FD_NOFD) return -1;
+    type = typeCode(text, ts, i);
+    if (type === T_UNCHECKED && !isTypeAt(text, ts, i)) return -1;
   } else {
-    head = '';
-    scanAt = ls;
-    tokens = 0;
+    const extra = layout.extra;
+    if (extra > MAX_FAST_EXTRA) return -1;
+    head.text = '';
+    r.scan = ls;
+    r.tokens = 0;
     let p = 1;
     while (p <= 3 && has(p) && !isNum(p)) p++;
     if (!isNum(p)) return -1;
-    pid = numAt(p);
+    pid = numAt(text, TS[p]!, TE[p]!);
     if (pid === 0) return -1;
     const k = p + 1;
     // USER FD TYPE right after PID (+ PPID/PGID), or after TID TASKCMD: userFdTypeAt of parseLsofRow.
     const fd1 = has(k + extra) ? fdClass(k + extra + 1) : FD_BAD;
-    const value1 = fdValue;
+    const value1 = r.fdValue;
+    const end1 = r.fdEnd;
     const plain = fd1 !== FD_BAD && (fd1 === FD_NOFD || isTypeTok(k + extra + 2));
     const tidNumeric = layout.tasks !== false && isNum(k);
     const fd2 = tidNumeric && has(k + 2 + extra) ? fdClass(k + extra + 3) : FD_BAD;
@@ -848,46 +929,52 @@ function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builde
     const isThread = threaded && (!plain || (layout.tasks === true && (layout.tidEnd === null || aligned)));
     tid = null;
     if (isThread) {
-      tid = numAt(k);
+      tid = numAt(text, TS[k]!, TE[k]!);
       u = k + 2 + extra;
       fd = fd2;
     } else if (plain) {
       u = k + extra;
       fd = fd1;
-      fdValue = value1;
+      r.fdValue = value1;
+      r.fdEnd = end1;
     } else {
       return -1;
     }
     for (let x = isThread ? k + 2 : k; x < u; x++) if (!isNum(x)) return -1;
     if (fd === FD_NOFD) return -1;
     cmdLen = TS[p]! - ls;
-    uid = isNum(u) ? numAt(u) : null;
+    uid = isNum(u) ? numAt(text, TS[u]!, TE[u]!) : null;
     // The head alone decided between the readings when the other one failed within it: a thread
     // row's PID-then-USER reading fails at TASKCMD or USER; a process row's TID reading at USER.
     if (isThread ? !plain : !tidNumeric) {
-      head = text.slice(ls, TE[u]!);
-      headPid = pid;
-      headTid = tid;
-      headU = u;
-      headCmdLen = cmdLen;
-      headUid = uid;
+      head.text = text.slice(ls, TE[u]!);
+      head.pid = pid;
+      head.tid = tid ?? -1;
+      head.u = u;
+      head.cmdLen = cmdLen;
+      head.uid = uid ?? -1;
     }
   }
+  r.pid = pid;
+  r.tid = tid ?? -1;
+  r.u = u;
+  r.cmdLen = cmdLen;
+  r.uid = uid ?? -1;
   let fdNo: number | null = null;
   if (fd === FD_NUM) {
-    fdNo = fdValue;
+    fdNo = r.fdValue;
   } else if (fd === FD_TRUNC) {
     const prev = Math.max(b.lastOf(pid, tid) ?? 9999, 9999);
-    fdNo = prev - (prev % 1000) + fdValue;
+    fdNo = prev - (prev % 1000) + r.fdValue;
     if (fdNo <= prev) fdNo += 1000;
   }
   const ts = TS[u + 2]!;
-  const type = typeCode(text, ts, TE[u + 2]!);
+  if (type < 0) type = typeCode(text, ts, TE[u + 2]!); // a TYPE word (the head's reading checked it)
   if (type === T_SOCKET) {
     // A thread's row repeating a socket fd read before: the same text from TYPE on reads the same.
     const p0 = fdNo === null ? undefined : b.peek(pid);
-    const tail = p0?.fds.get(fdNo!) === b.input ? p0.tails?.get(fdNo!) : undefined;
-    if (tail === undefined || le - ts !== tail.length || !text.startsWith(tail, ts)) return ts;
+    const tail = p0?.fds[fdNo!] === b.input ? p0.tails?.[fdNo!] : undefined;
+    if (tail === undefined || le - ts !== tail.length || text.slice(ts, le) !== tail) return ts;
     b.setLast(pid, tid, fdNo!);
     return DONE;
   }
@@ -906,6 +993,49 @@ function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builde
     b.list(proc, fdNo, kind);
   }
   return DONE;
+}
+
+/**
+ * The rest of a socket row fastRow read up to its TYPE (its tokens still in TS/TE, offsets into the
+ * piece; `raw` the row, starting at `ls`): parseLsofRow from the TYPE column on, by offsets.
+ */
+function socketFile(raw: string, ls: number, lineNo: number): LsofFile | string {
+  const r = row;
+  const u = r.u;
+  const tok = (i: number): string => raw.slice(TS[i]! - ls, TE[i]! - ls);
+  const from = (i: number): string => raw.slice(TS[i]! - ls);
+  const fdStart = TS[u + 1]! - ls;
+  const fd = r.text.charCodeAt(TS[u + 1]!) === 42 ? raw.slice(fdStart, fdStart + 4) : isDigit(r.text.charCodeAt(TS[u + 1]!)) ? raw.slice(fdStart, r.fdEnd - ls) : tok(u + 1);
+  const type = tok(u + 2);
+  const file = (device: string | null, node: string | null, protocol: string | null, name: string): LsofFile => ({
+    line: lineNo, text: raw, pid: r.pid, tid: r.tid < 0 ? null : r.tid, command: unescapeLsof(raw.slice(0, r.cmdLen).trim()),
+    uid: r.uid < 0 ? null : r.uid, fd, type, device, node, protocol, name, state: null, rxQueue: null, txQueue: null,
+  });
+  let i = u + 3;
+  if (type === 'IPv4' || type === 'IPv6') {
+    // DEVICE (the inode) and SIZE/OFF, then the protocol in NODE, then NAME.
+    const isProtocol = (k: number): boolean => has(k) && /^[A-Z][A-Z0-9]*$/.test(tok(k));
+    let n = i;
+    while (has(n) && n < i + 3 && !isProtocol(n)) n++;
+    if (!isProtocol(n)) return `expected the protocol (TCP, UDP) in the NODE column of an ${type} row`;
+    const device = n - i >= 2 ? tok(i) : n - i === 1 && !tok(i).startsWith('0t') ? tok(i) : null;
+    if (!has(n + 1)) return `expected an address in the NAME column of an ${type} row`;
+    const split = splitInetName(from(n + 1));
+    const inet = file(device, null, tok(n), split.address);
+    inet.state = split.state;
+    inet.rxQueue = split.rxQueue;
+    inet.txQueue = split.txQueue;
+    return inet;
+  }
+  // [DEVICE] [SIZE/OFF] [NODE] NAME
+  let device: string | null = null;
+  let node: string | null = null;
+  if (isDeviceOrSize(i, false)) device = tok(i++);
+  if (isDeviceOrSize(i, true) && isNum(i + 1) && has(i + 2)) i++;
+  if (isNum(i)) node = tok(i++); // a socket row: its inode even without a NAME after it
+  const name = has(i) ? from(i).trim() : '';
+  if (name === '' && type !== 'netlink') return `expected a NAME after the inode of a ${type} row`;
+  return file(device, node, null, name);
 }
 
 /** One data row -> a file, or what is wrong with it. */
@@ -1006,8 +1136,8 @@ export function parseLsofFieldsPiece(text: string, source: string, sink: LineSin
   b.sink = sink;
   // Each line is kept apart from the piece's text: a record keeps its name, not the whole piece.
   readFields(text.split('\n').map(detach), firstLine, true, b, state);
-  if (state.fieldsProcess !== null) seenProcess(b, state.fieldsProcess);
-  return b.takePiece();
+  return b.takePiece(); // the process set may go on in the next piece: lsofCaptureProcesses() ends it
+
 }
 
 interface FieldsProcess { pid: number; tid: number | null; command: string; uid: number | null; line: number }

@@ -22,24 +22,38 @@ export type ByteOrder = 'LE' | 'BE';
 export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
 export type InetTable = (typeof INET_TABLES)[number];
 
-/** Reads one table; a table the kernel does not have (no IPv6, no udplite) yields null. */
-export function readProcNetInet(netDir: string, table: InetTable, netns: string | null): Socket[] | null {
+/**
+ * Reads one table; a table the kernel does not have (no IPv6, no udplite) yields null. `keep`: see
+ * parseProcNetInet.
+ */
+export function readProcNetInet(netDir: string, table: InetTable, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
   const path = `${netDir}/${table}`;
-  let text: string;
+  const text = readProcNetText(path);
+  return text === null ? null : parseProcNetInet(text, path, table, netns, undefined, undefined, keep);
+}
+
+/** The text of a /proc/net table, read as latin1 (one byte, one character); null if the kernel has no such table. */
+export function readProcNetText(path: string): string | null {
   try {
-    text = readFileSync(path, 'latin1');
+    return readFileSync(path, 'latin1');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;
   }
-  return parseProcNetInet(text, path, table, netns);
 }
+
+/** Column 10 (inode) as `split(/\s+/)` would find it; a regex, not a split: most rows need nothing else. */
+const INODE_COLUMN = /^\s*(?:\S+\s+){9}(\S+)/;
 
 /**
  * Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere.
  * `sink` decides what a bad row does: strict (live kernel text, the default) throws an InputError;
  * lenient (captured text) counts it and goes on. Header lines are passed over wherever they are
  * (captures often concatenate tables); in lenient mode a missing header is no error.
+ *
+ * `keep(inode)`: rows whose inode column it rejects are passed over before anything else is parsed
+ * (live diagnose keeps one process's rows out of a busy host's thousands). Such rows are not checked
+ * either: a malformed row of another process goes unnoticed, where without `keep` it is an error.
  */
 export function parseProcNetInet(
   text: string,
@@ -48,6 +62,7 @@ export function parseProcNetInet(
   netns: string | null = null,
   order: ByteOrder = endianness(),
   sink: LineSink = STRICT(),
+  keep?: (inode: string) => boolean,
 ): Socket[] {
   const proto = protoOfTable(table);
   const family = table.endsWith('6') ? 'inet6' : 'inet';
@@ -70,6 +85,10 @@ export function parseProcNetInet(
     }
     const trimmed = raw.trim();
     if (trimmed === '') continue;
+    if (keep !== undefined) {
+      const inode = INODE_COLUMN.exec(trimmed)?.[1];
+      if (inode !== undefined && !keep(inode)) continue;
+    }
     // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
     // lines must not pay for an Error (and its stack) per line.
     const row = parseInetRow(trimmed, source, lineNo, proto, family, order, netns);
@@ -79,6 +98,16 @@ export function parseProcNetInet(
   if (lineNo === 0 && sink.strict) throw new InputError('empty input: expected the /proc/net header line', { source });
   return sockets;
 }
+
+/**
+ * A well-formed row in one regex: sl, local, remote, st, tx:rx, (tr:when, retrnsmt), uid, (timeout),
+ * inode. It accepts only rows the column-by-column checks below accept, with the same values; any
+ * other row takes that slower path, which says what is wrong with it.
+ */
+const ROW = {
+  inet: /^\S+\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)/,
+  inet6: /^\S+\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)/,
+};
 
 /** One data row, or what is wrong with it. */
 function parseInetRow(
@@ -90,6 +119,21 @@ function parseInetRow(
   order: ByteOrder,
   netns: string | null,
 ): Socket | string {
+  const m = ROW[family].exec(trimmed);
+  if (m !== null) {
+    const st = parseInt(m[5]!, 16);
+    const state = proto === 'tcp' ? (tcpStateFromCode(st) ?? null) : null;
+    if (proto !== 'tcp' || state !== null) {
+      return {
+        proto, family, state, detail: proto === 'tcp' ? null : udpDetail(st),
+        local: { address: addressOf(m[1]!, family, order), port: parseInt(m[2]!, 16) },
+        remote: { address: addressOf(m[3]!, family, order), port: parseInt(m[4]!, 16) },
+        txQueue: parseInt(m[6]!, 16), rxQueue: parseInt(m[7]!, 16),
+        backlog: null, uid: Number(m[8]!), inode: m[9]!, owners: [], netns,
+        origin: { source, line },
+      };
+    }
+  }
   const cols = trimmed.split(/\s+/);
   if (cols.length < 10) return `expected at least 10 columns, found ${cols.length}`;
   const local = endpointOf(cols[1]!, family, order);
@@ -110,8 +154,7 @@ function parseInetRow(
     state = tcpStateFromCode(st) ?? null;
     if (state === null) return `unknown TCP state 0x${cols[3]!}`;
   } else {
-    // udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed.
-    detail = st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
+    detail = udpDetail(st);
   }
   return {
     proto, family, state, detail, local, remote,
@@ -119,6 +162,11 @@ function parseInetRow(
     backlog: null, uid, inode, owners: [], netns,
     origin: { source, line },
   };
+}
+
+/** udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed. */
+function udpDetail(st: number): string {
+  return st === 1 ? 'ESTAB' : st === 7 ? 'UNCONN' : `st=${st}`;
 }
 
 function protoOfTable(table: InetTable): SocketProto {
@@ -161,12 +209,16 @@ function endpointOf(text: string, family: 'inet' | 'inet6', order: ByteOrder): {
   const width = family === 'inet' ? 8 : 32;
   const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{4})$/.exec(text);
   if (m === null || m[1]!.length !== width) return `expected an address as ${width} hex digits ":" 4 hex digits, found ${quote(text)}`;
-  const hex = m[1]!;
+  return { address: addressOf(m[1]!, family, order), port: parseInt(m[2]!, 16) };
+}
+
+/** 8 (IPv4) or 32 (IPv6) hex digits -> address text. Word by word: each 8 digits are a u32 in host order. */
+function addressOf(hex: string, family: 'inet' | 'inet6', order: ByteOrder): string {
   const bytes: number[] = [];
-  for (let w = 0; w < width; w += 8) {
-    const word = [0, 2, 4, 6].map((i) => parseInt(hex.slice(w + i, w + i + 2), 16));
-    bytes.push(...(order === 'LE' ? word.reverse() : word));
+  for (let w = 0; w < hex.length; w += 8) {
+    const word = parseInt(hex.slice(w, w + 8), 16);
+    if (order === 'LE') bytes.push(word & 0xff, (word >>> 8) & 0xff, (word >>> 16) & 0xff, word >>> 24);
+    else bytes.push(word >>> 24, (word >>> 16) & 0xff, (word >>> 8) & 0xff, word & 0xff);
   }
-  const address = family === 'inet' ? bytes.join('.') : formatIpv6(bytes);
-  return { address, port: parseInt(m[2]!, 16) };
+  return family === 'inet' ? `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}` : formatIpv6(bytes);
 }

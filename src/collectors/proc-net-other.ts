@@ -3,31 +3,34 @@
  * is here is not an orphan). netlink header "sk Eth Pid Groups Rmem Wmem Dump Locks Drops Inode"
  * (inode last); packet header "sk RefCnt Type Proto Iface R Rmem User Inode" (inode last).
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
+import { readProcNetText } from './proc-net-inet.js';
 import { MAX_LINE, quote, stripCr } from './ss.js';
 
 export type OtherTable = 'netlink' | 'packet';
 
-export function readProcNetOther(netDir: string, table: OtherTable, netns: string | null): Socket[] | null {
+/** Reads the table; null if the kernel has none. `keep`: see parseProcNetOther. */
+export function readProcNetOther(netDir: string, table: OtherTable, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
   const path = `${netDir}/${table}`;
-  let text: string;
-  try {
-    text = readFileSync(path, 'latin1');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  return parseProcNetOther(text, path, table, netns);
+  const text = readProcNetText(path);
+  return text === null ? null : parseProcNetOther(text, path, table, netns, undefined, keep);
 }
 
 /**
  * Pure: one record per row, with proto, inode and (netlink) the protocol number as detail.
  * `sink`: strict (live, the default) throws at a bad row; lenient (captured text) counts it.
+ * `keep(inode)`: rows whose inode it rejects are passed over unchecked, as in parseProcNetInet.
  */
-export function parseProcNetOther(text: string, source: string, table: OtherTable, netns: string | null = null, sink: LineSink = STRICT()): Socket[] {
+export function parseProcNetOther(
+  text: string,
+  source: string,
+  table: OtherTable,
+  netns: string | null = null,
+  sink: LineSink = STRICT(),
+  keep?: (inode: string) => boolean,
+): Socket[] {
   const lines = text.split('\n');
   const isHeader = (line: string): boolean => /^sk\s+/.test(line) && /\bInode\s*$/.test(line);
   const header = lines[0] ?? '';
@@ -45,6 +48,7 @@ export function parseProcNetOther(text: string, source: string, table: OtherTabl
     const cols = raw.trim().split(/\s+/);
     if (cols.length === 1 && cols[0] === '') continue;
     const inode = cols[cols.length - 1]!;
+    if (keep !== undefined && cols.length >= 5 && !keep(inode)) continue;
     if (cols.length < 5 || !/^\d+$/.test(inode)) {
       sink.bad(`expected a decimal inode in the last column, found ${quote(inode)}`, source, i + 1, raw);
       continue;

@@ -5,33 +5,38 @@
  * marks a listener; St is SS_* (01 unconnected, 02 connecting, 03 connected, 04 disconnecting);
  * inode 0 is an unaccepted server side; abstract names start with "@"; a path may contain spaces.
  */
-import { readFileSync } from 'node:fs';
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
+import { readProcNetText } from './proc-net-inet.js';
 import { MAX_LINE, stripCr } from './ss.js';
 
 const UNIX_TYPES: Record<string, string> = { '0001': 'STREAM', '0002': 'DGRAM', '0005': 'SEQPACKET' };
+/** Column 7 (Inode) as `split(/\s+/)` would find it (the path after it may hold spaces). */
+const INODE_COLUMN = /^\s*(?:\S+\s+){6}(\S+)/;
 const UNIX_STATES: Record<string, string> = { '01': 'UNCONNECTED', '02': 'CONNECTING', '03': 'CONNECTED', '04': 'DISCONNECTING' };
 
-export function readProcNetUnix(netDir: string, netns: string | null): Socket[] | null {
+/** Reads the table; null if the kernel has none. `keep`: see parseProcNetUnix. */
+export function readProcNetUnix(netDir: string, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
   const path = `${netDir}/unix`;
-  let text: string;
-  try {
-    text = readFileSync(path, 'latin1');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  return parseProcNetUnix(text, path, netns);
+  const text = readProcNetText(path);
+  return text === null ? null : parseProcNetUnix(text, path, netns, undefined, keep);
 }
 
 /**
  * Pure: rows of /proc/net/unix. Detail is "STREAM LISTEN", "DGRAM UNCONNECTED", ...
  * `sink`: strict (live, the default) throws at a bad row; lenient (captured text) counts it. Header
  * lines are passed over wherever they are; in lenient mode a missing header is no error.
+ * `keep(inode)`: rows whose Inode column it rejects are passed over unparsed (and unchecked), as in
+ * parseProcNetInet.
  */
-export function parseProcNetUnix(text: string, source: string, netns: string | null = null, sink: LineSink = STRICT()): Socket[] {
+export function parseProcNetUnix(
+  text: string,
+  source: string,
+  netns: string | null = null,
+  sink: LineSink = STRICT(),
+  keep?: (inode: string) => boolean,
+): Socket[] {
   const sockets: Socket[] = [];
   const lines = text.split('\n');
   if (lines.length === 1 && lines[0] === '') {
@@ -49,6 +54,10 @@ export function parseProcNetUnix(text: string, source: string, netns: string | n
       throw new InputError('expected the /proc/net/unix header "Num RefCount Protocol Flags Type St Inode Path"', { source, line: 1, text: raw });
     }
     if (raw.trim() === '') continue;
+    if (keep !== undefined) {
+      const inode = INODE_COLUMN.exec(raw)?.[1];
+      if (inode !== undefined && !keep(inode)) continue;
+    }
     const m = /^([0-9a-fA-F]+): ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{8}) ([0-9A-Fa-f]{4}) ([0-9A-Fa-f]{2}) +(\d+)(?: (.*))?$/.exec(raw);
     if (m === null) {
       sink.bad('expected "Num: RefCount Protocol Flags Type St Inode [Path]"', source, i + 1, raw);

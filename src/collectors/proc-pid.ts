@@ -12,6 +12,8 @@ import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Fd } from '../model/fd.js';
 import { fdKindOfTarget, inodeOfTarget } from '../model/fd.js';
 import type { LimitValue } from '../model/process.js';
+import type { ProcPidPrefetch } from './proc-pid-worker.js';
+import { FD_CHUNK } from './proc-pid-worker.js';
 
 export interface FdTable {
   fds: Fd[];
@@ -32,26 +34,86 @@ export function readProcPidFd(procRoot: string, pid: number): FdTable {
     if (isDenied(error)) return { fds: [], complete: false, count: countFds(procRoot, pid) ?? 0, denied: true };
     throw error;
   }
-  const fds: Fd[] = [];
+  const targets: Array<string | undefined> = new Array(names.length);
+  let next = 0;
+  const denied = readLinks(dir, names, targets, () => {
+    const start = next;
+    next += FD_CHUNK;
+    return start;
+  });
+  return fdTable(procRoot, pid, dir, names, targets, denied);
+}
+
+/**
+ * readProcPidFd with a worker's help (proc-pid-worker.ts): takes the names listed for it, reads
+ * links from the chunks the worker has not claimed, calls `meanwhile` (other reading to do while
+ * the worker finishes its last chunk), then adds the worker's share. The same table as
+ * readProcPidFd, which it falls back to whenever the worker could not do its part.
+ */
+export async function readProcPidFdShared(prefetch: ProcPidPrefetch, meanwhile: () => void = () => {}): Promise<FdTable> {
+  const { procRoot, pid } = prefetch;
+  const names = await prefetch.names();
+  if (names === null) return readProcPidFd(procRoot, pid);
+  const dir = `${procRoot}/${pid}/fd`;
+  const targets: Array<string | undefined> = new Array(names.length);
+  let mine = 0; // chunks claimed here: if they are all of them, there is nothing to wait for
+  let denied = readLinks(dir, names, targets, () => {
+    const start = Atomics.add(prefetch.claims, 0, FD_CHUNK);
+    if (start < names.length) mine++;
+    return start;
+  });
+  meanwhile();
+  // On a busy machine the worker may not even have started: then this thread read every link.
+  const theirs = mine === Math.ceil(names.length / FD_CHUNK) ? { starts: [], links: '', denied: false } : await prefetch.links();
+  if (theirs === null) return readProcPidFd(procRoot, pid);
+  const links = theirs.links.split('\0');
+  let k = 0;
+  for (const start of theirs.starts) {
+    const end = Math.min(start + FD_CHUNK, names.length);
+    for (let i = start; i < end; i++) {
+      const target = links[k++]!;
+      if (target !== '') targets[i] = target;
+    }
+  }
+  denied ||= theirs.denied;
+  return fdTable(procRoot, pid, dir, names, targets, denied);
+}
+
+/**
+ * Reads the links of the chunks `claim()` hands out (FD_CHUNK names from the index it returns) into
+ * `targets`; an fd closed in between is skipped. Returns whether some link was denied.
+ */
+function readLinks(dir: string, names: string[], targets: Array<string | undefined>, claim: () => number): boolean {
   let denied = false;
-  const origin = { source: dir, line: 0 }; // one object for the whole table: 15,000 fds, one origin
   const back = enter(dir);
   try {
-    for (const name of names) {
-      let target: string;
-      try {
-        target = readlinkSync(back === undefined ? `${dir}/${name}` : name);
-      } catch (error) {
-        if (isVanished(error)) continue;
-        if (isDenied(error)) { denied = true; continue; }
-        throw error;
+    for (let start = claim(); start < names.length; start = claim()) {
+      const end = Math.min(start + FD_CHUNK, names.length);
+      for (let i = start; i < end; i++) {
+        try {
+          targets[i] = readlinkSync(back === undefined ? `${dir}/${names[i]}` : names[i]!);
+        } catch (error) {
+          if (isVanished(error)) continue;
+          if (isDenied(error)) { denied = true; continue; }
+          throw error;
+        }
       }
-      fds.push(fdRecord(pid, Number(name), target, origin));
     }
   } finally {
     if (back !== undefined) process.chdir(back);
   }
-  fds.sort((a, b) => a.fd - b.fd);
+  return denied;
+}
+
+/** The table from listed names and the targets read (undefined: skipped), sorted by fd number. */
+function fdTable(procRoot: string, pid: number, dir: string, names: string[], targets: Array<string | undefined>, denied: boolean): FdTable {
+  const fds: Fd[] = [];
+  const origin = { source: dir, line: 0 }; // one object for the whole table: 15,000 fds, one origin
+  for (let i = 0; i < names.length; i++) {
+    const target = targets[i];
+    if (target !== undefined) fds.push(fdRecord(pid, Number(names[i]), target, origin));
+  }
+  fds.sort((a, b) => a.fd - b.fd); // readdir's names come sorted as strings: "1", "10", "100", "2"...
   return { fds, complete: !denied, count: denied ? (countFds(procRoot, pid) ?? fds.length) : fds.length, denied };
 }
 
@@ -60,7 +122,8 @@ export function readProcPidFd(procRoot: string, pid: number): FdTable {
  * path component per fd instead of four (/proc, <pid>, fd, <n>), about 20% of a readlink (Node has
  * no readlinkat). Returns the directory to go back to, or undefined where chdir is not possible
  * (worker threads, a deleted cwd, no search permission): the caller then uses full paths. Safe for
- * fdleak because the read loop is synchronous and no relative-path fs request is in flight.
+ * fdleak because the read loop is synchronous and no relative-path fs request is in flight: the
+ * worker of proc-pid-worker.ts, which may be reading links at the same time, uses absolute paths.
  */
 function enter(dir: string): string | undefined {
   try {

@@ -1,6 +1,6 @@
 /**
  * Reads captured text (a file or stdin) as numbered lines, in chunks, with bounded memory:
- * - a chunk is the text of whole lines (what one read of the stream completed) with the number of
+ * - a chunk is about 48 KiB of whole lines, decoded straight from the bytes read, with the number of
  *   its first line: parsers read it in place, with no string or object per line;
  * - lines longer than MAX_LINE are cut off and reported, never buffered whole (a line of megabytes):
  *   no chunk holds them (the next chunk's first line number skips them);
@@ -12,6 +12,11 @@ import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
 
 export const MAX_LINE = 64 * 1024;
+/**
+ * Chunks are cut at about this size: V8 allocates larger strings in its large-object space, which
+ * only a full GC frees, and a 100 MB capture would pile up there; smaller ones die young, cheaply.
+ */
+const CHUNK = 48 * 1024;
 
 export interface Line {
   no: number;
@@ -29,8 +34,8 @@ export interface LineStream {
   source: string;
   /** The first lines, for format detection. */
   head: Line[];
-  /** The input's lines in chunks, head first. */
-  chunks(): AsyncGenerator<Chunk>;
+  /** The input's lines in chunks, head first: the chunks of each read of the input together. */
+  chunks(): AsyncGenerator<Chunk[]>;
   /** Lines seen so far (all lines once chunks() is drained). */
   readonly lines: number;
   /** Lines cut because they were longer than MAX_LINE. */
@@ -39,8 +44,9 @@ export interface LineStream {
 
 /**
  * A copy of `text` that does not keep alive the string it was cut from. V8 makes a slice of 13 or
- * more characters a view into its parent: a record that keeps a name sliced out of a 1 MB chunk
- * would keep the whole chunk. Records kept beyond their chunk hold detached strings.
+ * more characters a view into its parent: a record that keeps a name sliced out of a chunk would
+ * keep the whole chunk (a million-line capture, whole). Records kept beyond their chunk hold
+ * detached strings: the concatenation is flattened into a new string, which the slice then views.
  */
 export function detach(text: string): string {
   return text.length < 13 ? text : (' ' + text).slice(1);
@@ -56,18 +62,22 @@ export async function openLines(path: string, stdin: NodeJS.ReadableStream, head
   const source = path === '-' ? 'stdin' : path;
   const stream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 20 });
   const iterator = splitChunks(stream, source);
-  const prefetched: Chunk[] = [];
+  const prefetched: Chunk[][] = [];
   let seen = 0;
   // Prefetch the head for detection; the rest streams.
   let next = await iterator.next();
   while (!next.done) {
     prefetched.push(next.value);
-    seen += next.value.count;
+    for (const chunk of next.value) seen += chunk.count;
     if (seen >= headLines) break;
     next = await iterator.next();
   }
   const headDone = next.done === true;
-  const head = prefetched.flatMap(linesOf).slice(0, headLines);
+  const head: Line[] = [];
+  for (const chunk of prefetched.flat()) {
+    if (head.length >= headLines) break;
+    head.push(...linesOf(chunk).slice(0, headLines - head.length));
+  }
   return {
     source,
     head,
@@ -86,7 +96,7 @@ export async function openLines(path: string, stdin: NodeJS.ReadableStream, head
   };
 }
 
-type ChunkIterator = AsyncGenerator<Chunk, void> & { overlong: Line[]; lines(): number };
+type ChunkIterator = AsyncGenerator<Chunk[], void> & { overlong: Line[]; lines(): number };
 
 /**
  * Splits a byte stream into chunks of whole lines (latin1, so any byte survives one-to-one). A chunk
@@ -96,27 +106,39 @@ type ChunkIterator = AsyncGenerator<Chunk, void> & { overlong: Line[]; lines(): 
 function splitChunks(stream: NodeJS.ReadableStream, source: string): ChunkIterator {
   const overlong: Line[] = [];
   let no = 0; // lines completed
-  async function* run(): AsyncGenerator<Chunk, void> {
+  async function* run(): AsyncGenerator<Chunk[], void> {
     let carry = ''; // the start of the line the last read did not finish
     let carryDropped = false; // the current line is over MAX_LINE: skip to its end
     let bytes = 0;
-    let f0: boolean | undefined; // lsof -F0: NUL separates fields
-    for await (const data of stream as AsyncIterable<Buffer | string>) {
-      let buf = typeof data === 'string' ? null : data;
-      let text = '';
-      if (bytes === 0 && data.length > 0) {
-        const start = buf === null ? (data as string) : buf.toString('latin1', 0, 4096);
-        checkText(start, source);
-        f0 = /^p\d+\0/.test(start);
+    let f0 = false; // lsof -F0: NUL ends a field, NUL and newline a set
+    /** The reads, lsof -F0 turned into one field per line (a NUL that ends a read waits for the next). */
+    async function* reads(): AsyncGenerator<Buffer | string> {
+      let held = false;
+      for await (const data of stream as AsyncIterable<Buffer | string>) {
+        if (bytes === 0 && data.length > 0) {
+          const start = typeof data === 'string' ? data : data.toString('latin1', 0, 4096);
+          checkText(start, source);
+          f0 = /^p\d+\0/.test(start);
+        }
+        bytes += data.length;
+        if (!f0) {
+          yield data;
+          continue;
+        }
+        let text: string = (held ? '\0' : '') + (typeof data === 'string' ? data : data.toString('latin1'));
+        held = text.endsWith('\0');
+        if (held) text = text.slice(0, -1);
+        text = text.replace(/\0\n?/g, '\n');
+        yield typeof data === 'string' ? text : Buffer.from(text, 'latin1');
       }
-      bytes += data.length;
-      if (buf === null || f0) {
-        text = buf === null ? (data as string) : buf.toString('latin1');
-        if (f0) text = text.replace(/\0\n?/g, '\n');
-        buf = null;
-      }
+      if (held) yield '\n';
+    }
+    for await (const data of reads()) {
+      const buf = typeof data === 'string' ? null : data;
+      const text = buf === null ? (data as string) : '';
       const length = buf === null ? text.length : buf.length;
       const newline = (from: number): number => (buf === null ? text.indexOf('\n', from) : buf.indexOf(10, from));
+      const lastNewline = (from: number): number => (buf === null ? text.lastIndexOf('\n', from) : buf.lastIndexOf(10, from));
       const decode = (from: number, to: number): string => (buf === null ? text.slice(from, to) : buf.toString('latin1', from, to));
       const chunks: Chunk[] = [];
       const kept = (first: number, count: number, body: string): void => {
@@ -138,34 +160,37 @@ function splitChunks(stream: NodeJS.ReadableStream, source: string): ChunkIterat
           carryDropped = false;
           from = nl + 1;
         }
-        // Then runs of whole lines, cut where a line is over MAX_LINE.
-        let count = 0;
-        let start = from;
-        for (let end = newline(start); end >= 0; end = newline(start)) {
-          if (end - start > MAX_LINE) {
-            if (count > 0) kept(no - count + 1, count, decode(from, start - 1));
+        // Then chunks of about CHUNK characters, cut after a line; a line longer than CHUNK stands
+        // alone (and is cut off beyond MAX_LINE). Lines are counted per chunk, in its string.
+        const last = lastNewline(length - 1);
+        while (from <= last) {
+          const cut = from + CHUNK >= last ? last : lastNewline(from + CHUNK);
+          if (cut < from) {
+            const end = newline(from);
             no++;
-            overlong.push({ no, text: detach(decode(start, start + 200)) });
-            count = 0;
+            if (end - from > MAX_LINE) overlong.push({ no, text: detach(decode(from, from + 200)) });
+            else kept(no, 1, decode(from, end));
             from = end + 1;
-          } else {
-            no++;
-            count++;
+            continue;
           }
-          start = end + 1;
+          const body = decode(from, cut);
+          let count = 1;
+          for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) count++;
+          kept(no + 1, count, body);
+          no += count;
+          from = cut + 1;
         }
-        if (count > 0) kept(no - count + 1, count, decode(from, start - 1));
-        carry = decode(start, length);
+        carry = decode(last + 1, length);
       }
       if (!carryDropped && carry.length > MAX_LINE) { carry = carry.slice(0, 200); carryDropped = true; }
-      yield* chunks;
+      if (chunks.length > 0) yield chunks;
     }
     if (bytes === 0) throw new InputError('empty input: expected lsof, ss, netstat or /proc/net text', { source });
     if (carry !== '' || carryDropped) {
       no++;
       if (carryDropped) overlong.push({ no, text: detach(carry) });
       else if (!f0 && carry.includes('\0')) throw new InputError('binary data (NUL bytes): expected text', { source, line: no });
-      else yield { first: no, count: 1, text: carry };
+      else yield [{ first: no, count: 1, text: carry }];
     }
   }
   return Object.assign(run(), { overlong, lines: () => no });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 
 export const SEVERITIES = ['critical', 'warning', 'info'] as const;
 export const SeveritySchema = z.enum(SEVERITIES);

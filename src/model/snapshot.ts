@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { InputError } from '../errors.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
@@ -6,18 +6,18 @@ import { SocketSchema } from './socket.js';
 
 /** Per-network-namespace sysctls (read through that namespace); null where unknown. */
 export const NetSysctlsSchema = z.object({
-  ipLocalPortRange: z.tuple([z.number().int(), z.number().int()]).nullable(),
-  tcpFinTimeout: z.number().int().nullable(),
-  tcpTwReuse: z.number().int().nullable(),
-  tcpMaxTwBuckets: z.number().int().nullable(),
-  somaxconn: z.number().int().nullable(),
+  ipLocalPortRange: z.nullable(z.tuple([z.number().check(z.int()), z.number().check(z.int())])),
+  tcpFinTimeout: z.nullable(z.number().check(z.int())),
+  tcpTwReuse: z.nullable(z.number().check(z.int())),
+  tcpMaxTwBuckets: z.nullable(z.number().check(z.int())),
+  somaxconn: z.nullable(z.number().check(z.int())),
 });
 export type NetSysctls = z.infer<typeof NetSysctlsSchema>;
 
 /** A network namespace whose tables the snapshot holds. */
 export const NetnsSchema = z.object({
   /** "net:[4026531840]", or null when the source cannot tell (captured text). */
-  id: z.string().nullable(),
+  id: z.nullable(z.string()),
   /** Which tables were read: "tcp", "tcp6", "udp", "unix", ... ; a rule judges only what was read. */
   tables: z.array(z.string()),
   sysctls: NetSysctlsSchema,
@@ -28,8 +28,8 @@ export type Netns = z.infer<typeof NetnsSchema>;
 
 export const HostSchema = z.object({
   /** /proc/sys/fs/file-nr: allocated handles and file-max. */
-  fileNr: z.object({ allocated: z.number().int(), max: z.number().int() }).nullable(),
-  nrOpen: z.number().int().nullable(),
+  fileNr: z.nullable(z.object({ allocated: z.number().check(z.int()), max: z.number().check(z.int()) })),
+  nrOpen: z.nullable(z.number().check(z.int())),
 });
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from './zod.js';
 import { OriginSchema } from './origin.js';
 
 /** Kernel TCP state names (include/net/tcp_states.h), with underscores, as in the contract. */
@@ -18,14 +18,14 @@ export function tcpStateFromCode(code: number): TcpState | undefined {
  * An address and port. IPv4 dotted, IPv6 in RFC 5952 text ("::1", "::ffff:127.0.0.1"),
  * wildcards as "0.0.0.0" / "::", port 0 for "*". Unix sockets: the path (or "@abstract"), port null.
  */
-export const EndpointSchema = z.object({ address: z.string(), port: z.number().int().min(0).max(65535).nullable() });
+export const EndpointSchema = z.object({ address: z.string(), port: z.nullable(z.number().check(z.int(), z.minimum(0), z.maximum(65535))) });
 export type Endpoint = z.infer<typeof EndpointSchema>;
 
 /** One owner of a socket: a process and, where known, the fd number (a forked socket has several). */
 export const OwnerSchema = z.object({
-  pid: z.number().int().positive(),
-  fd: z.number().int().nonnegative().nullable(),
-  command: z.string().nullable(),
+  pid: z.number().check(z.int(), z.positive()),
+  fd: z.nullable(z.number().check(z.int(), z.nonnegative())),
+  command: z.nullable(z.string()),
 });
 export type Owner = z.infer<typeof OwnerSchema>;
 
@@ -40,23 +40,23 @@ export type SocketProto = z.infer<typeof SocketProtoSchema>;
  */
 export const SocketSchema = z.object({
   proto: SocketProtoSchema,
-  family: z.enum(['inet', 'inet6', 'unix', 'netlink', 'packet']).nullable(),
-  state: TcpStateSchema.nullable(), // TCP only; null for udp/unix/raw
+  family: z.nullable(z.enum(['inet', 'inet6', 'unix', 'netlink', 'packet'])),
+  state: z.nullable(TcpStateSchema), // TCP only; null for udp/unix/raw
   /** Free-form state for non-TCP sockets: unix "CONNECTED"/"LISTEN", udp "UNCONN"/"ESTAB". */
-  detail: z.string().nullable(),
-  local: EndpointSchema.nullable(),
-  remote: EndpointSchema.nullable(),
+  detail: z.nullable(z.string()),
+  local: z.nullable(EndpointSchema),
+  remote: z.nullable(EndpointSchema),
   /** LISTEN: connections waiting in the accept queue; other states: unread bytes. */
-  rxQueue: z.number().int().nonnegative().nullable(),
+  rxQueue: z.nullable(z.number().check(z.int(), z.nonnegative())),
   /** LISTEN (ss only): the backlog limit; other states: unacknowledged bytes. */
-  txQueue: z.number().int().nonnegative().nullable(),
+  txQueue: z.nullable(z.number().check(z.int(), z.nonnegative())),
   /** LISTEN: max accept backlog, only inet_diag (ss -l) knows it. */
-  backlog: z.number().int().nonnegative().nullable(),
-  uid: z.number().int().nonnegative().nullable(),
-  inode: z.string().regex(/^\d+$/).nullable(),
+  backlog: z.nullable(z.number().check(z.int(), z.nonnegative())),
+  uid: z.nullable(z.number().check(z.int(), z.nonnegative())),
+  inode: z.nullable(z.string().check(z.regex(/^\d+$/))),
   owners: z.array(OwnerSchema),
   /** The network namespace whose table held this row ("net:[4026531840]"), when known. */
-  netns: z.string().nullable(),
+  netns: z.nullable(z.string()),
   origin: OriginSchema,
 });
 export type Socket = z.infer<typeof SocketSchema>;

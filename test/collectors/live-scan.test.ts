@@ -1,5 +1,6 @@
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ScanFs, ScannedProcess } from '../../src/collectors/live-scan.js';
 import {
   decodeHexEndpoint, NODE_FS, parseOpenFilesLimit, parseStat, rankProcesses, scanProcesses,
@@ -211,6 +212,87 @@ describe('scanProcesses on a captured /proc tree', () => {
     const r = scanProcesses({ procRoot: ROOT, now: NOW, excludePids: [LEAKY] });
     expect(r.processes.map((p) => p.pid)).not.toContain(LEAKY);
     expect(r.skipped.vanished).toBe(0);
+  });
+
+  it('reads fd links from inside each fd directory, and is back in the caller\'s directory after', () => {
+    const cwd = process.cwd();
+    const byPath = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(() => undefined) }); // no linker: full paths
+    const inside = scanProcesses({ procRoot: ROOT, now: NOW });
+    expect(process.cwd()).toBe(cwd);
+    expect(inside.processes).toEqual(byPath.processes);
+    expect(inside.work.links).toBe(byPath.work.links);
+    // A relative --proc-root still names the same tree once the scan has moved around.
+    const up = dirname(ROOT);
+    process.chdir(up);
+    try {
+      expect(scanProcesses({ procRoot: 'proc', now: NOW }).processes).toEqual(byPath.processes);
+      expect(process.cwd()).toBe(up);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  it('reads links by full path where chdir is refused (a worker thread)', () => {
+    const byPath = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(() => undefined) });
+    const chdir = vi.spyOn(process, 'chdir').mockImplementation(() => {
+      throw Object.assign(new Error('process.chdir() is not supported in workers'), { code: 'ERR_WORKER_UNSUPPORTED_OPERATION' });
+    });
+    try {
+      expect(scanProcesses({ procRoot: ROOT, now: NOW }).processes).toEqual(byPath.processes);
+    } finally {
+      chdir.mockRestore();
+    }
+  });
+
+  it('goes back to the caller\'s directory when the walk throws', () => {
+    const cwd = process.cwd();
+    const fs: ScanFs = { ...NODE_FS, list: (p) => (p.endsWith('/fd') ? (() => { throw errno('EIO', p); })() : NODE_FS.list(p)), size: () => 100 };
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(/EIO/);
+    expect(process.cwd()).toBe(cwd);
+  });
+
+  describe('TCP tables that sockstat shows empty', () => {
+    const NS_DIR = `${ROOT}/${LEAKY}/net`;
+    /** The fixture with sockstat files for 19448's namespace; `reads` collects the tables read there. */
+    const withSockstat = (sockstat: string, sockstat6: string, reads: string[]): ScanFs => faulty((op, path) => {
+      if (op === 'list' && path === NS_DIR) return { value: [...NODE_FS.list(path), 'sockstat', 'sockstat6'] };
+      if (op === 'read' && path === `${NS_DIR}/sockstat`) return { value: Buffer.from(sockstat) };
+      if (op === 'read' && path === `${NS_DIR}/sockstat6`) return { value: Buffer.from(sockstat6) };
+      if (op === 'read' && path.startsWith(`${NS_DIR}/tcp`)) reads.push(path.slice(NS_DIR.length + 1));
+      return undefined;
+    });
+    const stat = (inuse: number, tw: number): string => `sockets: used 90\nTCP: inuse ${inuse} orphan 0 tw ${tw} alloc 9 mem 1\nUDP: inuse 1 mem 0\n`;
+    const plain = scanProcesses({ procRoot: ROOT, now: NOW });
+
+    it('skips tcp6 with no IPv6 socket in use and every TIME_WAIT socket already a tcp row', () => {
+      const reads: string[] = [];
+      const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(stat(4, 20), 'TCP6: inuse 0\nUDP6: inuse 0\n', reads) });
+      expect(reads).toEqual(['tcp']);
+      expect(r.host.namespaces).toEqual(plain.host.namespaces.map((n) => ({ ...n, readMs: expect.any(Number) })));
+      expect(r.processes).toEqual(plain.processes);
+    });
+
+    it('reads tcp6 when a TIME_WAIT socket is not in tcp, or an IPv6 socket is in use', () => {
+      for (const [v4, v6] of [[stat(4, 21), 'TCP6: inuse 0\n'], [stat(4, 20), 'TCP6: inuse 1\n'], [stat(4, 20), 'TCP6: odd\n']] as const) {
+        const reads: string[] = [];
+        scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(v4, v6, reads) });
+        expect(reads).toEqual(['tcp', 'tcp6']);
+      }
+    });
+
+    it('skips tcp with no TCP socket in use and no TIME_WAIT: the family is still listed, with 0 rows', () => {
+      const reads: string[] = [];
+      const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(stat(0, 0), 'TCP6: inuse 0\n', reads) });
+      expect(reads).toEqual([]);
+      expect(r.host.namespaces[0]!.rows.tcp).toBe(0); // this fixture's sockstat lies: real ones do not
+      expect(r.host.namespaces[0]!.tcpByState).toEqual({});
+    });
+
+    it('reads every table when sockstat is not what it expects', () => {
+      const reads: string[] = [];
+      scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat('TCP: something else\n', 'TCP6: inuse 0\n', reads) });
+      expect(reads).toEqual(['tcp', 'tcp6']);
+    });
   });
 
   it('rejects a socket table with an unexpected header, naming the file', () => {

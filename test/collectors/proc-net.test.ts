@@ -176,3 +176,38 @@ describe('/proc/net parsers: properties', () => {
     expectFast(runOther, other[0]!);
   });
 });
+
+describe('keep(inode): only the rows a live diagnosis can use (its own, and inode 0)', () => {
+  const every = (n: number) => (list: Socket[]): Set<string> => new Set(list.filter((_, i) => i % n === 0).map((s) => s.inode!));
+
+  it('gives exactly the kept rows of a full parse, for each kind of table', () => {
+    for (const [name, table] of [['tcp.txt', 'tcp'], ['tcp6.txt', 'tcp6'], ['udp.txt', 'udp'], ['udp6.txt', 'udp6']] as const) {
+      const text = fixture(`proc-net/${name}`);
+      const all = parseProcNetInet(text, name, table, null, 'LE');
+      const wanted = every(3)(all);
+      expect(parseProcNetInet(text, name, table, null, 'LE', undefined, (inode) => wanted.has(inode)), name).toEqual(all.filter((s) => wanted.has(s.inode!)));
+    }
+    const unixText = fixture('proc-net/unix.txt');
+    const unix = parseProcNetUnix(unixText, 'unix.txt');
+    const unixWanted = every(2)(unix);
+    expect(parseProcNetUnix(unixText, 'unix.txt', null, undefined, (inode) => unixWanted.has(inode))).toEqual(unix.filter((s) => unixWanted.has(s.inode!)));
+    const netlinkText = fixture('proc-net/netlink.txt');
+    const netlink = parseProcNetOther(netlinkText, 'netlink.txt', 'netlink');
+    const netlinkWanted = every(2)(netlink);
+    expect(parseProcNetOther(netlinkText, 'netlink.txt', 'netlink', null, undefined, (inode) => netlinkWanted.has(inode)))
+      .toEqual(netlink.filter((s) => netlinkWanted.has(s.inode!)));
+  });
+
+  it('passes over a damaged row it does not keep, unchecked; a damaged row it keeps still throws', () => {
+    // Row 10 (the 127.0.0.1:47102 listener, inode 635119) with its state damaged.
+    const lines = fixture('proc-net/tcp.txt').split('\n');
+    lines[9] = lines[9]!.replace(' 0A ', ' ZZ ');
+    const text = lines.join('\n');
+    const error = 'proc-net/tcp.txt:10: expected state as 2 hex digits, found "ZZ"';
+    expect(() => parseProcNetInet(text, 'proc-net/tcp.txt', 'tcp', null, 'LE')).toThrow(error);
+    expect(() => parseProcNetInet(text, 'proc-net/tcp.txt', 'tcp', null, 'LE', undefined, (inode) => inode === '635119')).toThrow(error);
+    expect(parseProcNetInet(text, 'proc-net/tcp.txt', 'tcp', null, 'LE', undefined, (inode) => inode !== '635119')).toHaveLength(inet('tcp').length - 1);
+    // A row too short to have an inode column cannot be passed over: it is an error, kept or not.
+    expect(() => parseProcNetInet(fixture('proc-net/bad-truncated-tcp.txt'), 'x', 'tcp', null, 'LE', undefined, () => false)).toThrow('expected at least 10 columns, found 5');
+  });
+});

@@ -1,8 +1,8 @@
 import { collectLiveProcess } from '../../collectors/live-process.js';
+import type { ProcPidPrefetch } from '../../collectors/proc-pid-worker.js';
 import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
 import { diagnoseJson } from '../../report/diagnose-json.js';
-import { diagnoseTable } from '../../report/diagnose-table.js';
 import { failsAt, runRules } from '../../rules/engine.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
@@ -12,11 +12,15 @@ export interface DiagnoseOptions {
   failOn: Severity | 'never';
   procRoot: string;
   version: string;
+  /** `pid`'s fd and socket tables, already being read on a worker (bin/fdleak.js starts it: cli/prefetch.ts). */
+  prefetch?: ProcPidPrefetch;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
 export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): Promise<number> {
-  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot });
+  // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
+  const table = options.json ? undefined : await import('../../report/diagnose-table.js');
+  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch });
   const process = snapshot.processes[0]!;
   // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
   if (snapshot.fds.length === 0 && !process.fdTableComplete) {
@@ -26,9 +30,9 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
     );
   }
   const { findings, skipped } = runRules(snapshot);
-  const text = options.json
+  const text = table === undefined
     ? diagnoseJson(snapshot, findings, skipped)
-    : diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
+    : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
   io.out(text);
   return failsAt(findings, options.failOn) ? 1 : 0;
 }

@@ -1,0 +1,186 @@
+/**
+ * /proc/<pid>/fd and /proc/<pid>/net/* read beside the main thread, started by bin/fdleak.js
+ * (src/cli/prefetch.ts) before fdleak's modules load, so that the costs that grow with the process
+ * (a readlink per fd, ~4 µs of kernel time each: 60 ms at 15,000 fds; ~20 ms for the kernel to
+ * walk its TCP hash for tcp and tcp6) run on a second core while the main thread compiles modules,
+ * reads stat and limits, and builds the fd records.
+ *
+ * fd/ is listed on libuv's thread pool while a worker thread starts; the worker then reads links
+ * chunk by chunk; when the main thread needs the table it claims chunks from the same counter (a
+ * SharedArrayBuffer), so the two finish together (readProcPidFdShared in proc-pid.ts). The socket
+ * tables are shared out the same way, one table per claim, once every link is read. Nothing waits
+ * on a thread that is not running: if the listing is not back when the main thread needs it, the
+ * main thread lists fd/ itself (and hands the list to the worker); on a busy machine the worker may
+ * get little done, and the main thread claims the rest. Anything that does not go as on the main
+ * thread (an unexpected errno) is left undone: the main thread then does it itself, exactly as
+ * without a worker.
+ *
+ * Only node: built-ins here: this module is bundled into the CLI entry and must stay cheap to load.
+ */
+import type { Worker } from 'node:worker_threads';
+
+/** Links per claim: small enough that a thread waiting for the other's last chunk waits little. */
+export const FD_CHUNK = 64;
+
+/**
+ * The socket tables live-process.ts reads from /proc/<pid>/net (INET_TABLES, unix, netlink, packet),
+ * the costly ones first (tcp and tcp6: the kernel walks its whole TCP hash for each). A table
+ * missing here is simply read by the main thread.
+ */
+export const NET_TABLE_FILES = [
+  'tcp', 'tcp6', 'unix', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'netlink', 'packet',
+] as const;
+
+/** The worker's share of the links: the first index of each chunk it read, in order, and their
+ * targets joined by "\0" ("" where the fd closed in between or was denied; `denied` says if any was). */
+export interface FdWorkerLinks {
+  starts: number[];
+  links: string;
+  denied: boolean;
+}
+
+/** Text of each table read, by file name; null where the kernel has no such table. */
+export type NetTexts = Map<string, string | null>;
+
+/** What the worker posts, in this order (it is sent the names: an array of strings). */
+export type WorkerMessage =
+  | ({ kind: 'links' } & FdWorkerLinks)
+  | { kind: 'tables'; texts: Array<[string, string | null]> }
+  | { kind: 'failed' };
+
+/** A read of one process under way beside the main thread. Each answer is null if the worker could not give it. */
+export interface ProcPidPrefetch {
+  procRoot: string;
+  pid: number;
+  /** [next unclaimed fd index, next unclaimed NET_TABLE_FILES index], claimed with Atomics.add. */
+  claims: Int32Array;
+  /** The names in fd/: the thread pool's listing if it is back, else listed now; null if listing failed. */
+  names(): Promise<string[] | null>;
+  /** The worker's share of the links, once no chunk is left to claim. */
+  links(): Promise<FdWorkerLinks | null>;
+  /** The tables the worker claimed, read after every link. */
+  netTexts(): Promise<NetTexts | null>;
+}
+
+/**
+ * Starts reading /proc/<pid> (under `procRoot`): fd/ is listed at once on libuv's thread pool (the
+ * worker takes ~30 ms to start; the listing ~15 ms at 15,000 fds), the links and tables on a worker
+ * thread, which gets the names when it is up. Undefined where a worker cannot be started. The worker
+ * is unref'd except while an answer is awaited: it never keeps the process alive by itself (a
+ * prefetch nobody uses dies with the process).
+ */
+export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch | undefined {
+  const claims = new Int32Array(new SharedArrayBuffer(8));
+  const fs = process.getBuiltinModule('node:fs');
+  // Absolute: the main thread chdirs into fd/ while it reads its share (proc-pid.ts), and the
+  // current directory is the process's, not the thread's.
+  const dir = process.getBuiltinModule('node:path').resolve(procRoot, String(pid));
+  let worker: Worker;
+  try {
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    // Source text, not a file: nothing to resolve next to the bundle, and a CommonJS eval starts fastest.
+    worker = new Worker(`(${procPidWorker.toString()})()`, {
+      eval: true,
+      workerData: { dir, claims, chunk: FD_CHUNK, tables: NET_TABLE_FILES },
+      stdout: false,
+      stderr: false,
+    });
+  } catch {
+    return undefined;
+  }
+  worker.unref();
+  let listed: string[] | null | undefined; // undefined: not yet
+  let settleLinks!: (links: FdWorkerLinks | null) => void;
+  let settleTables!: (texts: NetTexts | null) => void;
+  const links = new Promise<FdWorkerLinks | null>((resolve) => (settleLinks = resolve));
+  const tables = new Promise<NetTexts | null>((resolve) => (settleTables = resolve));
+  const giveUp = (): void => {
+    listed ??= null;
+    settleLinks(null);
+    settleTables(null);
+    void worker.terminate();
+  };
+  // Both ways of listing end here, whichever comes first: the worker must get the main thread's list.
+  const list = (names: string[] | null): void => {
+    if (listed !== undefined) return;
+    if (names === null) giveUp(); // the main thread lists it again and reports the error as it always does
+    else { listed = names; worker.postMessage(names); }
+  };
+  fs.readdir(`${dir}/fd`, (error, names) => list(error === null ? names : null));
+  worker.on('message', (message: WorkerMessage) => {
+    if (message.kind === 'links') settleLinks(message);
+    else if (message.kind === 'tables') { settleTables(new Map(message.texts)); worker.unref(); }
+    else giveUp();
+  });
+  worker.on('error', giveUp);
+  worker.on('exit', giveUp);
+  const awaited = <T>(promise: Promise<T>): Promise<T> => {
+    worker.ref();
+    return promise;
+  };
+  return {
+    procRoot,
+    pid,
+    claims,
+    async names() {
+      // One turn of the event loop lets a listing that is back be delivered; if it is not, list now.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (listed === undefined) {
+        try {
+          list(fs.readdirSync(`${dir}/fd`));
+        } catch {
+          list(null);
+        }
+      }
+      return listed ?? null;
+    },
+    links: () => awaited(links),
+    netTexts: () => awaited(tables),
+  };
+}
+
+/**
+ * The worker's body, sent as source text: it may use nothing from outside itself. Full paths:
+ * worker threads cannot chdir, so the main thread's bare-name trick (proc-pid.ts) is not open here.
+ */
+function procPidWorker(): void {
+  const { readFileSync, readlinkSync } = process.getBuiltinModule('node:fs');
+  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+  const { dir, claims, chunk, tables } = workerData as { dir: string; claims: Int32Array; chunk: number; tables: string[] };
+  const post = (message: unknown): void => parentPort!.postMessage(message);
+  const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
+  parentPort!.once('message', (names: string[]) => {
+    const starts: number[] = [];
+    const links: string[] = [];
+    let denied = false;
+    for (;;) {
+      const start = Atomics.add(claims, 0, chunk);
+      if (start >= names.length) break;
+      starts.push(start);
+      const end = Math.min(start + chunk, names.length);
+      for (let i = start; i < end; i++) {
+        try {
+          links.push(readlinkSync(`${dir}/fd/${names[i]}`));
+        } catch (error) {
+          // As on the main thread: a closed fd is skipped, a denied one makes the table incomplete.
+          const code = errno(error);
+          if (code === 'ENOENT' || code === 'ESRCH') links.push('');
+          else if (code === 'EACCES' || code === 'EPERM') { denied = true; links.push(''); }
+          else { post({ kind: 'failed' }); return; }
+        }
+      }
+    }
+    post({ kind: 'links', starts, links: links.join('\0'), denied });
+    // Tables only once every link is claimed: the fds are read before the tables, as without a worker.
+    const texts: Array<[string, string | null]> = [];
+    for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
+      try {
+        texts.push([tables[t]!, readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
+      } catch (error) {
+        if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
+        // Anything else: left out, so the main thread reads it and reports it as it always does.
+      }
+    }
+    post({ kind: 'tables', texts });
+  });
+}
