@@ -228,7 +228,7 @@ const lines = [
   `One process holding ${holder.fds} fds, in ${OWN_NETNS ? 'a network namespace of its own' : 'the shared network namespace'} ` +
     `(rows in its tables: ${describeTables()}); ${ROUNDS} interleaved rounds, medians.`,
   `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${toolVersion('lsof', ['-v'])}, ${toolVersion('ss', ['-V'])}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')} ` +
-    `(fdleak reads /proc/PID on a second thread only while the 1-minute load average is below the core count: src/cli/prefetch.ts).`,
+    `(fdleak reads /proc/PID on a second thread unless the 1-minute load average is a task above the core count: src/cli/prefetch.ts).`,
   '',
   '| command | median | min | max | median / fdleak diagnose | peak RSS |',
   '|---|---:|---:|---:|---:|---:|',

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
-// prefetch.js first: for `diagnose <pid>` a worker starts reading /proc/<pid> while main.js loads.
-import { prefetchFor } from '../dist/cli/prefetch.js';
+// For `diagnose <pid>`, prefetch.js first: a worker starts reading /proc/<pid> while main.js loads.
 const argv = process.argv.slice(2);
-const prefetch = prefetchFor(argv) ?? null;
+const prefetch = argv.includes('diagnose') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;
 const { main } = await import('../dist/cli/main.js');
 process.exitCode = await main(argv, undefined, prefetch);

@@ -5,7 +5,6 @@ import { InputError } from '../errors.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { parseFailOn, parsePid } from './options.js';
-import { prefetchFor } from './prefetch.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
 export function version(): string {
@@ -111,11 +110,10 @@ export function createProgram(io: Io, state: State): Command {
 
 /**
  * Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error).
- * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` (prefetch.ts), null if it
- * started nothing; when not given, main decides itself.
+ * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` (prefetch.ts).
  */
-export async function main(argv: readonly string[], io: Io = processIo, prefetch?: ProcPidPrefetch | null): Promise<number> {
-  const state: State = { code: 0, debug: argv.includes('--debug'), prefetch: prefetch === undefined ? prefetchFor(argv) : (prefetch ?? undefined) };
+export async function main(argv: readonly string[], io: Io = processIo, prefetch?: ProcPidPrefetch): Promise<number> {
+  const state: State = { code: 0, debug: argv.includes('--debug'), prefetch };
   try {
     const program = createProgram(io, state);
     await program.parseAsync([...argv], { from: 'user' });
