@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import type { ProcPidPrefetch } from '../collectors/proc-pid-worker.js';
 import { InputError } from '../errors.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { parseFailOn, parsePid } from './options.js';
+import type { Prefetch } from './prefetch.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
 export function version(): string {
@@ -15,8 +15,8 @@ export function version(): string {
 interface State {
   code: number;
   debug: boolean;
-  /** `diagnose <pid>`: its fd and socket tables, read on a worker while the modules load (prefetch.ts). */
-  prefetch?: ProcPidPrefetch;
+  /** A second thread bin/fdleak.js started while the modules loaded (prefetch.ts). */
+  prefetch?: Prefetch;
 }
 
 const EXAMPLES = `
@@ -59,7 +59,7 @@ export function createProgram(io: Io, state: State): Command {
     .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
       const pid = parsePid(pidText);
       const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch }, io);
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid }, io);
     });
 
   program
@@ -75,7 +75,7 @@ export function createProgram(io: Io, state: State): Command {
       if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
       const { scan } = await import('./commands/scan.js');
       const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
-      state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot }, io);
+      state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
     });
 
   program
@@ -110,9 +110,9 @@ export function createProgram(io: Io, state: State): Command {
 
 /**
  * Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error).
- * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` (prefetch.ts).
+ * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` or `scan` (prefetch.ts).
  */
-export async function main(argv: readonly string[], io: Io = processIo, prefetch?: ProcPidPrefetch): Promise<number> {
+export async function main(argv: readonly string[], io: Io = processIo, prefetch?: Prefetch): Promise<number> {
   const state: State = { code: 0, debug: argv.includes('--debug'), prefetch };
   try {
     const program = createProgram(io, state);

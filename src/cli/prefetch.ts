@@ -1,18 +1,42 @@
 /**
- * What bin/fdleak.js loads before anything else: for `fdleak diagnose <pid>` it starts reading the
- * process's fd and socket tables on a worker thread (collectors/proc-pid-worker.ts) before main.js,
- * commander and the rest are even loaded. A bundle entry of its own, with node: built-ins only.
+ * What bin/fdleak.js loads before anything else, to get a second thread going before main.js,
+ * commander and the rest are even loaded: for `fdleak diagnose <pid>` a worker that starts reading
+ * the process's fd and socket tables (collectors/proc-pid-worker.ts); for `fdleak scan` a worker
+ * that shares the fd walk (collectors/scan-helper.ts). A bundle entry of its own, with node:
+ * built-ins only.
  */
+import type { WalkHelper } from '../collectors/live-scan.js';
 import type { ProcPidPrefetch } from '../collectors/proc-pid-worker.js';
 import { prefetchProcPid } from '../collectors/proc-pid-worker.js';
+import { startScanHelper } from '../collectors/scan-helper.js';
+
+/** The second thread already at work, if any. */
+export interface Prefetch {
+  /** `diagnose <pid>`: its tables, being read. */
+  procPid?: ProcPidPrefetch;
+  /** `scan`: a helper waiting for its share of the walk. */
+  scanHelper?: WalkHelper;
+}
 
 /**
- * Starts the read for `diagnose <pid>` argv when a core is free to do it; undefined for any other
- * command, and on a busy machine (the collector then reads everything on the main thread).
+ * Starts the second thread for `diagnose <pid>` or `scan` argv when a core is free to run it;
+ * undefined for any other command, and on a busy machine (everything then runs on the main thread).
  */
-export function prefetchFor(argv: readonly string[]): ProcPidPrefetch | undefined {
+export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
   const target = diagnoseTarget(argv);
-  return target === undefined || !coreToSpare() ? undefined : prefetchProcPid(target.procRoot, target.pid);
+  if (target !== undefined) {
+    const procPid = coreToSpare() ? prefetchProcPid(target.procRoot, target.pid) : undefined;
+    return procPid === undefined ? undefined : { procPid };
+  }
+  if (!isScan(argv) || !coreToSpare()) return undefined;
+  const scanHelper = startScanHelper(new URL('./scan-worker.js', import.meta.url));
+  return scanHelper === undefined ? undefined : { scanHelper };
+}
+
+/** `fdleak [--debug] scan ...`: a guess like diagnoseTarget's; commander has the last word. */
+export function isScan(argv: readonly string[]): boolean {
+  const at = argv.indexOf('scan');
+  return at >= 0 && argv.slice(0, at).every((a) => a === '--debug') && !argv.includes('--help') && !argv.includes('-h');
 }
 
 /**

@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import type { ScanFs, ScannedProcess } from '../../src/collectors/live-scan.js';
 import {
-  decodeHexEndpoint, NODE_FS, parseOpenFilesLimit, parseStat, rankProcesses, scanProcesses,
+  decodeHexEndpoint, NODE_FS, parseOpenFilesLimit, parseStat, rankProcesses, scanProcesses, tallyNetTable,
 } from '../../src/collectors/live-scan.js';
+import { parseProcNetInet } from '../../src/collectors/proc-net-inet.js';
 
 const ROOT = fileURLToPath(new URL('../../fixtures/scan/basic/proc', import.meta.url));
 const NOW = (): Date => new Date('2026-11-22T03:00:00.000Z');
@@ -310,6 +312,58 @@ describe('scanProcesses on a captured /proc tree', () => {
 
   it('fails with one clear line when the /proc root cannot be listed', () => {
     expect(() => scanProcesses({ procRoot: `${ROOT}/nope` })).toThrowError(/nope: cannot list the process directory: ENOENT/);
+  });
+});
+
+describe('tallyNetTable: the scan\'s byte-level reading of /proc/net tables', () => {
+  const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
+  // The full parser (proc-net-inet.ts, used by diagnose) is the reference: same inodes, same states.
+  const reference = (file: string, text: string): { inodes: number[]; states: Record<string, number> } => {
+    const states: Record<string, number> = {};
+    const sockets = parseProcNetInet(text, `${FIXTURES}${file}.txt`, file as 'tcp');
+    for (const s of sockets) if (s.state !== null) states[s.state] = (states[s.state] ?? 0) + 1;
+    return { inodes: sockets.map((s) => Number(s.inode ?? 0)).filter((i) => i !== 0).sort((a, b) => a - b), states };
+  };
+  const tally = (file: string, text: string): { inodes: number[]; states: Record<string, number>; rows: number } => {
+    const t = tallyNetTable(Buffer.from(text, 'latin1'), `${FIXTURES}${file}.txt`, file);
+    return { inodes: [...t.inodes].sort((a, b) => a - b), states: t.tcpByState, rows: Object.values(t.rows)[0]! };
+  };
+
+  it.each(['tcp', 'tcp6', 'udp', 'udp6', 'raw'])('agrees with the full parser on the captured %s table', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    const ref = reference(file, text);
+    const got = tally(file, text);
+    expect(got.inodes).toEqual(ref.inodes);
+    expect(got.rows).toBe(text.split('\n').filter((l) => l.trim() !== '').length - 1);
+    if (file.startsWith('tcp')) {
+      expect(got.states).toEqual(ref.states);
+      expect(Object.keys(got.states).length).toBeGreaterThan(file === 'tcp' ? 5 : 2); // the fixtures hold many states
+    }
+  });
+
+  it.each(['tcp', 'tcp6', 'udp'])('reads %s rows laid out other than the kernel\'s fixed widths the slow way, to the same result', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    // Wider gaps after the row number, a tab before the state: no longer the fixed layout.
+    const odd = text.split('\n').map((l, i) => (i === 0 ? l : l.replace(': ', ':   ').replace(/ ([0-9A-F]{2}) /, '\t$1 '))).join('\n');
+    expect(odd).not.toBe(text);
+    expect(tally(file, odd)).toEqual(tally(file, text));
+  });
+
+  it.each(['tcp', 'tcp6', 'unix', 'netlink'])('reads %s in pieces cut anywhere, rows split across them, as it reads it whole', (file) => {
+    const text = Buffer.from(readFileSync(`${FIXTURES}${file}.txt`, 'latin1'), 'latin1');
+    const whole = tallyNetTable(text, file, file);
+    for (const size of [1, 7, 64, 149, 150, 151, 4096]) {
+      const pieces: Buffer[] = [];
+      for (let at = 0; at < text.length; at += size) pieces.push(text.subarray(at, at + size));
+      expect(tallyNetTable(pieces, file, file), `pieces of ${size}`).toEqual(whole);
+    }
+    expect(whole.inodes.size).toBeGreaterThan(0);
+  });
+
+  it('keeps the row number\'s width free: 10,000 rows and more print it wider', () => {
+    const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
+    const wide = `${header}\n${row.replace(/^ *\d+:/, '12345:')}\n`;
+    expect(tally('tcp', wide).inodes).toEqual(tally('tcp', `${header}\n${row}\n`).inodes);
   });
 });
 

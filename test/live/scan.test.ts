@@ -8,8 +8,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scanProcesses } from '../../src/collectors/live-scan.js';
+import { startScanHelper } from '../../src/collectors/scan-helper.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
+/** The helper thread's body as `npm run build` bundles it (npm test builds first). */
+const SCAN_WORKER = new URL('../../dist/cli/scan-worker.js', import.meta.url);
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
 const TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'unix', 'netlink', 'packet'];
 
@@ -238,5 +242,46 @@ describe('fdleak scan, live', () => {
     expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\./);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('gives the same numbers with the fd walk shared with a second thread, which takes its share', async () => {
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(helper).toBeDefined();
+    expect(await helper.ready()).toBe(true); // in the CLI it starts while the modules load; here, make sure it is up
+    const ours = [held.leaky, ...held.healthy, ...(held.netnsNote === 'ok' ? [held.netns] : [])];
+    const mine = (r: ReturnType<typeof scanProcesses>): unknown[] =>
+      r.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+    // Deterministic on a busy machine: the main thread takes no unit before the helper has taken one.
+    const patient = {
+      ...helper,
+      share: (root: string, units: ReadonlyArray<{ pid: number; count: number }>) => {
+        const walk = helper.share(root, units)!;
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        const until = Date.now() + 5000;
+        return { ...walk, claim: () => { while (walk.claimed() === 0 && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
+      },
+    };
+    const shared = scanProcesses({ excludePids: [process.pid], helper: patient });
+    const alone = scanProcesses({ excludePids: [process.pid] });
+    expect(shared.work.helped).toBeGreaterThan(0);
+    expect(shared.work.streamed).toBeGreaterThan(0); // and read socket tables for it
+    expect(alone.work.helped).toBe(0);
+    expect(alone.work.streamed).toBe(0);
+    expect(mine(shared)).toHaveLength(ours.length);
+    expect(mine(shared)).toEqual(mine(alone));
+    expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
+    if (held.netnsNote === 'ok') {
+      // A quiet namespace of the test's own: its summary is the same whichever thread read its tables.
+      const summary = (r: typeof shared): unknown => r.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
+      expect(summary(shared)).toEqual(summary(alone));
+      expect(summary(shared)).toHaveLength(1);
+    }
+  });
+
+  it('walks everything on the main thread when the second thread never comes up', () => {
+    const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
+    const r = scanProcesses({ excludePids: [process.pid], helper });
+    expect(r.work.helped).toBe(0);
+    expect(r.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
   });
 });

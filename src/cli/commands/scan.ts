@@ -1,4 +1,4 @@
-import type { ScanSort } from '../../collectors/live-scan.js';
+import type { ScanSort, WalkHelper } from '../../collectors/live-scan.js';
 import { rankProcesses, scanProcesses } from '../../collectors/live-scan.js';
 import { scanProm } from '../../report/prom.js';
 import { scanJson } from '../../report/scan-json.js';
@@ -13,6 +13,10 @@ export interface ScanCommandOptions {
   top: string | undefined;
   sort: ScanSort;
   procRoot: string;
+  /** A second thread for the fd walk, started by bin/fdleak.js when a core was free (cli/prefetch.ts). */
+  helper?: WalkHelper;
+  /** --debug: where the time went, on stderr. */
+  debug?: boolean;
 }
 
 /** Rows of the table when --top is not given: a screenful. */
@@ -26,8 +30,12 @@ export const DEFAULT_TOP = 20;
 export function scan(options: ScanCommandOptions, io: Io): number {
   const top = options.top === undefined ? undefined : parseCount(options.top, '--top');
   const live = options.procRoot === '/proc';
-  const result = scanProcesses({ procRoot: options.procRoot, excludePids: live ? [process.pid] : [] });
+  const result = scanProcesses({ procRoot: options.procRoot, excludePids: live ? [process.pid] : [], helper: options.helper });
   const ranked = rankProcesses(result.processes, options.sort);
+  if (options.debug === true) {
+    const w = result.work;
+    io.err(`fdleak: scan ${result.durationMs} ms: facts ${w.facts}, walk ${w.walk} (${w.links} readlinks, ${w.helped} of ${result.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${w.tables} (${w.streamed} read by the second thread), orphan check ${w.verify} (${w.verifyLinks} readlinks)\n`);
+  }
   if (options.format === 'table') {
     io.out(scanTable(result, ranked, {
       color: useColor(io), top: top ?? DEFAULT_TOP, sort: options.sort,
