@@ -300,11 +300,11 @@ if (opts['capture-only']) process.exit(0);
 
 const commands = captures.flatMap((c) => [
   {
-    name: '`fdleak analyze FILE`', capture: c, argv: [process.execPath, BIN, 'analyze', c.path, '--fail-on', 'never'],
+    name: '`fdleak analyze FILE`', capture: c, argv: [BIN, 'analyze', c.path, '--fail-on', 'never'],
     ok: (r) => r.status === 0 && r.stdout.startsWith(`${c.path}: lsof, ${LINES} lines`),
   },
   {
-    name: '`fdleak analyze FILE --json`', capture: c, argv: [process.execPath, BIN, 'analyze', c.path, '--json', '--fail-on', 'never'],
+    name: '`fdleak analyze FILE --json`', capture: c, argv: [BIN, 'analyze', c.path, '--json', '--fail-on', 'never'],
     ok: (r) => r.status === 0 && JSON.parse(r.stdout).input?.lines === LINES,
   },
   { name: "`awk '{++S[$2]} END {...}' FILE`", capture: c, argv: ['awk', AWK, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, awk: true },

@@ -205,7 +205,7 @@ function run(cmd, argv) {
   const r = spawnSync(stopwatch, ['--run', cmd, ...argv], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30, encoding: 'utf8' });
   const m = /^TIME (\S+) (\S+)$/m.exec(r.stderr);
   if (r.status !== 0 || m === null) throw new Error(`${cmd} ${argv.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { wall: Number(m[1]), cpu: Number(m[2]) };
+  return { wall: Number(m[1]), cpu: Number(m[2]), stderr: r.stderr };
 }
 
 const time = (cmd, argv) => run(cmd, argv).wall;
@@ -243,8 +243,9 @@ async function main() {
   // Node's own cost, so they run without it too; `node bin/fdleak.js` keeps it, to show what it costs.
   const node = ['env', ['-u', 'NODE_EXTRA_CA_CERTS', process.execPath]];
   const tools = {
-    'fdleak scan': [BIN, ['scan']],
-    'fdleak scan --json': [BIN, ['scan', '--json']],
+    // --debug: one stderr line saying whether the helper thread ran (counted below); nothing else changes.
+    'fdleak scan': [BIN, ['--debug', 'scan']],
+    'fdleak scan --json': [BIN, ['--debug', 'scan', '--json']],
     ...(EXTRA_CA === undefined ? {} : { 'node bin/fdleak.js scan (NODE_EXTRA_CA_CERTS kept)': [process.execPath, [BIN, 'scan']] }),
     ...(BASELINE === undefined ? {} : { 'fdleak scan, baseline build': [BASELINE, ['scan']] }),
     'lsof pipeline': ['sh', ['-c', "lsof -n 2>/dev/null | awk '{print $2}' | sort | uniq -c | sort -nr | head"]],
@@ -261,15 +262,18 @@ async function main() {
   const cpus = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
   for (const [cmd, argv] of Object.values(tools)) time(cmd, argv); // warm the dentry cache once
   const loadStart = loadavg();
+  const helperRuns = { with: 0, without: 0 }; // fdleak scan runs whose helper thread walked a share, or not
   const machineFds = []; // after each round: other users' processes come and go on a shared machine
   for (let round = 0; round < RUNS; round++) {
     // Interleaved, and the order rotates, so drift on the shared machine hits every tool alike.
     const names = Object.keys(tools);
     const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
     for (const name of order) {
-      const { wall, cpu } = run(...tools[name]);
+      const { wall, cpu, stderr } = run(...tools[name]);
       times[name].push(wall);
       cpus[name].push(cpu);
+      const shared = /, (\d+) of \d+ processes on a second thread/.exec(stderr);
+      if (shared !== null) helperRuns[Number(shared[1]) > 0 ? 'with' : 'without']++;
     }
     machineFds.push(fdHolders().fds);
     process.stdout.write(`round ${round + 1}/${RUNS}\r`);
@@ -293,6 +297,7 @@ async function main() {
     scanOverNodeWalk: scanMs / med['node walk as scan does it'],
     threadsOverOne: med['node walk, + worker threads'] / med['node walk as scan does it'],
   };
+  console.log(`fdleak scan's helper thread walked a share in ${helperRuns.with} of ${helperRuns.with + helperRuns.without} runs (it starts only when a core is free: src/cli/prefetch.ts)`);
   console.log('ratios of medians:');
   const cpuScan = cpuMed['fdleak scan'];
   // Paired: the median of the per-round ratios. Tools of one round run within seconds of each
@@ -386,7 +391,7 @@ async function main() {
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
 
   if (JSON_OUT !== undefined) {
-    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, before, loadBefore, loadStart, loadEnd, cpus: os.availableParallelism(), box, times, medians: med, ratios, cpuMs: cpus, cpuMedians: cpuMed, cpuRatios, pairedRatios, machineFds, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work, tables, fullParseMs: full.length ? median(full) : null }, null, 2)}\n`);
+    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, helperRuns, before, loadBefore, loadStart, loadEnd, cpus: os.availableParallelism(), box, times, medians: med, ratios, cpuMs: cpus, cpuMedians: cpuMed, cpuRatios, pairedRatios, machineFds, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work, tables, fullParseMs: full.length ? median(full) : null }, null, 2)}\n`);
   }
 }
 

@@ -16,13 +16,14 @@
  * A socket fd whose inode is in no table of its namespace is an orphan if its fd still holds that
  * socket after the tables were read (one closed in between has no row for a good reason). Churn is
  * not an error: a process that exits mid-scan is counted as vanished, one whose fds cannot be read
- * as permission-skipped. Synchronous fs calls on one thread, on purpose: a readlink costs ~3.5 µs
- * this way (from inside the fd directory, see enteringLinker), and the promise and callback APIs
- * measured slower. Worker threads were measured too, on the 2-vCPU lab VM whose second vCPU comes
- * and goes with other tenants: a pool (largest process first, started only when /proc/loadavg
- * showed nothing else running) took 0.8x the walk when that vCPU was there and 1.1x when not,
- * and the scan's median over four runs of 15-41 interleaved rounds was no better (432-569 ms
- * against 481-536 on one thread). bench/scan.mjs times a threaded walk beside the plain one.
+ * as permission-skipped. Synchronous fs calls, on purpose: a readlink costs ~3.5 µs this way (from
+ * inside the fd directory, see enteringLinker), and the promise and callback APIs measured slower.
+ * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
+ * takes its share of the walk, largest fd tables first, while this thread reads the facts, and
+ * then reads the socket tables' bytes while this thread scans them: on the 2-vCPU lab VM at load
+ * 1-2 that took the scan of 45,000 fds from 318 to 271 ms (bench/scan.mjs). Without a free core
+ * the helper is not started: on that VM, when the second vCPU was busy with other tenants, a
+ * helper made the walk 1.1x slower.
  */
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';

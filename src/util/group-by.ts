@@ -20,7 +20,12 @@ export function countBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, n
   return counts;
 }
 
-/** Entries sorted by count descending, then key ascending: a stable ranked list. */
+/**
+ * Entries sorted by count descending, then key ascending (code-unit order: keys are endpoints and
+ * names, and localeCompare made ranking 450 FIN_WAIT2 peers of one count cost 6 ms): a stable ranked list.
+ */
 export function ranked<K>(counts: Map<K, number>): Array<[K, number]> {
-  return [...counts].sort((a, b) => b[1] - a[1] || String(a[0]).localeCompare(String(b[0])));
+  const keyed = [...counts].map(([k, n]) => [String(k), k, n] as const);
+  keyed.sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return keyed.map(([, k, n]) => [k, n]);
 }
