@@ -5,7 +5,7 @@ import type { Process } from '../model/process.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Socket } from '../model/socket.js';
 import type { SkippedRule } from '../rules/engine.js';
-import { countBy } from '../util/group-by.js';
+import { countBy, compareText } from '../util/group-by.js';
 
 /** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
 export interface ProcessSummary {
@@ -27,7 +27,7 @@ export function summarize(snapshot: Snapshot, process: Process): ProcessSummary 
   const orphans = fds.filter((f) => f.kind === 'socket' && f.inode !== null && !index.tableInodes.has(f.inode)).length;
   const byState: Record<string, number> = {};
   const states = countBy(owned, (s) => s.state ?? (s.proto === 'tcp' ? 'UNKNOWN' : `${s.proto.toUpperCase()}`));
-  for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))) byState[state] = n;
+  for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) byState[state] = n;
   const socketFds = byKind.socket > 0 || fds.length > 0 ? byKind.socket : owned.length;
   return { process, fds: { total: process.fdCount, byKind }, sockets: { total: socketFds, orphans, byState } };
 }

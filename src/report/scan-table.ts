@@ -1,5 +1,6 @@
 import type { ScannedProcess, ScanResult, ScanSort } from '../collectors/live-scan.js';
 import { percent } from '../util/format.js';
+import { compareText } from '../util/group-by.js';
 
 export interface ScanTableOptions {
   color: boolean;
@@ -165,7 +166,7 @@ function rowCells(r: ScanRow): string[] {
 function namespaceLine(n: ScanResult['host']['namespaces'][number], many: boolean): string {
   const where = n.readVia === 'self' ? `${n.id} (fdleak's own)` : many ? `${n.id} (${n.processes} process${n.processes === 1 ? '' : 'es'})` : n.id;
   if (n.readVia === null) return `sockets ${where}: tables not read (every process in it exited)`;
-  const states = Object.entries(n.tcpByState).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const states = Object.entries(n.tcpByState).sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]));
   const tcp = `${n.rows.tcp ?? 0} tcp${states.length === 0 ? '' : ` (${states.map(([s, c]) => `${c} ${s}`).join(', ')})`}`;
   const others = Object.entries(n.rows).filter(([f, c]) => f !== 'tcp' && c > 0).map(([f, c]) => `${c} ${f}`);
   const tw = n.timeWait;

@@ -3,6 +3,7 @@ import { severityRank } from '../model/finding.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Rule, Thresholds } from './rule.js';
 import { RULES } from './index.js';
+import { compareText } from '../util/group-by.js';
 
 export interface SkippedRule {
   rule: string;
@@ -71,7 +72,7 @@ export function rankFindings(findings: Finding[]): Finding[] {
     (a, b) =>
       severityRank(a.severity) - severityRank(b.severity) ||
       b.score - a.score ||
-      a.rule.localeCompare(b.rule) ||
+      compareText(a.rule, b.rule) ||
       (a.pid ?? 0) - (b.pid ?? 0),
   );
 }

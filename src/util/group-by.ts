@@ -21,11 +21,17 @@ export function countBy<T, K>(items: Iterable<T>, key: (item: T) => K): Map<K, n
 }
 
 /**
- * Entries sorted by count descending, then key ascending (code-unit order: keys are endpoints and
- * names, and localeCompare made ranking 450 FIN_WAIT2 peers of one count cost 6 ms): a stable ranked list.
+ * Code-unit order of two strings, for every sort of names, endpoints and states in fdleak: stable
+ * across locales, and cheap. localeCompare is neither here: its first call loads ICU's collator
+ * (10 ms of a `diagnose`), and ranking 450 FIN_WAIT2 peers of one count with it took 6 ms.
  */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Entries sorted by count descending, then key ascending: a stable ranked list. */
 export function ranked<K>(counts: Map<K, number>): Array<[K, number]> {
   const keyed = [...counts].map(([k, n]) => [String(k), k, n] as const);
-  keyed.sort((a, b) => b[2] - a[2] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  keyed.sort((a, b) => b[2] - a[2] || compareText(a[0], b[0]));
   return keyed.map(([, k, n]) => [k, n]);
 }
