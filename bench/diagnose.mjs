@@ -244,7 +244,7 @@ const lines = [
     return `| ${c.name} | ${secs(med[i])} | ${secs(Math.min(...times[i]))} | ${secs(Math.max(...times[i]))} | ${ratio} | ${mib(rss[i])} |`;
   }),
   '',
-  `lsof / fdleak diagnose: ${(med[1] / med[0]).toFixed(2)}x (target >= 1.5x); fdleak diagnose peak RSS ${mib(rss[0])} (target < 250 MiB); ` +
+  `lsof / fdleak diagnose: ${(med[1] / med[0]).toFixed(2)}x (target >= 1.5x; paired by round ${median(times[1].map((t, r) => t / times[0][r])).toFixed(2)}x); fdleak diagnose peak RSS ${mib(rss[0])} (target < 250 MiB); ` +
     `fdleak --version ${med[3].toFixed(0)} ms (target < 100 ms).`,
 ];
 console.log(lines.join('\n'));

@@ -6,22 +6,42 @@ import type { Finding, Severity } from '../model/finding.js';
 export const TABLE_STYLE = { head: [] as string[], border: [] as string[] };
 export const COMPACT = { chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' } };
 
-/** Ranked findings as text: severity badge, rule, message, evidence table, advice. */
-export function renderFindings(c: ChalkInstance, findings: readonly Finding[], showPid: boolean): string[] {
+/** Findings shown in full in a terminal report; the rest are counted by rule (--json lists all). */
+export const SHOWN_FINDINGS = 20;
+
+/**
+ * Ranked findings as text: severity badge, rule, message, evidence table, advice. A rule's advice is
+ * printed once, at its first finding; past `limit` findings, the rest are counted by rule: a
+ * capture of thousands of processes gives hundreds of findings that say the same thing.
+ */
+export function renderFindings(c: ChalkInstance, findings: readonly Finding[], showPid: boolean, limit = SHOWN_FINDINGS): string[] {
   const out: string[] = [];
   if (findings.length === 0) {
     out.push(c.green('no findings: nothing here looks like a leak'));
     return out;
   }
   out.push(c.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'}, worst first`));
-  findings.forEach((f, i) => {
+  const advised = new Map<string, number>(); // rule -> the finding number that carries its advice
+  findings.slice(0, limit).forEach((f, i) => {
     out.push('');
     const who = showPid ? (f.pid === null ? 'no owner: ' : `pid ${f.pid} ${f.command ?? ''}: `) : '';
     out.push(`${i + 1}. ${badge(c, f.severity)} ${c.bold(f.rule)}  ${who}${f.message}`);
     if (f.confidence === 'low') out.push(indent(c.dim(`low confidence: ${f.confidenceReason ?? 'the input cannot prove it'}`), 3));
     if (f.evidence.length > 0) out.push(indent(evidenceTable(f), 3));
-    out.push(indent(c.dim(wrap(`why: ${f.advice}`, 96)), 3));
+    const first = advised.get(f.rule);
+    if (first === undefined) {
+      advised.set(f.rule, i + 1);
+      out.push(indent(c.dim(wrap(`why: ${f.advice}`, 96)), 3));
+    } else {
+      out.push(indent(c.dim(`why: see finding ${first}`), 3));
+    }
   });
+  if (findings.length > limit) {
+    const rest = new Map<string, number>();
+    for (const f of findings.slice(limit)) rest.set(f.rule, (rest.get(f.rule) ?? 0) + 1);
+    const byRule = [...rest].map(([rule, n]) => `${rule} ${n}`).join(', ');
+    out.push('', c.dim(`(+${findings.length - limit} more finding${findings.length - limit === 1 ? '' : 's'}: ${byRule}; --json lists all)`));
+  }
   return out;
 }
 
