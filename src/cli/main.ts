@@ -59,7 +59,7 @@ export function createProgram(io: Io, state: State): Command {
     .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
       const pid = parsePid(pidText);
       const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid }, io);
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug }, io);
     });
 
   program

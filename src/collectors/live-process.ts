@@ -29,6 +29,8 @@ export interface LiveOptions {
   now?: () => Date;
   /** A read of this process's fd and socket tables under way on a worker (used if pid and procRoot match). */
   prefetch?: ProcPidPrefetch;
+  /** Filled with when each step ended (performance.now()): fds, tables, facts, validated; and whether the worker helped. */
+  timings?: Map<string, number>;
 }
 
 /**
@@ -99,6 +101,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const fdTable = prefetch === undefined
       ? readProcPidFd(procRoot, pid)
       : await readProcPidFdShared(prefetch, () => (texts = readOwnNetTexts(prefetch, `${source}/net`)));
+    options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);
     }
@@ -128,6 +131,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       }
     }
 
+    options.timings?.set('tables', performance.now());
     const queued = sockets.some((s) => s.state === 'LISTEN' && s.owners.length > 0 && (s.rxQueue ?? 0) > 0);
     const live = procRoot === '/proc';
     const selfNetns = readNetns(procRoot, 'self');
@@ -157,7 +161,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       threads: stat.threads,
       fdKinds: countKinds(fdTable.fds),
     };
-    return buildSnapshot({
+    options.timings?.set('facts', performance.now());
+    const snapshot = buildSnapshot({
       takenAt,
       kind: 'live',
       processes: [process],
@@ -171,6 +176,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       },
       warnings,
     });
+    options.timings?.set('validated', performance.now());
+    return snapshot;
   } catch (error) {
     if (isVanished(error)) throw new InputError(`pid ${pid} exited while it was being read`, { source: `pid ${pid}` });
     if (isDenied(error)) throw new InputError(`permission denied reading ${String((error as { path?: string }).path ?? source)}`, { source: `pid ${pid}` });

@@ -14,13 +14,16 @@ export interface DiagnoseOptions {
   version: string;
   /** `pid`'s fd and socket tables, already being read on a worker (bin/fdleak.js starts it: cli/prefetch.ts). */
   prefetch?: ProcPidPrefetch;
+  /** --debug: where the time went, on stderr. */
+  debug?: boolean;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
 export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): Promise<number> {
   // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
   const table = options.json ? undefined : await import('../../report/diagnose-table.js');
-  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch });
+  const timings = new Map<string, number>([['start', performance.now()]]);
+  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
   const process = snapshot.processes[0]!;
   // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
   if (snapshot.fds.length === 0 && !process.fdTableComplete) {
@@ -30,9 +33,21 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
     );
   }
   const { findings, skipped } = runRules(snapshot);
+  timings.set('rules', performance.now());
   const text = table === undefined
     ? diagnoseJson(snapshot, findings, skipped)
     : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
   io.out(text);
+  if (options.debug === true) io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/** "diagnose 221 ms since node started: start-up and modules 61, fds 58 (...), ..." from the step ends. */
+function debugLine(t: Map<string, number>, fds: number): string {
+  const at = (k: string): number => t.get(k) ?? Number.NaN;
+  const ms = (a: string, b: string): string => (at(b) - at(a)).toFixed(1);
+  return `diagnose ${at('report').toFixed(0)} ms since node started: start-up and modules ${at('start').toFixed(1)}, `
+    + `fds ${ms('start', 'fds')} (${fds} links${at('second thread') === 1 ? ', shared with a second thread' : ', one thread'}), `
+    + `socket tables ${ms('fds', 'tables')}, limits and sysctls ${ms('tables', 'facts')}, validation ${ms('facts', 'validated')}, `
+    + `rules ${ms('validated', 'rules')}, report ${ms('rules', 'report')}`;
 }
