@@ -6,26 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { parseLsof, parseLsofFields } from '../../src/collectors/lsof.js';
 import type { Socket } from '../../src/model/socket.js';
 import { LineSink } from '../../src/util/skips.js';
-import { expectFast, expectValidRecords, fixture, fuzz } from './fuzz.js';
+import { expectFast, fixture, fuzz } from './fuzz.js';
+import { countBy, ep, lenient, parseClean, show } from './parsed-fixtures.js';
 
-const lenient = (): LineSink => new LineSink(false);
-const parse = (name: string) => {
-  const sink = lenient();
-  const text = fixture(`lsof-F/${name}`);
-  const out = parseLsofFields(text, `lsof-F/${name}`, sink);
-  expect(sink.skipped).toEqual([]);
-  expectValidRecords(out, text.split('\n').length);
-  return out;
-};
-const countBy = (list: string[]): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const k of [...list].sort()) out[k] = (out[k] ?? 0) + 1;
-  return out;
-};
-const ep = (e: Socket['local']): string => (e === null ? '-' : e.port === null ? e.address : `${e.address}:${e.port}`);
-const show = (s: Socket): string =>
-  `${s.proto} ${s.state ?? s.detail} ${ep(s.local)} ${ep(s.remote)} q=${s.rxQueue}/${s.txQueue} ino=${s.inode} ` +
-  s.owners.map((o) => `${o.command}:${o.pid}:${o.fd}`).join(',');
+const parse = (name: string) => parseClean(`lsof-F/${name}`, parseLsofFields);
 
 describe('parseLsofFields: lsof -nP -i -F pcfnPtT (TST= TQR= TQS= lines)', () => {
   const out = parse('pcfnPtT-i.txt');

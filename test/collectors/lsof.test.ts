@@ -4,28 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseLsof } from '../../src/collectors/lsof.js';
-import type { Socket } from '../../src/model/socket.js';
 import { LineSink } from '../../src/util/skips.js';
-import { expectFast, expectValidRecords, fixture, fuzz } from './fuzz.js';
+import { expectFast, fixture, fuzz } from './fuzz.js';
+import { countBy, lenient, parseClean, show } from './parsed-fixtures.js';
 
-const lenient = (): LineSink => new LineSink(false);
-const parse = (name: string) => {
-  const sink = lenient();
-  const out = parseLsof(fixture(`lsof/${name}`), `lsof/${name}`, sink);
-  expect(sink.skipped).toEqual([]);
-  expectValidRecords(out, fixture(`lsof/${name}`).split('\n').length);
-  return out;
-};
-const countBy = (list: string[]): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const k of [...list].sort()) out[k] = (out[k] ?? 0) + 1;
-  return out;
-};
-const ep = (e: Socket['local']): string => (e === null ? '-' : e.port === null ? e.address : `${e.address}:${e.port}`);
-/** A socket in one line of plain text: proto state local remote rx/tx inode owners. */
-const show = (s: Socket): string =>
-  `${s.proto} ${s.state ?? s.detail} ${ep(s.local)} ${ep(s.remote)} q=${s.rxQueue}/${s.txQueue} ino=${s.inode} ` +
-  s.owners.map((o) => `${o.command}:${o.pid}:${o.fd}`).join(',');
+const parse = (name: string) => parseClean(`lsof/${name}`, parseLsof);
 
 describe('parseLsof: lsof -nP -Tqs -i (every TCP state, IPv4, IPv6, v4-mapped, UDP, queues)', () => {
   const out = parse('tcp-udp-queues.txt');

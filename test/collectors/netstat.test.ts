@@ -6,26 +6,11 @@ import { describe, expect, it } from 'vitest';
 import { parseNetstat } from '../../src/collectors/netstat.js';
 import type { Socket } from '../../src/model/socket.js';
 import { LineSink } from '../../src/util/skips.js';
-import { expectFast, expectValidRecords, fixture, fuzz } from './fuzz.js';
+import { expectFast, fixture, fuzz } from './fuzz.js';
+import { countBy, lenient, parseClean, showWith } from './parsed-fixtures.js';
 
-const lenient = (): LineSink => new LineSink(false);
-const parse = (name: string): Socket[] => {
-  const sink = lenient();
-  const text = fixture(`netstat/${name}`);
-  const out = parseNetstat(text, `netstat/${name}`, sink);
-  expect(sink.skipped).toEqual([]);
-  expectValidRecords({ sockets: out }, text.split('\n').length);
-  return out;
-};
-const countBy = (list: string[]): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const k of [...list].sort()) out[k] = (out[k] ?? 0) + 1;
-  return out;
-};
-const ep = (e: Socket['local']): string => (e === null ? '-' : e.port === null ? e.address : `${e.address}:${e.port}`);
-const show = (s: Socket): string =>
-  `${s.proto} ${s.state ?? s.detail} ${ep(s.local)} ${ep(s.remote)} q=${s.rxQueue}/${s.txQueue} ino=${s.inode} ` +
-  s.owners.map((o) => `${o.command}:${o.pid}`).join(',');
+const parse = (name: string): Socket[] => parseClean(`netstat/${name}`, (text, source, sink) => ({ sockets: parseNetstat(text, source, sink) })).sockets;
+const show = showWith({ fd: false });
 const TCP_STATES = {
   'tcp CLOSE_WAIT': 8, 'tcp CLOSING': 1, 'tcp ESTABLISHED': 22, 'tcp FIN_WAIT1': 1, 'tcp FIN_WAIT2': 10,
   'tcp LAST_ACK': 1, 'tcp LISTEN': 12, 'tcp SYN_RECV': 1, 'tcp SYN_SENT': 2, 'tcp TIME_WAIT': 12,

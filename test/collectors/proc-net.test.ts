@@ -14,20 +14,14 @@ import { parseSs } from '../../src/collectors/ss.js';
 import type { Socket } from '../../src/model/socket.js';
 import { LineSink } from '../../src/util/skips.js';
 import { expectFast, expectValidRecords, fixture, fuzz } from './fuzz.js';
+import { countBy, ep, lenient } from './parsed-fixtures.js';
 
-const lenient = (): LineSink => new LineSink(false);
 const inet = (table: InetTable, name = `${table}.txt`): Socket[] => {
   const text = fixture(`proc-net/${name}`);
   const out = parseProcNetInet(text, `proc-net/${name}`, table, null, 'LE');
   expectValidRecords({ sockets: out }, text.split('\n').length);
   return out;
 };
-const countBy = (list: string[]): Record<string, number> => {
-  const out: Record<string, number> = {};
-  for (const k of [...list].sort()) out[k] = (out[k] ?? 0) + 1;
-  return out;
-};
-const ep = (e: Socket['local']): string => (e === null ? '-' : e.port === null ? e.address : `${e.address}:${e.port}`);
 
 describe('/proc/net tables (strict, as live-process reads them)', () => {
   it('decodes tcp: every state, inode 0 where no fd holds the socket, padded rows', () => {

@@ -6,8 +6,8 @@ import { renderFindings } from '../../src/report/findings-text.js';
 const c = new Chalk({ level: 0 });
 const finding = (rule: string, pid: number): Finding => ({
   rule, severity: 'warning', score: 50, pid, command: 'app', count: 12,
-  message: `${rule} in ${pid}`, evidence: [{ peer: '127.0.0.1:3306', count: 12 }], advice: `advice of ${rule}`,
-} as Finding);
+  message: `${rule} in ${pid}`, evidence: [{ peer: '127.0.0.1:3306', count: 12 }], advice: `advice of ${rule}`, confidence: 'high',
+});
 
 describe('renderFindings', () => {
   it('gives a rule\'s advice once, at its first finding', () => {
