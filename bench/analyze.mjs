@@ -33,15 +33,13 @@
  * (killed on exit, SIGINT and SIGTERM; it also exits when its stdin closes, and gives up after 15
  * minutes whatever happens). The table is markdown, ready for README.md.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { loadavg, release, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { BIN, median, peakRss, ROOT, run, startHolder } from './lib.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BIN = join(ROOT, 'bin', 'fdleak.js');
 const { values: opts } = parseArgs({
   options: {
     rounds: { type: 'string', default: '7' },
@@ -97,45 +95,6 @@ print(os.getpid(), len(os.listdir("/proc/self/fd")) - 1, flush=True)
 sys.stdin.read()
 `;
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
-/** One run: wall time in ms, exit status, output. */
-function run(argv) {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, NO_COLOR: '1' } });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.error) throw r.error;
-  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Peak RSS of one run in KiB, from /usr/bin/time -f %M; null without it. */
-function peakRss(argv) {
-  if (!existsSync('/usr/bin/time')) return null;
-  const r = spawnSync('/usr/bin/time', ['-f', '@@rss=%M', ...argv], { encoding: 'utf8', maxBuffer: 256 << 20, env: { ...process.env, NO_COLOR: '1' } });
-  const m = /@@rss=(\d+)/.exec(r.stderr ?? '');
-  return m === null ? null : Number(m[1]);
-}
-
-function startHolder() {
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', HOLDER], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    const early = (code) => reject(new Error(`the socket holder exited early (code ${code})`));
-    child.on('error', reject);
-    child.on('exit', early);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /^(\d+) (\d+)\n/.exec(out);
-      if (m === null) return;
-      child.off('exit', early);
-      resolve({ child, pid: m[1], fds: Number(m[2]) });
-    });
-  });
-}
 
 /** Which awk: "mawk 1.3.4", "GNU Awk 5.2.1" (mawk has -W version, gawk --version). */
 function awkVersion() {
@@ -265,7 +224,7 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fdleak-bench-analyze-'));
-const holder = await startHolder();
+const holder = await startHolder(HOLDER, [], 'socket holder');
 let stopped = false;
 const stopHolder = () => {
   if (stopped) return;

@@ -1,0 +1,54 @@
+/**
+ * What bench/diagnose.mjs and bench/analyze.mjs share: timing a command, its peak RSS, medians, and
+ * starting the python3 holder whose first line of output is "<pid> <fds held>".
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Run as an installed command runs it: executed, so its launcher line applies. */
+export const BIN = join(ROOT, 'bin', 'fdleak.js');
+const ENV = { ...process.env, NO_COLOR: '1' };
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** One run: wall time in ms, exit status, output. */
+export function run(argv) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 256 << 20, env: ENV });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.error) throw r.error;
+  return { ms, status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Peak RSS of one run in KiB, from /usr/bin/time -f %M; null without it. */
+export function peakRss(argv) {
+  if (!existsSync('/usr/bin/time')) return null;
+  const r = spawnSync('/usr/bin/time', ['-f', '@@rss=%M', ...argv], { encoding: 'utf8', maxBuffer: 256 << 20, env: ENV });
+  const m = /@@rss=(\d+)/.exec(r.stderr ?? '');
+  return m === null ? null : Number(m[1]);
+}
+
+/** Starts `python3 -c script ...args` and resolves once it printed "<pid> <fds>"; `what` names it in errors. */
+export function startHolder(script, args, what) {
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', ['-c', script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    const early = (code) => reject(new Error(`the ${what} exited early (code ${code})`));
+    child.on('error', reject);
+    child.on('exit', early);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /^(\d+) (\d+)\n/.exec(out);
+      if (m === null) return;
+      child.off('exit', early);
+      resolve({ child, pid: m[1], fds: Number(m[2]) });
+    });
+  });
+}
