@@ -863,7 +863,7 @@ class TableTally {
   }
 
   /** Rows of buf[from, end), which ends at a row's end; the first row of a table is its header. */
-  private scanRows(buf: Buffer, from: number, end: number, source: string, { file, family, kind }: TableSpec, at: Position): void {
+  private scanRows(buf: Buffer, from: number, end: number, source: string, { family, kind }: TableSpec, at: Position): void {
     const length = end;
     let i = from;
     if (at.line === 0) {
@@ -879,21 +879,14 @@ class TableTally {
     const { starts, ends } = this;
     let count = 0;
     let line = at.line;
-    // Hex digits of an address: 8 for IPv4 tables, 32 for IPv6 ("tcp6", "udp6", ...).
-    const addr = kind === 'inet' ? (file.endsWith('6') ? 32 : 8) : 0;
     while (i < length) {
       line++;
       let col = 0;
       let lastStart = -1;
       let lastEnd = -1;
-      const fixedEnd = addr > 0 ? this.fixedInetRow(buf, i, length, addr) : -1;
-      if (fixedEnd >= 0) {
-        i = fixedEnd;
-        col = 10;
-      }
       // Tokenise one line up to the inode column (the rest is skipped with a native newline search:
       // a tcp row is 150 bytes and its inode ends near byte 95); netlink and packet need the last.
-      while (fixedEnd < 0 && i < length) {
+      while (i < length) {
         let c = buf[i]!;
         if (c === 10) break;
         if (c === 32 || c === 9) { i++; continue; }
@@ -935,41 +928,6 @@ class TableTally {
     }
     at.line = line;
     at.count += count;
-  }
-
-  /**
-   * The fast way through an inet row, which the kernel prints with fixed widths up to the uid
-   * ("%4d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08lX %08X %5u %8d %lu ...", net/ipv4/tcp_ipv4.c;
-   * the same for udp, raw and IPv6 with 32-digit addresses): only the row number, uid, timeout and
-   * inode need a search. Fills columns 1, 2, 3 and 9 as the tokeniser would and returns the end of
-   * the row (its newline); -1 if the row is not laid out so (the caller then tokenises it).
-   */
-  private fixedInetRow(buf: Buffer, row: number, length: number, addr: number): number {
-    let i = row;
-    while (i < length && buf[i] === 32) i++;
-    while (i < length && buf[i]! >= 48 && buf[i]! <= 57) i++;
-    if (buf[i] !== 58 || buf[i + 1] !== 32) return -1; // "12: "
-    const local = i + 2;
-    const remote = local + addr + 6;
-    const rest = remote + addr + 6; // "0A 00000000:00000000 00:00000000 00000000 "
-    if (rest + 42 > length || buf[local + addr] !== 58 || buf[remote - 1] !== 32 || buf[remote + addr] !== 58
-      || buf[rest - 1] !== 32 || buf[rest + 2] !== 32 || buf[rest + 11] !== 58 || buf[rest + 20] !== 32
-      || buf[rest + 23] !== 58 || buf[rest + 32] !== 32 || buf[rest + 41] !== 32) return -1;
-    const { starts, ends } = this;
-    starts[1] = local; ends[1] = remote - 1;
-    starts[2] = remote; ends[2] = rest - 1;
-    starts[3] = rest; ends[3] = rest + 2;
-    // uid, timeout, inode: space-separated numbers of any width.
-    i = rest + 42;
-    for (let token = 0; token < 3; token++) {
-      while (i < length && buf[i] === 32) i++;
-      const s = i;
-      while (i < length && buf[i] !== 32 && buf[i] !== 10) i++;
-      if (i === s) return -1;
-      if (token === 2) { starts[9] = s; ends[9] = i; }
-    }
-    const nl = buf.indexOf(10, i);
-    return nl < 0 || nl >= length ? length : nl;
   }
 
   /** TIME_WAIT rows counted so far (tcp and tcp6 alike; read after tcp, before tcp6). */

@@ -341,9 +341,9 @@ describe('tallyNetTable: the scan\'s byte-level reading of /proc/net tables', ()
     }
   });
 
-  it.each(['tcp', 'tcp6', 'udp'])('reads %s rows laid out other than the kernel\'s fixed widths the slow way, to the same result', (file) => {
+  it.each(['tcp', 'tcp6', 'udp'])('reads %s rows with other spacing to the same result', (file) => {
     const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
-    // Wider gaps after the row number, a tab before the state: no longer the fixed layout.
+    // Wider gaps after the row number, a tab before the state.
     const odd = text.split('\n').map((l, i) => (i === 0 ? l : l.replace(': ', ':   ').replace(/ ([0-9A-F]{2}) /, '\t$1 '))).join('\n');
     expect(odd).not.toBe(text);
     expect(tally(file, odd)).toEqual(tally(file, text));
