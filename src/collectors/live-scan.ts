@@ -19,11 +19,11 @@
  * as permission-skipped. Synchronous fs calls, on purpose: a readlink costs ~3.5 µs this way (from
  * inside the fd directory, see enteringLinker), and the promise and callback APIs measured slower.
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
- * takes its share of the walk, largest fd tables first, while this thread reads the facts, and
- * then reads the socket tables' bytes while this thread scans them: on the 2-vCPU lab VM at load
- * 1-2 that took the scan of 45,000 fds from 318 to 271 ms (bench/scan.mjs). Without a free core
- * the helper is not started: on that VM, when the second vCPU was busy with other tenants, a
- * helper made the walk 1.1x slower.
+ * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
+ * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
+ * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Reading
+ * the socket tables on the helper while this thread scanned them measured no faster: the kernel's
+ * formatting of the rows is most of their cost.
  */
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
@@ -206,7 +206,7 @@ export interface ScanResult {
   warnings: string[];
   durationMs: number;
   /** Where the time went (ms) and how many fd links were read: for the bench, not for reports. */
-  work: { facts: number; walk: number; tables: number; verify: number; links: number; verifyLinks: number; helped: number; streamed: number };
+  work: { facts: number; walk: number; tables: number; verify: number; links: number; verifyLinks: number; helped: number };
 }
 
 export interface ScanOptions {
@@ -229,13 +229,6 @@ export interface ScanOptions {
 export interface WalkHelper {
   /** Offers these processes (by pid, and their fd count) under the absolute `procRoot`; undefined if the helper is gone. */
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): SharedWalk | undefined;
-  /**
-   * Once the walk is done: the bytes of a socket table, read by the helper piece by piece while the
-   * caller scans the last piece; undefined if the helper cannot (the caller reads it itself).
-   */
-  stream?(path: string): Iterable<Buffer> | undefined;
-  /** No more tables: the helper may leave. */
-  finish?(): void;
 }
 
 export interface SharedWalk {
@@ -351,10 +344,9 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
   // namespace, read through /proc/self/net, even when no listed process is known to be in it.
   if (selfNetns !== null && !members.has(selfNetns)) members.set(selfNetns, []);
   const namespaces = new Map<string, { info: ScannedNetns; inodes: Set<number> }>();
-  const streamed = { count: 0 }; // tables the helper thread read
   for (const [id, list] of members) {
     const t0 = performance.now();
-    const read = readNamespace(fs, procRoot, list.length === 0 ? ['self'] : list, options.helper, streamed);
+    const read = readNamespace(fs, procRoot, list.length === 0 ? ['self'] : list);
     const info: ScannedNetns = {
       id, processes: list.length, readVia: read?.via ?? null,
       tcpByState: read?.tcpByState ?? {}, rows: read?.rows ?? {},
@@ -367,7 +359,6 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     };
     namespaces.set(id, { info, inodes: read?.inodes ?? new Set() });
   }
-  options.helper?.finish?.();
 
   const tTables = performance.now();
   let verifyLinks = 0;
@@ -426,7 +417,7 @@ export function scanProcesses(options: ScanOptions = {}): ScanResult {
     durationMs: ms(performance.now() - started),
     work: {
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
-      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, streamed: streamed.count,
+      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped,
     },
   };
 }
@@ -720,16 +711,10 @@ interface NamespaceRead {
 }
 
 /** Reads the tables of a namespace through the first member still alive; undefined if none is. */
-function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>, helper?: WalkHelper, streamed?: { count: number }): NamespaceRead | undefined {
+function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): NamespaceRead | undefined {
   for (const pid of members) {
-    const netDir = `${procRoot}/${pid}/net`;
     try {
-      try {
-        return readTables(fs, netDir, pid, helper, streamed);
-      } catch (error) {
-        if (!(error instanceof Error && error.name === 'HelperStalled')) throw error;
-        return readTables(fs, netDir, pid); // the helper thread stopped answering: read them here
-      }
+      return readTables(fs, `${procRoot}/${pid}/net`, pid);
     } catch (error) {
       if (isVanished(error) || isDenied(error)) continue; // that member exited (or is a zombie): try the next
       throw error;
@@ -739,7 +724,7 @@ function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<numb
 }
 
 /** Throws ENOENT if the member exits before or during the read: the caller tries the next one. */
-function readTables(fs: ScanFs, netDir: string, via: number | 'self', helper?: WalkHelper, streamed?: { count: number }): NamespaceRead {
+function readTables(fs: ScanFs, netDir: string, via: number | 'self'): NamespaceRead {
   const tally = new TableTally();
   // A table the kernel lacks (no IPv6, no udplite) is absent from the listing; a listed one that
   // turns ENOENT means the member exited mid-read, and a partial read would invent orphans.
@@ -748,27 +733,20 @@ function readTables(fs: ScanFs, netDir: string, via: number | 'self', helper?: W
   for (const table of TABLES) {
     if (!present.has(table.file)) continue;
     if (tcp !== null && isEmptyTcp(table.file, tcp, tally)) tally.none(table.family);
-    else {
-      // Where the helper thread reads it, this thread scans each piece while the next is read.
-      const path = `${netDir}/${table.file}`;
-      const stream = fs === NODE_FS ? helper?.stream?.(resolve(path)) : undefined;
-      if (stream !== undefined && streamed !== undefined) streamed.count++;
-      tally.scanChunks(stream ?? [fs.read(path)], path, table);
-    }
+    else tally.scan(fs.read(`${netDir}/${table.file}`), `${netDir}/${table.file}`, table);
   }
   return { via, inodes: tally.inodes, tcpByState: tally.states(), rows: tally.rows, busiestPeer: tally.busiestPeer() };
 }
 
 /**
- * One table's bytes as the scan sees them, whole or in the pieces they were read in: the inodes of
- * its rows, rows per family and, for tcp and tcp6, rows by state. `file` is the table's name in
- * /proc/<pid>/net ("tcp6", "unix", ...).
+ * One table's bytes as the scan sees them: the inodes of its rows, rows per family and, for tcp and
+ * tcp6, rows by state. `file` is the table's name in /proc/<pid>/net ("tcp6", "unix", ...).
  */
-export function tallyNetTable(text: Buffer | readonly Buffer[], source: string, file: string): { inodes: Set<number>; rows: Record<string, number>; tcpByState: Record<string, number> } {
+export function tallyNetTable(text: Buffer, source: string, file: string): { inodes: Set<number>; rows: Record<string, number>; tcpByState: Record<string, number> } {
   const table = TABLES.find((t) => t.file === file);
   if (table === undefined) throw new Error(`not a table the scan reads: ${file}`);
   const tally = new TableTally();
-  tally.scanChunks(Buffer.isBuffer(text) ? [text] : text, source, table);
+  tally.scan(text, source, table);
   return { inodes: tally.inodes, rows: tally.rows, tcpByState: tally.states() };
 }
 
@@ -827,38 +805,10 @@ class TableTally {
   private readonly starts = new Int32Array(11);
   private readonly ends = new Int32Array(11);
 
-  /** One table's text, whole. */
+  /** One table's text. */
   scan(buf: Buffer, source: string, table: TableSpec): void {
-    this.scanChunks([buf], source, table);
-  }
-
-  /**
-   * One table's text in pieces as read (a piece may end mid-row; each may be overwritten once the
-   * next is asked for): whole rows are scanned where they lie, a row cut in two is put together.
-   */
-  scanChunks(chunks: Iterable<Buffer>, source: string, table: TableSpec): void {
     const at: Position = { line: 0, count: 0 };
-    let carry: Buffer | null = null;
-    for (const chunk of chunks) {
-      let from = 0;
-      if (carry !== null) {
-        const nl = chunk.indexOf(10);
-        if (nl < 0) {
-          carry = Buffer.concat([carry, chunk]);
-          continue;
-        }
-        const joined = Buffer.concat([carry, chunk.subarray(0, nl + 1)]);
-        this.scanRows(joined, 0, joined.length, source, table, at);
-        carry = null;
-        from = nl + 1;
-      }
-      const last = chunk.lastIndexOf(10);
-      if (last >= from) this.scanRows(chunk, from, last + 1, source, table, at);
-      const rest = Math.max(from, last + 1);
-      if (rest < chunk.length) carry = Buffer.from(chunk.subarray(rest)); // a copy: the chunk's memory is reused
-    }
-    if (carry !== null) this.scanRows(carry, 0, carry.length, source, table, at);
-    if (at.line === 0) this.scanRows(Buffer.alloc(0), 0, 0, source, table, at); // empty text: the header check says so
+    this.scanRows(buf, 0, buf.length, source, table, at);
     this.rows[table.family] = (this.rows[table.family] ?? 0) + at.count;
   }
 

@@ -28,27 +28,6 @@ export const NUMS = 6;
 /** Socket slots per unit beyond its fd count: fds opened between the stat and the walk. */
 export const SLACK = 16;
 
-/**
- * The socket tables are read the same way once the walk is done: the helper reads a table's bytes
- * (the kernel's time: ~2 µs a TCP row) into one slot after another of a ring, and the main thread
- * scans each slot while the helper fills the next. Int32 slots of `pipe`:
- */
-export const PIPE = { STATE: 0, PATH_LEN: 1, PRODUCED: 2, CONSUMED: 3, LENGTHS: 4 } as const;
-/** Ring slots, and bytes per slot (one read() each). */
-export const SLOTS = 4;
-export const SLOT = 256 << 10;
-/** A slot length that ends the stream: end of file, or an error whose errno is in `pipeText`. */
-export const EOF = -1;
-export const ERROR = -2;
-/** pipe[STATE]: the helper is not there to serve (starting, or gone), waits for a path, has one, reads it, is told to leave. */
-export const GONE = 0;
-export const LISTENING = 1;
-export const REQUEST = 2;
-export const SERVING = 3;
-export const QUIT = 4;
-/** Set by the main thread when it hands out the walk; the helper says LISTENING when its share is done. */
-export const WALKING = 5;
-
 /** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
 export interface SharedBuffers {
   procRoot: string;
@@ -61,10 +40,6 @@ export interface SharedBuffers {
   offsets: Int32Array;
   inodes: Float64Array;
   fdNames: Int32Array;
-  /** The table pipe: PIPE slots, the path asked for (or errno given back), the ring. */
-  pipe: Int32Array;
-  pipeText: Uint8Array;
-  pipeData: Uint8Array;
 }
 
 /** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
@@ -101,8 +76,6 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
     worker.on('exit', () => { gone = true; resolve(false); });
   });
   let used = false;
-  let tables: SharedBuffers | undefined;
-  let walk: ReturnType<typeof sharedWalk> | undefined;
   return {
     ready: () => up,
     share(procRoot, units) {
@@ -120,77 +93,18 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
         offsets,
         inodes: shared(Float64Array, offsets[n]!),
         fdNames: shared(Int32Array, offsets[n]!),
-        pipe: shared(Int32Array, PIPE.LENGTHS + SLOTS),
-        pipeText: shared(Uint8Array, 4096),
-        pipeData: shared(Uint8Array, SLOTS * SLOT),
       };
       units.forEach((u, i) => (buffers.pids[i] = u.pid));
-      buffers.pipe[PIPE.STATE] = WALKING;
       worker.postMessage(buffers);
-      tables = buffers;
-      walk = sharedWalk(buffers);
-      return walk;
-    },
-    // Only a helper that walked its share is known to be running: one that never did is not waited for.
-    stream: (path) => (tables === undefined || walk?.helped() !== true ? undefined : streamTable(tables, path)),
-    finish() {
-      if (tables === undefined) return;
-      Atomics.store(tables.pipe, PIPE.STATE, QUIT);
-      Atomics.notify(tables.pipe, PIPE.STATE);
-      tables = undefined;
+      return sharedWalk(buffers);
     },
   };
 }
 
-/** The helper gave nothing for too long: the caller reads the table itself. */
-export class HelperStalled extends Error {
-  override name = 'HelperStalled';
-}
-
-/**
- * Asks the helper for the bytes of `path`, slot by slot; undefined if it is not waiting for work
- * (still walking, never started, or gone): the caller then reads the file itself. The stream throws
- * what reading the file threw (its errno in `code`), or HelperStalled.
- */
-function streamTable(b: SharedBuffers, path: string): Iterable<Buffer> | undefined {
-  const p = b.pipe;
-  // Between its last unit and its first table, or finishing the last table: a moment, not more.
-  const state = Atomics.load(p, PIPE.STATE);
-  if (state === WALKING || state === REQUEST || state === SERVING) Atomics.wait(p, PIPE.STATE, state, 50);
-  const bytes = Buffer.from(path);
-  if (bytes.length > b.pipeText.length) return undefined;
-  b.pipeText.set(bytes);
-  p[PIPE.PATH_LEN] = bytes.length;
-  p[PIPE.PRODUCED] = 0;
-  p[PIPE.CONSUMED] = 0;
-  if (Atomics.compareExchange(p, PIPE.STATE, LISTENING, REQUEST) !== LISTENING) return undefined;
-  Atomics.notify(p, PIPE.STATE);
-  return (function* slots(): Generator<Buffer> {
-    for (let consumed = 0; ; ) {
-      while (Atomics.load(p, PIPE.PRODUCED) === consumed) {
-        if (Atomics.wait(p, PIPE.PRODUCED, consumed, PATIENCE_MS) === 'timed-out') throw new HelperStalled(`no bytes of ${path} from the helper thread`);
-      }
-      const slot = consumed % SLOTS;
-      const length = p[PIPE.LENGTHS + slot]!;
-      if (length === EOF) return;
-      if (length === ERROR) {
-        const code = Buffer.from(b.pipeText.subarray(0, p[PIPE.PATH_LEN]!)).toString();
-        throw Object.assign(new Error(`${code}: ${path}`), { code });
-      }
-      yield Buffer.from(b.pipeData.buffer, slot * SLOT, length);
-      consumed++;
-      Atomics.store(p, PIPE.CONSUMED, consumed);
-      Atomics.notify(p, PIPE.CONSUMED);
-    }
-  })();
-}
-
-/** `helped()`: the helper walked at least one unit; claimed(): units claimed so far, by either thread (tests). */
-function sharedWalk(b: SharedBuffers): SharedWalk & { helped(): boolean; claimed(): number } {
+/** claimed(): units claimed so far, by either thread (tests). */
+function sharedWalk(b: SharedBuffers): SharedWalk & { claimed(): number } {
   let deadline: number | undefined;
-  let helped = false;
   return {
-    helped: () => helped,
     claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
     claim: () => Atomics.add(b.ctl, 0, 1),
     take(i) {
@@ -199,9 +113,7 @@ function sharedWalk(b: SharedBuffers): SharedWalk & { helped(): boolean; claimed
         const left = deadline - performance.now();
         if (left <= 0 || Atomics.wait(b.state, i, TODO, left) === 'timed-out') return undefined;
       }
-      if (Atomics.load(b.state, i) !== DONE) return undefined;
-      helped = true;
-      return outcomeOf(b, i);
+      return Atomics.load(b.state, i) === DONE ? outcomeOf(b, i) : undefined;
     },
   };
 }

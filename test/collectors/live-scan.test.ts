@@ -349,17 +349,6 @@ describe('tallyNetTable: the scan\'s byte-level reading of /proc/net tables', ()
     expect(tally(file, odd)).toEqual(tally(file, text));
   });
 
-  it.each(['tcp', 'tcp6', 'unix', 'netlink'])('reads %s in pieces cut anywhere, rows split across them, as it reads it whole', (file) => {
-    const text = Buffer.from(readFileSync(`${FIXTURES}${file}.txt`, 'latin1'), 'latin1');
-    const whole = tallyNetTable(text, file, file);
-    for (const size of [1, 7, 64, 149, 150, 151, 4096]) {
-      const pieces: Buffer[] = [];
-      for (let at = 0; at < text.length; at += size) pieces.push(text.subarray(at, at + size));
-      expect(tallyNetTable(pieces, file, file), `pieces of ${size}`).toEqual(whole);
-    }
-    expect(whole.inodes.size).toBeGreaterThan(0);
-  });
-
   it('keeps the row number\'s width free: 10,000 rows and more print it wider', () => {
     const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
     const wide = `${header}\n${row.replace(/^ *\d+:/, '12345:')}\n`;

@@ -1,57 +1,64 @@
 /**
- * The helper thread of `fdleak scan` (scan-helper.ts, scan-worker.ts as `npm run build` bundles it):
- * its share of the walk and the table pipe, driven directly. The scan's own use of it is tested
- * against live processes in test/live/scan.test.ts.
+ * The helper thread of `fdleak scan` (scan-helper.ts, and scan-worker.ts as `npm run build` bundles
+ * it), driven directly: the main thread claims nothing here, so the helper walks every unit. The
+ * scan's own use of it is tested against live processes in test/live/scan.test.ts.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { SLOT, SLOTS, startScanHelper } from '../../src/collectors/scan-helper.js';
+import type { ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Walk } from '../../src/collectors/live-scan.js';
+import { NODE_FS, walkFds } from '../../src/collectors/live-scan.js';
+import { SLACK, startScanHelper } from '../../src/collectors/scan-helper.js';
 
 const WORKER = new URL('../../dist/cli/scan-worker.js', import.meta.url);
-const dir = mkdtempSync(join(tmpdir(), 'fdleak-helper-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let holder: ChildProcess;
+let pid: number;
 
-/** A helper that has walked one unit (fdleak's own fd table), so it now serves tables. */
-async function servingHelper(): Promise<NonNullable<ReturnType<typeof startScanHelper>>> {
-  const helper = startScanHelper(WORKER)!;
-  expect(await helper.ready()).toBe(true);
-  const walk = helper.share('/proc', [{ pid: process.pid, count: 1 }])!;
-  // The main thread claims nothing: the helper takes unit 0.
-  expect(walk.take(0)).toMatchObject({ outcome: 'ok', fds: expect.any(Number) });
-  return helper;
+beforeAll(async () => {
+  // 40 never-bound sockets and a few pipes: more sockets than SLACK, so a unit sized 0 overflows.
+  holder = spawn('python3', ['-c', 'import os, socket, sys\nkeep = [socket.socket() for _ in range(40)] + [os.pipe() for _ in range(3)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve) => holder.stdout!.once('data', resolve));
+  pid = holder.pid!;
+});
+afterAll(() => { holder?.kill('SIGKILL'); });
+
+const here = (p: number): Walk => {
+  const walk: Walk = { process: { pid: p, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null, fdLimit: null, limitUsed: null, netns: null, unseen: null }, inodes: [], fdNames: [], links: 0 };
+  walkFds(NODE_FS, '/proc', walk, true, (dir, name) => NODE_FS.link(`${dir}/${name}`));
+  return walk;
+};
+
+async function helper(): Promise<NonNullable<ReturnType<typeof startScanHelper>>> {
+  const h = startScanHelper(WORKER)!;
+  expect(await h.ready()).toBe(true);
+  return h;
 }
 
-describe('the scan helper\'s table pipe', () => {
-  it('hands over a file larger than its ring, byte for byte, piece by piece', async () => {
-    const helper = await servingHelper();
-    const text = readFileSync(new URL('../../fixtures/proc-net/tcp.txt', import.meta.url));
-    const big = Buffer.concat(Array.from({ length: Math.ceil((SLOTS * SLOT * 2.5) / text.length) }, () => text));
-    writeFileSync(join(dir, 'big'), big);
-    const pieces: Buffer[] = [];
-    for (const piece of helper.stream!(join(dir, 'big'))!) pieces.push(Buffer.from(piece)); // a copy: the slot is reused
-    expect(pieces.length).toBeGreaterThan(SLOTS); // the ring went round
-    expect(Buffer.concat(pieces).equals(big)).toBe(true);
-    // The next table right after: the helper is back waiting.
-    writeFileSync(join(dir, 'small'), 'x\n');
-    expect([...helper.stream!(join(dir, 'small'))!].map(String)).toEqual(['x\n']);
-    helper.finish!();
-    expect(helper.stream!(join(dir, 'small'))).toBeUndefined();
+describe('the scan helper', () => {
+  it('walks a unit it claims to the same result as this thread', async () => {
+    const h = await helper();
+    const walk = h.share('/proc', [{ pid, count: 50 }])!;
+    const theirs = walk.take(0)!;
+    const mine = here(pid);
+    expect(theirs).toMatchObject({ outcome: 'ok', fds: mine.process.fds, sockets: mine.process.sockets, unseen: null });
+    expect(theirs.sockets).toBeGreaterThanOrEqual(40); // and its stdio: node's pipes to it are socketpairs
+    expect(theirs.inodes).toEqual(mine.inodes);
+    expect(theirs.fdNames).toEqual(mine.fdNames);
+    expect(walk.claimed()).toBe(1);
+    expect(h.share('/proc', [{ pid, count: 50 }])).toBeUndefined(); // one walk per helper
   });
 
-  it('gives back the errno of a file it cannot read, as reading it here would', async () => {
-    const helper = await servingHelper();
-    const missing = join(dir, 'missing');
-    expect(() => [...helper.stream!(missing)!]).toThrowError(expect.objectContaining({ code: 'ENOENT' }));
-    helper.finish!();
+  it('gives back a unit whose sockets do not fit its slots, for this thread to walk', async () => {
+    const h = await helper();
+    const walk = h.share('/proc', [{ pid, count: 0 }, { pid, count: 50 }])!;
+    expect(40).toBeGreaterThan(SLACK);
+    expect(walk.take(0)).toBeUndefined();
+    expect(walk.take(1)!.sockets).toBeGreaterThanOrEqual(40);
   });
 
-  it('is not asked for tables when it took no part in the walk (it may never run)', async () => {
-    const helper = startScanHelper(WORKER)!;
-    const walk = helper.share('/proc', [{ pid: process.pid, count: 1 }])!;
-    expect(walk.claim()).toBe(0); // the main thread took the only unit
-    expect(helper.stream!('/proc/self/net/tcp')).toBeUndefined();
-    helper.finish!();
+  it('says a process that is gone has vanished', async () => {
+    const gone = spawnSync('true').pid!; // exited and reaped
+    const h = await helper();
+    expect(h.share('/proc', [{ pid: gone, count: 3 }])!.take(0)).toMatchObject({ outcome: 'vanished' });
   });
 });

@@ -264,14 +264,12 @@ describe('fdleak scan, live', () => {
     const shared = scanProcesses({ excludePids: [process.pid], helper: patient });
     const alone = scanProcesses({ excludePids: [process.pid] });
     expect(shared.work.helped).toBeGreaterThan(0);
-    expect(shared.work.streamed).toBeGreaterThan(0); // and read socket tables for it
     expect(alone.work.helped).toBe(0);
-    expect(alone.work.streamed).toBe(0);
     expect(mine(shared)).toHaveLength(ours.length);
     expect(mine(shared)).toEqual(mine(alone));
     expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
     if (held.netnsNote === 'ok') {
-      // A quiet namespace of the test's own: its summary is the same whichever thread read its tables.
+      // A quiet namespace of the test's own: its summary is the same either way.
       const summary = (r: typeof shared): unknown => r.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
       expect(summary(shared)).toEqual(summary(alone));
       expect(summary(shared)).toHaveLength(1);

@@ -34,7 +34,7 @@ export function scan(options: ScanCommandOptions, io: Io): number {
   const ranked = rankProcesses(result.processes, options.sort);
   if (options.debug === true) {
     const w = result.work;
-    io.err(`fdleak: scan ${result.durationMs} ms: facts ${w.facts}, walk ${w.walk} (${w.links} readlinks, ${w.helped} of ${result.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${w.tables} (${w.streamed} read by the second thread), orphan check ${w.verify} (${w.verifyLinks} readlinks)\n`);
+    io.err(`fdleak: scan ${result.durationMs} ms: facts ${w.facts}, walk ${w.walk} (${w.links} readlinks, ${w.helped} of ${result.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${w.tables}, orphan check ${w.verify} (${w.verifyLinks} readlinks)\n`);
   }
   if (options.format === 'table') {
     io.out(scanTable(result, ranked, {
