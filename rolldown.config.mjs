@@ -8,7 +8,7 @@
  * loaded only when ss runs; `diagnose --json` loads neither chalk nor cli-table3. A second entry,
  * src/cli/prefetch.ts -> dist/cli/prefetch.js (node: built-ins only), is what bin/fdleak.js loads
  * first: for `diagnose <pid>` it starts reading /proc/<pid> on a worker before main.js loads, for
- * `scan` a worker that shares the fd walk: src/collectors/scan-worker.ts -> dist/cli/scan-worker.js.
+ * `scan` a worker that shares the fd walk: src/live/threads/scan-worker.ts -> dist/cli/scan-worker.js.
  *
  * The build runs `tsc -p tsconfig.json` first (the type check; it also emits the file-per-module
  * tree into dist/), then this overwrites dist/cli/main.js and dist/cli/prefetch.js with the bundled
@@ -25,7 +25,7 @@ const cleanChunks = {
 };
 
 export default {
-  input: { main: 'src/cli/main.ts', prefetch: 'src/cli/prefetch.ts', 'scan-worker': 'src/collectors/scan-worker.ts' },
+  input: { main: 'src/cli/main.ts', prefetch: 'src/cli/prefetch.ts', 'scan-worker': 'src/live/threads/scan-worker.ts' },
   platform: 'node',
   tsconfig: 'tsconfig.json',
   plugins: [cleanChunks],

@@ -351,7 +351,7 @@ async function main() {
   let tables = [];
   let full = [];
   try {
-    const { scanProcesses } = await import(join(ROOT, 'dist', 'collectors', 'live-scan.js'));
+    const { scanProcesses } = await import(join(ROOT, 'dist', 'live', 'scan.js'));
     const works = [];
     for (let i = 0; i < Math.min(RUNS, 5); i++) {
       const r = scanProcesses({ excludePids: [process.pid] });
@@ -362,7 +362,7 @@ async function main() {
     work = Object.fromEntries(Object.keys(works[0]).map((k) => [k, median(works.map((w) => w[k]))]));
     console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
     console.log(`  tables: ${tables.join('; ')}`);
-    const { readNetTables } = await import(join(ROOT, 'dist', 'collectors', 'live-process.js'));
+    const { readNetTables } = await import(join(ROOT, 'dist', 'live', 'diagnose.js'));
     for (let i = 0; i < 3; i++) {
       const s = performance.now();
       readNetTables('/proc/self/net', null);

@@ -1,14 +1,14 @@
 /**
  * What bin/fdleak.js loads before anything else, to get a second thread going before main.js,
  * commander and the rest are even loaded: for `fdleak diagnose <pid>` a worker that starts reading
- * the process's fd and socket tables (collectors/proc-pid-worker.ts); for `fdleak scan` a worker
- * that shares the fd walk (collectors/scan-helper.ts). A bundle entry of its own, with node:
+ * the process's fd and socket tables (live/threads/proc-pid-worker.ts); for `fdleak scan` a worker
+ * that shares the fd walk (live/threads/scan-helper.ts). A bundle entry of its own, with node:
  * built-ins only.
  */
-import type { WalkHelper } from '../collectors/live-scan.js';
-import type { ProcPidPrefetch } from '../collectors/proc-pid-worker.js';
-import { prefetchProcPid } from '../collectors/proc-pid-worker.js';
-import { startScanHelper } from '../collectors/scan-helper.js';
+import type { WalkHelper } from '../live/scan.js';
+import type { ProcPidPrefetch } from '../live/threads/proc-pid-worker.js';
+import { prefetchProcPid } from '../live/threads/proc-pid-worker.js';
+import { startScanHelper } from '../live/threads/scan-helper.js';
 
 /** The second thread already at work, if any. */
 export interface Prefetch {

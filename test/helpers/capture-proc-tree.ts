@@ -15,8 +15,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { INET_TABLES } from '../../src/collectors/proc-net-inet.js';
-import { NET_SYSCTL_FILES } from '../../src/collectors/sysctls.js';
+import { INET_TABLES } from '../../src/parse/proc-net-inet.js';
+import { NET_SYSCTL_FILES } from '../../src/live/sysctls.js';
 
 /** Every /proc/<pid>/net table collectLiveProcess reads (readNetTables). */
 export const NET_TABLES: readonly string[] = [...INET_TABLES, 'unix', 'netlink', 'packet'];

@@ -1,5 +1,5 @@
 /**
- * The tests' own reading of /proc and ss, deliberately independent of src/collectors: the live
+ * The tests' own reading of /proc and ss, deliberately independent of src/live: the live
  * tests compare fdleak's numbers with these, taken at the same moment from the same namespace.
  * Only what the leakers produce is decoded (IPv4 rows on a little- or big-endian host).
  */

@@ -4,7 +4,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { collectLiveProcess } from '../../src/collectors/live-process.js';
+import { collectLiveProcess } from '../../src/live/diagnose.js';
 import type { Finding } from '../../src/model/finding.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
 import { runRules } from '../../src/rules/engine.js';

@@ -1,285 +1,388 @@
-/**
- * `fdleak scan` against real processes: a leaky one among healthy ones, an unprivileged scanner,
- * a process in another network namespace, and process churn. Children are forked by one python3
- * holder in its own process group, die with it (PR_SET_PDEATHSIG) and are killed after the tests.
- */
-import type { ChildProcess } from 'node:child_process';
-import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scanProcesses } from '../../src/collectors/live-scan.js';
-import { startScanHelper } from '../../src/collectors/scan-helper.js';
+import { describe, expect, it, vi } from 'vitest';
+import type { ScanFs, ScannedProcess } from '../../src/live/scan.js';
+import {
+  decodeHexEndpoint, NODE_FS, parseOpenFilesLimit, parseStat, rankProcesses, scanProcesses, tallyNetTable,
+} from '../../src/live/scan.js';
+import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
 
-const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
-/** The helper thread's body as `npm run build` bundles it (npm test builds first). */
-const SCAN_WORKER = new URL('../../dist/cli/scan-worker.js', import.meta.url);
-const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
-const TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'unix', 'netlink', 'packet'];
+const ROOT = fileURLToPath(new URL('../../fixtures/scan/basic/proc', import.meta.url));
+const NOW = (): Date => new Date('2026-11-22T03:00:00.000Z');
+const LEAKY = 19448;
+const WORKER = 19450;
+const OTHER_NETNS = 19455;
 
-const HOLDER = String.raw`
-import ctypes, json, os, signal, socket, subprocess, sys, time
-libc = ctypes.CDLL(None, use_errno=True)
-def child(role, ready):
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    null = os.open('/dev/null', os.O_RDWR)
-    for fd in (0, 1, 2): os.dup2(null, fd)
-    for fd in [int(n) for n in os.listdir('/proc/self/fd')]:
-        if fd > 2 and fd != ready:
-            try: os.close(fd)
-            except OSError: pass
-    libc.prctl(15, ctypes.c_char_p(('fdl-' + role).encode()), 0, 0, 0)  # PR_SET_NAME
-    keep, note = [], b'ok'
-    def connections(n):
-        srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(16); keep.append(srv)
-        for _ in range(n):
-            cli = socket.create_connection(srv.getsockname()); acc, _ = srv.accept(); keep.extend([cli, acc])
-    if role == 'leaky':
-        keep.extend(socket.socket() for _ in range(300))   # never bound: orphans
-        connections(5)
-    elif role == 'healthy':
-        keep.extend([*os.pipe(), *socket.socketpair()])
-    elif role == 'netns':
-        if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
-            note = ('unshare -n: ' + os.strerror(ctypes.get_errno())).encode()
-        else:
-            subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
-            connections(3)
-            keep.extend(socket.socket() for _ in range(4))
-            # One TIME_WAIT row (the side that closes first keeps it, 60 s): with no IPv6 socket
-            # here, sockstat lets scan skip tcp6, and this says it counted every row anyway.
-            srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(1)
-            cli = socket.create_connection(srv.getsockname()); acc, _ = srv.accept()
-            cli.close(); acc.recv(1); acc.close(); srv.close()  # FIN seen before ours: 1 TIME_WAIT, not 2
-    os.write(ready, note)
-    while True: time.sleep(60)
-out = {'healthy': []}
-for role in ['leaky'] + ['healthy'] * 20 + ['netns']:
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r); child(role, w)
-    os.close(w)
-    note = os.read(r, 200).decode(); os.close(r)
-    if role == 'healthy': out['healthy'].append(pid)
-    else: out[role] = pid; out[role + 'Note'] = note
-print(json.dumps(out), flush=True)
-sys.stdin.read()
-`;
+type Op = keyof ScanFs;
+/** NODE_FS with some calls replaced: return undefined from `fault` to run the real call. */
+function faulty(fault: (op: Op, path: string, call: number) => Error | { value: unknown } | undefined): ScanFs {
+  const calls = new Map<string, number>();
+  const run = <T>(op: Op, path: string, real: () => T): T => {
+    const key = `${op} ${path}`;
+    const call = (calls.get(key) ?? 0) + 1;
+    calls.set(key, call);
+    const f = fault(op, path, call);
+    if (f instanceof Error) throw f;
+    if (f !== undefined) return f.value as T;
+    return real();
+  };
+  return {
+    list: (p) => run('list', p, () => NODE_FS.list(p)),
+    link: (p) => run('link', p, () => NODE_FS.link(p)),
+    size: (p) => run('size', p, () => NODE_FS.size(p)),
+    read: (p) => run('read', p, () => NODE_FS.read(p)),
+  };
+}
+const errno = (code: string, path: string): Error => Object.assign(new Error(`${code}: ${path}`), { code });
+const rows = (processes: readonly ScannedProcess[]): unknown[] =>
+  processes.map((p) => [p.pid, p.command, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+const get = (processes: readonly ScannedProcess[], pid: number): ScannedProcess => processes.find((p) => p.pid === pid)!;
 
-interface Held { leaky: number; healthy: number[]; netns: number; netnsNote: string }
-interface Row { pid: number; command: string; fds: number; sockets: number | null; orphanSockets: number | null; fdLimit: number | string | null; limitUsed: number | null }
-interface ScanDoc { schema: string; processes: Row[]; skipped: { permission: number; vanished: number }; skippedProcesses: { permission: Array<{ pid: number }> } }
+describe('scanProcesses on a captured /proc tree', () => {
+  it('counts fds, sockets and orphans, each process against its own network namespace', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW });
+    expect(rows(r.processes)).toEqual([
+      [19448, 'leaky-app', 43, 36, 30, null],
+      [19449, 'worker', 9, 2, 0, null],
+      [19450, 'worker', 9, 2, 0, null],
+      [19451, 'worker', 9, 2, 0, null],
+      [19452, 'worker', 9, 2, 0, null],
+      [19453, 'churn', 5, 1, 0, null],
+      [19454, 'my (odd) name', 5, 0, 0, null],
+      // 3 of its 5 sockets are rows of ITS namespace; 19448's tables would call all 5 orphans.
+      [19455, 'in-other-netns', 9, 5, 2, null],
+    ]);
+    expect(r.skipped).toEqual({ permission: 0, vanished: 0 });
+    expect(get(r.processes, LEAKY)).toMatchObject({ fdLimit: { soft: 20000, hard: 20000 }, limitUsed: 43 / 20000, netns: 'net:[4026532177]' });
+    expect(r.host).toMatchObject({ processes: 8, fds: 98, fileNr: { allocated: 15666, max: 2466193 }, nrOpen: 1048576 });
+  });
 
-let holder: ChildProcess;
-let held: Held;
+  it('reads each namespace\'s tables once, through one member, however many share it', () => {
+    const reads: string[] = [];
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => { if (op === 'read' && path.endsWith('/net/tcp')) reads.push(path.slice(ROOT.length)); return undefined; }) });
+    expect(reads).toEqual(['/19448/net/tcp', '/19455/net/tcp']);
+    expect(r.host.namespaces.map((n) => [n.id, n.processes, n.readVia])).toEqual([
+      ['net:[4026532177]', 7, 19448],
+      ['net:[4026532246]', 1, 19455],
+    ]);
+  });
 
-beforeAll(async () => {
-  holder = spawn('python3', ['-c', HOLDER], { detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: ENV });
-  held = await new Promise<Held>((resolve, reject) => {
-    let text = '';
-    holder.stdout!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (text.includes('\n')) resolve(JSON.parse(text) as Held);
+  it('summarises the namespace: TCP states, rows per family, TIME_WAIT against the port range', () => {
+    const [mine, other] = scanProcesses({ procRoot: ROOT, now: NOW }).host.namespaces;
+    expect(mine).toMatchObject({
+      tcpByState: { ESTABLISHED: 2, LISTEN: 2, TIME_WAIT: 20 },
+      rows: { tcp: 24, udp: 1, unix: 10, netlink: 8, raw: 0, icmp: 0, udplite: 0, packet: 0 },
+      timeWait: { count: 20, portRange: [32768, 60999], busiestPeer: { endpoint: '127.0.0.1:47103', count: 20 } },
     });
-    holder.once('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+    // ip_local_port_range is per namespace and /proc/sys shows only fdleak's own.
+    expect(other!.timeWait).toEqual({ count: 0, portRange: null, busiestPeer: null });
   });
-});
 
-afterAll(() => {
-  if (holder?.pid !== undefined) {
+  it('counts a process that exits after the listing as vanished and names it', () => {
+    let listed = false;
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      afterList: () => { listed = true; },
+      fs: faulty((_op, path) => (listed && path.startsWith(`${ROOT}/${WORKER}/`) ? errno('ENOENT', path) : undefined)),
+    });
+    expect(r.skipped).toEqual({ permission: 0, vanished: 1 });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+    expect(r.processes.map((p) => p.pid)).not.toContain(WORKER);
+    expect(r.processes).toHaveLength(7);
+  });
+
+  it('counts a process gone before its stat is read as vanished', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((_op, path) => (path === `${ROOT}/${WORKER}/stat` ? errno('ENOENT', path) : undefined)) });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+  });
+
+  it('treats every fd vanishing between listing and readlink as the process exiting', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'link' && path.startsWith(`${ROOT}/${WORKER}/fd/`) ? errno('ENOENT', path) : undefined)) });
+    expect(r.skippedProcesses.vanished).toEqual([WORKER]);
+  });
+
+  it('skips one fd closed between the count and its readlink', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'link' && path === `${ROOT}/${LEAKY}/fd/11` ? errno('ENOENT', path) : undefined)) });
+    expect(rows([get(r.processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 42, 35, 29, null]]);
+    expect(r.skipped.vanished).toBe(0);
+  });
+
+  it('reads the tables through another member when the first one has exited', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((_op, path) => (path.startsWith(`${ROOT}/${LEAKY}/net`) ? errno('ENOENT', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+    expect(get(r.processes, LEAKY).orphanSockets).toBe(30);
+  });
+
+  it('takes EINVAL from a dying member\'s net directory as "gone" (seen on 6.18)', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'list' && path === `${ROOT}/${LEAKY}/net` ? errno('EINVAL', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+  });
+
+  it('restarts through another member when the first exits in the middle of its tables', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/unix` ? errno('ENOENT', path) : undefined)) });
+    expect(r.host.namespaces[0]!.readVia).toBe(19449);
+    expect(r.host.namespaces[0]!.rows.unix).toBe(10);
+    expect(get(r.processes, WORKER).orphanSockets).toBe(0); // a partial read would call its unix pair orphans
+  });
+
+  it('keeps a process whose fd links are denied: the kernel\'s count, sockets unknown, counted as permission', () => {
+    // Another user's process (or pid 1, even for root, on the lab VM): readlink says EACCES,
+    // stat of fd/ still says how many (its st_size; a fixture directory's size is not, so inject it).
+    let links = 0;
+    const dir = `${ROOT}/${LEAKY}/fd`;
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      fs: faulty((op, path) => {
+        if (op === 'size' && path === dir) return { value: 43 };
+        if (op !== 'link' || !path.startsWith(`${dir}/`)) return undefined;
+        links++;
+        return errno('EACCES', path);
+      }),
+    });
+    expect(rows([get(r.processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 43, null, null, 'permission']]);
+    expect(links).toBe(1); // the check is per process: stop at the first refusal
+    expect(r.skipped).toEqual({ permission: 1, vanished: 0 });
+    expect(r.skippedProcesses.permission).toEqual([{ pid: LEAKY, command: 'leaky-app' }]);
+  });
+
+  it('reads a dense fd table without listing it, and lists it at the first hole', () => {
+    const listed: string[] = [];
+    const sizes = new Map([[`${ROOT}/${LEAKY}/fd`, 43], [`${ROOT}/${WORKER}/fd`, 10]]); // the worker: one fd more than 0..8
+    const fs = faulty((op, path) => {
+      if (op === 'list') listed.push(path.slice(ROOT.length));
+      return op === 'size' && sizes.has(path) ? { value: sizes.get(path) } : undefined;
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs });
+    expect(listed).toContain(`/${WORKER}/fd`);
+    expect(listed).not.toContain(`/${LEAKY}/fd`);
+    expect(rows([get(r.processes, LEAKY), get(r.processes, WORKER)])).toEqual([
+      [LEAKY, 'leaky-app', 43, 36, 30, null],
+      [WORKER, 'worker', 9, 2, 0, null],
+    ]);
+  });
+
+  it('treats a kernel thread or zombie (st_size 0) as holding nothing, without a readlink', () => {
+    let links = 0;
+    const fs = faulty((op, path) => {
+      if (op === 'link' && path.startsWith(`${ROOT}/${WORKER}/fd/`)) links++;
+      return op === 'size' && path === `${ROOT}/${WORKER}/fd` ? { value: 0 } : undefined;
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs });
+    expect(rows([get(r.processes, WORKER)])).toEqual([[WORKER, 'worker', 0, 0, 0, null]]);
+    expect(links).toBe(0);
+  });
+
+  it('lists every fd directory on a kernel before 6.2, where st_size of /proc/<pid>/fd is 0', () => {
+    const listed = new Set<string>();
+    const old = (extra: (op: Op, path: string) => Error | undefined = () => undefined): ScanFs => faulty((op, path) => {
+      if (op === 'list') listed.add(path.slice(ROOT.length));
+      if (op === 'size') return path.endsWith('/fd') ? { value: 0 } : undefined;
+      return extra(op, path);
+    });
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: old() });
+    expect(rows(r.processes)).toEqual(rows(scanProcesses({ procRoot: ROOT, now: NOW }).processes));
+    expect(listed.has(`/${WORKER}/fd`)).toBe(true);
+
+    // Links denied but the listing allowed (root against pid 1): the listing counts.
+    const linkDenied = (op: Op, path: string): Error | undefined => (op === 'link' && path.startsWith(`${ROOT}/${LEAKY}/fd/`) ? errno('EACCES', path) : undefined);
+    expect(rows([get(scanProcesses({ procRoot: ROOT, now: NOW, fs: old(linkDenied) }).processes, LEAKY)])).toEqual([[LEAKY, 'leaky-app', 43, null, null, 'permission']]);
+
+    // Both denied (another user's process): nothing tells the count.
+    const allDenied = (op: Op, path: string): Error | undefined => linkDenied(op, path) ?? (op === 'list' && path === `${ROOT}/${LEAKY}/fd` ? errno('EACCES', path) : undefined);
+    const blind = scanProcesses({ procRoot: ROOT, now: NOW, fs: old(allDenied) });
+    expect(get(blind.processes, LEAKY)).toMatchObject({ fds: null, sockets: null, orphanSockets: null, limitUsed: null, unseen: 'permission' });
+    expect(rankProcesses(blind.processes, 'fds').at(-1)!.pid).toBe(LEAKY);
+    expect(blind.host.fds).toBe(98 - 43);
+  });
+
+  it('does not call a socket an orphan when its fd closed or was reused before the check', () => {
+    // fds 11 and 12 hold never-bound sockets; on the second look (after the tables were read)
+    // 11 is closed and 12 holds another socket.
+    const r = scanProcesses({
+      procRoot: ROOT, now: NOW,
+      fs: faulty((op, path, call) => {
+        if (op === 'link' && call === 2 && path === `${ROOT}/${LEAKY}/fd/11`) return errno('ENOENT', path);
+        if (op === 'link' && call === 2 && path === `${ROOT}/${LEAKY}/fd/12`) return { value: 'socket:[999999]' };
+        return undefined;
+      }),
+    });
+    expect(get(r.processes, LEAKY)).toMatchObject({ sockets: 36, orphanSockets: 28 });
+  });
+
+  it('leaves a process out when asked (fdleak\'s own pid)', () => {
+    const r = scanProcesses({ procRoot: ROOT, now: NOW, excludePids: [LEAKY] });
+    expect(r.processes.map((p) => p.pid)).not.toContain(LEAKY);
+    expect(r.skipped.vanished).toBe(0);
+  });
+
+  it('reads fd links from inside each fd directory, and is back in the caller\'s directory after', () => {
+    const cwd = process.cwd();
+    const byPath = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(() => undefined) }); // no linker: full paths
+    const inside = scanProcesses({ procRoot: ROOT, now: NOW });
+    expect(process.cwd()).toBe(cwd);
+    expect(inside.processes).toEqual(byPath.processes);
+    expect(inside.work.links).toBe(byPath.work.links);
+    // A relative --proc-root still names the same tree once the scan has moved around.
+    const up = dirname(ROOT);
+    process.chdir(up);
     try {
-      process.kill(-holder.pid, 'SIGKILL'); // the whole group: holder and children
-    } catch { /* already gone */ }
-  }
-});
-
-/** What /proc says about a process, read independently of fdleak (plain string splitting). */
-function fromProc(pid: number, netOf = pid): { fds: number; sockets: number; orphanSockets: number } {
-  const dir = `/proc/${pid}/fd`;
-  const names = readdirSync(dir);
-  const inodes = names.map((n) => readlinkSync(`${dir}/${n}`)).filter((t) => t.startsWith('socket:[')).map((t) => t.slice(8, -1));
-  const known = new Set<string>();
-  for (const table of TABLES) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${netOf}/net/${table}`, 'latin1');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 2) continue;
-      known.add(table === 'unix' ? cols[6]! : table === 'netlink' || table === 'packet' ? cols[cols.length - 1]! : cols[9]!);
-    }
-  }
-  return { fds: names.length, sockets: inodes.length, orphanSockets: inodes.filter((i) => !known.has(i)).length };
-}
-
-function fdleak(args: string[], asNobody = false): { status: number | null; stdout: string; stderr: string } {
-  const [cmd, argv] = asNobody
-    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, BIN, ...args]]
-    : [process.execPath, [BIN, ...args]];
-  const r = spawnSync(cmd as string, argv as string[], { env: ENV, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function scanJson(asNobody = false): ScanDoc {
-  const r = fdleak(['scan', '--json'], asNobody);
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return JSON.parse(r.stdout) as ScanDoc;
-}
-
-const pick = ({ fds, sockets, orphanSockets }: Row): object => ({ fds, sockets, orphanSockets });
-
-describe('fdleak scan, live', () => {
-  it('ranks the leaking process above 20 healthy ones, with the numbers /proc gives', () => {
-    const before = fromProc(held.leaky);
-    const doc = scanJson();
-    expect(fromProc(held.leaky)).toEqual(before); // the process did not change under the scan
-    expect(doc.schema).toBe('fdleak/scan@1');
-    const pids = doc.processes.map((p) => p.pid);
-    const at = pids.indexOf(held.leaky);
-    expect(at).toBeGreaterThanOrEqual(0);
-    for (const pid of held.healthy) expect(pids.indexOf(pid)).toBeGreaterThan(at);
-    const fds = doc.processes.map((p) => p.fds);
-    expect(fds).toEqual([...fds].sort((a, b) => b - a)); // the contract: fds descending by default
-    const leaky = doc.processes[at]!;
-    expect(pick(leaky)).toEqual(before);
-    expect(before).toMatchObject({ sockets: 311, orphanSockets: 300 });
-    expect(leaky.command).toBe('fdl-leaky');
-    for (const pid of held.healthy) expect(pick(doc.processes.find((p) => p.pid === pid)!)).toEqual(fromProc(pid));
-  });
-
-  it('shows the 20 healthy children as one row, below the leak', () => {
-    const r = fdleak(['scan', '--top', '1000']);
-    expect(r.status).toBe(0);
-    const lines = r.stdout.split('\n');
-    const leakyLine = lines.findIndex((l) => new RegExp(`^\\s*${held.leaky}\\s+fdl-leaky\\s`).test(l));
-    // x20, or more when another run of this suite shares the machine: they all look alike.
-    const group = lines.findIndex((l) => /\sfdl-healthy x(\d+)\s/.test(l) && Number(/x(\d+)/.exec(l)![1]) >= 20);
-    expect(leakyLine).toBeGreaterThan(0);
-    expect(group).toBeGreaterThan(leakyLine);
-  });
-
-  it('judges a process in another network namespace by its own tables', (ctx) => {
-    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
-    const expected = fromProc(held.netns);
-    expect(expected).toMatchObject({ sockets: 11, orphanSockets: 4 }); // 7 in its tables, 4 never bound
-    // Judged by the host's tables, all 11 would look orphaned: the test would catch that mistake.
-    expect(fromProc(held.netns, process.pid).orphanSockets).toBe(11);
-    const doc = scanJson();
-    expect(pick(doc.processes.find((p) => p.pid === held.netns)!)).toEqual(expected);
-  });
-
-  it('summarises a namespace\'s TCP tables as they are, tcp6 skipped or not', (ctx) => {
-    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
-    const states: Record<string, number> = {};
-    const names = ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
-    let rows = 0;
-    for (const table of ['tcp', 'tcp6']) {
-      for (const line of readFileSync(`/proc/${held.netns}/net/${table}`, 'latin1').split('\n').slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length < 4) continue;
-        rows++;
-        const name = names[parseInt(cols[3]!, 16) - 1]!;
-        states[name] = (states[name] ?? 0) + 1;
-      }
-    }
-    expect(states).toMatchObject({ ESTABLISHED: 6, LISTEN: 1, TIME_WAIT: 1 });
-    const doc = scanJson() as ScanDoc & { host: { namespaces: Array<{ readVia: number | string | null; tcpByState: Record<string, number>; rows: Record<string, number> }> } };
-    const ns = doc.host.namespaces.find((n) => n.readVia === held.netns)!;
-    expect(ns.tcpByState).toEqual(states);
-    expect(ns.rows.tcp).toBe(rows);
-  });
-
-  it('as an unprivileged user: kernel fd counts, sockets unknown, skipped for permission, exit 0', (ctx) => {
-    if (process.getuid?.() !== 0) ctx.skip('needs root to switch to uid 65534 with setpriv');
-    if (spawnSync('setpriv', ['--version']).status !== 0) ctx.skip('setpriv (util-linux) is not installed');
-    const expected = fromProc(held.leaky);
-    const doc = scanJson(true);
-    const leaky = doc.processes.find((p) => p.pid === held.leaky)!;
-    expect(leaky).toMatchObject({ fds: expected.fds, sockets: null, orphanSockets: null, fdLimit: expect.any(Number) });
-    expect(doc.skipped.permission).toBeGreaterThanOrEqual(22);
-    expect(doc.skippedProcesses.permission.map((p) => p.pid)).toEqual(expect.arrayContaining([held.leaky, ...held.healthy]));
-    const table = fdleak(['scan', '--top', '3'], true);
-    expect(table.status).toBe(0);
-    expect(table.stdout).toMatch(/note: sockets and orphans unknown \("\?"\) for \d+ processes \(other users' processes; run as root to see them\)/);
-  });
-
-  it('survives processes exiting under it', async () => {
-    const churn = spawn('python3', ['-c', 'import os,time\nend=time.time()+20\nwhile time.time()<end:\n    pid=os.fork()\n    if pid==0: os._exit(0)\n    os.waitpid(pid,0)'], { detached: true, stdio: 'ignore' });
-    try {
-      for (let i = 0; i < 4; i++) {
-        const doc = scanJson();
-        expect(doc.processes.length).toBeGreaterThan(20);
-      }
+      expect(scanProcesses({ procRoot: 'proc', now: NOW }).processes).toEqual(byPath.processes);
+      expect(process.cwd()).toBe(up);
     } finally {
-      process.kill(-churn.pid!, 'SIGKILL');
+      process.chdir(cwd);
     }
   });
 
-  it('--prometheus ends with a newline and carries the leak', () => {
-    const r = fdleak(['scan', '--prometheus']);
-    expect(r.status).toBe(0);
-    expect(r.stdout.endsWith('\n')).toBe(true);
-    expect(r.stdout).toContain(`fdleak_process_orphan_sockets{pid="${held.leaky}",command="fdl-leaky"} 300\n`);
+  it('reads links by full path where chdir is refused (a worker thread)', () => {
+    const byPath = scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(() => undefined) });
+    const chdir = vi.spyOn(process, 'chdir').mockImplementation(() => {
+      throw Object.assign(new Error('process.chdir() is not supported in workers'), { code: 'ERR_WORKER_UNSUPPORTED_OPERATION' });
+    });
+    try {
+      expect(scanProcesses({ procRoot: ROOT, now: NOW }).processes).toEqual(byPath.processes);
+    } finally {
+      chdir.mockRestore();
+    }
   });
 
+  it('goes back to the caller\'s directory when the walk throws', () => {
+    const cwd = process.cwd();
+    const fs: ScanFs = { ...NODE_FS, list: (p) => (p.endsWith('/fd') ? (() => { throw errno('EIO', p); })() : NODE_FS.list(p)), size: () => 100 };
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(/EIO/);
+    expect(process.cwd()).toBe(cwd);
+  });
+
+  describe('TCP tables that sockstat shows empty', () => {
+    const NS_DIR = `${ROOT}/${LEAKY}/net`;
+    /** The fixture with sockstat files for 19448's namespace; `reads` collects the tables read there. */
+    const withSockstat = (sockstat: string, sockstat6: string, reads: string[]): ScanFs => faulty((op, path) => {
+      if (op === 'list' && path === NS_DIR) return { value: [...NODE_FS.list(path), 'sockstat', 'sockstat6'] };
+      if (op === 'read' && path === `${NS_DIR}/sockstat`) return { value: Buffer.from(sockstat) };
+      if (op === 'read' && path === `${NS_DIR}/sockstat6`) return { value: Buffer.from(sockstat6) };
+      if (op === 'read' && path.startsWith(`${NS_DIR}/tcp`)) reads.push(path.slice(NS_DIR.length + 1));
+      return undefined;
+    });
+    const stat = (inuse: number, tw: number): string => `sockets: used 90\nTCP: inuse ${inuse} orphan 0 tw ${tw} alloc 9 mem 1\nUDP: inuse 1 mem 0\n`;
+    const plain = scanProcesses({ procRoot: ROOT, now: NOW });
+
+    it('skips tcp6 with no IPv6 socket in use and every TIME_WAIT socket already a tcp row', () => {
+      const reads: string[] = [];
+      const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(stat(4, 20), 'TCP6: inuse 0\nUDP6: inuse 0\n', reads) });
+      expect(reads).toEqual(['tcp']);
+      expect(r.host.namespaces).toEqual(plain.host.namespaces.map((n) => ({ ...n, readMs: expect.any(Number) })));
+      expect(r.processes).toEqual(plain.processes);
+    });
+
+    it('reads tcp6 when a TIME_WAIT socket is not in tcp, or an IPv6 socket is in use', () => {
+      for (const [v4, v6] of [[stat(4, 21), 'TCP6: inuse 0\n'], [stat(4, 20), 'TCP6: inuse 1\n'], [stat(4, 20), 'TCP6: odd\n']] as const) {
+        const reads: string[] = [];
+        scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(v4, v6, reads) });
+        expect(reads).toEqual(['tcp', 'tcp6']);
+      }
+    });
+
+    it('skips tcp with no TCP socket in use and no TIME_WAIT: the family is still listed, with 0 rows', () => {
+      const reads: string[] = [];
+      const r = scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat(stat(0, 0), 'TCP6: inuse 0\n', reads) });
+      expect(reads).toEqual([]);
+      expect(r.host.namespaces[0]!.rows.tcp).toBe(0); // this fixture's sockstat lies: real ones do not
+      expect(r.host.namespaces[0]!.tcpByState).toEqual({});
+    });
+
+    it('reads every table when sockstat is not what it expects', () => {
+      const reads: string[] = [];
+      scanProcesses({ procRoot: ROOT, now: NOW, fs: withSockstat('TCP: something else\n', 'TCP6: inuse 0\n', reads) });
+      expect(reads).toEqual(['tcp', 'tcp6']);
+    });
+  });
+
+  it('rejects a socket table with an unexpected header, naming the file', () => {
+    const fs = faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/tcp6` ? { value: Buffer.from('garbage\n') } : undefined));
+    // The path and line are the point; how InputError quotes the text is errors.ts's business.
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(`${ROOT}/${LEAKY}/net/tcp6:1: unexpected header for a /proc/net table`);
+  });
+
+  it('rejects a row whose inode column is not decimal', () => {
+    const text = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n'
+      + '   0: 0100007F:B7FD 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12x4 1\n';
+    const fs = faulty((op, path) => (op === 'read' && path === `${ROOT}/${LEAKY}/net/tcp` ? { value: Buffer.from(text) } : undefined));
+    expect(() => scanProcesses({ procRoot: ROOT, now: NOW, fs })).toThrowError(`${ROOT}/${LEAKY}/net/tcp:2: expected a decimal inode, found "12x4"`);
+  });
+
+  it('fails with one clear line when the /proc root cannot be listed', () => {
+    expect(() => scanProcesses({ procRoot: `${ROOT}/nope` })).toThrowError(/nope: cannot list the process directory: ENOENT/);
+  });
+});
+
+describe('tallyNetTable: the scan\'s byte-level reading of /proc/net tables', () => {
+  const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
+  // The full parser (proc-net-inet.ts, used by diagnose) is the reference: same inodes, same states.
+  const reference = (file: string, text: string): { inodes: number[]; states: Record<string, number> } => {
+    const states: Record<string, number> = {};
+    const sockets = parseProcNetInet(text, `${FIXTURES}${file}.txt`, file as 'tcp');
+    for (const s of sockets) if (s.state !== null) states[s.state] = (states[s.state] ?? 0) + 1;
+    return { inodes: sockets.map((s) => Number(s.inode ?? 0)).filter((i) => i !== 0).sort((a, b) => a - b), states };
+  };
+  const tally = (file: string, text: string): { inodes: number[]; states: Record<string, number>; rows: number } => {
+    const t = tallyNetTable(Buffer.from(text, 'latin1'), `${FIXTURES}${file}.txt`, file);
+    return { inodes: [...t.inodes].sort((a, b) => a - b), states: t.tcpByState, rows: Object.values(t.rows)[0]! };
+  };
+
+  it.each(['tcp', 'tcp6', 'udp', 'udp6', 'raw'])('agrees with the full parser on the captured %s table', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    const ref = reference(file, text);
+    const got = tally(file, text);
+    expect(got.inodes).toEqual(ref.inodes);
+    expect(got.rows).toBe(text.split('\n').filter((l) => l.trim() !== '').length - 1);
+    if (file.startsWith('tcp')) {
+      expect(got.states).toEqual(ref.states);
+      expect(Object.keys(got.states).length).toBeGreaterThan(file === 'tcp' ? 5 : 2); // the fixtures hold many states
+    }
+  });
+
+  it.each(['tcp', 'tcp6', 'udp'])('reads %s rows with other spacing to the same result', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    // Wider gaps after the row number, a tab before the state.
+    const odd = text.split('\n').map((l, i) => (i === 0 ? l : l.replace(': ', ':   ').replace(/ ([0-9A-F]{2}) /, '\t$1 '))).join('\n');
+    expect(odd).not.toBe(text);
+    expect(tally(file, odd)).toEqual(tally(file, text));
+  });
+
+  it('keeps the row number\'s width free: 10,000 rows and more print it wider', () => {
+    const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
+    const wide = `${header}\n${row.replace(/^ *\d+:/, '12345:')}\n`;
+    expect(tally('tcp', wide).inodes).toEqual(tally('tcp', `${header}\n${row}\n`).inodes);
+  });
+});
+
+describe('rankProcesses', () => {
+  const p = (pid: number, fds: number, sockets: number | null, orphanSockets: number | null, limitUsed: number | null): ScannedProcess => ({
+    pid, command: 'x', state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: null, limitUsed, netns: null, unseen: null,
+  });
+  const list = [p(1, 10, 5, 0, 0.5), p(2, 30, null, null, 0.1), p(3, 20, 8, 8, null), p(4, 20, 5, 1, 0.9)];
   it.each([
-    [['--top', '0'], 'fdleak: --top: expected a positive whole number, found "0"\n'],
-    [['--top', 'ten'], 'fdleak: --top: expected a positive whole number, found "ten"\n'],
-    [['--json', '--prometheus'], 'fdleak: scan: choose one of --json and --prometheus\n'],
-  ])('rejects scan %j with exit 2 and one line', (args, stderr) => {
-    const r = fdleak(['scan', ...args]);
-    expect({ status: r.status, stderr: r.stderr, stdout: r.stdout }).toEqual({ status: 2, stderr, stdout: '' });
+    ['fds', [2, 3, 4, 1]],
+    ['sockets', [3, 4, 1, 2]],
+    ['orphans', [3, 4, 1, 2]],
+    ['headroom', [4, 1, 2, 3]],
+  ] as const)('by %s, unknown last, ties by fds then pid', (sort, pids) => {
+    expect(rankProcesses(list, sort).map((q) => q.pid)).toEqual(pids);
   });
+});
 
-  it('rejects an unknown --sort with exit 2 and no stack', () => {
-    const r = fdleak(['scan', '--sort', 'size']);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\./);
-    expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
+describe('parsers', () => {
+  it('reads comm with spaces and parentheses up to the last ") "', () => {
+    expect(parseStat('42 (a) b) (c) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 3 0 777 0\n', 'stat')).toEqual({ command: 'a) b) (c', state: 'S', startTime: 777 });
   });
-
-  it('gives the same numbers with the fd walk shared with a second thread, which takes its share', async () => {
-    const helper = startScanHelper(SCAN_WORKER)!;
-    expect(helper).toBeDefined();
-    expect(await helper.ready()).toBe(true); // in the CLI it starts while the modules load; here, make sure it is up
-    const ours = [held.leaky, ...held.healthy, ...(held.netnsNote === 'ok' ? [held.netns] : [])];
-    const mine = (r: ReturnType<typeof scanProcesses>): unknown[] =>
-      r.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
-    // Deterministic on a busy machine: the main thread takes no unit before the helper has taken one.
-    const patient = {
-      ...helper,
-      share: (root: string, units: ReadonlyArray<{ pid: number; count: number }>) => {
-        const walk = helper.share(root, units)!;
-        const nap = new Int32Array(new SharedArrayBuffer(4));
-        const until = Date.now() + 5000;
-        return { ...walk, claim: () => { while (walk.claimed() === 0 && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
-      },
-    };
-    const shared = scanProcesses({ excludePids: [process.pid], helper: patient });
-    const alone = scanProcesses({ excludePids: [process.pid] });
-    expect(shared.work.helped).toBeGreaterThan(0);
-    expect(alone.work.helped).toBe(0);
-    expect(mine(shared)).toHaveLength(ours.length);
-    expect(mine(shared)).toEqual(mine(alone));
-    expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
-    if (held.netnsNote === 'ok') {
-      // A quiet namespace of the test's own: its summary is the same either way.
-      const summary = (r: typeof shared): unknown => r.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
-      expect(summary(shared)).toEqual(summary(alone));
-      expect(summary(shared)).toHaveLength(1);
-    }
+  it('reads the open files limit, unlimited included', () => {
+    const text = 'Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 unlimited            files     \n';
+    expect(parseOpenFilesLimit(text)).toEqual({ soft: 1024, hard: 'unlimited' });
+    expect(parseOpenFilesLimit('Limit\n')).toBeNull();
   });
-
-  it('walks everything on the main thread when the second thread never comes up', () => {
-    const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
-    const r = scanProcesses({ excludePids: [process.pid], helper });
-    expect(r.work.helped).toBe(0);
-    expect(r.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+  it('decodes /proc/net endpoints', () => {
+    expect(decodeHexEndpoint('0100007F:1F90', 'LE')).toBe('127.0.0.1:8080');
+    expect(decodeHexEndpoint('00000000000000000000000001000000:01BB', 'LE')).toBe('[::1]:443');
+    expect(decodeHexEndpoint('0000000000000000FFFF00000100007F:B7AD', 'LE')).toBe('[::ffff:127.0.0.1]:47021');
   });
 });

@@ -1,11 +1,11 @@
-import { analyzeCapture } from '../../collectors/capture.js';
-import type { Format } from '../../collectors/detect-format.js';
-import { openLines } from '../../collectors/text-input.js';
-import type { LineStream } from '../../collectors/text-input.js';
+import { analyzeCapture } from '../../capture/capture.js';
+import type { Format } from '../../capture/detect-format.js';
+import { openLines } from '../../capture/text-input.js';
+import type { LineStream } from '../../capture/text-input.js';
 import { errnoOf, InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
-import { analyzeJson } from '../../report/analyze-json.js';
-import { analyzeTable } from '../../report/analyze-table.js';
+import { analyzeJson } from '../../report/analyze/json.js';
+import { analyzeTable } from '../../report/analyze/table.js';
 import { failsAt, runRules } from '../../rules/engine.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';

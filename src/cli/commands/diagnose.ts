@@ -1,8 +1,8 @@
-import { collectLiveProcess } from '../../collectors/live-process.js';
-import type { ProcPidPrefetch } from '../../collectors/proc-pid-worker.js';
+import { collectLiveProcess } from '../../live/diagnose.js';
+import type { ProcPidPrefetch } from '../../live/threads/proc-pid-worker.js';
 import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
-import { diagnoseJson } from '../../report/diagnose-json.js';
+import { diagnoseJson } from '../../report/diagnose/json.js';
 import { failsAt, runRules } from '../../rules/engine.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
@@ -21,7 +21,7 @@ export interface DiagnoseOptions {
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
 export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): Promise<number> {
   // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
-  const table = options.json ? undefined : await import('../../report/diagnose-table.js');
+  const table = options.json ? undefined : await import('../../report/diagnose/table.js');
   const timings = new Map<string, number>([['start', performance.now()]]);
   const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
   const process = snapshot.processes[0]!;

@@ -1,8 +1,8 @@
-import type { ScanSort, WalkHelper } from '../../collectors/live-scan.js';
-import { rankProcesses, scanProcesses } from '../../collectors/live-scan.js';
-import { scanProm } from '../../report/prom.js';
-import { scanJson } from '../../report/scan-json.js';
-import { scanTable } from '../../report/scan-table.js';
+import type { ScanSort, WalkHelper } from '../../live/scan.js';
+import { rankProcesses, scanProcesses } from '../../live/scan.js';
+import { scanProm } from '../../report/scan/prom.js';
+import { scanJson } from '../../report/scan/json.js';
+import { scanTable } from '../../report/scan/table.js';
 import type { Io } from '../io.js';
 import { parseCount } from '../options.js';
 import { useColor } from '../io.js';

@@ -1,0 +1,135 @@
+/**
+ * The main thread's side of `fdleak scan`'s second thread: a worker (scan-worker.ts) that walks
+ * fd tables beside the main thread. bin/fdleak.js starts it (src/cli/prefetch.ts) before the
+ * modules load, when a core is free, so that it is up by the time the walk starts (~30 ms).
+ *
+ * Everything goes through shared memory, because the main thread's scan is synchronous and never
+ * turns the event loop: units are claimed from one atomic counter (live-scan.ts hands them out
+ * largest first), the helper writes each result into its unit's slots and wakes the main thread
+ * (Atomics.notify), which waits for a helper-claimed unit with Atomics.wait. A unit the helper
+ * could not finish (an unexpected error, more sockets than its slots, no answer in time) is
+ * walked again by the main thread, so the helper can only make a scan faster, never wrong.
+ *
+ * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
+ */
+import type { SharedWalk, WalkHelper, WalkOutcome } from '../scan.js';
+
+/** A unit's state in `state`. */
+export const TODO = 0;
+export const DONE = 1;
+export const FAILED = 2;
+
+/**
+ * Int32 slots per unit in `nums`: outcome (0 ok, 1 vanished), fds and sockets (-1: null), unseen
+ * (1: permission), readlink calls, socket slots used.
+ */
+export const NUMS = 6;
+
+/** Socket slots per unit beyond its fd count: fds opened between the stat and the walk. */
+export const SLACK = 16;
+
+/** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
+export interface SharedBuffers {
+  procRoot: string;
+  /** [next unit to claim] */
+  ctl: Int32Array;
+  pids: Int32Array;
+  state: Int32Array;
+  nums: Int32Array;
+  /** Unit i's socket slots are [offsets[i], offsets[i + 1]) of inodes and fdNames. */
+  offsets: Int32Array;
+  inodes: Float64Array;
+  fdNames: Int32Array;
+}
+
+/** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
+export interface ScanHelper extends WalkHelper {
+  ready(): Promise<boolean>;
+  share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): (SharedWalk & { claimed(): number }) | undefined;
+}
+
+/** How long the main thread waits for the helper's units, in all, before walking them itself. */
+const PATIENCE_MS = 5000;
+
+function shared<T>(View: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new View(new SharedArrayBuffer(Math.max(1, length) * View.BYTES_PER_ELEMENT));
+}
+
+/**
+ * Starts the worker at `workerUrl` (dist/cli/scan-worker.js). It is unref'd: it never keeps the
+ * process alive, and a helper that never gets a core simply claims nothing. Undefined where a
+ * worker cannot be started.
+ */
+export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
+  let worker: import('node:worker_threads').Worker;
+  try {
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    worker = new Worker(workerUrl, { stdout: false, stderr: false });
+  } catch {
+    return undefined;
+  }
+  worker.unref();
+  let gone = false;
+  const up = new Promise<boolean>((resolve) => {
+    worker.once('message', (m) => resolve(m === 'up')); // its module loaded: it takes work at once
+    worker.on('error', () => { gone = true; resolve(false); });
+    worker.on('exit', () => { gone = true; resolve(false); });
+  });
+  let used = false;
+  return {
+    ready: () => up,
+    share(procRoot, units) {
+      if (gone || used) return undefined;
+      used = true;
+      const n = units.length;
+      const offsets = shared(Int32Array, n + 1);
+      for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + units[i]!.count + SLACK;
+      const buffers: SharedBuffers = {
+        procRoot,
+        ctl: shared(Int32Array, 1),
+        pids: shared(Int32Array, n),
+        state: shared(Int32Array, n),
+        nums: shared(Int32Array, n * NUMS),
+        offsets,
+        inodes: shared(Float64Array, offsets[n]!),
+        fdNames: shared(Int32Array, offsets[n]!),
+      };
+      units.forEach((u, i) => (buffers.pids[i] = u.pid));
+      worker.postMessage(buffers);
+      return sharedWalk(buffers);
+    },
+  };
+}
+
+/** claimed(): units claimed so far, by either thread (tests). */
+function sharedWalk(b: SharedBuffers): SharedWalk & { claimed(): number } {
+  let deadline: number | undefined;
+  return {
+    claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
+    claim: () => Atomics.add(b.ctl, 0, 1),
+    take(i) {
+      deadline ??= performance.now() + PATIENCE_MS;
+      while (Atomics.load(b.state, i) === TODO) {
+        const left = deadline - performance.now();
+        if (left <= 0 || Atomics.wait(b.state, i, TODO, left) === 'timed-out') return undefined;
+      }
+      return Atomics.load(b.state, i) === DONE ? outcomeOf(b, i) : undefined;
+    },
+  };
+}
+
+function outcomeOf(b: SharedBuffers, i: number): WalkOutcome {
+  const at = i * NUMS;
+  const from = b.offsets[i]!;
+  const sockets = b.nums[at + 2]!;
+  const found = b.nums[at + 5]!;
+  return {
+    outcome: b.nums[at] === 1 ? 'vanished' : 'ok',
+    fds: b.nums[at + 1] === -1 ? null : b.nums[at + 1]!,
+    sockets: sockets === -1 ? null : sockets,
+    unseen: b.nums[at + 3] === 1 ? 'permission' : null,
+    inodes: Array.from(b.inodes.subarray(from, from + found)),
+    fdNames: Array.from(b.fdNames.subarray(from, from + found)),
+    links: b.nums[at + 4]!,
+  };
+}

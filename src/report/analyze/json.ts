@@ -1,0 +1,41 @@
+import type { Finding } from '../../model/finding.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import type { SkippedRule } from '../../rules/engine.js';
+import type { CaptureResult } from '../../capture/capture.js';
+import { findingJson, summarize } from '../diagnose/json.js';
+
+/** Processes of a capture in report order: most severe finding first, then most fds. */
+export function rankProcesses(snapshot: Snapshot, findings: readonly Finding[]): Snapshot['processes'] {
+  const worst = new Map<number, number>();
+  findings.forEach((f, i) => { if (f.pid !== null && !worst.has(f.pid)) worst.set(f.pid, i); });
+  return [...snapshot.processes].sort((a, b) =>
+    (worst.get(a.pid) ?? Infinity) - (worst.get(b.pid) ?? Infinity) || b.fdCount - a.fdCount || a.pid - b.pid);
+}
+
+/** `fdleak analyze --json` (schema fdleak/analyze@1). */
+export function analyzeJson(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[]): string {
+  const { snapshot, inputs } = capture;
+  const doc = {
+    schema: 'fdleak/analyze@1',
+    input: {
+      format: [...new Set(inputs.map((i) => i.format))].join('+'),
+      lines: inputs.reduce((n, i) => n + i.lines, 0),
+      skipped: inputs.reduce((n, i) => n + i.skipped, 0),
+      files: inputs.map((i) => ({ source: i.source, format: i.format, lines: i.lines, skipped: i.skipped })),
+    },
+    processes: rankProcesses(snapshot, findings).map((p) => {
+      const s = summarize(snapshot, p);
+      return {
+        pid: p.pid, command: p.command,
+        fds: p.fdKinds === null ? null : p.fdCount,
+        sockets: s.sockets.total, orphanSockets: snapshot.coverage.fdTables ? s.sockets.orphans : null,
+        byState: s.sockets.byState,
+      };
+    }),
+    findings: findings.map(findingJson),
+    skippedRules: skipped,
+    skippedLines: capture.skippedLines.map((l) => ({ source: l.source, line: l.line, reason: l.reason })),
+    warnings: snapshot.warnings,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}

@@ -1,0 +1,49 @@
+import { Chalk } from 'chalk';
+import Table from 'cli-table3';
+import type { CaptureResult } from '../../capture/capture.js';
+import type { Finding } from '../../model/finding.js';
+import type { SkippedRule } from '../../rules/engine.js';
+import { rankProcesses } from './json.js';
+import type { ReportContext } from '../context.js';
+import { summarize } from '../diagnose/json.js';
+import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
+
+const TOP = 15;
+
+/** The terminal report of `fdleak analyze`: inputs, processes ranked, findings across processes. */
+export function analyzeTable(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[], ctx: ReportContext): string {
+  const c = new Chalk({ level: ctx.color ? 1 : 0 });
+  const { snapshot, inputs } = capture;
+  const out: string[] = [];
+  for (const i of inputs) {
+    out.push(c.bold(`${i.source}`) + `: ${i.format}, ${i.lines} lines, ${i.records} records` + (i.skipped > 0 ? c.yellow(`, ${i.skipped} lines skipped`) : ''));
+  }
+  out.push('');
+  const ranked = rankProcesses(snapshot, findings);
+  if (ranked.length > 0) {
+    const fdKnown = snapshot.coverage.fdTables;
+    const table = new Table({
+      head: ['pid', 'command', ...(fdKnown ? ['fds', 'sockets', 'orphans'] : ['sockets']), 'sockets by state'],
+      style: TABLE_STYLE, ...COMPACT,
+    });
+    for (const p of ranked.slice(0, TOP)) {
+      const s = summarize(snapshot, p);
+      const states = Object.entries(s.sockets.byState).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
+      table.push([p.pid, p.command, ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states]);
+    }
+    out.push(table.toString());
+    if (ranked.length > TOP) out.push(c.dim(`(+${ranked.length - TOP} more processes; --json lists all)`));
+    out.push('');
+  }
+  out.push(...renderFindings(c, findings, true));
+  const notes = [
+    ...skipped.map((r) => `rule ${r.rule} could not run: ${r.reason}`),
+    ...capture.skippedLines.slice(0, 5).map((l) => `${l.source}:${l.line}: skipped: ${l.reason}`),
+    ...snapshot.warnings,
+  ];
+  if (notes.length > 0) {
+    out.push('');
+    for (const n of notes) out.push(c.yellow(`note: ${n}`));
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,101 @@
+import type { Fd, FdKind } from '../../model/fd.js';
+import { countKinds } from '../../model/fd.js';
+import type { Finding } from '../../model/finding.js';
+import type { Process } from '../../model/process.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import type { Socket } from '../../model/socket.js';
+import type { SkippedRule } from '../../rules/engine.js';
+import { countBy, compareText } from '../../util/group-by.js';
+
+/** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
+export interface ProcessSummary {
+  process: Process;
+  fds: { total: number; byKind: Record<FdKind, number> };
+  sockets: { total: number; orphans: number; byState: Record<string, number> };
+}
+
+/**
+ * Summarises one process of a snapshot. The snapshot is indexed once (fds and owned sockets by pid,
+ * the inodes in its tables) and the index kept beside it (a built snapshot does not change), so
+ * summarising every process of a large capture stays one pass over its records.
+ */
+export function summarize(snapshot: Snapshot, process: Process): ProcessSummary {
+  const index = indexOf(snapshot);
+  const fds = index.fds.get(process.pid) ?? [];
+  const byKind = process.fdKinds === null ? countKinds(fds) : { ...countKinds([]), ...process.fdKinds };
+  const owned = index.owned.get(process.pid) ?? [];
+  const orphans = fds.filter((f) => f.kind === 'socket' && f.inode !== null && !index.tableInodes.has(f.inode)).length;
+  const byState: Record<string, number> = {};
+  const states = countBy(owned, (s) => s.state ?? (s.proto === 'tcp' ? 'UNKNOWN' : `${s.proto.toUpperCase()}`));
+  for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) byState[state] = n;
+  const socketFds = byKind.socket > 0 || fds.length > 0 ? byKind.socket : owned.length;
+  return { process, fds: { total: process.fdCount, byKind }, sockets: { total: socketFds, orphans, byState } };
+}
+
+interface SummaryIndex {
+  fds: Map<number, Fd[]>;
+  /** Sockets by owning pid, each socket once per pid however many of its fds it holds. */
+  owned: Map<number, Socket[]>;
+  tableInodes: Set<string | null>;
+}
+
+const indexes = new WeakMap<Snapshot, SummaryIndex>();
+
+function indexOf(snapshot: Snapshot): SummaryIndex {
+  let index = indexes.get(snapshot);
+  if (index !== undefined) return index;
+  // Indexed loops: this runs once per snapshot, cold, where for-of costs several times more.
+  const fds = new Map<number, Fd[]>();
+  const all = snapshot.fds;
+  for (let i = 0; i < all.length; i++) {
+    const f = all[i]!;
+    const list = fds.get(f.pid);
+    if (list === undefined) fds.set(f.pid, [f]);
+    else list.push(f);
+  }
+  const owned = new Map<number, Socket[]>();
+  const tableInodes = new Set<string | null>();
+  const sockets = snapshot.sockets;
+  for (let i = 0; i < sockets.length; i++) {
+    const s = sockets[i]!;
+    tableInodes.add(s.inode);
+    for (let k = 0; k < s.owners.length; k++) {
+      const pid = s.owners[k]!.pid;
+      const list = owned.get(pid);
+      if (list === undefined) owned.set(pid, [s]);
+      else if (list[list.length - 1] !== s) list.push(s);
+    }
+  }
+  index = { fds, owned, tableInodes };
+  indexes.set(snapshot, index);
+  return index;
+}
+
+/** `fdleak diagnose --json`, exactly the contract's shape (schema fdleak/diagnose@1). */
+export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], skipped: readonly SkippedRule[]): string {
+  const process = snapshot.processes[0]!;
+  const s = summarize(snapshot, process);
+  const doc = {
+    schema: 'fdleak/diagnose@1',
+    takenAt: snapshot.takenAt,
+    process: {
+      pid: process.pid, command: process.command, cmdline: process.cmdline,
+      fdLimit: process.fdLimit, netns: process.netns,
+    },
+    fds: s.fds,
+    sockets: s.sockets,
+    findings: findings.map(findingJson),
+    skippedRules: skipped,
+    warnings: snapshot.warnings,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** A finding in the contract's key order; confidence only when it is low. */
+export function findingJson(f: Finding): Record<string, unknown> {
+  return {
+    rule: f.rule, severity: f.severity, score: f.score, pid: f.pid, command: f.command, count: f.count,
+    message: f.message, evidence: f.evidence, advice: f.advice,
+    ...(f.confidence === 'low' ? { confidence: 'low', confidenceReason: f.confidenceReason ?? null } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+import { Chalk } from 'chalk';
+import Table from 'cli-table3';
+import type { Finding } from '../../model/finding.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import type { SkippedRule } from '../../rules/engine.js';
+import { percent } from '../../util/format.js';
+import type { ReportContext } from '../context.js';
+import { summarize } from './json.js';
+import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
+
+/** The terminal report of `fdleak diagnose`: header, fds by kind, sockets by state, ranked findings. */
+export function diagnoseTable(snapshot: Snapshot, findings: readonly Finding[], skipped: readonly SkippedRule[], ctx: ReportContext): string {
+  const c = new Chalk({ level: ctx.color ? 1 : 0 });
+  const p = snapshot.processes[0]!;
+  const s = summarize(snapshot, p);
+  const out: string[] = [];
+  const soft = p.fdLimit?.soft;
+  const used = soft === undefined ? 'limit unknown' : soft === 'unlimited' ? 'no limit' : `${p.fdCount} of ${soft} (${percent(p.fdCount, soft)})`;
+  out.push(c.bold(`pid ${p.pid} ${p.command}`) + (p.cmdline ? c.dim(`  ${p.cmdline.slice(0, 100)}`) : ''));
+  out.push(`fds open: ${used}${p.fdLimit ? `, hard limit ${p.fdLimit.hard}` : ''}   netns: ${p.netns ?? 'unknown'}   threads: ${p.threads ?? '?'}`);
+  out.push('');
+
+  const kinds = new Table({ head: ['fds by kind', 'count'], style: TABLE_STYLE, colAligns: ['left', 'right'], ...COMPACT });
+  for (const [kind, n] of Object.entries(s.fds.byKind)) if (n > 0) kinds.push([kind, n]);
+  const states = new Table({ head: ['sockets by state', 'count'], style: TABLE_STYLE, colAligns: ['left', 'right'], ...COMPACT });
+  for (const [state, n] of Object.entries(s.sockets.byState)) states.push([state, n]);
+  if (s.sockets.orphans > 0) states.push([c.yellow('in no table (orphan)'), s.sockets.orphans]);
+  out.push(sideBySide(kinds.toString(), states.toString()));
+  out.push('');
+  out.push(...renderFindings(c, findings, false));
+  const notes = [...skipped.map((r) => `rule ${r.rule} could not run: ${r.reason}`), ...snapshot.warnings];
+  if (notes.length > 0) {
+    out.push('');
+    for (const n of notes) out.push(c.yellow(`note: ${n}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function sideBySide(a: string, b: string): string {
+  const left = a.split('\n');
+  const right = b.split('\n');
+  const width = Math.max(...left.map(visibleLength));
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(left.length, right.length); i++) {
+    const l = left[i] ?? '';
+    out.push(`${l}${' '.repeat(width - visibleLength(l))}   ${right[i] ?? ''}`.trimEnd());
+  }
+  return out.join('\n');
+}
+
+function visibleLength(s: string): number {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+}

@@ -1,0 +1,188 @@
+import type { ScannedProcess, ScanResult, ScanSort } from '../../live/scan.js';
+import { percent } from '../../util/format.js';
+import { compareText } from '../../util/group-by.js';
+
+export interface ScanTableOptions {
+  color: boolean;
+  /** Rows shown. */
+  top: number;
+  sort: ScanSort;
+  /** The scan ran as root (else: say what another user's processes hide). */
+  root: boolean;
+}
+
+/** One table row: a process, or same-command processes with similar numbers ("php-fpm x40"). */
+export interface ScanRow {
+  members: ScannedProcess[];
+}
+
+const MIN_GROUP = 3;
+
+const SORT_TEXT: Record<ScanSort, string> = {
+  fds: 'open fds', sockets: 'socket fds', orphans: 'orphan sockets', headroom: 'share of the fd limit used (least headroom first)',
+};
+
+/**
+ * Collapses processes of one command whose fds, sockets and orphans are all close (within 25% or
+ * 4 of the smallest) and whose limit is the same, when at least 3 such processes exist; rows keep
+ * the rank of their worst member. `ranked` is already in display order.
+ */
+export function groupRows(ranked: readonly ScannedProcess[]): ScanRow[] {
+  const rank = new Map(ranked.map((p, i) => [p, i]));
+  const byCommand = new Map<string, ScannedProcess[]>();
+  for (const p of ranked) {
+    const list = byCommand.get(p.command);
+    if (list === undefined) byCommand.set(p.command, [p]);
+    else list.push(p);
+  }
+  const rows: ScanRow[] = [];
+  for (const list of byCommand.values()) {
+    if (list.length < MIN_GROUP) {
+      for (const p of list) rows.push({ members: [p] });
+      continue;
+    }
+    const clusters: ScannedProcess[][] = [];
+    for (const p of [...list].sort((a, b) => (a.fds ?? -1) - (b.fds ?? -1) || a.pid - b.pid)) {
+      const home = clusters.find((c) => fits(c, p));
+      if (home === undefined) clusters.push([p]);
+      else home.push(p);
+    }
+    for (const c of clusters) {
+      if (c.length >= MIN_GROUP) rows.push({ members: c.sort((a, b) => rank.get(a)! - rank.get(b)!) });
+      else for (const p of c) rows.push({ members: [p] });
+    }
+  }
+  return rows.sort((a, b) => rank.get(a.members[0]!)! - rank.get(b.members[0]!)!);
+}
+
+function fits(cluster: readonly ScannedProcess[], p: ScannedProcess): boolean {
+  const first = cluster[0]!;
+  if (first.fdLimit?.soft !== p.fdLimit?.soft || first.unseen !== p.unseen) return false;
+  const metrics: Array<(q: ScannedProcess) => number | null> = [(q) => q.fds, (q) => q.sockets, (q) => q.orphanSockets];
+  return metrics.every((m) => {
+    const values = [...cluster, p].map(m);
+    if (values.every((v) => v === null)) return true;
+    if (values.some((v) => v === null)) return false;
+    const lo = Math.min(...(values as number[]));
+    const hi = Math.max(...(values as number[]));
+    return hi - lo <= Math.max(4, lo * 0.25);
+  });
+}
+
+/**
+ * The terminal report of `fdleak scan`: host summary, ranked rows, what was skipped. Plain
+ * fixed-width columns (like ps, so awk can read them); colour only marks what needs a look.
+ */
+export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[], options: ScanTableOptions): string {
+  const paint = (code: string) => (text: string): string => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
+  const bold = paint('1');
+  const yellow = paint('33');
+  const red = paint('31');
+  const dim = paint('2');
+  const out: string[] = [];
+  const h = result.host;
+
+  const fileMax = h.fileNr === null ? '' : `; ${h.fileNr.allocated} file handles allocated of fs.file-max ${h.fileNr.max} (${percent(h.fileNr.allocated, h.fileNr.max)})`;
+  out.push(bold(`${h.processes} processes, ${h.fds} fds open`) + fileMax);
+  for (const n of h.namespaces) out.push(namespaceLine(n, h.namespaces.length > 1));
+  out.push('');
+
+  const shown = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
+  const allRows = groupRows(shown);
+  const rows = allRows.slice(0, options.top);
+  const header = ['PID', 'COMMAND', 'FDS', 'SOCKETS', 'ORPHANS', 'LIMIT', 'USED'];
+  const cells = rows.map((r) => rowCells(r));
+  const widths = header.map((t, i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((t, i) => (i === 1 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!))).join('  ').trimEnd();
+  const grouped = rows.some((r) => r.members.length > 1) ? '; same-command processes with similar numbers share a row' : '';
+  out.push(dim(`ranked by ${SORT_TEXT[options.sort]}${grouped}`));
+  out.push(bold(line(header)));
+  rows.forEach((r, i) => {
+    const c = cells[i]!;
+    const worstOrphans = Math.max(...r.members.map((p) => p.orphanSockets ?? 0));
+    const worstUsed = Math.max(...r.members.map((p) => p.limitUsed ?? 0));
+    const text = line(c);
+    out.push(worstUsed >= 0.9 ? red(text) : worstUsed >= 0.75 || worstOrphans >= 10 ? yellow(text) : text);
+  });
+  const hiddenRows = allRows.length - rows.length;
+  const idle = ranked.length - shown.length;
+  const more: string[] = [];
+  if (hiddenRows > 0) more.push(`${hiddenRows} more row${hiddenRows === 1 ? '' : 's'} (--top ${options.top + hiddenRows} shows all)`);
+  if (idle > 0) more.push(`${idle} without open fds (kernel threads, zombies) not shown`);
+  if (more.length > 0) out.push(dim(more.join('; ')));
+
+  const notes: string[] = [];
+  const denied = result.skippedProcesses.permission;
+  if (denied.length > 0) {
+    const why = options.root ? 'permission denied even to root' : 'other users\' processes; run as root to see them';
+    const uncounted = ranked.filter((p) => p.fds === null).length;
+    const counts = uncounted === 0
+      ? 'their fd counts are the kernel\'s'
+      : `${uncounted} of them without an fd count either (before Linux 6.2, /proc/<pid>/fd reports size 0)`;
+    notes.push(`sockets and orphans unknown ("?") for ${denied.length} process${denied.length === 1 ? '' : 'es'} (${why}); ${counts}: ${nameList(denied.map((d) => `${d.pid} ${d.command}`))}`);
+  }
+  if (result.skippedProcesses.vanished.length > 0) {
+    const v = result.skippedProcesses.vanished;
+    notes.push(`${v.length} process${v.length === 1 ? '' : 'es'} exited during the scan: ${nameList(v.map(String))}`);
+  }
+  const foreign = ranked.filter((p) => p.unseen === 'netns').length;
+  if (foreign > 0) notes.push(`orphans unknown for ${foreign} process${foreign === 1 ? '' : 'es'} whose network namespace could not be read`);
+  for (const w of result.warnings) notes.push(w);
+  if (notes.length > 0) {
+    out.push('');
+    for (const n of notes) out.push(yellow(`note: ${n}`));
+  }
+  const first = rows[0]?.members[0];
+  if (first !== undefined) {
+    out.push('');
+    out.push(dim(`ORPHANS: socket fds in no table of the process's network namespace. Next: fdleak diagnose ${first.pid}`));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function rowCells(r: ScanRow): string[] {
+  const m = r.members;
+  const p = m[0]!;
+  const range = (f: (q: ScannedProcess) => number | null, fmt: (n: number) => string = String): string => {
+    const values = m.map(f);
+    if (values.some((v) => v === null)) return '?';
+    const lo = Math.min(...(values as number[]));
+    const hi = Math.max(...(values as number[]));
+    return fmt(lo) === fmt(hi) ? fmt(lo) : `${fmt(lo)}-${fmt(hi)}`;
+  };
+  const pids = m.map((q) => q.pid);
+  const limits = [...new Set(m.map((q) => (q.fdLimit === null ? '?' : String(q.fdLimit.soft))))];
+  return [
+    m.length === 1 ? String(p.pid) : `${Math.min(...pids)}-${Math.max(...pids)}`,
+    m.length === 1 ? p.command : `${p.command} x${m.length}`,
+    range((q) => q.fds),
+    range((q) => q.sockets),
+    range((q) => q.orphanSockets),
+    limits.length === 1 ? limits[0]! : limits.join('/'),
+    m.some((q) => q.limitUsed === null) ? '-' : range((q) => q.limitUsed, (n) => percent(n, 1)),
+  ];
+}
+
+function namespaceLine(n: ScanResult['host']['namespaces'][number], many: boolean): string {
+  const where = n.readVia === 'self' ? `${n.id} (fdleak's own)` : many ? `${n.id} (${n.processes} process${n.processes === 1 ? '' : 'es'})` : n.id;
+  if (n.readVia === null) return `sockets ${where}: tables not read (every process in it exited)`;
+  const states = Object.entries(n.tcpByState).sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]));
+  const tcp = `${n.rows.tcp ?? 0} tcp${states.length === 0 ? '' : ` (${states.map(([s, c]) => `${c} ${s}`).join(', ')})`}`;
+  const others = Object.entries(n.rows).filter(([f, c]) => f !== 'tcp' && c > 0).map(([f, c]) => `${c} ${f}`);
+  const tw = n.timeWait;
+  let wait = `TIME_WAIT ${tw.count}`;
+  if (tw.portRange !== null) {
+    const size = tw.portRange[1] - tw.portRange[0] + 1;
+    wait += ` against ${size} ephemeral ports (${tw.portRange[0]}-${tw.portRange[1]}, per destination)`;
+  }
+  if (tw.busiestPeer !== null && tw.busiestPeer.count >= 10) {
+    const share = tw.portRange === null ? '' : `, ${percent(tw.busiestPeer.count, tw.portRange[1] - tw.portRange[0] + 1)} of the range`;
+    wait += `; busiest destination ${tw.busiestPeer.endpoint}: ${tw.busiestPeer.count}${share}`;
+  }
+  return `sockets ${where}: ${[tcp, ...others].join(', ')}; ${wait}`;
+}
+
+/** "1 a, 2 b, 3 c (+4 more)". */
+function nameList(items: readonly string[], max = 8): string {
+  return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} (+${items.length - max} more)`;
+}
