@@ -1,3 +1,5 @@
+import { safeText } from './util/safe-text.js';
+
 /** Where a piece of input came from: a path or the command that printed it, and a 1-based line. */
 export interface InputLocation {
   source: string;
@@ -13,18 +15,14 @@ export class InputError extends Error {
   ) {
     const at = where.line === undefined ? where.source : `${where.source}:${where.line}`;
     // One line: the offending text, cut short, follows the message in quotes.
-    const excerpt = where.text === undefined ? '' : printable(where.text.trim().slice(0, 60));
+    const excerpt = where.text === undefined ? '' : where.text.trim().slice(0, 60);
     const shown = excerpt === '' ? '' : ` (line: "${excerpt}${where.text!.trim().length > 60 ? '...' : ''}")`;
-    super(`${at}: ${what}${shown}`);
+    // Paths, names and excerpts in it are others' text: the whole line is escaped (safe-text.ts).
+    super(safeText(`${at}: ${what}${shown}`));
     this.name = 'InputError';
   }
 }
 
-/** Control characters and invalid UTF-8 replaced, so an error line never garbles a terminal. */
-export function printable(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\ufffd]/g, '?').replace(/\t/g, ' ');
-}
 
 /** errno of a failed fs call, or undefined. */
 export function errnoOf(error: unknown): string | undefined {

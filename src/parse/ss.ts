@@ -18,7 +18,7 @@
  */
 import type { Endpoint, Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
 import { formatIpv6, parseIpv6 } from '../util/ip.js';
-import { printable } from '../errors.js';
+import { safeText } from '../util/safe-text.js';
 import { LineSink, STRICT } from '../util/skips.js';
 
 /** Longest line a text parser looks at; longer lines are bad lines (no tool prints them). */
@@ -298,7 +298,7 @@ export function splitHostPort(token: string | undefined): { address: string; por
 
 /** A value quoted for an error message: at most 40 characters, control bytes shown as "?". */
 export function quote(text: string): string {
-  return `"${printable(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;
+  return `"${safeText(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;
 }
 
 /** A line without the "\r" of a capture saved with CRLF line ends. */

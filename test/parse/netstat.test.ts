@@ -143,7 +143,7 @@ describe('parseNetstat: damaged captures', () => {
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseNetstat(fixture('netstat/bad-garbage.txt'), 'netstat/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: netstat/bad-garbage.txt:3: expected "Proto Recv-Q Send-Q Local Foreign" with numeric queues (line: "tcp        ????[7m?      0 127.0.0.1:3306          0.0.0.0:*...")]`);
+    expect(() => parseNetstat(fixture('netstat/bad-garbage.txt'), 'netstat/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: netstat/bad-garbage.txt:3: expected "Proto Recv-Q Send-Q Local Foreign" with numeric queues (line: "tcp        ��\\x00\\x1b[7m\\x01      0 127.0.0.1:3306          0.0.0.0:*...")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {

@@ -84,7 +84,7 @@ describe('/proc/net tables (strict, as live-process reads them)', () => {
 
   it('keeps the strict default for live reads: a bad row throws', () => {
     expect(() => parseProcNetInet(fixture('proc-net/bad-truncated-tcp.txt'), 'proc-net/bad-truncated-tcp.txt', 'tcp', null, 'LE')).toThrowErrorMatchingInlineSnapshot(`[InputError: proc-net/bad-truncated-tcp.txt:13: expected at least 10 columns, found 5 (line: "11: 0100007F:B7FD 0100007F:A9C0 08 00000000:00000001")]`);
-    expect(() => parseProcNetUnix(fixture('proc-net/bad-garbage-unix.txt'), 'proc-net/bad-garbage-unix.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: proc-net/bad-garbage-unix.txt:2: expected "Num: RefCount Protocol Flags Type St Inode [Path]" (line: "00000000d798543c: ????[7m? 00000000 00000000 0001 03 635173 ...")]`);
+    expect(() => parseProcNetUnix(fixture('proc-net/bad-garbage-unix.txt'), 'proc-net/bad-garbage-unix.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: proc-net/bad-garbage-unix.txt:2: expected "Num: RefCount Protocol Flags Type St Inode [Path]" (line: "00000000d798543c: ��\\x00\\x1b[7m\\x01 00000000 00000000 0001 03 635173 ...")]`);
     expect(() => parseProcNetInet('', '/proc/net/tcp')).toThrowErrorMatchingInlineSnapshot(`[InputError: /proc/net/tcp: empty input: expected the /proc/net header line]`);
     expect(() => parseProcNetUnix(fixture('proc-net/tcp.txt'), '/proc/net/unix')).toThrowErrorMatchingInlineSnapshot(`[InputError: /proc/net/unix:1: expected the /proc/net/unix header "Num RefCount Protocol Flags Type St Inode Path" (line: "sl  local_address rem_address   st tx_queue rx_queue tr tm->...")]`);
   });

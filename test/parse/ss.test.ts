@@ -219,7 +219,7 @@ describe('parseSs: damaged captures', () => {
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseSs(fixture('ss/bad-garbage.txt'), 'ss/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: ss/bad-garbage.txt:2: expected "[Netid] [State] Recv-Q Send-Q Local Peer" with numeric queues (line: "LISTEN     ????[7m?      64               127.0.0.1:3306    ...")]`);
+    expect(() => parseSs(fixture('ss/bad-garbage.txt'), 'ss/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: ss/bad-garbage.txt:2: expected "[Netid] [State] Recv-Q Send-Q Local Peer" with numeric queues (line: "LISTEN     ��\\x00\\x1b[7m\\x01      64               127.0.0.1:3306    ...")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {

@@ -140,7 +140,7 @@ describe('parseLsofFields: damaged captures', () => {
   });
 
   it('stops at a garbage address in strict mode, with a printable message', () => {
-    expect(() => parseLsofFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "???[7m?" (line: "n???[7m?")]`);
+    expect(() => parseLsofFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "��\\x1b[7m\\x01" (line: "n��\\x1b[7m\\x01")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {

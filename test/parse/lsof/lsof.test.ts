@@ -256,7 +256,7 @@ describe('parseLsof: damaged captures', () => {
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "????[7m?" (line: "cw-srv      ????[7m?   root    3u  IPv4 634787      0t0  TCP...")]`);
+    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "��\\x00\\x1b[7m\\x01" (line: "cw-srv      ��\\x00\\x1b[7m\\x01   root    3u  IPv4 634787      0t0  TCP...")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {
