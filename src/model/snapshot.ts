@@ -2,6 +2,7 @@ import { z } from './zod.js';
 import { InputError } from '../errors.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
+import { SeriesSchema } from './sample.js';
 import { SocketSchema } from './socket.js';
 
 /** Per-network-namespace sysctls (read through that namespace); null where unknown. */
@@ -63,6 +64,11 @@ export const SnapshotSchema = z.object({
   host: HostSchema,
   coverage: CoverageSchema,
   warnings: z.array(z.string()),
+  /**
+   * Samples of processes over time (`watch`, `diagnose --sample`, `diff`), for the fd-growth rule.
+   * Absent from a snapshot of one moment, and from snapshot files.
+   */
+  series: z.optional(z.array(SeriesSchema)),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type SnapshotInput = Omit<Snapshot, 'schema'>;
