@@ -5,6 +5,7 @@ import type { Io } from './io.js';
 import { processIo } from './io.js';
 import { parseFailOn, parsePid } from './options.js';
 import type { Prefetch } from './prefetch.js';
+import { parseDuration } from '../util/duration.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
 export function version(): string {
@@ -25,6 +26,7 @@ Examples:
   $ fdleak diagnose 4113 --json       the same, as JSON (schema fdleak/diagnose@1)
   $ fdleak scan --top 10              which processes hold the most fds and sockets
   $ lsof -n | fdleak analyze          diagnose captured text from a pipe
+  $ fdleak watch 4113 --duration 5m   is its fd count rising, and how fast?
   $ fdleak rules                      what each rule checks, with thresholds
 
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 bad usage or input.`;
@@ -54,12 +56,14 @@ export function createProgram(io: Io, state: State): Command {
     .argument('<pid>', 'process id')
     .option('--json', 'print JSON (schema fdleak/diagnose@1)')
     .addOption(failOn())
+    .option('--sample <duration>', 'read the process twice this far apart (500ms, 2s, 1m) and add fd-growth')
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
-    .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
-    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
+    .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose 4113 --sample 10s      is the fd count rising?\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
+    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string; sample?: string }) => {
       const pid = parsePid(pidText);
+      const sampleMs = opts.sample === undefined ? undefined : parseDuration(opts.sample, '--sample');
       const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug }, io);
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug, sampleMs }, io);
     });
 
   program
@@ -95,6 +99,53 @@ export function createProgram(io: Io, state: State): Command {
       const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
       state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version() }, io);
     });
+
+  // --- leaks over time: watch, snapshot, diff (src/cli/commands/{watch,snapshot,diff}.ts) ---
+  program
+    .command('watch')
+    .description('sample one process over time: growth rate, what grows, time left to the fd limit')
+    .argument('<pid>', 'process id')
+    .option('--interval <duration>', 'time between samples (500ms, 2s, 1m)', '2s')
+    .option('--duration <duration>', 'stop after this long (Ctrl-C stops earlier and still reports)', '1m')
+    .option('--json', 'print one JSON document at the end (schema fdleak/watch@1)')
+    .addOption(failOn())
+    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
+    .addHelpText('after', '\nExamples:\n  $ fdleak watch 4113\n  $ fdleak watch 4113 --interval 10s --duration 1h --json > watch.json')
+    .action(async (pidText: string, opts: { interval: string; duration: string; json?: boolean; failOn: string; procRoot: string }) => {
+      const pid = parsePid(pidText);
+      const intervalMs = parseDuration(opts.interval, '--interval');
+      const durationMs = parseDuration(opts.duration, '--duration');
+      const failOnValue = parseFailOn(opts.failOn);
+      const { watch } = await import('./commands/watch.js');
+      state.code = await watch(pid, { intervalMs, durationMs, json: opts.json === true, failOn: failOnValue, procRoot: opts.procRoot, version: version() }, io);
+    });
+
+  program
+    .command('snapshot')
+    .description('save processes\' fds, sockets and limits to a file (schema fdleak/snapshot@1) for fdleak diff')
+    .argument('<pid...>', 'process ids')
+    .option('-o, --output <file>', 'write here ("-": stdout, the default)')
+    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
+    .addHelpText('after', '\nExamples:\n  $ fdleak snapshot 4113 -o before.json; sleep 60; fdleak snapshot 4113 -o after.json\n  $ fdleak diff before.json after.json')
+    .action(async (pidTexts: string[], opts: { output?: string; procRoot: string }) => {
+      const pids = pidTexts.map((p) => parsePid(p));
+      const { snapshot } = await import('./commands/snapshot.js');
+      state.code = await snapshot(pids, opts.output, opts.procRoot, io);
+    });
+
+  program
+    .command('diff')
+    .description('compare two snapshot files: fds that appeared and vanished per process, and fd-growth')
+    .argument('<a>', 'the earlier snapshot file')
+    .argument('<b>', 'the later snapshot file')
+    .option('--json', 'print JSON (schema fdleak/diff@1)')
+    .addOption(failOn())
+    .action(async (a: string, b: string, opts: { json?: boolean; failOn: string }) => {
+      const failOnValue = parseFailOn(opts.failOn);
+      const { diff } = await import('./commands/diff.js');
+      state.code = await diff(a, b, { json: opts.json === true, failOn: failOnValue, version: version() }, io);
+    });
+  // --- end of leaks over time ---
 
   program
     .command('rules')

@@ -9,7 +9,7 @@ import type { Fd, FdKind } from './fd.js';
 import { fdKey, sameProcess } from './identity.js';
 import type { Process } from './process.js';
 import type { Groups, Series } from './sample.js';
-import { changedGroups, countGroups, fdGrouper, pointOf } from './sample.js';
+import { countGroups, fdGrouper, sampleSeries } from './sample.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface GroupCount {
@@ -53,11 +53,7 @@ export function diffSnapshots(a: Snapshot, b: Snapshot): SnapshotDiff {
     const groupB = fdGrouper(b, pb.pid);
     const appeared = countGroups(after.filter((f) => !keysA.has(fdKey(f))), groupB);
     const vanished = countGroups(before.filter((f) => !keysB.has(fdKey(f))), groupA);
-    const s: Series = {
-      pid: pb.pid, startTime: pb.startTime,
-      points: [pointOf(a, pa), pointOf(b, pb)],
-      changes: changedGroups(countGroups(before, groupA), countGroups(after, groupB)),
-    };
+    const s = sampleSeries(a, b, pb);
     series.push(s);
     processes.push({
       status: 'compared', a: pa, b: pb, appeared: listed(appeared), vanished: listed(vanished), series: s,

@@ -142,3 +142,13 @@ export class SeriesRecorder {
     return { pid: this.pid, startTime: this.startTime, points: this.points, changes: this.changes() };
   }
 }
+
+/** Two snapshots of one process as a two-point series (`diagnose --sample`). */
+export function sampleSeries(first: Snapshot, second: Snapshot, process: Process): Series {
+  const before = first.processes.find((p) => p.pid === process.pid)!;
+  return {
+    pid: process.pid, startTime: process.startTime,
+    points: [pointOf(first, before), pointOf(second, process)],
+    changes: changedGroups(groupsOf(first, process.pid), groupsOf(second, process.pid)),
+  };
+}

@@ -73,7 +73,10 @@ function judge(series: Series, soft: number | 'unlimited' | null, o: Options): D
   };
   const evidence: Evidence[] = [head];
   for (const k of kinds) evidence.push({ what: kindName(k.kind), from: first.kinds[k.kind] ?? 0, to: last.kinds[k.kind] ?? 0, perMinute: round(k.rate) });
-  for (const c of series.changes.filter((c) => c.to > c.from).slice(0, 5)) {
+  // A group that is all its kind's growth says nothing the kind's row does not, unless it names something.
+  const kindRise = new Map(kinds.map((k) => [k.kind, (last.kinds[k.kind] ?? 0) - (first.kinds[k.kind] ?? 0)]));
+  const named = series.changes.filter((c) => c.to > c.from && !(c.kind === 'pipe' && kindRise.get('pipe') === c.to - c.from));
+  for (const c of named.slice(0, 5)) {
     evidence.push({ what: `${c.kind}: ${c.group}`, from: c.from, to: c.to, perMinute: round(((c.to - c.from) * 60) / seconds) });
   }
   const growing = kinds.map((k) => kindName(k.kind)).join(', ');

@@ -2,6 +2,7 @@ import { collectLiveProcess } from '../../live/diagnose.js';
 import type { ProcPidPrefetch } from '../../live/threads/proc-pid-worker.js';
 import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
+import type { Snapshot } from '../../model/snapshot.js';
 import { diagnoseJson } from '../../report/diagnose/json.js';
 import { failsAt, runRules } from '../../rules/engine.js';
 import type { Io } from '../io.js';
@@ -16,6 +17,8 @@ export interface DiagnoseOptions {
   prefetch?: ProcPidPrefetch;
   /** --debug: where the time went, on stderr. */
   debug?: boolean;
+  /** --sample: read the process twice this many ms apart; fd-growth judges the two reads. */
+  sampleMs?: number;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
@@ -23,7 +26,8 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
   // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
   const table = options.json ? undefined : await import('../../report/diagnose/table.js');
   const timings = new Map<string, number>([['start', performance.now()]]);
-  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  const first = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  const snapshot = options.sampleMs === undefined ? first : await sampleAgain(first, options.sampleMs, options.procRoot);
   const process = snapshot.processes[0]!;
   // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
   if (snapshot.fds.length === 0 && !process.fdTableComplete) {
@@ -40,6 +44,26 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
   io.out(text);
   if (options.debug === true) io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/** `first`, read again `ms` later: the second read with the two reads as a series for fd-growth. */
+async function sampleAgain(first: Snapshot, ms: number, procRoot: string): Promise<Snapshot> {
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  const { sampleSeries } = await import('../../model/sample.js');
+  const before = first.processes[0]!;
+  await sleep(ms);
+  let second: Snapshot;
+  try {
+    second = await collectLiveProcess(before.pid, { procRoot });
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`pid ${before.pid} exited during --sample`, { source: `pid ${before.pid}` });
+    throw error;
+  }
+  const after = second.processes[0]!;
+  if (after.startTime !== before.startTime) {
+    throw new InputError(`pid ${before.pid} exited during --sample and the pid now belongs to another process (${after.command})`, { source: `pid ${before.pid}` });
+  }
+  return { ...second, series: [sampleSeries(first, second, after)] };
 }
 
 /** "diagnose 221 ms since node started: start-up and modules 61, fds 58 (...), ..." from the step ends. */

@@ -1,0 +1,84 @@
+import type { Finding, Severity } from '../../model/finding.js';
+import type { Process } from '../../model/process.js';
+import type { GroupChange, SamplePoint } from '../../model/sample.js';
+import { SeriesRecorder } from '../../model/sample.js';
+import type { Snapshot } from '../../model/snapshot.js';
+import type { SampleEnd } from '../../live/sampler.js';
+import { sampleProcess } from '../../live/sampler.js';
+import type { SkippedRule } from '../../rules/engine.js';
+import { failsAt, runRules } from '../../rules/engine.js';
+import { liveLine } from '../../report/watch/live-line.js';
+import type { Io } from '../io.js';
+import { useColor } from '../io.js';
+
+export interface WatchOptions {
+  intervalMs: number;
+  durationMs: number;
+  json: boolean;
+  failOn: Severity | 'never';
+  procRoot: string;
+  version: string;
+  /** Stops the watch early (Ctrl-C); the summary is still printed. Default: SIGINT and SIGTERM of this process. */
+  signal?: AbortSignal;
+}
+
+/** What a watch saw: the figures of each sample (not its fds), the groups that changed, the findings. */
+export interface WatchResult {
+  process: Process;
+  points: SamplePoint[];
+  changes: GroupChange[];
+  intervalMs: number;
+  durationMs: number;
+  end: SampleEnd;
+  findings: Finding[];
+  skipped: SkippedRule[];
+  warnings: string[];
+}
+
+/**
+ * `fdleak watch <pid>`: samples the process, a live line per sample on a terminal (rewritten in place
+ * on a TTY, one line each otherwise; none with --json), then every rule on the last sample and
+ * fd-growth over all of them. Returns the exit code.
+ */
+export async function watch(pid: number, options: WatchOptions, io: Io): Promise<number> {
+  const controller = new AbortController();
+  const stop = (): void => controller.abort();
+  const signal = options.signal ?? controller.signal;
+  if (options.signal === undefined) {
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  }
+  try {
+    let recorder: SeriesRecorder | undefined;
+    let last: Snapshot | undefined;
+    const samples = sampleProcess(pid, { intervalMs: options.intervalMs, durationMs: options.durationMs, signal, procRoot: options.procRoot });
+    let step = await samples.next();
+    while (step.done !== true) {
+      const { snapshot, process: p } = step.value;
+      recorder ??= new SeriesRecorder(p.pid, p.startTime);
+      recorder.add(snapshot, p);
+      last = snapshot;
+      if (!options.json) io.out(io.isTTY ? `\r\x1b[K${liveLine(recorder.points)}` : `${liveLine(recorder.points)}\n`);
+      step = await samples.next();
+    }
+    if (!options.json && io.isTTY) io.out('\n');
+    // The generator throws on the first read, so there is always at least one sample here.
+    const judged: Snapshot = { ...last!, series: [recorder!.series()] };
+    const { findings, skipped } = runRules(judged);
+    const result: WatchResult = {
+      process: last!.processes[0]!, points: recorder!.points, changes: recorder!.changes(),
+      intervalMs: options.intervalMs, durationMs: options.durationMs, end: step.value, findings, skipped, warnings: last!.warnings,
+    };
+    if (options.json) {
+      const { watchJson } = await import('../../report/watch/json.js');
+      io.out(watchJson(result));
+    } else {
+      const { watchText } = await import('../../report/watch/text.js');
+      io.out(watchText(result, { color: useColor(io), version: options.version, generatedAt: last!.takenAt }));
+    }
+    return failsAt(findings, options.failOn) ? 1 : 0;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+}
