@@ -50,7 +50,7 @@ function processLines(c: InstanceType<typeof Chalk>, p: ProcessDiff): string[] {
     case 'only-a': return [`${c.bold(who(p.a.pid, p.a.command))}: only in a (it exited, or b was not taken of it)`];
     case 'only-b': return [`${c.bold(who(p.b.pid, p.b.command))}: only in b (it started later, or a was not taken of it)`];
     case 'restarted':
-      return [`${c.bold(who(p.b.pid, p.b.command))}: ${c.yellow('restarted')} between the snapshots: pid ${p.a.pid} was ${safeText(p.a.command)} started at tick ${p.a.startTime} in a, and is a process started at tick ${p.b.startTime} in b; not compared`];
+      return [`${c.bold(`pid ${p.b.pid}`)}: ${c.yellow('not the same process')} (restarted, or the pid reused): ${safeText(p.a.command)} started at tick ${p.a.startTime} in a, ${safeText(p.b.command)} started at tick ${p.b.startTime} in b; not compared`];
     case 'compared': {
       const change = p.b.fdCount - p.a.fdCount;
       const out = [`${c.bold(who(p.b.pid, p.b.command))}: ${p.a.fdCount} -> ${p.b.fdCount} fds (${change >= 0 ? '+' : ''}${change})`];
