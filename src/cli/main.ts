@@ -112,12 +112,15 @@ export function createProgram(io: Io, state: State): Command {
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak watch 4113\n  $ fdleak watch 4113 --interval 10s --duration 1h --json > watch.json')
     .action(async (pidText: string, opts: { interval: string; duration: string; json?: boolean; failOn: string; procRoot: string }) => {
+      // Run as the CLI (process io), the command started with the process: performance.now() counts
+      // from there, so `--duration 5s` ends 5 s after it was typed, start-up included.
+      const startedAt = io === processIo ? 0 : performance.now();
       const pid = parsePid(pidText);
       const intervalMs = parseDuration(opts.interval, '--interval');
       const durationMs = parseDuration(opts.duration, '--duration');
       const failOnValue = parseFailOn(opts.failOn);
       const { watch } = await import('./commands/watch.js');
-      state.code = await watch(pid, { intervalMs, durationMs, json: opts.json === true, failOn: failOnValue, procRoot: opts.procRoot, version: version() }, io);
+      state.code = await watch(pid, { intervalMs, durationMs, json: opts.json === true, failOn: failOnValue, procRoot: opts.procRoot, version: version(), startedAt }, io);
     });
 
   program

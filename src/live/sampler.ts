@@ -17,6 +17,8 @@ export interface SampleOptions {
   durationMs: number;
   signal?: AbortSignal;
   procRoot?: string;
+  /** performance.now() the schedule and the duration count from (default: now); the first sample is taken at once. */
+  origin?: number;
 }
 
 export interface Sample {
@@ -36,7 +38,7 @@ export type SampleEnd =
  * are thrown: there is nothing to watch. Later, a process that is gone ends the samples.
  */
 export async function* sampleProcess(pid: number, options: SampleOptions): AsyncGenerator<Sample, SampleEnd> {
-  const start = performance.now();
+  const start = options.origin ?? performance.now();
   let first: Process | undefined;
   for (let index = 0; ; index++) {
     if (options.signal?.aborted === true) return { reason: 'interrupted' };

@@ -20,6 +20,8 @@ export interface WatchOptions {
   version: string;
   /** Stops the watch early (Ctrl-C); the summary is still printed. Default: SIGINT and SIGTERM of this process. */
   signal?: AbortSignal;
+  /** performance.now() when the command was given: samples fall on whole intervals from it, the duration counts from it. */
+  startedAt?: number;
 }
 
 /** What a watch saw: the figures of each sample (not its fds), the groups that changed, the findings. */
@@ -51,7 +53,7 @@ export async function watch(pid: number, options: WatchOptions, io: Io): Promise
   try {
     let recorder: SeriesRecorder | undefined;
     let last: Snapshot | undefined;
-    const samples = sampleProcess(pid, { intervalMs: options.intervalMs, durationMs: options.durationMs, signal, procRoot: options.procRoot });
+    const samples = sampleProcess(pid, { intervalMs: options.intervalMs, durationMs: options.durationMs, signal, procRoot: options.procRoot, origin: options.startedAt });
     let step = await samples.next();
     while (step.done !== true) {
       const { snapshot, process: p } = step.value;
