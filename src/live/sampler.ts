@@ -61,9 +61,12 @@ export async function* sampleProcess(pid: number, options: SampleOptions): Async
     }
     first ??= process;
     yield { snapshot, process, index };
-    const next = start + (index + 1) * options.intervalMs;
+    // The next whole interval from the start that is still ahead: a sample slower than the
+    // interval skips the ticks it overran instead of piling up behind them.
+    const now = performance.now();
+    const next = start + (Math.floor((now - start) / options.intervalMs) + 1) * options.intervalMs;
     if (next - start > options.durationMs + 1) return { reason: 'duration' };
-    const wait = next - performance.now();
+    const wait = next - now;
     if (wait > 0) {
       try {
         await sleep(wait, undefined, { signal: options.signal });
