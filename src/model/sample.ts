@@ -16,11 +16,11 @@ import { formatEndpoint } from '../util/format.js';
 const Count = z.number().check(z.int(), z.nonnegative());
 
 /** One sample of one process: when (ms since the epoch), open fds, and by kind. */
-export const SamplePointSchema = z.object({ at: z.number(), fds: Count, kinds: z.record(FdKindSchema, Count) });
+const SamplePointSchema = z.object({ at: z.number(), fds: Count, kinds: z.record(FdKindSchema, Count) });
 export type SamplePoint = z.infer<typeof SamplePointSchema>;
 
 /** A group of fds that changed between the first and the last sample. */
-export const GroupChangeSchema = z.object({ kind: FdKindSchema, group: z.string(), from: Count, to: Count });
+const GroupChangeSchema = z.object({ kind: FdKindSchema, group: z.string(), from: Count, to: Count });
 export type GroupChange = z.infer<typeof GroupChangeSchema>;
 
 /** The samples of one process (pid + start time), oldest first, and the groups that changed. */
@@ -33,7 +33,7 @@ export const SeriesSchema = z.object({
 export type Series = z.infer<typeof SeriesSchema>;
 
 /** Groups kept in a series' `changes`: the largest changes first. */
-export const MAX_CHANGES = 20;
+const MAX_CHANGES = 20;
 
 /** The sample point of `process` in `snapshot`. */
 export function pointOf(snapshot: Snapshot, process: Process): SamplePoint {

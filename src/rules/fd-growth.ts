@@ -122,7 +122,7 @@ function formatSeconds(s: number): string {
 }
 
 /** "40 s", "12 min", "3.5 h", "2.1 days". */
-export function formatMinutes(m: number): string {
+function formatMinutes(m: number): string {
   if (m < 1) return `${Math.round(m * 60)} s`;
   if (m < 120) return `${Math.round(m)} min`;
   if (m < 48 * 60) return `${(m / 60).toFixed(1)} h`;

@@ -15,11 +15,11 @@ import { SnapshotSchema } from '../model/snapshot.js';
 import { z } from '../model/zod.js';
 import { safeJson } from '../util/safe-text.js';
 
-export const SNAPSHOT_SCHEMA = 'fdleak/snapshot@1';
+const SNAPSHOT_SCHEMA = 'fdleak/snapshot@1';
 const VERSION = 1;
 
 /** A file larger than this is not read (JSON.parse needs it whole in memory). */
-export const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
+const MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024;
 
 const RECORD_ARRAYS = new Set(['processes', 'fds', 'sockets', 'namespaces']);
 

@@ -34,7 +34,7 @@ describe('snapshot files', () => {
   });
 
   it.each(captures)('%s: captured, written, read back: the same model', async (path) => {
-    const stream = await openLines(`${FIXTURES}${path}`);
+    const stream = await openLines(`${FIXTURES}${path}`, process.stdin);
     const { snapshot } = await analyzeCapture([stream], undefined, '2026-11-22T00:00:00.000Z');
     const file = join(dir, `${path.replace('/', '-')}.json`);
     writeSnapshotFile(file, snapshot);
