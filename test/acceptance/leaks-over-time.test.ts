@@ -7,7 +7,7 @@
  * /proc/<pid>/fd around each run, never typed in.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,7 +65,10 @@ describe('a worker leaking 5 fds a second', () => {
     expect(r.stderr).toBe('');
     expect(wall).toBeLessThan(6000);
     const doc = JSON.parse(r.stdout) as { schema: string; ended: string; samples: Array<{ fds: number }>; findings: JsonFinding[] };
-    expect([doc.schema, doc.ended, doc.samples.length]).toEqual(['fdleak/watch@1', 'duration', 6]);
+    expect([doc.schema, doc.ended]).toEqual(['fdleak/watch@1', 'duration']);
+    // Samples on whole seconds from the command's start, the first as soon as it is up: 6 (5 if start-up took over 1 s).
+    expect(doc.samples.length).toBeGreaterThanOrEqual(5);
+    expect(doc.samples.length).toBeLessThanOrEqual(6);
     expectLeak(doc.findings, perMinute(before, after));
     expect(r.code).toBe(1);
   });
@@ -77,7 +80,7 @@ describe('a worker leaking 5 fds a second', () => {
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 5).map((l) => /^\d\d:\d\d:\d\d {2}fds \d+ {2}/.test(l))).toEqual([true, true, true, true, true]);
     expect(r.stdout).not.toContain('\r');
-    expect(r.stdout).toMatch(/^fds \d+ -> \d+ \(\+\d+\) {2}[▁▂▃▄▅▆▇█]{7} {2}soft limit 1024$/m);
+    expect(r.stdout).toMatch(/^fds \d+ -> \d+ \(\+\d+\) {2}[▁▂▃▄▅▆▇█]{5,7} {2}soft limit 1024$/m);
     expect(r.stdout).toContain('fd-growth');
   });
 
@@ -90,7 +93,11 @@ describe('a worker leaking 5 fds a second', () => {
     const code = await new Promise<number | null>((resolve) => { script.once('close', resolve); script.once('error', () => resolve(-1)); });
     await s.stop();
     if (code === -1) ctx.skip('no `script` command to give fdleak a terminal');
-    expect(out.split('\r\x1b[K').length - 1).toBe(6); // 6 samples, each rewrites the line
+    // Each sample rewrites the line: as many rewrites as sample lines, and no line feed between them.
+    const rewrites = out.split('\r\x1b[K').length - 1;
+    expect(rewrites).toBeGreaterThanOrEqual(4);
+    expect(out.match(/\d\d:\d\d:\d\d {2}fds \d+/g)).toHaveLength(rewrites);
+    expect(out.slice(0, out.lastIndexOf('\r\x1b[K'))).not.toContain('\n');
     expect(out).toContain('fd-growth');
   });
 
@@ -145,9 +152,8 @@ describe('a worker leaking 5 fds a second', () => {
       expect(code).toBe(1);
       if (json) expect((JSON.parse(out) as { ended: string }).ended).toBe('interrupted');
       else expect(out).toMatch(/samples over [\d.]+ s, every 500 ms; interrupted/);
-      const nsenters = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-        try { return readdirSync(`/proc/${p}`).length > 0 && require_cmdline(p).includes(`/proc/${s.pid}/ns/net`); } catch { return false; }
-      });
+      // Each sample of a process in another network namespace reads its sysctls through nsenter: none is left running.
+      const nsenters = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && cmdlineOf(p).includes(`--net=/proc/${s.pid}/ns/net`));
       expect(nsenters).toEqual([]);
     }
     await s.stop();
@@ -163,9 +169,12 @@ describe('a worker leaking 5 fds a second', () => {
   });
 });
 
-function require_cmdline(pid: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return String(process.getBuiltinModule('node:fs').readFileSync(`/proc/${pid}/cmdline`)).replaceAll('\0', ' ');
+function cmdlineOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').replaceAll('\0', ' ');
+  } catch {
+    return ''; // gone meanwhile
+  }
 }
 
 describe('no fd-growth at warning or above', () => {
@@ -175,7 +184,7 @@ describe('no fd-growth at warning or above', () => {
     const d = await runFdleak(['diagnose', String(s.pid), '--sample', '3s', '--json']);
     await s.stop();
     const watched = JSON.parse(w.stdout) as { samples: Array<{ fds: number }>; findings: JsonFinding[] };
-    expect(watched.samples).toHaveLength(6);
+    expect(watched.samples.length).toBeGreaterThanOrEqual(5);
     expect(watched.findings.filter(serious)).toEqual([]);
     expect((JSON.parse(d.stdout) as { findings: JsonFinding[] }).findings.filter(serious)).toEqual([]);
   });
