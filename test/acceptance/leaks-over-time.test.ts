@@ -178,11 +178,18 @@ function cmdlineOf(pid: string): string {
 }
 
 describe('no fd-growth at warning or above', () => {
-  it('a busy process whose keep-alive connections are replaced every 2 s: watch and diagnose --sample', async () => {
+  it('a busy process whose keep-alive connections are replaced every 2 s: watch, diagnose --sample, diff', async () => {
     const s = await startScenario('keepalive-churn.mjs', ['--connections=6', '--retire=2000']);
+    await runFdleak(['snapshot', String(s.pid), '-o', join(dir, 'churn-a.json')]);
     const w = await runFdleak(['watch', String(s.pid), '--interval', '1s', '--duration', '5s', '--json']);
     const d = await runFdleak(['diagnose', String(s.pid), '--sample', '3s', '--json']);
+    await runFdleak(['snapshot', String(s.pid), '-o', join(dir, 'churn-b.json')]);
     await s.stop();
+    // Every connection of the first snapshot was replaced by the second (about 9 s later): a diff with changes, no growth.
+    const diff = JSON.parse((await runFdleak(['diff', join(dir, 'churn-a.json'), join(dir, 'churn-b.json'), '--json'])).stdout) as
+      { processes: Array<{ appeared: Array<{ count: number }> }>; findings: JsonFinding[] };
+    expect(diff.processes[0]!.appeared.reduce((n, g) => n + g.count, 0)).toBeGreaterThanOrEqual(12);
+    expect(diff.findings.filter(serious)).toEqual([]);
     const watched = JSON.parse(w.stdout) as { samples: Array<{ fds: number }>; findings: JsonFinding[] };
     expect(watched.samples.length).toBeGreaterThanOrEqual(5);
     expect(watched.findings.filter(serious)).toEqual([]);

@@ -106,6 +106,22 @@ describe('snapshot and diff', () => {
       .toBe('fdleak: <dir>/new.json: schema fdleak/snapshot@2 is newer than this fdleak reads (fdleak/snapshot@1): upgrade fdleak');
   });
 
+  it('paths with terminal escapes in them are shown escaped by diff and watch', async () => {
+    const s = await startScenario('steady-leak.py', ['--rate=10', `--log=${dir}/\x1b]0;x\x07.log`]);
+    await runFdleak(['snapshot', String(s.pid), '-o', join(dir, 'e1.json')]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await runFdleak(['snapshot', String(s.pid), '-o', join(dir, 'e2.json')]);
+    const watch = await runFdleak(['watch', String(s.pid), '--interval', '500ms', '--duration', '2s']);
+    await s.stop();
+    const diff = await runFdleak(['diff', join(dir, 'e1.json'), join(dir, 'e2.json')]);
+    for (const out of [diff.stdout, watch.stdout]) {
+      expect(out).toContain(`${dir}/\\x1b]0;x\\x07.log`);
+      expect(out).not.toMatch(/[\x07\x1b]/);
+    }
+    const json = await runFdleak(['diff', join(dir, 'e1.json'), join(dir, 'e2.json'), '--json']);
+    expect(json.stdout).toContain('\\u001b]0;x\\u0007.log');
+  });
+
   it('bad durations exit 2 with one line', async () => {
     expect(expectOneLine(await runFdleak(['watch', '1', '--interval', '2x']))).toBe('fdleak: --interval: expected a duration such as 500ms, 2s or 1m, found "2x"');
     expect(expectOneLine(await runFdleak(['watch', '1', '--duration', '-1s']))).toBe('fdleak: --duration: expected a duration such as 500ms, 2s or 1m, found "-1s"');
