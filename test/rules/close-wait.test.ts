@@ -6,10 +6,12 @@ describe('close-wait', () => {
     const { pid, findings, golden } = await runRuleCase('close-wait', 'fires-server-never-closes');
     expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
       [pid, 20, 'warning', [
-        { peer: '127.0.0.2', listener: ':47110', service: null, count: 12 },
-        { peer: '127.0.0.3', listener: ':47110', service: null, count: 8 },
+        { peer: '127.0.0.2', listener: ':47110', service: null, count: 12, finWait2Peers: 12 },
+        { peer: '127.0.0.3', listener: ':47110', service: null, count: 8, finWait2Peers: 8 },
       ]],
     ]);
+    // The clients' orphaned FIN_WAIT2 rows (inode 0) are in the same namespace's tables: the other half.
+    expect(findings[0]!.message).toContain('the other half of the 20 FIN_WAIT2 held by no process (orphaned)');
     await expect(goldenText(findings)).toMatchFileSnapshot(golden);
   });
 

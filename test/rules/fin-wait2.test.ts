@@ -14,13 +14,16 @@ describe('fin-wait2', () => {
     expect((await runRuleCase('fin-wait2', 'fires-half-closed-client', { ownedMin: 13 })).findings).toEqual([]);
   });
 
-  it('stays quiet on orphaned FIN_WAIT2 rows the process holds no fd for', async () => {
-    const { snapshot, findings } = await runRuleCase('fin-wait2', 'quiet-orphaned-fin-wait2');
+  it('orphaned FIN_WAIT2 rows whose CLOSE_WAIT half the process holds: info naming it (its close-wait finding warns)', async () => {
+    const { pid, snapshot, findings } = await runRuleCase('fin-wait2', 'quiet-orphaned-fin-wait2');
     const fin = snapshot.sockets.filter((s) => s.state === 'FIN_WAIT2');
     expect([fin.length, fin.filter((s) => s.inode === '0').length]).toEqual([20, 20]);
-    expect(findings).toEqual([]);
-    // From min orphaned rows on, the namespace gets an info finding (they expire by themselves).
-    const { pid, findings: info } = await runRuleCase('fin-wait2', 'quiet-orphaned-fin-wait2', { min: 20 });
-    expect(info.map((f) => [f.pid, f.count, f.severity])).toEqual([[pid, 20, 'info']]);
+    const mine = snapshot.sockets.filter((s) => s.state === 'CLOSE_WAIT' && s.owners.some((o) => o.pid === pid));
+    expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
+      [pid, 20, 'info', [{ peer: `127.0.0.1:${mine[0]!.local!.port}`, service: null, count: 20, closeWaitPeers: mine.length }]],
+    ]);
+    expect(findings[0]!.message).toContain(`the other half of the ${mine.length} CLOSE_WAIT held by pid ${pid} (node)`);
+    // Below pairedMin pairs, unpaired rules apply: under min orphaned rows, nothing.
+    expect((await runRuleCase('fin-wait2', 'quiet-orphaned-fin-wait2', { pairedMin: 21 })).findings).toEqual([]);
   });
 });
