@@ -20,6 +20,7 @@ import {
 import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runSsListenBacklogs } from '../parse/ss.js';
+import { readOtherHalves } from './other-halves.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
 
 export interface LiveOptions {
@@ -131,6 +132,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       }
     }
 
+    // The other end of its half-closed connections, when another process of the namespace holds it.
+    for (const row of readOtherHalves(procRoot, pid, netns, sockets)) sockets.push(row);
     options.timings?.set('tables', performance.now());
     const queued = sockets.some((s) => s.state === 'LISTEN' && s.owners.length > 0 && (s.rxQueue ?? 0) > 0);
     const live = procRoot === '/proc';

@@ -75,14 +75,14 @@ export default defineRule({
         return range !== null && lp != null && rp != null && (lp < range[0] || lp > range[1]) && rp >= range[0] && rp <= range[1];
       };
       const groups = group(orphaned, serverSide);
-      const best = [...groups].sort((a, b) => paired(b.rows).length - paired(a.rows).length || b.rows.length - a.rows.length)[0];
-      const bestPaired = best === undefined ? 0 : paired(best.rows).length;
-      if (best !== undefined && (orphaned.length >= min || bestPaired >= pairedMin)) {
-        const top = bestPaired >= pairedMin ? best : groups[0]!;
+      const touches = (g: OrphanGroup): boolean => (g.side === 'listener' ? listensOn(mine, g.rows[0]!.local) : touchesEndpoint(mine, g.rows[0]!.remote));
+      // One finding per group whose other half is in the data (each is an incident of its own);
+      // otherwise one for the namespace from min orphaned rows on (they expire by themselves).
+      const pairedGroups = groups.filter((g) => paired(g.rows).length >= pairedMin);
+      const headlines = pairedGroups.length > 0 ? pairedGroups : orphaned.length >= min ? [groups[0]!] : [];
+      for (const top of headlines) {
         const cw = paired(top.rows);
-        const touches = (g: OrphanGroup): boolean => (g.side === 'listener' ? listensOn(mine, g.rows[0]!.local) : touchesEndpoint(mine, g.rows[0]!.remote));
-        // A live diagnosis: rows its own sockets do not touch are another process's (when the
-        // diagnosed process holds their other half, its close-wait finding is the one that counts).
+        // A live diagnosis: rows its own sockets do not touch are another process's.
         const context = subject !== null && !touches(top);
         const pid = subject !== null
           ? (context ? null : subject.pid)
@@ -90,13 +90,14 @@ export default defineRule({
         // When the process holds the CLOSE_WAIT half itself, its close-wait finding is the warning.
         const selfHeld = pid !== null && cw.length > 0 && cw.every((s) => s.owners.some((o) => o.pid === pid));
         const warn = cw.length >= pairedMin && !context && !selfHeld;
+        const isPair = cw.length >= pairedMin;
         const where = `${top.rows.length} ${top.side === 'listener' ? 'on listener' : 'to'} ${top.endpoint}`;
         const scope = context ? ` in this namespace, not to or from the endpoints of pid ${subject!.pid} (${subject!.command})` : '';
         drafts.push({
-          pid, score: warn ? cw.length : Math.floor(orphaned.length / 10), count: orphaned.length,
+          pid, score: warn ? cw.length : Math.floor(orphaned.length / 10), count: isPair ? top.rows.length : orphaned.length,
           severity: warn ? ('warning' as const) : ('info' as const),
-          message: `${orphaned.length} orphaned FIN_WAIT2 sockets${scope}, ${where}${pairText(top.rows)} (${cw.length > 0 ? 'a peer that does not close' : 'peers that do not close'}${finTimeout === null ? '' : `; they expire after tcp_fin_timeout ${finTimeout}s`}, threshold ${cw.length >= pairedMin ? `${pairedMin} paired` : min})`,
-          evidence: groups.slice(0, evidence).map(row),
+          message: `${isPair ? top.rows.length : orphaned.length} orphaned FIN_WAIT2 sockets${scope}${isPair ? ` ${top.side === 'listener' ? 'on listener' : 'to'} ${top.endpoint}` : `, ${where}`}${pairText(top.rows)} (${isPair ? 'a peer that does not close' : 'peers that do not close'}${finTimeout === null ? '' : `; they expire after tcp_fin_timeout ${finTimeout}s`}, threshold ${isPair ? `${pairedMin} paired` : min})`,
+          evidence: isPair ? [row(top)] : groups.slice(0, evidence).map(row),
         });
       }
       return drafts;

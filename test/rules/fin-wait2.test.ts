@@ -5,8 +5,10 @@ describe('fin-wait2', () => {
   it('fires on a client holding half-closed connections whose server never closes', async () => {
     const { pid, findings, golden } = await runRuleCase('fin-wait2', 'fires-half-closed-client');
     expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
-      [pid, 12, 'warning', [{ peer: '127.0.0.1:47150', service: null, count: 12 }]],
+      [pid, 12, 'warning', [{ peer: '127.0.0.1:47150', service: null, count: 12, closeWaitPeers: 12 }]],
     ]);
+    // The server's CLOSE_WAIT rows are in the captured tables; its /proc entry is not in the capture.
+    expect(findings[0]!.message).toContain('the other half of the 12 CLOSE_WAIT held by an owner this input does not name');
     await expect(goldenText(findings)).toMatchFileSnapshot(golden);
   });
 
