@@ -8,9 +8,15 @@ import type { Process } from '../model/process.js';
 import { listenerCovers } from '../model/queries.js';
 import type { Endpoint, Socket } from '../model/socket.js';
 
-/** The one process a live `diagnose` read (its fd table is the subject), else null (captures, scans). */
+/**
+ * The one process the data is about, as attribute() (model/queries.ts) sees it: the process a live
+ * `diagnose` read, or the one process whose fd table a capture holds beside a namespace-wide listing
+ * (lsof -p PID + ss -tan); else null (captures of many processes, scans).
+ */
 export function diagnosedProcess(processes: readonly Process[]): Process | null {
-  return processes.length === 1 && processes[0]!.fdKinds !== null ? processes[0]! : null;
+  if (processes.length === 1 && processes[0]!.fdKinds !== null) return processes[0]!;
+  const subjects = processes.filter((p) => p.fdTableComplete);
+  return subjects.length === 1 && processes.every((p) => p.fdTableComplete || p.fdKinds === null) ? subjects[0]! : null;
 }
 
 /** Same address, IPv4-mapped IPv6 folded ("::ffff:127.0.0.1" is 127.0.0.1). */
