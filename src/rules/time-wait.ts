@@ -83,6 +83,11 @@ export default defineRule({
           (top.inRange === top.rows.length ? '' : ` (${top.inRange} of the ${top.rows.length} have a local port in the range now)`);
       const threshold = top.side !== 'peer' ? `threshold ${min}` : size === null ? `ephemeral range unknown, threshold ${min}` : `threshold ${warnPercent}%`;
       const scope = context ? ` in this namespace, none to or from the endpoints of pid ${subject!.pid} (${subject!.command})` : '';
+      const touchesFor = (g: Group): boolean => {
+        if (subject !== null) return touches(g);
+        const theirs = pid === null ? [] : (owned.get(pid) ?? []);
+        return g.side === 'listener' ? listensOn(theirs, g.rows[0]!.local) : touchesEndpoint(theirs, g.rows[0]!.remote);
+      };
       const rowsOut = groups.slice(0, evidence).map((g) => ({
         [g.side]: g.endpoint,
         service: serviceName(portOf(g.endpoint)) ?? null,
@@ -92,11 +97,6 @@ export default defineRule({
         rangeUsed: size === null || g.side === 'listener' || g.worstSource === null ? null : percent(g.worstSource.ports, size),
         touchesProcess: touchesFor(g),
       }));
-      function touchesFor(g: Group): boolean {
-        if (subject !== null) return touches(g);
-        const theirs = pid === null ? [] : (owned.get(pid) ?? []);
-        return g.side === 'listener' ? listensOn(theirs, g.rows[0]!.local) : touchesEndpoint(theirs, g.rows[0]!.remote);
-      }
       const reuse = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpTwReuse ?? null;
       return [{
         pid,
