@@ -29,8 +29,8 @@ export default defineRule({
   advice: ADVICE,
   check(snapshot, { min, critical, evidence }) {
     // A live diagnosis may hold other processes' CLOSE_WAIT rows (the other half of its FIN_WAIT2):
-    // judge only the diagnosed process then.
-    const subject = diagnosedProcess(snapshot.processes);
+    // judge only the diagnosed process then. (A capture judges every owner it names, as before.)
+    const subject = snapshot.kind === 'live' ? diagnosedProcess(snapshot.processes) : null;
     // FIN_WAIT2 rows of each namespace, by tuple: the other half of a CLOSE_WAIT row.
     const finWait2 = new Map(namespaceGroups(snapshot).map(({ netns, rows }) => [netns, rowsByTuple(rows, 'FIN_WAIT2')]));
     const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));

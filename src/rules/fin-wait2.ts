@@ -55,7 +55,7 @@ export default defineRule({
       };
 
       const drafts: Draft[] = processes.flatMap((p): Draft[] => {
-        if (subject !== null && p.pid !== subject.pid) return [];
+        if (snapshot.kind === 'live' && subject !== null && p.pid !== subject.pid) return []; // rows added as the other half
         const held = fin.filter((s) => s.owners.some((o) => o.pid === p.pid));
         if (held.length < ownedMin) return [];
         const groups = group(held, () => false);

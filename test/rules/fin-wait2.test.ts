@@ -28,4 +28,16 @@ describe('fin-wait2', () => {
     // Below pairedMin pairs, unpaired rules apply: under min orphaned rows, nothing.
     expect((await runRuleCase('fin-wait2', 'quiet-orphaned-fin-wait2', { pairedMin: 21 })).findings).toEqual([]);
   });
+
+  it('a proxy\'s orphaned FIN_WAIT2 towards a backend holding their CLOSE_WAIT half: a warning below min', async () => {
+    const { pid, snapshot, findings, golden } = await runRuleCase('fin-wait2', 'fires-proxy-upstream');
+    const orphaned = snapshot.sockets.filter((s) => s.state === 'FIN_WAIT2' && s.inode === '0' && s.remote?.port === 9001);
+    const halves = snapshot.sockets.filter((s) => s.state === 'CLOSE_WAIT' && s.local?.port === 9001);
+    expect(orphaned.length).toBeLessThan(100); // under the unmatched threshold
+    expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
+      [pid, orphaned.length, 'warning', [{ peer: '127.0.0.1:9001', service: null, count: orphaned.length, closeWaitPeers: halves.length }]],
+    ]);
+    await expect(goldenText(findings)).toMatchFileSnapshot(golden);
+    expect((await runRuleCase('fin-wait2', 'fires-proxy-upstream', { pairedMin: orphaned.length + 1 })).findings).toEqual([]);
+  });
 });
