@@ -52,7 +52,7 @@ export default defineRule({
         const unread = members.filter((s) => (s.rxQueue ?? 0) > 0);
         const halvesHere = members.filter((s) => otherHalf(halves, s) !== undefined).length;
         const extra = {
-          ...(unread.length > 0 ? { unreadSockets: unread.length, unreadBytes: unread.reduce((n, s) => n + (s.rxQueue ?? 0), 0) } : {}),
+          ...(unread.length > 0 ? { unreadSockets: unread.length, unreadBytes: dataBytes(unread) } : {}),
           ...(halvesHere > 0 ? { finWait2Peers: halvesHere } : {}),
         };
         if (side === 'server') {
@@ -62,7 +62,7 @@ export default defineRule({
         return { peer: a, service: serviceName(peerPort) ?? null, count, ...extra };
       });
       const unread = stuck.filter((s) => (s.rxQueue ?? 0) > 0);
-      const unreadBytes = unread.reduce((n, s) => n + (s.rxQueue ?? 0), 0);
+      const unreadBytes = dataBytes(unread);
       const fin = stuck.flatMap((s) => otherHalf(halves, s) ?? []);
       const top = rows[0]!;
       const topText = top.listener === undefined
@@ -73,15 +73,24 @@ export default defineRule({
         pid, score: stuck.length, count: stuck.length,
         severity: stuck.length >= critical ? ('critical' as const) : undefined,
         message: `${stuck.length} sockets in CLOSE_WAIT, ${share} of them ${top.listener === undefined ? 'to' : 'from'} ${topText}`
-          + (unread.length === 0 ? '' : `, ${unread.length === stuck.length ? 'all' : unread.length} with unread data (${unreadBytes} bytes in Recv-Q)`)
+          + (unread.length === 0 ? '' : `, ${unread.length === stuck.length ? 'all' : unread.length} never read to the end (${unreadBytes} bytes of data and the peer's FIN left in Recv-Q)`)
           + (fin.length === 0 ? '' : `, the other half of the ${fin.length} FIN_WAIT2 held by ${holders(fin, snapshot.processes)}`)
           + ` (threshold ${min})`,
         evidence: rows.map((r) => ({ ...r })),
         ...(unread.length === 0 ? {} : {
-          advice: `${ADVICE} Here ${unread.length} of the ${stuck.length} still hold bytes the application never read (Recv-Q > 0): it stopped reading them, not only closing. ` +
+          advice: `${ADVICE} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
             'A handler is blocked or deadlocked before it read the request (waiting on a lock, a pool, an upstream): look at what those threads or tasks wait on, not only at close() on error paths.',
         }),
       }];
     });
   },
 });
+
+/**
+ * Data bytes left unread in CLOSE_WAIT rows. Their rx_queue (Recv-Q) is rcv_nxt - copied_seq, and
+ * the peer's FIN takes one sequence number that only reading EOF consumes: a row with rx_queue > 0
+ * holds rx_queue - 1 bytes of data and the FIN (ioctl SIOCINQ subtracts it the same way).
+ */
+function dataBytes(unread: readonly Socket[]): number {
+  return unread.reduce((n, s) => n + Math.max((s.rxQueue ?? 0) - 1, 0), 0);
+}

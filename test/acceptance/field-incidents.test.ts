@@ -160,15 +160,17 @@ describe('issue 10: field incidents, diagnosed live', () => {
 
     // From the backend: its CLOSE_WAIT, the unread requests in Recv-Q, and the other half.
     const unread = cwRows.filter((r) => r.recvQ > 0);
-    const bytes = unread.reduce((n, r) => n + r.recvQ, 0);
+    // Recv-Q is rcv_nxt - copied_seq: the unread FIN counts one, the rest is the request, unread.
+    const bytes = unread.reduce((n, r) => n + r.recvQ - 1, 0);
     expect(unread.length).toBe(cwRows.length);
+    expect(bytes).toBe(cwRows.length * Number(s.ready.request)); // the leaker's own account of what it sent
     const back = await diagnose(backend);
     const c = back.doc.findings.filter((x) => x.rule === 'close-wait');
     expect(c.map((x) => [x.pid, x.count])).toEqual([[backend, cwRows.length]]);
-    expect(c[0]!.message).toContain(`all with unread data (${bytes} bytes in Recv-Q)`);
+    expect(c[0]!.message).toContain(`all never read to the end (${bytes} bytes of data and the peer's FIN left in Recv-Q)`);
     expect(c[0]!.message).toContain(`the other half of the ${fin} FIN_WAIT2 held by no process (orphaned)`);
     expect(c[0]!.evidence.reduce((n, e) => n + Number(e.unreadBytes ?? 0), 0)).toBe(bytes);
-    expect(c[0]!.advice).toContain('it stopped reading them');
+    expect(c[0]!.advice).toContain('the application stopped reading them');
     // The backend holds the CLOSE_WAIT half itself: the FIN_WAIT2 rows are context here, not a second warning.
     expect(back.doc.findings.filter((x) => x.rule === 'fin-wait2' && x.severity !== 'info')).toEqual([]);
     void socketFds;

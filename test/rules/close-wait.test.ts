@@ -30,12 +30,12 @@ describe('close-wait', () => {
   it('a hung backend: CLOSE_WAIT with the requests unread in Recv-Q, and the advice says it stopped reading', async () => {
     const { pid, snapshot, findings, golden } = await runRuleCase('close-wait', 'fires-unread-backend');
     const stuck = snapshot.sockets.filter((s) => s.state === 'CLOSE_WAIT' && s.owners.some((o) => o.pid === pid));
-    const bytes = stuck.reduce((n, s) => n + (s.rxQueue ?? 0), 0);
+    const bytes = stuck.reduce((n, s) => n + (s.rxQueue ?? 0) - 1, 0); // Recv-Q counts the unread FIN as one
     expect(stuck.every((s) => (s.rxQueue ?? 0) > 0)).toBe(true);
     expect(findings.map((f) => [f.pid, f.count])).toEqual([[pid, stuck.length]]);
     expect(findings[0]!.evidence[0]).toMatchObject({ unreadSockets: stuck.length, unreadBytes: bytes, finWait2Peers: stuck.length });
-    expect(findings[0]!.message).toContain(`all with unread data (${bytes} bytes in Recv-Q), the other half of the ${stuck.length} FIN_WAIT2 held by no process (orphaned)`);
-    expect(findings[0]!.advice).toContain('stopped reading them, not only closing');
+    expect(findings[0]!.message).toContain(`all never read to the end (${bytes} bytes of data and the peer's FIN left in Recv-Q), the other half of the ${stuck.length} FIN_WAIT2 held by no process (orphaned)`);
+    expect(findings[0]!.advice).toContain('the application stopped reading them, not only closing');
     await expect(goldenText(findings)).toMatchFileSnapshot(golden);
   });
 });
