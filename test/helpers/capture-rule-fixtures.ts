@@ -58,10 +58,10 @@ const CASES: Case[] = [
     about: 'A server that accept()s every connection at once (its accept queue is empty), even though it leaks the accepted ones in CLOSE_WAIT.',
   },
   {
-    rule: 'time-wait', name: 'fires-per-request-mysql', leaker: 'per-request-client.mjs',
+    rule: 'time-wait', name: 'quiet-finished-client', leaker: 'per-request-client.mjs',
     args: ['--port=3306', '--requests=150'],
     sysctls: { 'net/ipv4/ip_local_port_range': '40000 40999', 'net/ipv4/tcp_tw_reuse': '0' },
-    about: 'A client that opens a new connection per query to a local "mysql" on 127.0.0.1:3306 (a forked server process) and closes it first: 150 TIME_WAIT rows towards 127.0.0.1:3306, 15% of the 1000-port ephemeral range 40000-40999 set in the namespace.',
+    about: 'A client that opens a new connection per query to a local "mysql" on 127.0.0.1:3306 (a forked server process) and closes it first: 150 TIME_WAIT rows towards 127.0.0.1:3306, 15% of the 1000-port ephemeral range 40000-40999 set in the namespace. It holds no connection to 127.0.0.1:3306 any more, so the rows may be anyone\'s in the namespace: an info finding with no pid, never its own.',
   },
   {
     rule: 'time-wait', name: 'quiet-few-requests', leaker: 'per-request-client.mjs',

@@ -5,7 +5,7 @@ describe('time-wait', () => {
   it('a diagnosed client that holds no connection to the endpoint: namespace context (info, no pid), not its own finding', async () => {
     // The captured client had finished its 150 queries: none of its own sockets goes to 3306, so the
     // rows (no owner, inode 0) may be anyone's in the namespace (issue 10 point 3).
-    const { pid, findings, golden } = await runRuleCase('time-wait', 'fires-per-request-mysql');
+    const { pid, findings, golden } = await runRuleCase('time-wait', 'quiet-finished-client');
     expect(findings.map((f) => [f.pid, f.count, f.severity, f.evidence])).toEqual([
       [null, 150, 'info', [{
         peer: '127.0.0.1:3306', service: 'mysql', count: 150, ephemeralRange: '40000-40999', rangeUsed: '15%', touchesProcess: false,
