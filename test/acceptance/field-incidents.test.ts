@@ -123,6 +123,20 @@ describe('issue 10: field incidents, diagnosed live', () => {
     expect(own[0]!.advice).toContain('net.ipv4.tcp_tw_reuse = 2 (the default): connect() reuses TIME_WAIT ports for loopback destinations only');
   }, 60_000);
 
+  it('3: server-side TIME_WAIT on the diagnosed server\'s own listener is its own (touchesProcess true)', async (ctx) => {
+    // The server closes first (as nginx does at the end of a request): TIME_WAIT on its port 8080,
+    // rows 127.0.0.1:8080 under a wildcard listener 0.0.0.0:8080.
+    const s = await start(ctx, 'redis-churn.py', ['--bind=0.0.0.0', '--port=8080', '--phases=150@', '--server-closes=1']);
+    const server = Number(s.ready.serverPid);
+    const waiting = ssCount(s.pid, ['state', 'time-wait', 'sport', '= :8080']);
+    expect(waiting).toBe(Number(s.ready.commands));
+    expect(ssTcp(s.pid).filter((r) => r.pids.includes(server) && r.state === 'LISTEN').map((r) => r.local)).toEqual(['0.0.0.0:8080']);
+    const tw = (await diagnose(server)).doc.findings.filter((x) => x.rule === 'time-wait');
+    expect(tw.map((x) => [x.pid, x.count, x.severity])).toEqual([[server, waiting, 'info']]);
+    expect(tw[0]!.evidence[0]).toMatchObject({ listener: '127.0.0.1:8080', count: waiting, touchesProcess: true });
+    expect(tw[0]!.message).toContain(`on listener 127.0.0.1:8080 (http-alt)`);
+  }, 60_000);
+
   it('2, 4: server-side FIN_WAIT2 grouped on the proxy\'s listener, joined with the clients\' CLOSE_WAIT', async (ctx) => {
     const s = await start(ctx, 'proxy-upstream.mjs', ['--port=8081', '--backend-port=9001', '--upstream=0', '--hold=0', '--clients=150']);
     const clients = Number(s.ready.clientsPid);

@@ -9,9 +9,12 @@
   client with a command in flight when it is diagnosed);
 - with --bystander-port, another "redis" (forked) listening there whose soft RLIMIT_NOFILE is
   --bystander-limit and which fills 90% of it with files: not part of the churn at all.
+With --server-closes=1 the server closes each connection after its reply (as nginx does when a
+request ends) and the TIME_WAIT rows are on the server's side, on its listener's port.
 
 Prints one JSON line {"ready": true, ...} then waits; exits by itself after --lifetime seconds.
-Usage: redis-churn.py [--port=6379] [--phases=150@] [--hold=0] [--bystander-port=0]
+--bind: the servers' listening address (0.0.0.0: a wildcard listener, as nginx's `listen 8080`).
+Usage: redis-churn.py [--bind=127.0.0.1] [--port=6379] [--phases=150@] [--hold=0] [--server-closes=0] [--bystander-port=0]
                       [--bystander-limit=64] [--lifetime=60]
 """
 import json
@@ -33,6 +36,7 @@ def arg(name, default):
 
 lifetime = arg("lifetime", 60)
 port = arg("port", 6379)
+SERVER_CLOSES = arg("server-closes", 0) == 1
 
 
 def serve(listener):
@@ -48,6 +52,9 @@ def serve(listener):
             data = conn.recv(4096)
             if data:
                 conn.sendall(b"+PONG\r\n")
+                if SERVER_CLOSES:  # like nginx ending a request: the server's side keeps TIME_WAIT
+                    sel.unregister(conn)
+                    conn.close()
             else:  # the client closed first: close too (LAST_ACK here, TIME_WAIT on its side)
                 sel.unregister(conn)
                 conn.close()
@@ -56,7 +63,7 @@ def serve(listener):
 def listen(p):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", p))
+    s.bind((arg("bind", "127.0.0.1"), p))
     s.listen(511)
     return s
 
@@ -113,7 +120,10 @@ for phase in arg("phases", "150@").split(","):
         c = socket.create_connection(("127.0.0.1", port))
         c.sendall(b"PING\r\n")
         c.recv(64)
-        c.close()  # client first: TIME_WAIT here
+        if SERVER_CLOSES:
+            while c.recv(64):
+                pass  # wait for the server's FIN: it closed first
+        c.close()  # client first (unless --server-closes): TIME_WAIT here
         commands += 1
 
 held = []
