@@ -1,4 +1,5 @@
 import { collectLiveProcess } from '../../live/diagnose.js';
+import { threadOf } from '../../live/thread-of.js';
 import type { ProcPidPrefetch } from '../../live/threads/proc-pid-worker.js';
 import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
@@ -26,21 +27,25 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
   // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
   const table = options.json ? undefined : await import('../../report/diagnose/table.js');
   const timings = new Map<string, number>([['start', performance.now()]]);
-  const first = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  // A thread id (/proc/<tid> exists for threads too): report its process, and say so.
+  const asked = threadOf(options.procRoot, pid);
+  const target = asked === undefined ? pid : asked.tgid;
+  const first = await collectLiveProcess(target, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
   const snapshot = options.sampleMs === undefined ? first : await sampleAgain(first, options.sampleMs, options.procRoot);
+  const thread = asked === undefined ? undefined : { tid: pid, name: asked.name };
   const process = snapshot.processes[0]!;
   // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
   if (snapshot.fds.length === 0 && !process.fdTableComplete) {
     throw new InputError(
-      `cannot read the fds of pid ${pid} (${process.command}): permission denied; run as root or as the process's owner`,
-      { source: `pid ${pid}` },
+      `cannot read the fds of pid ${target} (${process.command}): permission denied; run as root or as the process's owner`,
+      { source: `pid ${target}` },
     );
   }
   const { findings, skipped } = runRules(snapshot);
   timings.set('rules', performance.now());
   const text = table === undefined
-    ? diagnoseJson(snapshot, findings, skipped)
-    : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
+    ? diagnoseJson(snapshot, findings, skipped, thread)
+    : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt }, thread);
   io.out(text);
   if (options.debug === true) io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
   return failsAt(findings, options.failOn) ? 1 : 0;
