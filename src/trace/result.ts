@@ -80,7 +80,7 @@ export interface TraceResult {
 export interface EndState {
   command: string | null;
   fds: Map<number, { kind: FdKind; inode: string | null }>;
-  sockets: Map<string, { state: string | null; remote: string | null }>;
+  sockets: Map<string, { state: string | null; local: string | null; remote: string | null }>;
 }
 
 export interface ResultInput {
@@ -133,7 +133,7 @@ export function buildTraceResult(input: ResultInput): TraceResult {
     let target = o.target;
     const now = live?.fds.get(fd);
     const row = now?.inode == null ? undefined : live!.sockets.get(now.inode);
-    if (target === '' && row?.remote != null) target = `to ${row.remote}`;
+    if (target === '' && row !== undefined) target = row.remote !== null ? `to ${row.remote}` : row.local !== null ? `on ${row.local}` : '';
     const t = targetOf(a, o.what.kind, o.what.label, target);
     t.count++;
     if (now !== undefined && now.kind === 'socket' && o.what.kind === 'socket') {

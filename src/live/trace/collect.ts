@@ -121,12 +121,10 @@ export async function collectTrace(target: StraceTarget, options: TraceOptions =
     try {
       const snap = await collectLiveProcess(p.tgid, { backlog: false });
       const fds = new Map(snap.fds.map((f) => [f.fd, { kind: f.kind, inode: f.inode }]));
-      const sockets = new Map<string, { state: string | null; remote: string | null }>();
+      const sockets = new Map<string, { state: string | null; local: string | null; remote: string | null }>();
       for (const s of snap.sockets) {
         if (s.inode === null) continue;
-        const remote = s.remote === null || s.remote.port === null || s.remote.port === 0 ? null
-          : s.remote.address.includes(':') ? `[${s.remote.address}]:${s.remote.port}` : `${s.remote.address}:${s.remote.port}`;
-        sockets.set(s.inode, { state: s.state ?? s.detail, remote });
+        sockets.set(s.inode, { state: s.state ?? s.detail, local: endpointText(s.local), remote: endpointText(s.remote) });
       }
       end.set(p.tgid, { command: snap.processes[0]?.command ?? null, fds, sockets });
     } catch (error) {
@@ -153,6 +151,14 @@ export async function collectTrace(target: StraceTarget, options: TraceOptions =
     .filter((f): f is typeof f & { address: string } => f.address !== null && !isSystemObject(f.object));
   const lines = await resolveSourceLines(own, (w) => warnings.push(w));
   return buildTraceResult({ tracker, window, lines, end, warnings, top: options.top });
+}
+
+/** "127.0.0.1:80", "[::1]:80", "/run/x.sock"; null for none or a wildcard peer (port 0). */
+function endpointText(e: { address: string; port: number | null } | null): string | null {
+  if (e === null) return null;
+  if (e.port === null) return e.address === '' ? null : e.address;
+  if (e.port === 0) return null;
+  return e.address.includes(':') ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
 }
 
 function commOf(pid: number): string | null {
