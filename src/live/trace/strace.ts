@@ -3,7 +3,7 @@
  * no PATH lookup, no shell), its trace written to a FIFO that is read as a stream, line by line.
  *
  *   /usr/bin/setpriv --pdeathsig TERM -- /usr/bin/strace -f -k -yy -I1 -e signal=none
- *       -e trace=?open,?openat,... -o FIFO (-p PID | --seccomp-bpf -- CMD ARGS...)
+ *       -e trace=?open,?openat,... -o FIFO (-p PID | -- CMD ARGS...)
  *
  * Safety of the tracee (checked by test/acceptance/trace-exit.test.ts):
  * - `-I1`: strace takes SIGTERM/SIGINT at any time, detaches every task and exits; without it a
@@ -112,7 +112,9 @@ export async function startStrace(
 
   const args = [...STRACE_ARGS, '-o', fifo];
   const launch = 'argv' in target;
-  if (launch) args.push('--seccomp-bpf', '--', ...target.argv);
+  // No --seccomp-bpf: its filter stays in the tracee after strace detaches, and every traced
+  // syscall then fails with ENOSYS (seen here: a launched python died in site.py at the window's end).
+  if (launch) args.push('--', ...target.argv);
   else args.push('-p', String(target.pid));
   const [file, argv] = tools.setpriv === undefined ? [tools.strace, args] : [tools.setpriv, ['--pdeathsig', 'TERM', '--', tools.strace, ...args]];
   const child = launch
