@@ -156,13 +156,20 @@ function matchingParen(text: string, open: number): number {
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
 
-/** Index of the `>` ending the decoration whose `<` is at `start` (nested: `</dev/null<char 1:3>>`). */
+/**
+ * Index of the `>` ending the decoration whose `<` is at `start` (nested: `</dev/null<char 1:3>>`);
+ * the `->` between a socket's ends inside `[...]` (`TCP:[127.0.0.1:5->127.0.0.1:6]`) is not an end.
+ */
 function decoEnd(text: string, start: number): number {
   let depth = 0;
+  let square = 0;
   for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x5c) { i++; continue; }
-    if (c === 0x3c) depth++;
+    if (c === 0x5b) square++;
+    else if (c === 0x5d) { if (square > 0) square--; }
+    else if (square > 0) continue;
+    else if (c === 0x3c) depth++;
     else if (c === 0x3e && --depth === 0) return i;
   }
   return -1;

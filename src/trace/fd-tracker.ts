@@ -259,7 +259,12 @@ export class FdTracker {
     const shared = flags.includes('CLONE_FILES');
     const existing = this.tasks.get(child); // the child's first line came before this one
     if (shared) {
-      if (existing !== undefined && existing !== parent) this.dropTask(child, existing, false);
+      if (existing !== undefined && existing !== parent) {
+        // Its first lines came before this one, on a table of its own: they belong to the shared one.
+        for (const [fd, open] of existing.fds) parent.fds.set(fd, open);
+        existing.fds.clear();
+        this.dropTask(child, existing, false);
+      }
       if (existing !== parent) {
         parent.tasks++;
         this.tasks.set(child, parent);
