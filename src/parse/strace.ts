@@ -1,11 +1,12 @@
 /**
- * strace output as `fdleak trace` asks for it: `strace -f -k -yy -e signal=none -e trace=...`
+ * strace output as `fdleak trace` asks for it: `strace -f -k -y -e signal=none -e trace=...`
  * (argv in src/live/trace/strace.ts). One line per syscall, the tid first (with -f), then the call;
  * with -k the stack follows as ` > ` lines, innermost frame first. Format: strace(1) and
  * /work/shared/reference/strace-and-fd-kinds.md. Quirks handled here:
  * - a call split by another task's line: `9990 close(3<pipe:[5]> <unfinished ...>` ...
  *   `9990 <... close resumed>) = 0`; the halves are joined by tid and the stack follows the resumed half;
- * - `-yy` decorations after fd numbers: `3<TCP:[4883286]>`, `0</dev/null<char 1:3>>`,
+ * - `-y` decorations after fd numbers: `3<socket:[4883286]>`, `3</etc/hosts>`, and the `-yy`
+ *   forms `3<TCP:[127.0.0.1:5->127.0.0.1:6]>`, `0</dev/null<char 1:3>>`,
  *   `11</memfd:x>(deleted)`; strace escapes `<`, `>` and `"` inside them;
  * - exit lines `9990 +++ exited with 0 +++`, `+++ killed by SIGKILL +++`; `<detached ...>` when
  *   strace lets go of a task mid-call (the call is dropped: its result is unknown).

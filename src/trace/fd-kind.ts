@@ -1,5 +1,6 @@
 /**
- * What an fd is, from strace's `-yy` decoration of it (strace 6.1, Linux 6.x):
+ * What an fd is, from strace's `-y` decoration of it (strace 6.1, Linux 6.x): `socket:[4883286]`,
+ * `pipe:[121925]`, `anon_inode:[eventfd]`, `/etc/hosts`; and the richer `-yy` forms, decoded too:
  *   TCP:[4883286]                       a TCP socket before connect/bind (the inode)
  *   TCP:[127.0.0.1:52085->127.0.0.1:56298]  local->peer once connected; TCP:[127.0.0.1:52085] bound
  *   TCPv6:[...] UDP:[...] UDPv6:[...] UNIX-STREAM:[121923->121924] UNIX:[5,"/run/x.sock"] NETLINK:[...]
@@ -42,6 +43,7 @@ export function fdWhat(deco: string | null): FdWhat {
   const m = /^([A-Za-z0-9-]+):\[(.*)\]$/.exec(deco);
   if (m === null) return { kind: 'other', label: 'fd', inode: null, local: deco, peer: null };
   const [, type, inner] = m as unknown as [string, string, string];
+  if (type === 'socket') return { kind: 'socket', label: 'socket', inode: /^\d+$/.test(inner) ? inner : null, local: null, peer: null };
   if (type === 'pipe') return { kind: 'pipe', label: 'pipe', inode: /^\d+$/.test(inner) ? inner : null, local: null, peer: null };
   const label = SOCKET_LABELS[type] ?? `${type} socket`;
   if (/^\d+$/.test(inner)) return { kind: 'socket', label, inode: inner, local: null, peer: null };
@@ -55,6 +57,23 @@ export function fdWhat(deco: string | null): FdWhat {
   return arrow < 0
     ? { kind: 'socket', label, inode: null, local: inner, peer: null }
     : { kind: 'socket', label, inode: null, local: inner.slice(0, arrow), peer: inner.slice(arrow + 2) };
+}
+
+/**
+ * With `-y` (not `-yy`: that asks the kernel's sock_diag for every socket printed, a dump of the
+ * whole namespace's table each time on a busy host) a socket shows as `socket:[123]`; its protocol
+ * comes from socket()'s arguments: `AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_IP` -> "TCP socket".
+ */
+export function socketLabel(family: string, type: string): string {
+  const t = type.includes('SOCK_STREAM') ? 'stream' : type.includes('SOCK_DGRAM') ? 'dgram' : type.includes('SOCK_SEQPACKET') ? 'seqpacket' : type.includes('SOCK_RAW') ? 'raw' : 'other';
+  if (family === 'AF_INET' || family === 'AF_INET6') {
+    const v6 = family === 'AF_INET6' ? 'v6' : '';
+    return t === 'stream' ? `TCP${v6} socket` : t === 'dgram' ? `UDP${v6} socket` : t === 'raw' ? 'raw socket' : `${family} socket`;
+  }
+  if (family === 'AF_UNIX' || family === 'AF_LOCAL') return t === 'stream' ? 'unix stream socket' : t === 'dgram' ? 'unix datagram socket' : t === 'seqpacket' ? 'unix seqpacket socket' : 'unix socket';
+  if (family === 'AF_NETLINK') return 'netlink socket';
+  if (family === 'AF_PACKET') return 'packet socket';
+  return `${family.replace(/^AF_/, '')} socket`;
 }
 
 /** Plural of a label: "TCP socket" -> "TCP sockets", "memfd" -> "memfds". */

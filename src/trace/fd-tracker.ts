@@ -13,7 +13,7 @@
 import type { SyscallLine, StraceEvent } from '../parse/strace.js';
 import { fdArg, fdTokens, sockaddrText, splitArgs } from '../parse/strace.js';
 import type { FdWhat } from './fd-kind.js';
-import { fdWhat } from './fd-kind.js';
+import { fdWhat, socketLabel } from './fd-kind.js';
 
 /** A distinct opening stack and what happened to the fds it opened in the window. */
 export interface StackRecord {
@@ -190,10 +190,30 @@ export class FdTracker {
     const stack = this.stackOf(call.stack);
     stack.opened++;
     const what = fdWhat(deco);
-    const target = what.peer !== null ? `to ${what.peer}`
-      : what.kind === 'socket' && what.local !== null ? (call.name.startsWith('accept') ? `accepted on ${what.local}` : `on ${what.local}`)
+    if (what.kind === 'socket' && what.label === 'socket') what.label = this.socketLabelOf(call, table);
+    const accepted = call.name.startsWith('accept');
+    const target = accepted ? (what.local === null ? 'accepted' : `accepted on ${what.local}`)
+      : what.peer !== null ? `to ${what.peer}`
+      : what.kind === 'socket' && what.local !== null ? `on ${what.local}`
       : what.kind === 'file' && what.local !== null ? what.local : '';
     table.fds.set(fd, { stack, what, target, cloexec, inherited: false });
+  }
+
+  /** Protocol of a new socket from its creating call: socket()/socketpair() arguments, an accept's listener or address family. */
+  private socketLabelOf(call: SyscallLine, table: Table): string {
+    const args = splitArgs(call.args);
+    if (call.name === 'socket' || call.name === 'socketpair') return socketLabel(args[0] ?? '', args[1] ?? '');
+    if (call.name.startsWith('accept')) {
+      const listener = table.fds.get(fdArg(args[0])?.fd ?? -1);
+      if (listener !== undefined && listener.what.label !== 'socket') return listener.what.label;
+      const family = /sa_family=(AF_[A-Z0-9]+)/.exec(args[1] ?? '')?.[1];
+      if (family !== undefined) return socketLabel(family, 'SOCK_STREAM');
+    }
+    if (call.name === 'dup' || call.name === 'dup2' || call.name === 'dup3' || call.name === 'fcntl') {
+      const from = table.fds.get(fdArg(args[0])?.fd ?? -1);
+      if (from !== undefined) return from.what.label;
+    }
+    return 'socket';
   }
 
   /** The fd leaves the table; counted as closed when it was opened in the window. */

@@ -133,7 +133,8 @@ export function buildTraceResult(input: ResultInput): TraceResult {
     let target = o.target;
     const now = live?.fds.get(fd);
     const row = now?.inode == null ? undefined : live!.sockets.get(now.inode);
-    if (target === '' && row !== undefined) target = row.remote !== null ? `to ${row.remote}` : row.local !== null ? `on ${row.local}` : '';
+    if (target === 'accepted' && row?.local != null) target = `accepted on ${row.local}`;
+    else if (target === '' && row !== undefined) target = row.remote !== null ? `to ${row.remote}` : row.local !== null ? `on ${row.local}` : '';
     const t = targetOf(a, o.what.kind, o.what.label, target);
     t.count++;
     if (now !== undefined && now.kind === 'socket' && o.what.kind === 'socket') {

@@ -52,6 +52,22 @@ describe('StraceReader', () => {
   });
 });
 
+describe('socket protocol with -y', () => {
+  it('comes from the creating call', async () => {
+    const { socketLabel } = await import('../../src/trace/fd-kind.js');
+    expect(socketLabel('AF_INET', 'SOCK_STREAM|SOCK_CLOEXEC')).toBe('TCP socket');
+    expect(socketLabel('AF_INET6', 'SOCK_DGRAM')).toBe('UDPv6 socket');
+    expect(socketLabel('AF_UNIX', 'SOCK_STREAM')).toBe('unix stream socket');
+    const { FdTracker } = await import('../../src/trace/fd-tracker.js');
+    const t = new FdTracker();
+    const r = new StraceReader((e) => t.apply(e));
+    // fixtures/strace/two-paths.txt and fork-threads.txt
+    for (const l of ['22625 socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3<socket:[1582126]>', '22614 socket(AF_INET, SOCK_DGRAM, IPPROTO_IP) = 9<socket:[1582051]>']) r.push(l);
+    r.end();
+    expect([...t.openFds()].map((o) => `${o.fd} ${o.open.what.label} ${o.open.what.inode}`)).toEqual(['3 TCP socket 1582126', '9 UDP socket 1582051']);
+  });
+});
+
 describe('frames and fd kinds', () => {
   it('parses a frame with and without a symbol', () => {
     expect(parseFrame('/tmp/tr/leak(query_backend+0x1f) [0x11f5]')).toEqual({ object: '/tmp/tr/leak', symbol: 'query_backend', address: '0x11f5' });
