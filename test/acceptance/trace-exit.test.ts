@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
 import { buildProgram, cleanPrograms, killAll, missingTools, startFdleak } from '../trace/run.js';
 
 const missing = missingTools();
@@ -47,6 +48,19 @@ function startTracee(): number {
   const child = spawn(bin, ['200'], { stdio: 'ignore' });
   children.push(child);
   return child.pid!;
+}
+
+/** `prefix node bin/fdleak.js ...args` (e.g. under setpriv as another user), from /tmp. */
+function startFdleakAs(prefix: string[], args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, `${ROOT}/bin/fdleak.js`, ...args], {
+    cwd: '/tmp', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  return new Promise((resolve) => child.once('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 function startSleeper(): number {
@@ -106,6 +120,19 @@ describe.skipIf(missing !== null)('fdleak trace <pid> leaves the tracee running 
     const { signal } = await run.done;
     expect(signal).toBe('SIGKILL');
     await expectReleased(pid, tracer, load === 'busy');
+  });
+
+  it('says so when ptrace is refused (an unprivileged user attaching to root\'s process): one line, exit 2', async (ctx) => {
+    if (process.getuid?.() !== 0) {
+      console.warn('skipped: the ptrace-refused test needs root (to run fdleak as nobody against a root process)');
+      ctx.skip();
+    }
+    const pid = startSleeper();
+    const { code, stdout, stderr } = await startFdleakAs(['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'], ['trace', String(pid), '--duration', '1s']);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(new RegExp(`^fdleak: pid ${pid}: strace could not attach: attach: ptrace\\(PTRACE_SEIZE, ${pid}\\): Operation not permitted \\([^\\n]*\\)\\n$`));
+    expect(status(pid)).toMatchObject({ tracer: 0, state: 'S' });
   });
 
   it('refuses a pid that already has a tracer: one line, exit 2', async () => {

@@ -174,8 +174,8 @@ export async function startStrace(
     if (!launch && stopping === undefined && errors.length > 0) {
       const refused = errors.find((e) => /attach: ptrace/.test(e));
       const message = refused !== undefined
-        ? `strace could not attach: ${refused.replace(/^strace: /, '')}${/not permitted/i.test(refused) ? ptraceHint() : ''}`
-        : `strace stopped: ${errors[0]!.replace(/^strace: /, '')}`;
+        ? `strace could not attach: ${refused.replace(/^\S*strace: /, '')}${/not permitted/i.test(refused) ? ptraceHint() : ''}`
+        : `strace stopped: ${errors[0]!.replace(/^\S*strace: /, '')}`;
       const error = new InputError(message, { source: `pid ${(target as { pid: number }).pid}` });
       readyReject(error);
       throw error;
