@@ -74,7 +74,10 @@ export class StraceReader {
     if (!Number.isInteger(tid) || tid <= 0) { this.unknownLines++; return; }
     let rest = line.slice(sp).trimStart();
     if (rest.startsWith('+++ ')) {
-      if (rest.startsWith('+++ exited') || rest.startsWith('+++ killed')) this.emit({ type: 'exit', tid });
+      if (rest.startsWith('+++ exited') || rest.startsWith('+++ killed')) {
+        this.unfinished.delete(tid);
+        this.emit({ type: 'exit', tid });
+      }
       return;
     }
     if (rest.startsWith('---')) return; // a signal (only when -e signal=none was not given)
