@@ -137,7 +137,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     if (procRoot === '/proc') {
       const inTables = new Set(allRows.map((r) => r.inode));
       const orphans = fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode));
-      const protocols = await socketProtocols(pid, orphans.map((f) => f.fd), warnings);
+      const protocols = await socketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings);
       for (const f of orphans) f.hint = protocols.get(f.fd) ?? f.hint;
     }
     // The other end of its half-closed connections, when another process of the namespace holds it.
