@@ -21,6 +21,8 @@ import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runSsListenBacklogs } from '../parse/ss.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
+import { addFdDetails, readInotifyLimits, readInotifyUser } from './fd-details.js';
+import { locationOf } from './cgroup.js';
 
 export interface LiveOptions {
   procRoot?: string;
@@ -161,6 +163,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       threads: stat.threads,
       fdKinds: countKinds(fdTable.fds),
     };
+    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives.
+    addFdDetails(procRoot, pid, fdTable.fds);
+    process.location = locationOf(procRoot, pid);
+    if (fdTable.fds.some((f) => f.anonType === 'inotify')) process.inotifyUser = readInotifyUser(procRoot, pid);
     options.timings?.set('facts', performance.now());
     const snapshot = buildSnapshot({
       takenAt,
@@ -169,7 +175,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       fds: fdTable.fds,
       sockets,
       namespaces: [{ id: netns, tables, sysctls, backlogKnown }],
-      host: readHostSysctls(`${procRoot}/sys`),
+      host: { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) },
       coverage: {
         fdTables: fdTable.complete, socketTables: true, netnsAware: true, limits: fdLimit !== null,
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,

@@ -19,6 +19,17 @@ export const FdSchema = z.object({
   /** What lsof said about a socket it could not find in /proc/net ("protocol: TCP"). */
   hint: z.nullable(z.string()),
   origin: OriginSchema,
+  // Filled by live/fd-details.ts (deleted files, anon inodes) and lsof rows of deleted files; absent elsewhere.
+  /** The file was unlinked while held open (link target or lsof NAME ends in " (deleted)"). */
+  deleted: z.optional(z.boolean()),
+  /** st_size of the open file (stat through /proc/<pid>/fd/N, or lsof SIZE/OFF); null if unknown. */
+  size: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
+  /** st_blocks * 512: what the file still takes on disk; null if unknown (lsof gives no blocks). */
+  diskBytes: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
+  /** anon_inode type: "eventpoll", "inotify", "bpf-map", ... */
+  anonType: z.optional(z.string()),
+  /** inotify watches of this instance ("inotify wd:" lines of /proc/<pid>/fdinfo/N). */
+  inotifyWatches: z.optional(z.nullable(z.number().check(z.int(), z.nonnegative()))),
 });
 export type Fd = z.infer<typeof FdSchema>;
 

@@ -4,6 +4,8 @@ import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
 import { diagnoseJson } from '../../report/diagnose/json.js';
 import { failsAt, runRules } from '../../rules/engine.js';
+import type { RuleConfig } from '../../rules/config.js';
+import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
@@ -16,6 +18,8 @@ export interface DiagnoseOptions {
   prefetch?: ProcPidPrefetch;
   /** --debug: where the time went, on stderr. */
   debug?: boolean;
+  /** Thresholds and rules turned off (--set, --config, fdleak.config.json). */
+  rules?: RuleConfig;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
@@ -32,7 +36,7 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
       { source: `pid ${pid}` },
     );
   }
-  const { findings, skipped } = runRules(snapshot);
+  const { findings, skipped } = runRules(snapshot, engineOptions(options.rules));
   timings.set('rules', performance.now());
   const text = table === undefined
     ? diagnoseJson(snapshot, findings, skipped)

@@ -6,6 +6,7 @@ import type { Snapshot } from '../../model/snapshot.js';
 import type { Socket } from '../../model/socket.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
+import { countAnonTypes } from '../../live/fd-details.js';
 
 /** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
 export interface ProcessSummary {
@@ -81,8 +82,9 @@ export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], s
     process: {
       pid: process.pid, command: process.command, cmdline: process.cmdline,
       fdLimit: process.fdLimit, netns: process.netns,
+      location: process.location ?? null,
     },
-    fds: s.fds,
+    fds: { ...s.fds, anonByType: countAnonTypes(snapshot.fds) },
     sockets: s.sockets,
     findings: findings.map(findingJson),
     skippedRules: skipped,

@@ -6,6 +6,9 @@ import type { SkippedRule } from '../../rules/engine.js';
 import { percent } from '../../util/format.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from './json.js';
+import { countAnonTypes } from '../../live/fd-details.js';
+import type { Location } from '../../model/location.js';
+import { safeText } from '../../util/safe-text.js';
 import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
 
 /** The terminal report of `fdleak diagnose`: header, fds by kind, sockets by state, ranked findings. */
@@ -18,10 +21,15 @@ export function diagnoseTable(snapshot: Snapshot, findings: readonly Finding[], 
   const used = soft === undefined ? 'limit unknown' : soft === 'unlimited' ? 'no limit' : `${p.fdCount} of ${soft} (${percent(p.fdCount, soft)})`;
   out.push(c.bold(`pid ${p.pid} ${p.command}`) + (p.cmdline ? c.dim(`  ${p.cmdline.slice(0, 100)}`) : ''));
   out.push(`fds open: ${used}${p.fdLimit ? `, hard limit ${p.fdLimit.hard}` : ''}   netns: ${p.netns ?? 'unknown'}   threads: ${p.threads ?? '?'}`);
+  if (p.location !== undefined && p.location !== null) out.push(`lives in: ${locationText(p.location)}`);
   out.push('');
 
   const kinds = new Table({ head: ['fds by kind', 'count'], style: TABLE_STYLE, colAligns: ['left', 'right'], ...COMPACT });
-  for (const [kind, n] of Object.entries(s.fds.byKind)) if (n > 0) kinds.push([kind, n]);
+  const anon = countAnonTypes(snapshot.fds);
+  for (const [kind, n] of Object.entries(s.fds.byKind)) {
+    if (n > 0) kinds.push([kind, n]);
+    if (kind === 'anon_inode') for (const [type, m] of Object.entries(anon)) kinds.push([c.dim(`  ${safeText(type)}`), m]);
+  }
   const states = new Table({ head: ['sockets by state', 'count'], style: TABLE_STYLE, colAligns: ['left', 'right'], ...COMPACT });
   for (const [state, n] of Object.entries(s.sockets.byState)) states.push([state, n]);
   if (s.sockets.orphans > 0) states.push([c.yellow('in no table (orphan)'), s.sockets.orphans]);
@@ -51,4 +59,10 @@ function sideBySide(a: string, b: string): string {
 function visibleLength(s: string): number {
   // eslint-disable-next-line no-control-regex
   return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+/** "container 4f1c0a9b3d2e (docker, docker-4f1c...scope)", "unit nginx.service", "pod <uid> (kubernetes)". */
+function locationText(l: Location): string {
+  const extra = [l.runtime, l.pod === null || l.kind === 'pod' ? null : `pod ${l.pod}`, l.unit === null || l.unit === l.name ? null : l.unit].filter((x) => x !== null);
+  return safeText(`${l.kind === 'pod' ? '' : `${l.kind} `}${l.name}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}   cgroup ${l.cgroup}`);
 }
