@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goldenText, RULE_FIXTURES, runRuleCase } from '../helpers/rule-case.js';
+import { analyzeRuleFiles } from '../helpers/analyze-fixture.js';
 
 /** st_size and st_blocks * 512 summed over a case's fdstat files (what stat said at capture time). */
 function captured(name: string, pid: number): { files: number; size: number; disk: number } {
@@ -40,5 +41,19 @@ describe('deleted-files', () => {
     expect(snapshot.fds.filter((f) => f.deleted === true).map((f) => f.size)).toEqual([4096, 4096]);
     expect(captured('quiet-two-temp-files', pid).files).toBe(2);
     expect(findings).toEqual([]);
+  });
+
+  it('fires from lsof captures: the listing, lsof +L1 (NLINK column) and lsof -F, with SIZE/OFF as bytes', async () => {
+    // The capture's README: 8 deleted files of 50000 bytes (st_size; lsof gives no blocks).
+    for (const file of ['fires-lsof/lsof.txt', 'fires-lsof/lsof-L1.txt', 'fires-lsof/lsof-F.txt']) {
+      const { findings } = await analyzeRuleFiles('deleted-files', [file]);
+      expect(findings.map((f) => [f.pid, f.count, f.evidence.map((e) => [String(e.directory).replace(/.*\//, ''), e.files, e.bytes])]), file).toEqual([
+        [10353, 8, [['logs', 4, 200000], ['tmp', 4, 200000]]],
+      ]);
+      expect(findings[0]!.message, file).toContain('holding 390.6 KiB in size');
+    }
+    // The listing and +L1 read together: each fd counts once.
+    expect((await analyzeRuleFiles('deleted-files', ['fires-lsof/lsof.txt', 'fires-lsof/lsof-L1.txt'])).findings.map((f) => f.count)).toEqual([8]);
+    expect((await analyzeRuleFiles('deleted-files', ['fires-lsof/lsof.txt'], { min: 9 })).findings).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { goldenText, RULE_FIXTURES, runRuleCase } from '../helpers/rule-case.js';
+import { analyzeRuleFiles } from '../helpers/analyze-fixture.js';
 
 /** How many fds above 2 of the captured tree link to `target` (read from the links, not from fdleak). */
 function linksTo(name: string, pid: number, match: (target: string) => boolean): number {
@@ -30,5 +31,13 @@ describe('repeated-opens', () => {
     const { pid, findings } = await runRuleCase('repeated-opens', 'quiet-few-opens');
     expect(linksTo('quiet-few-opens', pid, (t) => t.endsWith('/app.log'))).toBe(20);
     expect(findings).toEqual([]);
+  });
+
+  it('fires from an lsof capture, counted by the capture reader\'s tally', async () => {
+    const { snapshot, findings } = await analyzeRuleFiles('repeated-opens', ['fires-lsof/lsof.txt']);
+    expect(snapshot.fds.filter((f) => f.kind === 'file' && !f.deleted)).toEqual([]); // no record per file fd: a tally
+    expect(findings.map((f) => [f.pid, f.count, f.evidence.map((e) => [String(e.target).replace(/.*\//, ''), e.fds])])).toEqual([[10353, 130, [['app.log', 130]]]]);
+    const anon = await analyzeRuleFiles('repeated-opens', ['fires-lsof/lsof.txt'], { min: 1000, anonMin: 2 });
+    expect(anon.findings.map((f) => f.evidence.map((e) => [e.target, e.fds]))).toEqual([[['anon_inode:eventfd', 3], ['anon_inode:eventpoll', 2]]]);
   });
 });
