@@ -171,6 +171,8 @@ interface ProcState {
   tails: string[] | null;
   /** Targets of fds above 2 -> kind and how many fds hold them (tallyKey); at most MAX_TARGETS keys. */
   targets: Map<string, { kind: FdKind; count: number }> | null;
+  /** The target of the last fd tallied (tallyAt). */
+  lastTarget: { key: string; entry: { kind: FdKind; count: number } } | null;
 }
 
 interface BuilderOptions {
@@ -233,7 +235,7 @@ class Builder {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
         fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
       },
-      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null, targets: null,
+      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null, targets: null, lastTarget: null,
     };
     this.procs.set(pid, p);
     this.created.push(p);
@@ -285,9 +287,23 @@ class Builder {
   /** Counts one more fd on `key` (a string the caller may have cut from a piece: detached when kept). */
   tally(p: ProcState, key: string, kind: FdKind): void {
     const targets = (p.targets ??= new Map());
-    const t = targets.get(key);
+    let t = targets.get(key);
     if (t !== undefined) t.count++;
-    else if (targets.size < MAX_TARGETS) targets.set(detach(key), { kind, count: 1 });
+    else if (targets.size < MAX_TARGETS) targets.set((key = detach(key)), (t = { kind, count: 1 }));
+    if (t !== undefined) p.lastTarget = { key, entry: t };
+  }
+
+  /**
+   * tally() of a file whose NAME is text[s, e), without cutting a string when it is the target the
+   * process's previous fd was on: a leak's fds on one path come one after another.
+   */
+  tallyAt(p: ProcState, text: string, s: number, e: number): void {
+    const last = p.lastTarget;
+    if (last !== null && last.entry.kind === 'file' && e - s === last.key.length && text.startsWith(last.key, s)) {
+      last.entry.count++;
+      return;
+    }
+    this.tally(p, text.slice(s, e), 'file');
   }
 
   private bad(f: LsofFile, reason: string): void {
@@ -1062,8 +1078,12 @@ function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builde
     if (b.list(proc, fdNo, kind) === 'new' && fdNo > 2 && nameAt >= 0) {
       let ne = le;
       while (ne > TS[nameAt]! && isSpace(text.charCodeAt(ne - 1))) ne--;
-      const key = tallyKey(kind, text.slice(TS[nameAt]!, ne), nodeAt < 0 ? null : text.slice(TS[nodeAt]!, TE[nodeAt]!));
-      if (key !== null) b.tally(proc, key, kind);
+      if (kind === 'file') {
+        b.tallyAt(proc, text, TS[nameAt]!, ne);
+      } else {
+        const key = tallyKey(kind, text.slice(TS[nameAt]!, ne), nodeAt < 0 ? null : text.slice(TS[nodeAt]!, TE[nodeAt]!));
+        if (key !== null) b.tally(proc, key, kind);
+      }
     }
   }
   return DONE;
