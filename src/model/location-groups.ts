@@ -52,3 +52,17 @@ export function groupByLocation<K extends string>(
   const first = fields[0];
   return [...groups.values()].sort((a, b) => (first === undefined ? 0 : b.sums[first] - a.sums[first]) || compareText(a.name, b.name));
 }
+
+/** Longest location label value: container ids are cut to 12 characters already, unit names rarely exceed it. */
+export const MAX_LOCATION_LABEL = 64;
+
+/**
+ * Prometheus labels for where a process lives: `location_kind` (container, pod, unit, slice, none)
+ * and `location` (the short name, at most MAX_LOCATION_LABEL characters; "" for none). Bounded: one
+ * value per container or unit, never a pid or a full cgroup path. The reporter still escapes them.
+ */
+export function locationLabels(location: Location | null | undefined): { location_kind: string; location: string } {
+  if (location === null || location === undefined) return { location_kind: 'none', location: '' };
+  const name = location.kind === 'container' ? location.name : location.kind === 'pod' ? location.id : location.name;
+  return { location_kind: location.kind, location: name.length > MAX_LOCATION_LABEL ? name.slice(0, MAX_LOCATION_LABEL) : name };
+}

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { locationOf } from '../../src/live/cgroup.js';
-import { groupByLocation } from '../../src/model/location-groups.js';
+import { groupByLocation, locationLabels } from '../../src/model/location-groups.js';
+import { parseCgroupLocation } from '../../src/parse/cgroup.js';
 import { cgroupSupport, moveIntoCgroup } from '../helpers/cgroup.js';
 
 const ID = 'a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90';
@@ -38,5 +39,13 @@ describe('locationOf on live processes', () => {
 
   it('is null for a process that is gone, never an error', () => {
     expect(locationOf('/proc', 4_194_304)).toBeNull();
+  });
+});
+
+describe('locationLabels (for scan --prometheus)', () => {
+  it('gives a bounded kind and short name, never the cgroup path', () => {
+    expect(locationLabels(null)).toEqual({ location_kind: 'none', location: '' });
+    expect(locationLabels(parseCgroupLocation(`0::/system.slice/docker-${ID}.scope\n`))).toEqual({ location_kind: 'container', location: ID.slice(0, 12) });
+    expect(locationLabels(parseCgroupLocation(`0::/system.slice/${'x'.repeat(100)}.service\n`)).location).toHaveLength(64);
   });
 });
