@@ -60,8 +60,9 @@ export function countAnonTypes(fds: ReadonlyArray<Pick<Fd, 'kind' | 'target' | '
 export function addFdDetails(procRoot: string, pid: number, fds: Fd[]): void {
   for (const fd of fds) {
     if (fd.kind === 'file' && isDeletedTarget(fd.target)) {
-      fd.deleted = true;
       const st = statFd(procRoot, pid, fd.fd);
+      if (st !== null && st.nlink > 0) continue; // a live file whose name really ends in " (deleted)"
+      fd.deleted = true;
       fd.size = st?.size ?? null;
       fd.diskBytes = st?.diskBytes ?? null;
     } else if (fd.kind === 'anon_inode') {
@@ -73,15 +74,15 @@ export function addFdDetails(procRoot: string, pid: number, fds: Fd[]): void {
   }
 }
 
-function statFd(procRoot: string, pid: number, fd: number): { size: number; diskBytes: number } | null {
+function statFd(procRoot: string, pid: number, fd: number): { size: number; diskBytes: number; nlink: number } | null {
   try {
     const st = statSync(`${procRoot}/${pid}/fd/${fd}`);
-    return { size: st.size, diskBytes: st.blocks * 512 };
+    return { size: st.size, diskBytes: st.blocks * 512, nlink: st.nlink };
   } catch {
     // A captured tree: the link dangles; its fdstat/N says what stat said at capture time.
     const text = readOrNull(`${procRoot}/${pid}/fdstat/${fd}`);
     const m = text === null ? null : /^(\d+) (\d+)\s*$/.exec(text);
-    return m === null ? null : { size: Number(m[1]), diskBytes: Number(m[2]) * 512 };
+    return m === null ? null : { size: Number(m[1]), diskBytes: Number(m[2]) * 512, nlink: 0 };
   }
 }
 

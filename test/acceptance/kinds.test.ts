@@ -64,7 +64,8 @@ beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'fdleak-kinds-test-'));
   const inotify = usernsReason === null ? ['--userns-max-instances=30', '--inotify=25', '--watches=2'] : [];
   leaky = await startScenario('kinds.py', ['--deleted=40', '--deleted-size=100000', '--repeat=250', '--eventfd=20', '--epoll=15', ...inotify]);
-  plain = await startScenario('kinds.py', ['--files=5']);
+  // A live file whose name ends in " (deleted)", open 3 times: not a deleted file (st_nlink 1).
+  plain = await startScenario('kinds.py', ['--files=5', '--repeat=3', `--repeat-path=${join(work, 'notes (deleted)')}`]);
 }, 60_000);
 
 afterAll(async () => {
@@ -115,9 +116,13 @@ describe('fdleak diagnose on processes holding deleted files, repeated opens, in
   it('says nothing of a process with a few ordinary files', async () => {
     const targets = [...fdTargets(plain.pid)].filter(([fd]) => fd > 2);
     expect(targets.length).toBeGreaterThanOrEqual(5);
+    expect(targets.filter(([, t]) => t.endsWith(' (deleted)')).length).toBe(3);
     const r = await fdleakIn(work, ['diagnose', String(plain.pid), '--json']);
     const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.findings.filter((f) => KINDS.includes(f.rule))).toEqual([]);
+    // Even at a threshold of 1 file: its name ends in " (deleted)" but stat says it has a link.
+    const strict = JSON.parse((await fdleakIn(work, ['diagnose', String(plain.pid), '--json', '--set', 'deleted-files.min=1'])).stdout) as Doc;
+    expect(strict.findings.filter((f) => f.rule === 'deleted-files')).toEqual([]);
   });
 });
 
