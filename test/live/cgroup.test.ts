@@ -1,5 +1,9 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runFdleak } from '../helpers/cli.js';
+import { RULE_FIXTURES } from '../helpers/rule-case.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { locationOf } from '../../src/live/cgroup.js';
 import { groupByLocation, locationLabels } from '../../src/model/location-groups.js';
@@ -47,5 +51,24 @@ describe('locationLabels (for scan --prometheus)', () => {
     expect(locationLabels(null)).toEqual({ location_kind: 'none', location: '' });
     expect(locationLabels(parseCgroupLocation(`0::/system.slice/docker-${ID}.scope\n`))).toEqual({ location_kind: 'container', location: ID.slice(0, 12) });
     expect(locationLabels(parseCgroupLocation(`0::/system.slice/${'x'.repeat(100)}.service\n`)).location).toHaveLength(64);
+  });
+});
+
+describe('diagnose shows where a process lives, escaped', () => {
+  it('prints a unit name holding an escape sequence as visible escapes, and names it in --json', async () => {
+    // A captured tree whose cgroup file names a unit with ESC ] 0 ; x BEL in it (a cgroup name is any byte string).
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-cgroup-'));
+    try {
+      cpSync(`${RULE_FIXTURES}inotify-limit/quiet-few-watchers`, dir, { recursive: true, verbatimSymlinks: true });
+      const pid = readdirSync(dir).find((n) => /^\d+$/.test(n))!;
+      writeFileSync(join(dir, pid, 'cgroup'), '0::/system.slice/evil\u001b]0;x\u0007.service\n');
+      const table = await runFdleak(['diagnose', pid, '--proc-root', dir, '--fail-on', 'never']);
+      expect(table.stdout).toContain('lives in: unit evil\\x1b]0;x\\x07.service (systemd)   cgroup /system.slice/evil\\x1b]0;x\\x07.service');
+      expect(table.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+      const json = JSON.parse((await runFdleak(['diagnose', pid, '--proc-root', dir, '--json', '--fail-on', 'never'])).stdout) as { process: { location: { name: string } }; fds: { anonByType: Record<string, number> } };
+      expect([json.process.location.name, json.fds.anonByType]).toEqual(['evil\u001b]0;x\u0007.service', { inotify: 3 }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
