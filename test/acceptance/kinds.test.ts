@@ -70,6 +70,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAll();
+  // The leakers are killed (SIGKILL): their own temporary directories are removed here.
+  for (const s of [leaky, plain]) if (s?.ready.dir !== undefined) rmSync(String(s.ready.dir), { recursive: true, force: true });
   rmSync(work, { recursive: true, force: true });
 });
 

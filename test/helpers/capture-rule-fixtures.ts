@@ -135,6 +135,7 @@ describe('capture rule fixtures', () => {
         writeFileSync(join(dir, 'README.md'), readme(c, s.ready, summary, listeners));
       } finally {
         await s.stop();
+        if (typeof s.ready.dir === 'string') rmSync(s.ready.dir, { recursive: true, force: true }); // kinds.py's files
       }
     });
   }
