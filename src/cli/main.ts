@@ -6,6 +6,8 @@ import { processIo } from './io.js';
 import { parseFailOn, parsePid } from './options.js';
 import type { Prefetch } from './prefetch.js';
 import { parseDuration } from '../util/duration.js';
+import type { RuleConfigOptions } from './rule-options.js';
+import { addRuleConfigOptions, ruleConfigFrom } from './rule-options.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
 export function version(): string {
@@ -50,7 +52,10 @@ export function createProgram(io: Io, state: State): Command {
   });
   const failOn = (): Option => new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, warning, info, never').default('warning');
 
-  program
+  // Rule thresholds (--set, --config) of the commands that run rules: rule-options.ts, rules/config.ts.
+  const withRuleConfig = addRuleConfigOptions;
+
+  withRuleConfig(program
     .command('diagnose')
     .description('diagnose one live process: fds by kind, sockets by state, ranked findings')
     .argument('<pid>', 'process id')
@@ -59,14 +64,15 @@ export function createProgram(io: Io, state: State): Command {
     .option('--sample <duration>', 'read the process twice this far apart (500ms, 2s, 1m) and add fd-growth')
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose 4113 --sample 10s      is the fd count rising?\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
-    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string; sample?: string }) => {
+    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string; sample?: string } & RuleConfigOptions) => {
       const pid = parsePid(pidText);
       const sampleMs = opts.sample === undefined ? undefined : parseDuration(opts.sample, '--sample');
+      const rules = await ruleConfigFrom(opts);
       const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug, sampleMs }, io);
-    });
+      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug, sampleMs, rules }, io);
+    }));
 
-  program
+  withRuleConfig(program
     .command('scan')
     .description('every process ranked by open fds, with sockets, orphan sockets and limit headroom')
     .option('--json', 'print JSON (schema fdleak/scan@1)')
@@ -75,14 +81,15 @@ export function createProgram(io: Io, state: State): Command {
     .addOption(new Option('--sort <key>', 'rank by (headroom: closest to its fd limit first)').choices(['fds', 'sockets', 'orphans', 'headroom']).default('fds'))
     .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
-    .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string }) => {
+    .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string } & RuleConfigOptions) => {
       if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
+      await ruleConfigFrom(opts); // validated: scan lists, it runs no rule yet
       const { scan } = await import('./commands/scan.js');
       const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
       state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
-    });
+    }));
 
-  program
+  withRuleConfig(program
     .command('analyze')
     .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
     .argument('[files...]', 'captures to read together ("-" or none: stdin)')
@@ -90,15 +97,16 @@ export function createProgram(io: Io, state: State): Command {
     .option('--json', 'print JSON (schema fdleak/analyze@1)')
     .addOption(failOn())
     .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)')
-    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string }) => {
+    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string } & RuleConfigOptions) => {
       const failOnValue = parseFailOn(opts.failOn);
+      const rules = await ruleConfigFrom(opts);
       if (files.length === 0 && io.stdinIsTTY) {
         throw new InputError('no input: give capture files, or pipe text in (lsof -n | fdleak analyze)', { source: 'analyze' });
       }
       const { analyze } = await import('./commands/analyze.js');
       const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
-      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version() }, io);
-    });
+      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version(), rules }, io);
+    }));
 
   // --- leaks over time: watch, snapshot, diff (src/cli/commands/{watch,snapshot,diff}.ts) ---
   program
@@ -199,14 +207,15 @@ Examples:
       }, io);
     });
 
-  program
+  withRuleConfig(program
     .command('rules')
-    .description('list the rules with their default severity and thresholds')
+    .description('list the rules with their severity and thresholds: effective values and where each came from')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => {
+    .action(async (opts: { json?: boolean } & RuleConfigOptions) => {
+      const rules = await ruleConfigFrom(opts);
       const { listRules } = await import('./commands/rules.js');
-      state.code = listRules(opts.json === true, io);
-    });
+      state.code = listRules(opts.json === true, io, rules);
+    }));
 
   return program;
 }

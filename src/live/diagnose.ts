@@ -23,6 +23,8 @@ import { runSsListenBacklogs } from '../parse/ss.js';
 import { readOtherHalves } from './other-halves.js';
 import { socketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
+import { addFdDetails, readInotifyLimits, readInotifyUser } from './fd-details.js';
+import { locationOf } from './cgroup.js';
 
 export interface LiveOptions {
   procRoot?: string;
@@ -172,6 +174,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       threads: stat.threads,
       fdKinds: countKinds(fdTable.fds),
     };
+    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives.
+    addFdDetails(procRoot, pid, fdTable.fds);
+    process.location = locationOf(procRoot, pid);
+    if (fdTable.fds.some((f) => f.anonType === 'inotify')) process.inotifyUser = readInotifyUser(procRoot, pid);
     options.timings?.set('facts', performance.now());
     const snapshot = buildSnapshot({
       takenAt,
@@ -180,7 +186,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       fds: fdTable.fds,
       sockets,
       namespaces: [{ id: netns, tables, sysctls, backlogKnown }],
-      host: readHostSysctls(`${procRoot}/sys`),
+      host: { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) },
       coverage: {
         fdTables: fdTable.complete, socketTables: true, netnsAware: true, limits: fdLimit !== null,
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,

@@ -31,6 +31,8 @@ export const HostSchema = z.object({
   /** /proc/sys/fs/file-nr: allocated handles and file-max. */
   fileNr: z.nullable(z.object({ allocated: z.number().check(z.int()), max: z.number().check(z.int()) })),
   nrOpen: z.nullable(z.number().check(z.int())),
+  /** max_user_instances / max_user_watches in force for the process's user namespace (live only). */
+  inotify: z.optional(z.nullable(z.object({ maxUserInstances: z.number().check(z.int()), maxUserWatches: z.number().check(z.int()), source: z.string() }))),
 });
 
 /**

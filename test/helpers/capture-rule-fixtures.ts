@@ -105,6 +105,36 @@ const CASES: Case[] = [
     args: ['--port=8081', '--backend-port=9001', '--upstream=30', '--hold=1'],
     about: 'The hung backend of fin-wait2/fires-proxy-upstream: 30 CLOSE_WAIT sockets, each with the unread request in its Recv-Q (the handler never read), opposite the proxy\'s 30 orphaned FIN_WAIT2 rows.',
   },
+  {
+    rule: 'deleted-files', name: 'fires-rotated-logs', leaker: 'kinds.py',
+    args: ['--deleted=12', '--deleted-size=65536'],
+    about: 'A process that wrote 12 files of 64 KiB (6 in <tmp>/logs, 6 in <tmp>/tmp), unlinked them and keeps them open, as a logger does after a rotation that never told it to reopen: 12 deleted files, 768 KiB still on disk. `<pid>/fdstat/<n>` holds st_size and st_blocks as stat(2) through /proc/<pid>/fd/<n> gave them.',
+  },
+  {
+    rule: 'deleted-files', name: 'quiet-two-temp-files', leaker: 'kinds.py',
+    args: ['--deleted=2', '--deleted-size=4096', '--files=5'],
+    about: 'A process holding 2 unlinked 4 KiB temporary files (tmpfile() style) and 5 ordinary files: below the rule\'s minimum of 5 files and far below its byte threshold.',
+  },
+  {
+    rule: 'repeated-opens', name: 'fires-log-reopened', leaker: 'kinds.py',
+    args: ['--repeat=300', '--files=3', '--eventfd=2', '--epoll=1'],
+    about: 'A process that opened its log file <tmp>/app.log 300 times and never closed it (a reopen per message), besides 3 ordinary files, 2 eventfds and an epoll instance.',
+  },
+  {
+    rule: 'repeated-opens', name: 'quiet-few-opens', leaker: 'kinds.py',
+    args: ['--repeat=20', '--files=5', '--eventfd=3', '--epoll=2'],
+    about: 'The same process with its log file open 20 times, 5 ordinary files, 3 eventfds and 2 epoll instances: nothing near the thresholds (stdio on fds 0-2 is never counted).',
+  },
+  {
+    rule: 'inotify-limit', name: 'fires-userns-limit', leaker: 'kinds.py',
+    args: ['--userns-max-instances=30', '--inotify=25', '--watches=2'],
+    about: 'A process in its own user namespace whose /proc/sys/user/max_inotify_instances it lowered to 30, holding 25 inotify instances with 2 watches each (83% of its user\'s instance limit). `sys/user/` holds the values read in that namespace, `<pid>/fdinfo/<n>` the fdinfo of each inotify instance.',
+  },
+  {
+    rule: 'inotify-limit', name: 'quiet-few-watchers', leaker: 'kinds.py',
+    args: ['--inotify=3', '--watches=4'],
+    about: 'A process holding 3 inotify instances with 4 watches each, against the host\'s limits (fs.inotify.max_user_instances, max_user_watches).',
+  },
 ];
 
 afterAll(stopAll);
@@ -123,6 +153,7 @@ describe('capture rule fixtures', () => {
         writeFileSync(join(dir, 'README.md'), readme(c, s.ready, summary, listeners));
       } finally {
         await s.stop();
+        if (typeof s.ready.dir === 'string') rmSync(s.ready.dir, { recursive: true, force: true }); // kinds.py's files
       }
     });
   }

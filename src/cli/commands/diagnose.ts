@@ -6,6 +6,8 @@ import type { Severity } from '../../model/finding.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { diagnoseJson } from '../../report/diagnose/json.js';
 import { failsAt, runRules } from '../../rules/engine.js';
+import type { RuleConfig } from '../../rules/config.js';
+import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
@@ -20,6 +22,8 @@ export interface DiagnoseOptions {
   debug?: boolean;
   /** --sample: read the process twice this many ms apart; fd-growth judges the two reads. */
   sampleMs?: number;
+  /** Thresholds and rules turned off (--set, --config, fdleak.config.json). */
+  rules?: RuleConfig;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
@@ -41,7 +45,7 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
       { source: `pid ${target}` },
     );
   }
-  const { findings, skipped } = runRules(snapshot);
+  const { findings, skipped } = runRules(snapshot, engineOptions(options.rules));
   timings.set('rules', performance.now());
   const text = table === undefined
     ? diagnoseJson(snapshot, findings, skipped, thread)

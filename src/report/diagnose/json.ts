@@ -7,6 +7,7 @@ import type { Socket } from '../../model/socket.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
 import { safeJson } from '../../util/safe-text.js';
+import { countAnonTypes } from '../../model/fd.js';
 
 /** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
 export interface ProcessSummary {
@@ -84,8 +85,9 @@ export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], s
       fdLimit: process.fdLimit, netns: process.netns,
       // `diagnose <tid>` of a thread: the thread asked for (the process holds the fds).
       ...(asked === undefined ? {} : { askedThread: asked }),
+      location: process.location ?? null,
     },
-    fds: s.fds,
+    fds: { ...s.fds, anonByType: countAnonTypes(snapshot.fds) },
     sockets: s.sockets,
     findings: findings.map(findingJson),
     skippedRules: skipped,

@@ -8,6 +8,8 @@ import { percent } from '../../util/format.js';
 import { safeText } from '../../util/safe-text.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from './json.js';
+import { countAnonTypes } from '../../model/fd.js';
+import type { Location } from '../../model/location.js';
 import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
 
 /** The terminal report of `fdleak diagnose`: header, fds by kind, sockets by state, ranked findings. */
@@ -21,10 +23,15 @@ export function diagnoseTable(snapshot: Snapshot, findings: readonly Finding[], 
   out.push(c.bold(`pid ${p.pid} ${safeText(p.command)}`) + (p.cmdline ? c.dim(`  ${safeText(p.cmdline.slice(0, 100))}`) : ''));
   if (asked !== undefined) out.push(c.yellow(`pid ${asked.tid} is a thread (${safeText(asked.name ?? '?')}) of this process: the process is what holds the fds`));
   out.push(`fds open: ${used}${p.fdLimit ? `, hard limit ${p.fdLimit.hard}` : ''}   netns: ${p.netns ?? 'unknown'}   threads: ${p.threads ?? '?'}`);
+  if (p.location !== undefined && p.location !== null) out.push(`lives in: ${locationText(p.location)}`);
   out.push('');
 
   const kinds = new Table({ head: ['fds by kind', 'count'], style: TABLE_STYLE, colAligns: ['left', 'right'], ...COMPACT });
-  for (const [kind, n] of Object.entries(s.fds.byKind)) if (n > 0) kinds.push([kind, n]);
+  const anon = countAnonTypes(snapshot.fds);
+  for (const [kind, n] of Object.entries(s.fds.byKind)) {
+    if (n > 0) kinds.push([kind, n]);
+    if (kind === 'anon_inode') for (const [type, m] of Object.entries(anon)) kinds.push([c.dim(`  ${safeText(type)}`), m]);
+  }
   // TCP states in one table, other kinds of socket (unix, udp, ...) in another; a table with no
   // rows is not drawn.
   const tcp = Object.entries(s.sockets.byState).filter(([state]) => isTcpState(state));
@@ -80,4 +87,10 @@ function sideBySide(a: string, b: string): string {
 function visibleLength(s: string): number {
   // eslint-disable-next-line no-control-regex
   return s.replace(/\u001b\[[0-9;]*m/g, '').length;
+}
+
+/** "container 4f1c0a9b3d2e (docker, docker-4f1c...scope)", "unit nginx.service", "pod <uid> (kubernetes)". */
+function locationText(l: Location): string {
+  const extra = [l.runtime, l.pod === null || l.kind === 'pod' ? null : `pod ${l.pod}`, l.unit === null || l.unit === l.name ? null : l.unit].filter((x) => x !== null);
+  return safeText(`${l.kind === 'pod' ? '' : `${l.kind} `}${l.name}${extra.length > 0 ? ` (${extra.join(', ')})` : ''}   cgroup ${l.cgroup}`);
 }
