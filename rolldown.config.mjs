@@ -7,7 +7,8 @@
  * stays a chunk of its own: `fdleak --version` loads main.js (commander) and nothing else; execa is
  * loaded only when ss runs; `diagnose --json` loads neither chalk nor cli-table3. A second entry,
  * src/cli/prefetch.ts -> dist/cli/prefetch.js (node: built-ins only), is what bin/fdleak.js loads
- * first: for `diagnose <pid>` it starts reading /proc/<pid> on a worker before main.js loads, for
+ * first: for `diagnose <pid>` it starts reading /proc/<pid> on a worker before main.js loads
+ * (src/live/threads/proc-pid-reader.ts -> dist/cli/proc-pid-reader.js), for
  * `scan` a worker that shares the fd walk: src/live/threads/scan-worker.ts -> dist/cli/scan-worker.js.
  *
  * The build runs `tsc -p tsconfig.json` first (the type check; it also emits the file-per-module
@@ -25,7 +26,12 @@ const cleanChunks = {
 };
 
 export default {
-  input: { main: 'src/cli/main.ts', prefetch: 'src/cli/prefetch.ts', 'scan-worker': 'src/live/threads/scan-worker.ts' },
+  input: {
+    main: 'src/cli/main.ts',
+    prefetch: 'src/cli/prefetch.ts',
+    'scan-worker': 'src/live/threads/scan-worker.ts',
+    'proc-pid-reader': 'src/live/threads/proc-pid-reader.ts',
+  },
   platform: 'node',
   tsconfig: 'tsconfig.json',
   plugins: [cleanChunks],

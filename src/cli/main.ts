@@ -3,7 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
-import { parseFailOn, parsePid } from './options.js';
+import type { CommandName, OptionSpec } from './options.js';
+import { COMMANDS, GLOBAL_OPTIONS, parseFailOn, parsePid } from './options.js';
 import type { Prefetch } from './prefetch.js';
 
 /** The package version, read once from package.json (no JSON import: keeps start-up lean). */
@@ -29,12 +30,30 @@ Examples:
 
 Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 bad usage or input.`;
 
+/** commander options from the table in options.ts (what the start-up prefetch reads too). */
+function addOptions(cmd: Command, specs: readonly OptionSpec[]): Command {
+  for (const spec of specs) {
+    const option = new Option(spec.flags, spec.description);
+    if (spec.default !== undefined) option.default(spec.default);
+    if (spec.choices !== undefined) option.choices(spec.choices);
+    if (spec.hidden === true) option.hideHelp();
+    cmd.addOption(option);
+  }
+  return cmd;
+}
+
+/** A command of the table: its arguments and options; the caller adds description, help and action. */
+function command(program: Command, name: CommandName, argHelp: Record<string, string> = {}): Command {
+  const cmd = program.command(name);
+  for (const arg of COMMANDS[name].args) cmd.argument(arg, argHelp[arg]);
+  return addOptions(cmd, COMMANDS[name].options);
+}
+
 /** The commander program; each command loads its code on first use so start-up stays fast. */
 export function createProgram(io: Io, state: State): Command {
   const program = new Command('fdleak')
     .description('find file-descriptor and socket leaks on Linux: which process, which sockets, why')
     .version(version(), '-V, --version')
-    .option('--debug', 'print stack traces of internal errors')
     .addHelpText('after', EXAMPLES)
     .exitOverride()
     .configureOutput({
@@ -43,18 +62,13 @@ export function createProgram(io: Io, state: State): Command {
       // One line: commander's message plus where to look next.
       outputError: (s, write) => write(`fdleak: ${s.replace(/^error: /, '').trimEnd()} (run fdleak --help for usage)\n`),
     });
+  addOptions(program, GLOBAL_OPTIONS);
   program.hook('preAction', (cmd) => {
     state.debug = cmd.opts<{ debug?: boolean }>().debug === true;
   });
-  const failOn = (): Option => new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, warning, info, never').default('warning');
 
-  program
-    .command('diagnose')
+  command(program, 'diagnose', { '<pid>': 'process id' })
     .description('diagnose one live process: fds by kind, sockets by state, ranked findings')
-    .argument('<pid>', 'process id')
-    .option('--json', 'print JSON (schema fdleak/diagnose@1)')
-    .addOption(failOn())
-    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
     .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string }) => {
       const pid = parsePid(pidText);
@@ -62,14 +76,8 @@ export function createProgram(io: Io, state: State): Command {
       state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug }, io);
     });
 
-  program
-    .command('scan')
+  command(program, 'scan')
     .description('every process ranked by open fds, with sockets, orphan sockets and limit headroom')
-    .option('--json', 'print JSON (schema fdleak/scan@1)')
-    .option('--prometheus', 'print Prometheus text exposition (node_exporter textfile collector)')
-    .option('--top <n>', 'rows to show (default: 20 in the table, every process in --json/--prometheus)')
-    .addOption(new Option('--sort <key>', 'rank by (headroom: closest to its fd limit first)').choices(['fds', 'sockets', 'orphans', 'headroom']).default('fds'))
-    .addOption(new Option('--proc-root <dir>', 'read this /proc tree instead of /proc (tests, captured trees)').default('/proc').hideHelp())
     .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
     .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string }) => {
       if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
@@ -78,13 +86,8 @@ export function createProgram(io: Io, state: State): Command {
       state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
     });
 
-  program
-    .command('analyze')
+  command(program, 'analyze', { '[files...]': 'captures to read together ("-" or none: stdin)' })
     .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
-    .argument('[files...]', 'captures to read together ("-" or none: stdin)')
-    .addOption(new Option('--format <format>', 'input format').choices(['auto', 'lsof', 'lsof-F', 'ss', 'netstat', 'proc-net']).default('auto'))
-    .option('--json', 'print JSON (schema fdleak/analyze@1)')
-    .addOption(failOn())
     .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)')
     .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string }) => {
       const failOnValue = parseFailOn(opts.failOn);
@@ -96,10 +99,8 @@ export function createProgram(io: Io, state: State): Command {
       state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version() }, io);
     });
 
-  program
-    .command('rules')
+  command(program, 'rules')
     .description('list the rules with their default severity and thresholds')
-    .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const { listRules } = await import('./commands/rules.js');
       state.code = listRules(opts.json === true, io);
