@@ -305,27 +305,3 @@ export function quote(text: string): string {
 export function stripCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
-
-/** Arguments for the listener backlog query: no header, listeners, numeric, with inodes. */
-export const SS_LISTEN_ARGS = ['-H', '-l', '-t', '-n', '-e'] as const;
-
-/**
- * Runs `ss -Hltne` (under nsenter for another network namespace) and returns backlog limits by
- * socket inode; null when ss is missing, fails, or the namespace cannot be entered (say unknown).
- */
-export async function runSsListenBacklogs(netnsPath: string | null, timeoutMs = 5000): Promise<Map<string, number> | null> {
-  const { execa } = await import('execa');
-  const [cmd, args] = netnsPath === null ? ['ss', [...SS_LISTEN_ARGS]] : ['nsenter', [`--net=${netnsPath}`, 'ss', ...SS_LISTEN_ARGS]];
-  try {
-    const result = await execa(cmd, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
-    if (result.exitCode !== 0 || typeof result.stdout !== 'string') return null;
-    const sink = new LineSink(false);
-    const out = new Map<string, number>();
-    for (const s of parseSs(result.stdout, `${cmd} ${args.join(' ')}`, { proto: 'tcp', sink })) {
-      if (s.inode !== null && s.backlog !== null) out.set(s.inode, s.backlog);
-    }
-    return out;
-  } catch {
-    return null;
-  }
-}
