@@ -24,7 +24,6 @@ export const NetnsSchema = z.object({
   /** Whether LISTEN rows carry the backlog limit (ss -l was read). */
   backlogKnown: z.boolean(),
 });
-export type Netns = z.infer<typeof NetnsSchema>;
 
 export const HostSchema = z.object({
   /** /proc/sys/fs/file-nr: allocated handles and file-max. */

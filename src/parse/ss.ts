@@ -290,12 +290,6 @@ function isIpv4(text: string): boolean {
   return parts === 4;
 }
 
-/** "127.0.0.1:80", "[::1]:443", "*:*", "127.0.0.1%lo:53", "[::ffff:1.2.3.4]:5" -> endpoint; bad -> null. */
-export function splitHostPort(token: string | undefined): { address: string; port: number } | null {
-  const e = parseToolEndpoint(token, 'ss');
-  return e === null || e.port === null ? null : { address: e.address, port: e.port };
-}
-
 /** A value quoted for an error message: at most 40 characters, control bytes shown as "?". */
 export function quote(text: string): string {
   return `"${safeText(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;

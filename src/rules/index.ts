@@ -8,7 +8,3 @@ import timeWait from './time-wait.js';
 
 /** Every rule, alphabetically. */
 export const RULES: ReadonlyArray<Rule> = [acceptBacklog, closeWait, fdLimit, finWait2, orphanSockets, timeWait] as ReadonlyArray<Rule>;
-
-export function ruleById(id: string): Rule | undefined {
-  return RULES.find((r) => r.id === id);
-}
