@@ -16,12 +16,23 @@
  * entries. Whichever of the two ran last, they are current. Chunks sit one level down, like main.js, so
  * `new URL('../../package.json', import.meta.url)` finds package.json from any of them.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 
 const cleanChunks = {
   name: 'clean-chunks',
   buildStart() {
     rmSync(new URL('dist/chunks', import.meta.url), { recursive: true, force: true });
+  },
+};
+
+/**
+ * dist/node: the absolute path of the node running this build (at `npm install`, the node npm ran),
+ * the one bin/fdleak.js's launcher line runs: a `node` earlier on root's PATH is never picked up.
+ */
+const pinNode = {
+  name: 'pin-node',
+  writeBundle() {
+    writeFileSync(new URL('dist/node', import.meta.url), `${process.execPath}\n`);
   },
 };
 
@@ -34,7 +45,7 @@ export default {
   },
   platform: 'node',
   tsconfig: 'tsconfig.json',
-  plugins: [cleanChunks],
+  plugins: [cleanChunks, pinNode],
   output: {
     dir: 'dist',
     format: 'esm',
