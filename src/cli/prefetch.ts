@@ -29,7 +29,7 @@ export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
   if (parsed.command === 'diagnose') {
     const target = diagnoseTarget(parsed.args[0], parsed.options.get('--proc-root'));
     const procPid = target !== undefined && coreToSpare()
-      ? prefetchProcPid(target.procRoot, target.pid, new URL('./proc-pid-reader.js', import.meta.url))
+      ? prefetchProcPid(target.procRoot, target.pid, new URL('./proc-pid-reader.cjs', import.meta.url))
       : undefined;
     return procPid === undefined ? undefined : { procPid };
   }

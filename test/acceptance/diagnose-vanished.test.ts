@@ -35,7 +35,7 @@ async function diagnoseWhileKilling(pid: number, killAfterMs: number): Promise<{
 }
 
 describe('fdleak diagnose of a 9,000-fd process killed while it is read', () => {
-  it(`${TRIES} random kills: the full table or exit 2 naming the vanished process`, async () => {
+  it(`${TRIES} random kills: the full table or exit 2 naming the vanished process`, { timeout: 240_000 }, async () => {
     // Where the read happens in a run: --debug says how long start-up, fds and tables took.
     const probe = await start();
     const started = Date.now();

@@ -1,7 +1,7 @@
 /**
  * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/fd links, chunk by chunk
  * from the shared counter, then its share of /proc/<pid>/net tables, and posts both. Bundled as
- * dist/cli/proc-pid-reader.js (a rolldown entry, like scan-worker.js); node: built-ins only, so it
+ * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.js); node: built-ins only, so it
  * starts fast. Full paths: worker threads cannot chdir, so the main thread's bare-name trick
  * (proc-pid.ts) is not open here.
  */

@@ -15,7 +15,7 @@
  * thread (an unexpected errno) is left undone: the main thread then does it itself, exactly as
  * without a worker.
  *
- * The worker itself is proc-pid-reader.ts, a bundle entry of its own (dist/cli/proc-pid-reader.js).
+ * The worker itself is proc-pid-reader.ts, a bundle entry of its own (dist/cli/proc-pid-reader.cjs).
  * Only node: built-ins here: this module is bundled into the CLI entry and must stay cheap to load.
  */
 import type { Worker } from 'node:worker_threads';
@@ -75,7 +75,7 @@ export interface ProcPidPrefetch {
 }
 
 /**
- * Starts reading /proc/<pid> (under `procRoot`) with the worker at `reader` (dist/cli/proc-pid-reader.js,
+ * Starts reading /proc/<pid> (under `procRoot`) with the worker at `reader` (dist/cli/proc-pid-reader.cjs,
  * given by the bundle entry that knows where it sits): fd/ is listed at once on libuv's thread pool (the
  * worker takes ~30 ms to start; the listing ~15 ms at 15,000 fds), the links and tables on a worker
  * thread, which gets the names when it is up. Undefined where a worker cannot be started. The worker

@@ -5,7 +5,7 @@
  * a live process whose fd table spans many chunks, and where the directory cannot be listed. Since
  * the main thread falls back to reading everything itself, equal answers alone prove nothing: each
  * test also checks what the worker delivered (fd chunks, socket tables) and that those are the
- * numbers the main thread did not read. The worker is the built dist/cli/proc-pid-reader.js (the
+ * numbers the main thread did not read. The worker is the built dist/cli/proc-pid-reader.cjs (the
  * test run builds first when src is newer: test/helpers/fresh-build.ts).
  */
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import { FD_CHUNK, NET_TABLE_FILES, prefetchProcPid } from '../../../src/live/th
 import type { Snapshot } from '../../../src/model/snapshot.js';
 
 const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
-const READER = new URL('../../../dist/cli/proc-pid-reader.js', import.meta.url);
+const READER = new URL('../../../dist/cli/proc-pid-reader.cjs', import.meta.url);
 const prefetch = (procRoot: string, pid: number) => prefetchProcPid(procRoot, pid, READER);
 
 /** Waits until the worker has claimed its first chunk of `names` (it is up and reading). */
