@@ -95,6 +95,12 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     if (statText === undefined) throw gone();
     const stat = parseProcPidStat(statText, `${source}/stat`);
     command = stat.command;
+    // An exited process (a zombie until its parent reaps it) holds no fds: nothing to diagnose, and
+    // "0 fds, no findings" would be a wrong answer. A zombie leader whose other threads still run
+    // is a live process: read it, with a warning (its fds are not under /proc/<pid>/fd then).
+    if ((stat.state === 'Z' || stat.state === 'X') && stat.threads <= 1) {
+      throw new InputError('has exited (a zombie until its parent reaps it): it holds no fds to diagnose', { source: `pid ${pid} (${stat.command})` });
+    }
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
     const cmdline = readIfPresent(`${source}/cmdline`);
     const limitsText = readIfPresent(`${source}/limits`);

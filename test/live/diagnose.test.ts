@@ -4,11 +4,12 @@
  * table, before its socket tables and limits), deterministically, through the step-timing hook.
  * The random-moment version over the CLI is test/acceptance/diagnose-vanished.test.ts.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { collectLiveProcess } from '../../src/live/diagnose.js';
-import { startScenario, stopAll } from '../helpers/netns.js';
+import { pythonPath, startScenario, stopAll } from '../helpers/netns.js';
 
 afterAll(stopAll);
 
@@ -45,6 +46,19 @@ describe('collectLiveProcess of a process that exits while it is read', () => {
     const read = collectLiveProcess(s.pid, { timings: killAt('fds', s.pid), backlog: false });
     await expect(read).rejects.toThrow(InputError);
     await expect(read).rejects.toThrow(`pid ${s.pid} (${comm}): exited while it was being read; no report (its numbers would be partial)`);
+  });
+
+  it('a process that has exited but is not reaped yet (a zombie) is said to have exited, not shown with 0 fds', async () => {
+    // python forks a child that exits at once and never waits for it: the child stays a zombie.
+    const parent = spawn(pythonPath(), ['-c', 'import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid,flush=True); time.sleep(30)'],
+      { stdio: ['ignore', 'pipe', 'ignore'] });
+    onTestFinished(() => { parent.kill('SIGKILL'); });
+    const zombie = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(d.toString()))));
+    for (let i = 0; i < 250 && state(zombie) !== 'Z'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(state(zombie)).toBe('Z');
+    await expect(collectLiveProcess(zombie, { backlog: false })).rejects.toThrow(
+      /^pid \d+ \(python[\w.]*\): has exited \(a zombie until its parent reaps it\): it holds no fds to diagnose$/,
+    );
   });
 
   it('a process alive throughout gives its whole table (the check does not cry wolf)', async () => {
