@@ -1,8 +1,12 @@
 #!/bin/sh
-':' //; unset NODE_EXTRA_CA_CERTS; exec node "$0" "$@"
-// Line 2 is sh to the shell and a string plus a comment to node: run as a command, the file re-runs
-// itself under node without NODE_EXTRA_CA_CERTS, which makes Node 20 parse that CA bundle before any
-// JS runs (42 ms of every start here) for TLS that fdleak never does. `node bin/fdleak.js` works too.
+':' //; unset NODE_EXTRA_CA_CERTS; f=$0; [ -L "$f" ] && f=$(/usr/bin/readlink -f -- "$f"); d=${f%/*}/..; [ -r "$d/dist/node" ] && read -r n < "$d/dist/node" && [ -x "$n" ] && exec "$n" "$0" "$@"; exec node "$0" "$@"
+// Line 2 is sh to the shell and a string plus a comment to node. Run as a command, the file re-runs
+// itself under node, in the same process (exec: signals, stdin, exit code and argv are node's), and
+// without NODE_EXTRA_CA_CERTS, which makes Node 20 parse that CA bundle before any JS runs (42 ms of
+// every start here) for TLS that fdleak never does. Which node: the one that built the package
+// (dist/node, written by the build: the node npm ran at install), found next to this file (through
+// /usr/bin/readlink -f only where it is a symlink, as npm's bin links are), so a `node` someone put
+// first on root's PATH is not run; only where that file or that node is gone, the node of PATH. `node bin/fdleak.js` works too, with the node you name.
 // For `diagnose <pid>` and `scan`, prefetch.js first: a worker starts on /proc while main.js loads.
 const argv = process.argv.slice(2);
 const prefetch = argv.includes('diagnose') || argv.includes('scan') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;

@@ -2,13 +2,14 @@
  * What bin/fdleak.js loads before anything else, to get a second thread going before main.js,
  * commander and the rest are even loaded: for `fdleak diagnose <pid>` a worker that starts reading
  * the process's fd and socket tables (live/threads/proc-pid-worker.ts); for `fdleak scan` a worker
- * that shares the fd walk (live/threads/scan-helper.ts). A bundle entry of its own, with node:
- * built-ins only.
+ * that shares the fd walk (live/threads/scan-helper.ts). argv is read with the option table of
+ * options.ts (the one commander is built from). A bundle entry of its own, with node: built-ins only.
  */
 import type { WalkHelper } from '../live/scan.js';
 import type { ProcPidPrefetch } from '../live/threads/proc-pid-worker.js';
 import { prefetchProcPid } from '../live/threads/proc-pid-worker.js';
 import { startScanHelper } from '../live/threads/scan-helper.js';
+import { parseArgv } from './options.js';
 
 /** The second thread already at work, if any. */
 export interface Prefetch {
@@ -23,20 +24,18 @@ export interface Prefetch {
  * undefined for any other command, and on a busy machine (everything then runs on the main thread).
  */
 export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
-  const target = diagnoseTarget(argv);
-  if (target !== undefined) {
-    const procPid = coreToSpare() ? prefetchProcPid(target.procRoot, target.pid) : undefined;
+  const parsed = parseArgv(argv);
+  if (parsed === undefined) return undefined;
+  if (parsed.command === 'diagnose') {
+    const target = diagnoseTarget(parsed.args[0], parsed.options.get('--proc-root'));
+    const procPid = target !== undefined && coreToSpare()
+      ? prefetchProcPid(target.procRoot, target.pid, new URL('./proc-pid-reader.cjs', import.meta.url))
+      : undefined;
     return procPid === undefined ? undefined : { procPid };
   }
-  if (!isScan(argv) || !coreToSpare()) return undefined;
+  if (parsed.command !== 'scan' || !coreToSpare()) return undefined;
   const scanHelper = startScanHelper(new URL('./scan-worker.js', import.meta.url));
   return scanHelper === undefined ? undefined : { scanHelper };
-}
-
-/** `fdleak [--debug] scan ...`: a guess like diagnoseTarget's; commander has the last word. */
-export function isScan(argv: readonly string[]): boolean {
-  const at = argv.indexOf('scan');
-  return at >= 0 && argv.slice(0, at).every((a) => a === '--debug') && !argv.includes('--help') && !argv.includes('-h');
 }
 
 /**
@@ -78,23 +77,10 @@ export function runningElsewhere(procRoot = '/proc'): number | undefined {
 }
 
 /**
- * The pid and --proc-root of `fdleak [--debug] diagnose <pid> [options]`, read before commander is
- * even loaded. Only a guess: commander still parses argv, and the prefetched tables are used only if
- * their pid and --proc-root are the ones it parsed.
+ * The pid and --proc-root of `fdleak diagnose <pid>` as parseArgv read them; undefined where the pid
+ * is not one (commander will say so).
  */
-export function diagnoseTarget(argv: readonly string[]): { pid: number; procRoot: string } | undefined {
-  const at = argv.indexOf('diagnose');
-  if (at < 0 || !argv.slice(0, at).every((a) => a === '--debug')) return undefined;
-  let procRoot = '/proc';
-  let pid: string | undefined;
-  for (let i = at + 1; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--proc-root') procRoot = argv[++i] ?? procRoot;
-    else if (a.startsWith('--proc-root=')) procRoot = a.slice('--proc-root='.length);
-    else if (a === '--fail-on') i++;
-    else if (a.startsWith('-')) continue;
-    else if (pid === undefined) pid = a;
-    else return undefined;
-  }
-  return pid !== undefined && /^\d{1,7}$/.test(pid) && Number(pid) > 0 ? { pid: Number(pid), procRoot } : undefined;
+function diagnoseTarget(pid: string | undefined, procRoot: string | true | undefined): { pid: number; procRoot: string } | undefined {
+  if (pid === undefined || !/^\d{1,7}$/.test(pid) || Number(pid) <= 0 || typeof procRoot !== 'string') return undefined;
+  return { pid: Number(pid), procRoot };
 }

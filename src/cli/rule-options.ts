@@ -1,19 +1,10 @@
 /** `--set rule.key=value` (repeatable) and `--config FILE`: the options of every command that runs rules. */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
 import type { RuleConfig } from '../rules/config.js';
 
 export interface RuleConfigOptions {
   set?: string[];
   config?: string;
-}
-
-/** Adds --set and --config to `cmd`. */
-export function addRuleConfigOptions(cmd: Command): Command {
-  return cmd
-    .option('--set <rule.threshold=value>', 'set a rule threshold (close-wait.min=5) or turn a rule off (time-wait=off); repeatable',
-      (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
-    .option('--config <file>', 'rule thresholds from this JSON file (default: fdleak.config.json in the working directory, if any)');
 }
 
 /**

@@ -4,7 +4,6 @@
  * its limits, the namespace's sysctls and, when a listener has a queue, the backlog limits from ss.
  */
 import { statSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
@@ -19,7 +18,8 @@ import {
 } from './proc-pid.js';
 import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
-import { runSsListenBacklogs } from '../parse/ss.js';
+import { runIn } from './programs.js';
+import { runSsListenBacklogs } from './ss-backlog.js';
 import { readOtherHalves } from './other-halves.js';
 import { socketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
@@ -82,6 +82,11 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
   const takenAt = (options.now ?? (() => new Date()))().toISOString();
   const source = `${procRoot}/${pid}`;
   const gone = (): InputError => new InputError('no such process', { source: `pid ${pid}` });
+  let command: string | undefined; // once stat is read
+  const vanished = (name = command, replaced = false): InputError => new InputError(
+    `${replaced ? 'exited and its pid was reused' : 'exited'} while it was being read; no report (its numbers would be partial)`,
+    { source: name === undefined ? `pid ${pid}` : `pid ${pid} (${name})` },
+  );
   try {
     statSync(source);
   } catch (error) {
@@ -93,6 +98,13 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const statText = readIfPresent(`${source}/stat`, true);
     if (statText === undefined) throw gone();
     const stat = parseProcPidStat(statText, `${source}/stat`);
+    command = stat.command;
+    // An exited process (a zombie until its parent reaps it) holds no fds: nothing to diagnose, and
+    // "0 fds, no findings" would be a wrong answer. A zombie leader whose other threads still run
+    // is a live process: read it, with a warning (its fds are not under /proc/<pid>/fd then).
+    if ((stat.state === 'Z' || stat.state === 'X') && stat.threads <= 1) {
+      throw new InputError('has exited (a zombie until its parent reaps it): it holds no fds to diagnose', { source: `pid ${pid} (${stat.command})` });
+    }
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
     const cmdline = readIfPresent(`${source}/cmdline`, true);
     const limitsText = readIfPresent(`${source}/limits`);
@@ -160,7 +172,15 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       }
     }
 
-    const sysctls = readSysctlsOf(procRoot, source, foreign && live, warnings);
+    const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
+    // Everything of the process is read: was it the same process all along? A process that exits
+    // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a
+    // vanished process both answer ENOENT): say it vanished rather than report partial numbers.
+    const after = readIfPresent(`${source}/stat`);
+    const now = after === undefined ? undefined : parseProcPidStat(after, `${source}/stat`);
+    if (now === undefined || now.startTime !== stat.startTime || (stat.state !== 'Z' && (now.state === 'Z' || now.state === 'X'))) {
+      throw vanished(stat.command, now !== undefined && now.startTime !== stat.startTime);
+    }
     const process: Process = {
       pid,
       command: stat.command,
@@ -196,7 +216,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {
-    if (isVanished(error)) throw new InputError(`pid ${pid} exited while it was being read`, { source: `pid ${pid}` });
+    if (isVanished(error)) throw vanished();
     if (isDenied(error)) throw new InputError(`permission denied reading ${String((error as { path?: string }).path ?? source)}`, { source: `pid ${pid}` });
     throw error;
   }
@@ -206,16 +226,12 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
  * /proc/sys/net shows the namespace of the reader: for a process in another namespace, read it
  * through `nsenter --net` (root only); otherwise say the values are fdleak's own namespace's.
  */
-function readSysctlsOf(procRoot: string, source: string, foreign: boolean, warnings: string[]): NetSysctls {
+async function readSysctlsOf(procRoot: string, source: string, foreign: boolean, warnings: string[]): Promise<NetSysctls> {
   if (foreign) {
-    try {
-      const files = NET_SYSCTL_FILES.map((f) => `/proc/sys/${f}`);
-      // One value per line, in file order: each of these files is a single line.
-      const out = execFileSync('nsenter', [`--net=${source}/ns/net`, 'cat', ...files], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] });
-      return parseNetSysctls(out.split('\n'));
-    } catch {
-      warnings.push('sysctls read from fdleak\'s own network namespace: nsenter into the process\'s one failed');
-    }
+    // One value per line, in file order: each of these files is a single line.
+    const out = await runIn(`${source}/ns/net`, ['cat', ...NET_SYSCTL_FILES.map((f) => `/proc/sys/${f}`)], 5000);
+    if (out !== null) return parseNetSysctls(out.split('\n'));
+    warnings.push('sysctls read from fdleak\'s own network namespace: nsenter into the process\'s one failed');
   }
   return readNetSysctls(`${procRoot}/sys`);
 }

@@ -136,11 +136,6 @@ function enter(dir: string): string | undefined {
   }
 }
 
-/** One fd record from a link target, e.g. (42, 7, "socket:[9913]") -> socket fd, inode "9913". */
-export function fdFromLink(pid: number, fd: number, target: string, source: string): Fd {
-  return fdRecord(pid, fd, target, { source, line: 0 });
-}
-
 function fdRecord(pid: number, fd: number, target: string, origin: Fd['origin']): Fd {
   const kind = fdKindOfTarget(target);
   return { pid, fd, kind, target, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, hint: null, origin };

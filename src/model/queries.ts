@@ -21,17 +21,6 @@ export function rowsOfNetns(snapshot: Snapshot, netns: string | null): Socket[] 
   return snapshot.sockets.filter((s) => s.netns === netns || s.netns === null);
 }
 
-/** Processes grouped by network namespace id (null when unknown). */
-export function processesByNetns(snapshot: Snapshot): Map<string | null, Process[]> {
-  const out = new Map<string | null, Process[]>();
-  for (const p of snapshot.processes) {
-    const list = out.get(p.netns);
-    if (list === undefined) out.set(p.netns, [p]);
-    else list.push(p);
-  }
-  return out;
-}
-
 /** The ip_local_port_range of a namespace, if read. */
 export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, number] | null {
   const ns = snapshot.namespaces.find((n) => n.id === netns) ?? snapshot.namespaces[0];

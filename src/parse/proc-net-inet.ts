@@ -22,16 +22,6 @@ export type ByteOrder = 'LE' | 'BE';
 export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
 export type InetTable = (typeof INET_TABLES)[number];
 
-/**
- * Reads one table; a table the kernel does not have (no IPv6, no udplite) yields null. `keep`: see
- * parseProcNetInet.
- */
-export function readProcNetInet(netDir: string, table: InetTable, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
-  const path = `${netDir}/${table}`;
-  const text = readProcNetText(path);
-  return text === null ? null : parseProcNetInet(text, path, table, netns, undefined, undefined, keep);
-}
-
 /** The text of a /proc/net table, read as latin1 (one byte, one character); null if the kernel has no such table. */
 export function readProcNetText(path: string): string | null {
   try {
@@ -188,21 +178,6 @@ function hexField(text: string, width: number, what: string): number | string {
 function decField(text: string, what: string): number | string {
   if (!/^\d{1,10}$/.test(text)) return `expected a decimal ${what}, found ${quote(text)}`;
   return Number(text);
-}
-
-/**
- * "0100007F:1F90" -> 127.0.0.1:8080 on a little-endian host.
- * "0000000000000000FFFF00000100007F:B7AD" -> ::ffff:127.0.0.1:47021 (each 8-digit word byte-swapped).
- */
-export function decodeEndpoint(
-  text: string,
-  family: 'inet' | 'inet6',
-  order: ByteOrder,
-  at: { source: string; line: number; text: string },
-): { address: string; port: number } {
-  const endpoint = endpointOf(text, family, order);
-  if (typeof endpoint === 'string') throw new InputError(endpoint, at);
-  return endpoint;
 }
 
 function endpointOf(text: string, family: 'inet' | 'inet6', order: ByteOrder): { address: string; port: number } | string {

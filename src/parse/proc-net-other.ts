@@ -6,17 +6,9 @@
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { readProcNetText } from './proc-net-inet.js';
 import { MAX_LINE, quote, stripCr } from './ss.js';
 
 export type OtherTable = 'netlink' | 'packet';
-
-/** Reads the table; null if the kernel has none. `keep`: see parseProcNetOther. */
-export function readProcNetOther(netDir: string, table: OtherTable, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
-  const path = `${netDir}/${table}`;
-  const text = readProcNetText(path);
-  return text === null ? null : parseProcNetOther(text, path, table, netns, undefined, keep);
-}
 
 /**
  * Pure: one record per row, with proto, inode and (netlink) the protocol number as detail.

@@ -8,20 +8,12 @@
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { readProcNetText } from './proc-net-inet.js';
 import { MAX_LINE, stripCr } from './ss.js';
 
 const UNIX_TYPES: Record<string, string> = { '0001': 'STREAM', '0002': 'DGRAM', '0005': 'SEQPACKET' };
 /** Column 7 (Inode) as `split(/\s+/)` would find it (the path after it may hold spaces). */
 const INODE_COLUMN = /^\s*(?:\S+\s+){6}(\S+)/;
 const UNIX_STATES: Record<string, string> = { '01': 'UNCONNECTED', '02': 'CONNECTING', '03': 'CONNECTED', '04': 'DISCONNECTING' };
-
-/** Reads the table; null if the kernel has none. `keep`: see parseProcNetUnix. */
-export function readProcNetUnix(netDir: string, netns: string | null, keep?: (inode: string) => boolean): Socket[] | null {
-  const path = `${netDir}/unix`;
-  const text = readProcNetText(path);
-  return text === null ? null : parseProcNetUnix(text, path, netns, undefined, keep);
-}
 
 /**
  * Pure: rows of /proc/net/unix. Detail is "STREAM LISTEN", "DGRAM UNCONNECTED", ...

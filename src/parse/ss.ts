@@ -290,12 +290,6 @@ function isIpv4(text: string): boolean {
   return parts === 4;
 }
 
-/** "127.0.0.1:80", "[::1]:443", "*:*", "127.0.0.1%lo:53", "[::ffff:1.2.3.4]:5" -> endpoint; bad -> null. */
-export function splitHostPort(token: string | undefined): { address: string; port: number } | null {
-  const e = parseToolEndpoint(token, 'ss');
-  return e === null || e.port === null ? null : { address: e.address, port: e.port };
-}
-
 /** A value quoted for an error message: at most 40 characters, control bytes shown as "?". */
 export function quote(text: string): string {
   return `"${safeText(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;
@@ -304,28 +298,4 @@ export function quote(text: string): string {
 /** A line without the "\r" of a capture saved with CRLF line ends. */
 export function stripCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
-}
-
-/** Arguments for the listener backlog query: no header, listeners, numeric, with inodes. */
-export const SS_LISTEN_ARGS = ['-H', '-l', '-t', '-n', '-e'] as const;
-
-/**
- * Runs `ss -Hltne` (under nsenter for another network namespace) and returns backlog limits by
- * socket inode; null when ss is missing, fails, or the namespace cannot be entered (say unknown).
- */
-export async function runSsListenBacklogs(netnsPath: string | null, timeoutMs = 5000): Promise<Map<string, number> | null> {
-  const { execa } = await import('execa');
-  const [cmd, args] = netnsPath === null ? ['ss', [...SS_LISTEN_ARGS]] : ['nsenter', [`--net=${netnsPath}`, 'ss', ...SS_LISTEN_ARGS]];
-  try {
-    const result = await execa(cmd, args, { reject: false, timeout: timeoutMs, stdin: 'ignore' });
-    if (result.exitCode !== 0 || typeof result.stdout !== 'string') return null;
-    const sink = new LineSink(false);
-    const out = new Map<string, number>();
-    for (const s of parseSs(result.stdout, `${cmd} ${args.join(' ')}`, { proto: 'tcp', sink })) {
-      if (s.inode !== null && s.backlog !== null) out.set(s.inode, s.backlog);
-    }
-    return out;
-  } catch {
-    return null;
-  }
 }

@@ -15,6 +15,3 @@ export const RULES: ReadonlyArray<Rule> = [
   acceptBacklog, closeWait, deletedFiles, fdGrowth, fdLimit, finWait2, inotifyLimit, orphanSockets, repeatedOpens, timeWait,
 ] as ReadonlyArray<Rule>;
 
-export function ruleById(id: string): Rule | undefined {
-  return RULES.find((r) => r.id === id);
-}

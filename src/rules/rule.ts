@@ -1,4 +1,4 @@
-import type { Evidence, Finding, Severity } from '../model/finding.js';
+import type { Evidence, Severity } from '../model/finding.js';
 import type { Coverage, Snapshot } from '../model/snapshot.js';
 
 /** What a rule's check returns; the engine adds rule id, default severity, command, ranking. */
@@ -39,4 +39,3 @@ export interface Rule<O extends Thresholds = Thresholds> {
 
 export const defineRule = <O extends Thresholds>(rule: Rule<O>): Rule<O> => rule;
 
-export type { Finding };

@@ -1,5 +1,4 @@
 import type { Endpoint } from '../model/socket.js';
-import { serviceName } from './services.js';
 
 /** "127.0.0.1:3306", "[::1]:443", "*:80" (wildcard address), "/run/x.sock" for unix paths. */
 export function formatEndpoint(e: Endpoint | null): string {
@@ -9,19 +8,11 @@ export function formatEndpoint(e: Endpoint | null): string {
   return `${host}:${e.port === 0 ? '*' : e.port}`;
 }
 
-/** "127.0.0.1:3306 (mysql)" when the port is a well-known one. */
-export function describeEndpoint(e: Endpoint | null): string {
-  const text = formatEndpoint(e);
-  const svc = serviceName(e?.port);
-  return svc === undefined ? text : `${text} (${svc})`;
-}
-
 /** 12.5 -> "12.5%", 100/3 -> "33.3%". */
 export function percent(part: number, whole: number): string {
   if (whole <= 0) return 'n/a';
   return `${(Math.round((part / whole) * 1000) / 10).toString()}%`;
 }
-
 /** "1 socket" / "3 sockets". */
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;

@@ -59,13 +59,3 @@ export function parseIpv4(text: string): number[] | null {
   const bytes = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : NaN));
   return bytes.every((b) => b >= 0 && b <= 255) ? bytes : null;
 }
-
-/** Canonical text of an address found in tool output: IPv6 re-formatted, IPv4 kept, "*" -> wildcard. */
-export function normalizeAddress(text: string, family: 'inet' | 'inet6' | null): string {
-  if (text === '*') return family === 'inet6' ? '::' : '0.0.0.0';
-  if (text.includes(':')) {
-    const bytes = parseIpv6(text);
-    return bytes === null ? text : formatIpv6(bytes);
-  }
-  return text;
-}

@@ -5,15 +5,14 @@
  * `ss` run in the process's namespace at the same moment (the leakers are static once ready).
  * Every scenario is diagnosed twice: by the CLI (`node bin/fdleak.js diagnose <pid> --json`, env
  * reduced to PATH and NO_COLOR=1) and in-process (collectLiveProcess + runRules); both must agree.
+ * Severities are the scenario's facts written out (e.g. 7 queued of a backlog of 8 is 87.5 %:
+ * below the 90 % that makes it critical), never the rule's formula computed again. Checks that
+ * need the scenario's own namespace (exact namespace-wide counts) skip, with the reason, in the
+ * host-namespace fallback.
  */
 import { readlinkSync } from 'node:fs';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { collectLiveProcess } from '../../src/live/diagnose.js';
-import acceptBacklog from '../../src/rules/accept-backlog.js';
-import closeWait from '../../src/rules/close-wait.js';
-import fdLimit from '../../src/rules/fd-limit.js';
-import orphanSockets from '../../src/rules/orphan-sockets.js';
-import timeWait from '../../src/rules/time-wait.js';
 import { runRules } from '../../src/rules/engine.js';
 import { runFdleak } from '../helpers/cli.js';
 import { netnsSupport, startScenario, stopAll, type Scenario } from '../helpers/netns.js';
@@ -67,7 +66,7 @@ function numberList(value: unknown): number[] {
 }
 
 const ns = netnsSupport();
-if (!ns.ok) console.warn(`live diagnose tests: host network namespace fallback (${ns.reason}); the namespace test is skipped`);
+if (!ns.ok) console.warn(`live diagnose tests: host network namespace fallback (${ns.reason})`);
 
 /**
  * A fixed port in a private namespace (readable fixtures, 3306 for mysql); in the shared host
@@ -93,9 +92,8 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect(ss.filter((r) => orphans.some(([inode]) => inode === r.inode))).toEqual([]);
 
     const f = of('orphan-sockets');
-    const { min, critical } = orphanSockets.defaults;
-    expect(orphanFds.length).toBeGreaterThanOrEqual(min);
-    expect(f.map((x) => [x.count, x.severity])).toEqual([[orphanFds.length, orphanFds.length >= critical ? 'critical' : 'warning']]);
+    expect(orphanFds.length).toBe(15); // 12 logins, each leaking its metrics client, and 3 never connected
+    expect(f.map((x) => [x.count, x.severity])).toEqual([[orphanFds.length, 'warning']]); // 15: at least 10, below 1000
     expect(f[0]!.evidence.reduce((n, e) => n + Number(e.count), 0)).toBe(orphanFds.length);
     expect(f[0]!.evidence.flatMap((e) => expandFdList(String(e.fds))).sort((a, b) => a - b)).toEqual(orphanFds);
     expect(doc.sockets).toMatchObject({ total: sockets.size, orphans: orphanFds.length });
@@ -116,7 +114,8 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect(rankedCounts(ss, (r) => r.peer.slice(0, r.peer.lastIndexOf(':')))).toEqual(groups);
 
     const f = of('close-wait');
-    expect(f.map((x) => [x.count, x.severity])).toEqual([[stuck.length, stuck.length >= closeWait.defaults.critical ? 'critical' : 'warning']]);
+    expect(stuck.length).toBe(20); // 12 + 8 peers
+    expect(f.map((x) => [x.count, x.severity])).toEqual([[stuck.length, 'warning']]); // 20: at least 10, below 1000
     // The clients' FIN_WAIT2 rows opposite these CLOSE_WAIT ones (same namespace): the other half (issue 10.4).
     const rows = tcpRows(s.pid);
     const halves = (peer: string): number => stuck.filter((c) => c.remote === peer && rows.some((r) => r.state === 'FIN_WAIT2'
@@ -148,9 +147,9 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect([listen.rxQueue, closeWaitRows]).toEqual([s.ready.queued, s.ready.closedByClient]);
 
     const queued = listen.rxQueue;
-    const full = queued > backlog || queued * 100 >= backlog * acceptBacklog.defaults.criticalPercent;
+    expect([queued, backlog]).toEqual([7, 8]); // 7 connections to a listen(8) socket that never accepts
     const f = of('accept-backlog');
-    expect(f.map((x) => [x.count, x.severity])).toEqual([[queued, full ? 'critical' : 'warning']]);
+    expect(f.map((x) => [x.count, x.severity])).toEqual([[queued, 'warning']]); // 7 of 8 = 87.5 %: below 90 %
     expect(f[0]!.evidence).toEqual([expect.objectContaining({
       listener: endpoint, queued, backlog, closeWaitUnaccepted: closeWaitRows, establishedUnaccepted: establishedRows,
     })]);
@@ -159,7 +158,7 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect(code).toBe(1);
   });
 
-  it('time-wait: a connection per request, grouped by 127.0.0.1:3306 (mysql) against the ephemeral range', async () => {
+  it('time-wait: a connection per request, grouped by 127.0.0.1:3306 (mysql) against the ephemeral range', async (ctx) => {
     // In a private namespace the range shrinks to 1000 ports, so 150 requests pass the 10% warning.
     // --hold=1: one query in flight, so the rows are provably towards an endpoint it uses (issue 10.3).
     const s = await start('per-request-client.mjs', [portArg(3306), '--requests=150', '--hold=1'], {
@@ -177,23 +176,17 @@ describe('fdleak diagnose <pid> on live processes', () => {
 
     const f = of('time-wait');
     expect(f).toHaveLength(1);
+    // The host namespace has other TIME_WAIT traffic and its own range: totals, ranking and shares are not ours.
+    if (!s.isolated) ctx.skip(`host namespace fallback (${ns.ok ? 'not isolated' : ns.reason}): the namespace's TIME_WAIT counts are not the scenario's`);
+    expect([lo, hi, size]).toEqual([40000, 40999, 1000]);
+    expect(toDb).toBe(150);
+    expect(waiting.length).toBe(150);
     const row = f[0]!.evidence.find((e) => e.peer === `127.0.0.1:${port}`);
-    if (row === undefined && !s.isolated) {
-      console.warn(`time-wait: 127.0.0.1:${port} not among the top endpoints of the host namespace; only the finding was checked`);
-      return;
-    }
     expect(row).toEqual({
-      peer: `127.0.0.1:${port}`, service: port === 3306 ? 'mysql' : null, count: toDb,
-      ephemeralRange: `${lo}-${hi}`, rangeUsed: `${Math.round((toDb / size) * 1000) / 10}%`, touchesProcess: true,
+      // one query in flight (--hold=1): the rows are towards an endpoint the process uses (issue 10.3)
+      peer: '127.0.0.1:3306', service: 'mysql', count: 150, ephemeralRange: '40000-40999', rangeUsed: '15%', touchesProcess: true,
     });
-    if (!s.isolated) return; // the host namespace has other TIME_WAIT traffic: totals and ranking are not ours
-    expect(toDb).toBe(Number(s.ready.requests));
-    expect(waiting.length).toBe(toDb);
-    const share = (toDb / size) * 100;
-    const { warnPercent, criticalPercent } = timeWait.defaults;
-    const severity = share >= criticalPercent ? 'critical' : share >= warnPercent ? 'warning' : 'info';
-    expect(severity).toBe('warning');
-    expect(f.map((x) => [x.count, x.severity])).toEqual([[waiting.length, severity]]);
+    expect(f.map((x) => [x.count, x.severity])).toEqual([[150, 'warning']]); // 15 % of the range: at least 10 %, below 50 %
     expect(f[0]!.evidence).toEqual([row]);
     expect(f[0]!.message).toContain(`to 127.0.0.1:3306 (mysql), ${row!.rangeUsed} of the ${size} ephemeral ports ${lo}-${hi}`);
     expect(code).toBe(1);
@@ -204,12 +197,9 @@ describe('fdleak diagnose <pid> on live processes', () => {
     const { code, doc, of } = await diagnose(s.pid, s.isolated);
 
     const u = fdUsage(s.pid);
-    expect(u.soft).toBe(200);
-    const share = (u.open / u.soft) * 100;
-    const severity = share >= fdLimit.defaults.criticalPercent ? 'critical' : 'warning';
-    expect(share).toBeGreaterThanOrEqual(fdLimit.defaults.warnPercent);
+    expect([u.open, u.soft]).toEqual([180, 200]);
     const f = of('fd-limit');
-    expect(f.map((x) => [x.count, x.severity])).toEqual([[u.open, severity]]);
+    expect(f.map((x) => [x.count, x.severity])).toEqual([[180, 'warning']]); // 90 % of the limit: at least 80 %, below 95 %
     expect(f[0]!.evidence).toEqual([{ open: u.open, soft: u.soft, hard: u.hard, headroom: u.soft - u.open }]);
     expect(doc.fds.total).toBe(u.open);
     expect(doc.process.fdLimit).toEqual({ soft: u.soft, hard: u.hard });
@@ -242,7 +232,7 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect(peer.of('close-wait')[0]!.message).toContain(`the other half of the ${held} FIN_WAIT2 held by pid ${s.pid} (node)`);
   });
 
-  it('a healthy busy process: no finding at warning or above, exit code 0', async () => {
+  it('a healthy busy process: no finding at warning or above, exit code 0', async (ctx) => {
     const s = await start('healthy-busy.mjs', [portArg(47140), '--connections=4']);
     const { code, doc } = await diagnose(s.pid, s.isolated);
 
@@ -252,17 +242,16 @@ describe('fdleak diagnose <pid> on live processes', () => {
     expect(doc.sockets).toMatchObject({ total: sockets.size, orphans: 0 });
     expect(doc.sockets.byState.ESTABLISHED).toBe(ssMine.filter((r) => r.state === 'ESTAB').length);
     expect(doc.sockets.byState.LISTEN).toBe(1);
-    if (!s.isolated) {
-      // The host namespace's own TIME_WAIT churn may concern the namespace, not this process.
-      const mine = doc.findings.filter((f) => serious(f) && !(f.rule === 'time-wait' && f.evidence.every((e) => e.touchesProcess === false)));
-      expect(mine).toEqual([]);
-      return;
-    }
+    // The host namespace's own TIME_WAIT churn may concern the namespace, not this process.
+    const mine = doc.findings.filter((f) => serious(f) && !(f.rule === 'time-wait' && f.evidence.every((e) => e.touchesProcess === false)));
+    expect(mine).toEqual([]);
+    if (!s.isolated) ctx.skip(`host namespace fallback (${ns.ok ? 'not isolated' : ns.reason}): the namespace's own findings and exit code are not the scenario's`);
     expect(doc.findings.filter(serious)).toEqual([]);
     expect(code).toBe(0);
   });
 
-  it.skipIf(!ns.ok)('a process in another network namespace is judged against its own tables: 0 orphans', async () => {
+  it('a process in another network namespace is judged against its own tables: 0 orphans', async (ctx) => {
+    if (!ns.ok) ctx.skip(`cannot create a network namespace here: ${ns.reason}`);
     const s = await start('healthy-busy.mjs', ['--port=47160', '--connections=3']); // runs only isolated
     expect(s.netns).not.toBe(readlinkSync('/proc/self/ns/net'));
     const sockets = [...socketFds(s.pid).keys()];

@@ -28,8 +28,6 @@ function fdsDenied(pid: number): boolean {
 const isRoot = process.getuid?.() === 0;
 const setprivWorks = isRoot && spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'true']).status === 0;
 const pid1Denied = fdsDenied(1);
-if (!setprivWorks) console.warn('diagnose-errors: the setpriv case is skipped (needs root and setpriv)');
-if (!pid1Denied) console.warn('diagnose-errors: the pid 1 case is skipped (its fds are readable here)');
 
 // A root-owned process for an unprivileged fdleak to look at; stdio /dev/null, so it has 3 fds.
 const victim = setprivWorks ? spawn('sleep', ['60'], { stdio: 'ignore' }) : undefined;
@@ -49,7 +47,8 @@ describe('fdleak diagnose: pids it cannot diagnose exit 2 with one line', () => 
     expectOneLineError(await runFdleak(['diagnose', '0', '--json']), 'fdleak: <pid>: expected a process id (a positive number), found "0"');
   });
 
-  it.skipIf(!setprivWorks)('a process whose fds the user may not read (uid 65534 against a root process)', async () => {
+  it('a process whose fds the user may not read (uid 65534 against a root process)', async (ctx) => {
+    if (!setprivWorks) ctx.skip(isRoot ? 'setpriv --reuid=65534 does not work here' : 'needs root to run fdleak as uid 65534');
     const pid = victim!.pid!;
     // Until its exec, the child is still a copy of node: wait for the comm to say sleep.
     for (let i = 0; i < 250 && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 20));
@@ -57,7 +56,8 @@ describe('fdleak diagnose: pids it cannot diagnose exit 2 with one line', () => 
     expectOneLineError(r, `fdleak: pid ${pid}: cannot read the fds of pid ${pid} (sleep): permission denied; run as root or as the process's owner`);
   });
 
-  it.skipIf(!pid1Denied)('pid 1, whose fd links even root cannot read here', async () => {
+  it('pid 1, whose fd links even root cannot read here', async (ctx) => {
+    if (!pid1Denied) ctx.skip('the fds of pid 1 are readable here: no pid to be denied');
     const comm = readFileSync('/proc/1/comm', 'utf8').trim();
     expectOneLineError(await runFdleak(['diagnose', '1', '--json']),
       `fdleak: pid 1: cannot read the fds of pid 1 (${comm}): permission denied; run as root or as the process's owner`);

@@ -1,42 +1,13 @@
 /**
- * bin/fdleak.js guesses `diagnose <pid>` from argv before commander is loaded, to start reading the
- * process early, and `scan` to start its helper thread. A wrong guess only wastes that work (the collector uses it only for the pid and
- * --proc-root commander parsed), so it must recognise the usual forms and give up on the rest.
+ * The prefetch starts its second thread only when a core is free for it: runningElsewhere counts
+ * what else is runnable. (How it reads argv is options.ts's parseArgv: test/cli/options.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { diagnoseTarget, isScan, runningElsewhere } from '../../src/cli/prefetch.js';
-
-describe('diagnoseTarget', () => {
-  it('finds the pid and --proc-root wherever the options are', () => {
-    expect(diagnoseTarget(['diagnose', '4113'])).toEqual({ pid: 4113, procRoot: '/proc' });
-    expect(diagnoseTarget(['--debug', 'diagnose', '--json', '4113'])).toEqual({ pid: 4113, procRoot: '/proc' });
-    expect(diagnoseTarget(['diagnose', '--fail-on', 'critical', '4113', '--json'])).toEqual({ pid: 4113, procRoot: '/proc' });
-    expect(diagnoseTarget(['diagnose', '11400', '--proc-root', 'fixtures/x'])).toEqual({ pid: 11400, procRoot: 'fixtures/x' });
-    expect(diagnoseTarget(['diagnose', '--proc-root=/tmp/p', '7'])).toEqual({ pid: 7, procRoot: '/tmp/p' });
-  });
-
-  it('gives up on anything else', () => {
-    for (const argv of [[], ['--version'], ['scan'], ['rules'], ['analyze', 'diagnose'], ['diagnose'], ['diagnose', 'abc'],
-      ['diagnose', '0'], ['diagnose', '1', '2'], ['--help', 'diagnose', '1'], ['diagnose', '--fail-on', '12']]) {
-      expect(diagnoseTarget(argv), argv.join(' ')).toBeUndefined();
-    }
-  });
-});
-
-describe('isScan', () => {
-  it('recognises scan with its options, and nothing else', () => {
-    for (const argv of [['scan'], ['--debug', 'scan'], ['scan', '--json', '--top', '5'], ['scan', '--sort', 'orphans']]) {
-      expect(isScan(argv), argv.join(' ')).toBe(true);
-    }
-    for (const argv of [[], ['analyze', 'scan'], ['diagnose', '1'], ['scan', '--help'], ['--help', 'scan'], ['rules']]) {
-      expect(isScan(argv), argv.join(' ')).toBe(false);
-    }
-  });
-});
+import { runningElsewhere } from '../../src/cli/prefetch.js';
 
 describe('runningElsewhere', () => {
   const root = mkdtempSync(join(tmpdir(), 'fdleak-loadavg-'));

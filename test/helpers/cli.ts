@@ -11,12 +11,15 @@ export interface CliResult {
   stderr: string;
 }
 
-/** `node bin/fdleak.js ...args`; `prefix` runs it under another command (e.g. setpriv ...). */
-export async function runFdleak(args: string[], prefix: string[] = [], timeoutMs = 20_000): Promise<CliResult> {
+/**
+ * `node bin/fdleak.js ...args`; `prefix` runs it under another command (e.g. setpriv ...); `path`:
+ * the PATH it gets (default: the test's own).
+ */
+export async function runFdleak(args: string[], prefix: string[] = [], timeoutMs = 20_000, path = process.env.PATH ?? '/usr/bin:/bin'): Promise<CliResult> {
   if (!existsSync(`${ROOT}/dist/cli/main.js`)) throw new Error('dist/ is missing: build first (npm run build)');
   const argv = [...prefix, process.execPath, 'bin/fdleak.js', ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { PATH: path, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';

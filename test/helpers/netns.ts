@@ -64,7 +64,7 @@ export function netnsSupport(): { ok: true } | { ok: false; reason: string } {
 let python: string | undefined;
 
 /** The real python3 binary (not a pyenv shim: one exec less, same pid either way). */
-function pythonPath(): string {
+export function pythonPath(): string {
   if (python !== undefined) return python;
   const r = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 10_000 });
   python = r.status === 0 && r.stdout.trim() !== '' ? r.stdout.trim() : 'python3';

@@ -15,6 +15,7 @@
  * thread (an unexpected errno) is left undone: the main thread then does it itself, exactly as
  * without a worker.
  *
+ * The worker itself is proc-pid-reader.ts, a bundle entry of its own (dist/cli/proc-pid-reader.cjs).
  * Only node: built-ins here: this module is bundled into the CLI entry and must stay cheap to load.
  */
 import type { Worker } from 'node:worker_threads';
@@ -42,6 +43,15 @@ export interface FdWorkerLinks {
 /** Text of each table read, by file name; null where the kernel has no such table. */
 export type NetTexts = Map<string, string | null>;
 
+/** What the worker is started with (workerData). */
+export interface ReaderData {
+  /** /proc/<pid>, absolute. */
+  dir: string;
+  claims: Int32Array;
+  chunk: number;
+  tables: readonly string[];
+}
+
 /** What the worker posts, in this order (it is sent the names: an array of strings). */
 export type WorkerMessage =
   | ({ kind: 'links' } & FdWorkerLinks)
@@ -60,16 +70,19 @@ export interface ProcPidPrefetch {
   links(): Promise<FdWorkerLinks | null>;
   /** The tables the worker claimed, read after every link. */
   netTexts(): Promise<NetTexts | null>;
+  /** What the worker has delivered so far: fd chunks and socket tables it read (its proof of work). */
+  readonly delivered: { chunks: number; tables: number };
 }
 
 /**
- * Starts reading /proc/<pid> (under `procRoot`): fd/ is listed at once on libuv's thread pool (the
+ * Starts reading /proc/<pid> (under `procRoot`) with the worker at `reader` (dist/cli/proc-pid-reader.cjs,
+ * given by the bundle entry that knows where it sits): fd/ is listed at once on libuv's thread pool (the
  * worker takes ~30 ms to start; the listing ~15 ms at 15,000 fds), the links and tables on a worker
  * thread, which gets the names when it is up. Undefined where a worker cannot be started. The worker
  * is unref'd except while an answer is awaited: it never keeps the process alive by itself (a
  * prefetch nobody uses dies with the process).
  */
-export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch | undefined {
+export function prefetchProcPid(procRoot: string, pid: number, reader: URL): ProcPidPrefetch | undefined {
   const claims = new Int32Array(new SharedArrayBuffer(8));
   const fs = process.getBuiltinModule('node:fs');
   // Absolute: the main thread chdirs into fd/ while it reads its share (proc-pid.ts), and the
@@ -78,10 +91,9 @@ export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch 
   let worker: Worker;
   try {
     const { Worker } = process.getBuiltinModule('node:worker_threads');
-    // Source text, not a file: nothing to resolve next to the bundle, and a CommonJS eval starts fastest.
-    worker = new Worker(`(${procPidWorker.toString()})()`, {
-      eval: true,
-      workerData: { dir, claims, chunk: FD_CHUNK, tables: NET_TABLE_FILES },
+    const workerData: ReaderData = { dir, claims, chunk: FD_CHUNK, tables: NET_TABLE_FILES };
+    worker = new Worker(reader, {
+      workerData,
       stdout: false,
       stderr: false,
     });
@@ -90,6 +102,7 @@ export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch 
   }
   worker.unref();
   let listed: string[] | null | undefined; // undefined: not yet
+  const delivered = { chunks: 0, tables: 0 };
   let settleLinks!: (links: FdWorkerLinks | null) => void;
   let settleTables!: (texts: NetTexts | null) => void;
   const links = new Promise<FdWorkerLinks | null>((resolve) => (settleLinks = resolve));
@@ -108,8 +121,14 @@ export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch 
   };
   fs.readdir(`${dir}/fd`, (error, names) => list(error === null ? names : null));
   worker.on('message', (message: WorkerMessage) => {
-    if (message.kind === 'links') settleLinks(message);
-    else if (message.kind === 'tables') { settleTables(new Map(message.texts)); worker.unref(); }
+    if (message.kind === 'links') {
+      delivered.chunks = message.starts.length;
+      settleLinks(message);
+    } else if (message.kind === 'tables') {
+      delivered.tables = message.texts.length;
+      settleTables(new Map(message.texts));
+      worker.unref();
+    }
     else giveUp();
   });
   worker.on('error', giveUp);
@@ -136,51 +155,6 @@ export function prefetchProcPid(procRoot: string, pid: number): ProcPidPrefetch 
     },
     links: () => awaited(links),
     netTexts: () => awaited(tables),
+    delivered,
   };
-}
-
-/**
- * The worker's body, sent as source text: it may use nothing from outside itself. Full paths:
- * worker threads cannot chdir, so the main thread's bare-name trick (proc-pid.ts) is not open here.
- */
-function procPidWorker(): void {
-  const { readFileSync, readlinkSync } = process.getBuiltinModule('node:fs');
-  const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
-  const { dir, claims, chunk, tables } = workerData as { dir: string; claims: Int32Array; chunk: number; tables: string[] };
-  const post = (message: unknown): void => parentPort!.postMessage(message);
-  const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
-  parentPort!.once('message', (names: string[]) => {
-    const starts: number[] = [];
-    const links: string[] = [];
-    let denied = false;
-    for (;;) {
-      const start = Atomics.add(claims, 0, chunk);
-      if (start >= names.length) break;
-      starts.push(start);
-      const end = Math.min(start + chunk, names.length);
-      for (let i = start; i < end; i++) {
-        try {
-          links.push(readlinkSync(`${dir}/fd/${names[i]}`));
-        } catch (error) {
-          // As on the main thread: a closed fd is skipped, a denied one makes the table incomplete.
-          const code = errno(error);
-          if (code === 'ENOENT' || code === 'ESRCH') links.push('');
-          else if (code === 'EACCES' || code === 'EPERM') { denied = true; links.push(''); }
-          else { post({ kind: 'failed' }); return; }
-        }
-      }
-    }
-    post({ kind: 'links', starts, links: links.join('\0'), denied });
-    // Tables only once every link is claimed: the fds are read before the tables, as without a worker.
-    const texts: Array<[string, string | null]> = [];
-    for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
-      try {
-        texts.push([tables[t]!, readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
-      } catch (error) {
-        if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
-        // Anything else: left out, so the main thread reads it and reports it as it always does.
-      }
-    }
-    post({ kind: 'tables', texts });
-  });
 }

@@ -2,16 +2,27 @@
  * The worker that reads /proc/<pid>/fd and /proc/<pid>/net beside the main thread must change
  * nothing but the time: every snapshot collected with it equals the one collected without it, on a
  * captured /proc tree given as a relative path (the main thread chdirs while the worker reads), on
- * a live process whose fd table spans many chunks, and where the directory cannot be listed.
+ * a live process whose fd table spans many chunks, and where the directory cannot be listed. Since
+ * the main thread falls back to reading everything itself, equal answers alone prove nothing: each
+ * test also checks what the worker delivered (fd chunks, socket tables) and that those are the
+ * numbers the main thread did not read. The worker is the built dist/cli/proc-pid-reader.cjs (the
+ * test run builds first when src is newer: test/helpers/fresh-build.ts).
  */
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess } from '../../../src/live/diagnose.js';
 import { readProcPidFd, readProcPidFdShared } from '../../../src/live/proc-pid.js';
-import { FD_CHUNK, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
+import { FD_CHUNK, NET_TABLE_FILES, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
 import type { Snapshot } from '../../../src/model/snapshot.js';
 
 const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
+const READER = new URL('../../../dist/cli/proc-pid-reader.cjs', import.meta.url);
+const prefetch = (procRoot: string, pid: number) => prefetchProcPid(procRoot, pid, READER);
+
+/** Waits until the worker has claimed its first chunk of `names` (it is up and reading). */
+async function workerStarted(claims: Int32Array): Promise<void> {
+  for (let waited = 0; Atomics.load(claims, 0) === 0 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+}
 const children: Array<{ kill(): boolean }> = [];
 afterAll(() => {
   for (const child of children) child.kill();
@@ -35,21 +46,34 @@ async function holder(files: number): Promise<number> {
 describe('prefetchProcPid', () => {
   it('gives the same snapshot as the main thread alone on a captured /proc tree (relative path)', async () => {
     const procRoot = 'fixtures/rules/close-wait/fires-server-never-closes';
-    const prefetch = prefetchProcPid(procRoot, 11400);
-    expect(prefetch).toBeDefined();
-    const shared = await collectLiveProcess(11400, { procRoot, prefetch, now });
+    const p = prefetch(procRoot, 11400)!;
+    await p.names();
+    await workerStarted(p.claims);
+    const shared = await collectLiveProcess(11400, { procRoot, prefetch: p, now });
     expect(shared).toEqual(await collectLiveProcess(11400, { procRoot, now }));
     expect(shared.fds).toHaveLength(39);
+    // 39 fds are one chunk, and the worker claimed it: every link came from the worker.
+    expect(p.delivered.chunks).toBe(1);
+    // It also read the tables the main thread did not claim: at least one, and all of them between the two.
+    expect(p.delivered.tables).toBeGreaterThan(0);
+    expect(Atomics.load(p.claims, 1)).toBeGreaterThanOrEqual(NET_TABLE_FILES.length);
   });
 
   it('gives the same fd table on a live process spanning many chunks', async () => {
     const pid = await holder(FD_CHUNK * 20 + 7);
-    const prefetch = prefetchProcPid('/proc', pid)!;
-    await prefetch.names();
+    const p = prefetch('/proc', pid)!;
+    const names = (await p.names())!;
     // Let the worker start on its share first, so both threads surely read links here.
-    for (let waited = 0; Atomics.load(prefetch.claims, 0) === 0 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-    const shared = await readProcPidFdShared(prefetch);
-    expect((await prefetch.links())!.starts.length).toBeGreaterThan(0);
+    await workerStarted(p.claims);
+    const shared = await readProcPidFdShared(p);
+    const theirs = (await p.links())!;
+    expect(p.delivered.chunks).toBe(theirs.starts.length);
+    expect(theirs.starts.length).toBeGreaterThan(0);
+    // The worker's links are real targets of those fds (not blanks the main thread refilled).
+    const byFd = new Map(shared.fds.map((f) => [f.fd, f.target]));
+    const sample = theirs.links.split('\0').slice(0, FD_CHUNK);
+    expect(sample.map((t, i) => [names[theirs.starts[0]! + i], t]).filter(([, t]) => t !== '').length).toBe(sample.length);
+    expect(sample.every((t, i) => byFd.get(Number(names[theirs.starts[0]! + i])) === t)).toBe(true);
     const alone = readProcPidFd('/proc', pid);
     expect(shared.fds.length).toBeGreaterThan(FD_CHUNK * 20 + 7);
     expect(shared).toEqual(alone);
@@ -61,16 +85,21 @@ describe('prefetchProcPid', () => {
       sockets: snapshot.sockets.filter((s) => s.owners.length > 0).map((s) => ({ ...s, origin: s.origin.source })),
       host: null,
     });
-    const snapshot = await collectLiveProcess(pid, { prefetch: prefetchProcPid('/proc', pid), now, backlog: false });
+    const second = prefetch('/proc', pid)!;
+    await second.names();
+    await workerStarted(second.claims);
+    const snapshot = await collectLiveProcess(pid, { prefetch: second, now, backlog: false });
+    expect(second.delivered.chunks).toBeGreaterThan(0);
+    expect(second.delivered.tables).toBeGreaterThan(0);
     expect(own(snapshot)).toEqual(own(await collectLiveProcess(pid, { now, backlog: false })));
     expect(snapshot.sockets.filter((s) => s.state === 'ESTABLISHED' && s.owners.length > 0)).toHaveLength(2);
   });
 
   it('leaves a process that is not there to the main thread, which reports it as always', async () => {
-    const prefetch = prefetchProcPid('/proc', 4_194_303);
-    await expect(collectLiveProcess(4_194_303, { prefetch })).rejects.toThrow('pid 4194303: no such process');
+    const gone = prefetch('/proc', 4_194_303);
+    await expect(collectLiveProcess(4_194_303, { prefetch: gone })).rejects.toThrow('pid 4194303: no such process');
     const procRoot = 'fixtures/rules/close-wait/fires-server-never-closes';
-    const missing = prefetchProcPid(procRoot, 1)!;
+    const missing = prefetch(procRoot, 1)!;
     expect(await missing.names()).toBeNull();
   });
 });

@@ -1,0 +1,52 @@
+/**
+ * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/fd links, chunk by chunk
+ * from the shared counter, then its share of /proc/<pid>/net tables, and posts both. Bundled as
+ * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.js); node: built-ins only, so it
+ * starts fast. Full paths: worker threads cannot chdir, so the main thread's bare-name trick
+ * (proc-pid.ts) is not open here.
+ */
+import { readFileSync, readlinkSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ReaderData, WorkerMessage } from './proc-pid-worker.js';
+
+const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
+
+/** Reads the chunks and tables this thread claims from `data.claims`, for the names in fd/. */
+export function readShare(data: ReaderData, names: readonly string[], post: (message: WorkerMessage) => void): void {
+  const { dir, claims, chunk, tables } = data;
+  const starts: number[] = [];
+  const links: string[] = [];
+  let denied = false;
+  for (;;) {
+    const start = Atomics.add(claims, 0, chunk);
+    if (start >= names.length) break;
+    starts.push(start);
+    const end = Math.min(start + chunk, names.length);
+    for (let i = start; i < end; i++) {
+      try {
+        links.push(readlinkSync(`${dir}/fd/${names[i]}`));
+      } catch (error) {
+        // As on the main thread: a closed fd is skipped, a denied one makes the table incomplete.
+        const code = errno(error);
+        if (code === 'ENOENT' || code === 'ESRCH') links.push('');
+        else if (code === 'EACCES' || code === 'EPERM') { denied = true; links.push(''); }
+        else { post({ kind: 'failed' }); return; }
+      }
+    }
+  }
+  post({ kind: 'links', starts, links: links.join('\0'), denied });
+  // Tables only once every link is claimed: the fds are read before the tables, as without a worker.
+  const texts: Array<[string, string | null]> = [];
+  for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
+    try {
+      texts.push([tables[t]!, readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
+      // Anything else: left out, so the main thread reads it and reports it as it always does.
+    }
+  }
+  post({ kind: 'tables', texts });
+}
+
+const port = parentPort;
+if (port !== null) port.once('message', (names: string[]) => readShare(workerData as ReaderData, names, (m) => port.postMessage(m)));

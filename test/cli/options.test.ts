@@ -1,0 +1,86 @@
+/**
+ * The option table is read twice: by commander (main.ts builds the program from it) and, before
+ * commander is loaded, by parseArgv for the start-up prefetch. The two must agree: every form
+ * commander accepts for `diagnose <pid>` gives parseArgv the same pid and --proc-root, whatever
+ * options the table holds (the cases are made from the table, so a new option needs no new case),
+ * and what commander refuses parseArgv gives up on.
+ */
+import { describe, expect, it } from 'vitest';
+import { Command, CommanderError } from 'commander';
+import { createProgram } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+import { COMMANDS, GLOBAL_OPTIONS, optionName, parseArgv } from '../../src/cli/options.js';
+import type { OptionSpec } from '../../src/cli/options.js';
+
+const quietIo: Io = { out: () => {}, err: () => {}, isTTY: false, env: {}, stdin: process.stdin, stdinIsTTY: true };
+
+/** What commander makes of argv: the command, its arguments and option values; or 'refused'. */
+function commanderReads(argv: string[]): { command: string; args: string[]; options: Record<string, unknown> } | 'refused' {
+  const program = createProgram(quietIo, { code: 0, debug: false });
+  let seen: { command: string; args: string[]; options: Record<string, unknown> } | undefined;
+  for (const cmd of program.commands) {
+    cmd.action((...params: unknown[]) => {
+      const self = params[params.length - 1] as Command;
+      seen = { command: self.name(), args: self.args, options: self.opts() };
+    });
+  }
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return 'refused';
+    throw error;
+  }
+  return seen ?? 'refused';
+}
+
+/** A value the option accepts: its first choice, or a word. */
+const valueFor = (spec: OptionSpec): string => spec.choices?.[0] ?? (optionName(spec) === '--proc-root' ? 'fixtures/x' : '5');
+const takesValue = (spec: OptionSpec): boolean => spec.flags.includes('<');
+
+describe('parseArgv', () => {
+  it('reads every option of the table as commander does, before and after the pid, "--x v" and "--x=v"', () => {
+    for (const [name, command] of Object.entries(COMMANDS)) {
+      for (const spec of [...command.options, ...GLOBAL_OPTIONS] as OptionSpec[]) {
+        const arg = command.args.length > 0 && command.args[0]!.startsWith('<') ? ['4113'] : [];
+        const forms = takesValue(spec)
+          ? [[optionName(spec), valueFor(spec)], [`${optionName(spec)}=${valueFor(spec)}`]]
+          : [[optionName(spec)]];
+        for (const form of forms) {
+          for (const argv of [[name, ...form, ...arg], [name, ...arg, ...form]]) {
+            const ours = parseArgv(argv);
+            const theirs = commanderReads(argv);
+            expect(theirs, argv.join(' ')).not.toBe('refused');
+            if (theirs === 'refused') continue;
+            expect(ours?.command, argv.join(' ')).toBe(theirs.command);
+            expect(ours?.args, argv.join(' ')).toEqual(theirs.args);
+            const key = optionName(spec);
+            const camel = key.slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
+            if (spec !== GLOBAL_OPTIONS[0]) expect(ours?.options.get(key), argv.join(' ')).toEqual(theirs.options[camel]);
+          }
+        }
+      }
+    }
+  });
+
+  it('finds the pid and --proc-root of diagnose wherever the options are', () => {
+    const target = (argv: string[]): unknown => {
+      const p = parseArgv(argv);
+      return p === undefined ? undefined : [p.command, p.args, p.options.get('--proc-root')];
+    };
+    expect(target(['diagnose', '4113'])).toEqual(['diagnose', ['4113'], '/proc']);
+    expect(target(['--debug', 'diagnose', '--json', '4113'])).toEqual(['diagnose', ['4113'], '/proc']);
+    expect(target(['diagnose', '--fail-on', 'critical', '4113', '--json'])).toEqual(['diagnose', ['4113'], '/proc']);
+    expect(target(['diagnose', '11400', '--proc-root', 'fixtures/x'])).toEqual(['diagnose', ['11400'], 'fixtures/x']);
+    expect(target(['diagnose', '--proc-root=/tmp/p', '7'])).toEqual(['diagnose', ['7'], '/tmp/p']);
+    expect(target(['diagnose', '--', '7'])).toEqual(['diagnose', ['7'], '/proc']);
+  });
+
+  it('gives up where commander refuses or does something else (help, version)', () => {
+    for (const argv of [[], ['--version'], ['-V'], ['nope'], ['analyze', '--bogus'], ['diagnose'], ['diagnose', '1', '2'],
+      ['--help', 'diagnose', '1'], ['diagnose', '1', '-h'], ['diagnose', '--fail-on'], ['diagnose', '--json=yes', '1'], ['scan', 'extra']]) {
+      expect(parseArgv(argv), argv.join(' ')).toBeUndefined();
+      if (argv.includes('--help') || argv.includes('-h') || argv.includes('--version') || argv.includes('-V')) continue;
+      expect(commanderReads(argv), argv.join(' ')).toBe('refused');
+    }
+  });
+});
