@@ -122,7 +122,7 @@ function valueOf(spec: OptionSpec): 'none' | 'required' | 'optional' {
 export interface ParsedArgv {
   command: CommandName;
   args: string[];
-  options: Map<string, string | true>;
+  options: Map<string, string | true | string[]>;
 }
 
 /**
@@ -135,7 +135,11 @@ export function parseArgv(argv: readonly string[]): ParsedArgv | undefined {
   let command: CommandName | undefined;
   let specs: readonly OptionSpec[] = GLOBAL_OPTIONS;
   const args: string[] = [];
-  const options = new Map<string, string | true>();
+  const options = new Map<string, string | true | string[]>();
+  const put = (spec: OptionSpec, value: string): void => {
+    const prior = options.get(optionName(spec));
+    options.set(optionName(spec), spec.repeatable === true ? [...(Array.isArray(prior) ? prior : []), value] : value);
+  };
   let dashDash = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -159,12 +163,12 @@ export function parseArgv(argv: readonly string[]): ParsedArgv | undefined {
     const takes = valueOf(spec);
     if (name !== a) {
       if (takes === 'none') return undefined;
-      options.set(optionName(spec), a.slice(eq + 1));
+      put(spec, a.slice(eq + 1));
     } else if (takes === 'required') {
       if (i + 1 >= argv.length) return undefined;
-      options.set(optionName(spec), argv[++i]!);
+      put(spec, argv[++i]!);
     } else if (takes === 'optional' && i + 1 < argv.length && !argv[i + 1]!.startsWith('-')) {
-      options.set(optionName(spec), argv[++i]!);
+      put(spec, argv[++i]!);
     } else {
       options.set(optionName(spec), true);
     }

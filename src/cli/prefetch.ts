@@ -27,7 +27,8 @@ export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
   const parsed = parseArgv(argv);
   if (parsed === undefined) return undefined;
   if (parsed.command === 'diagnose') {
-    const target = diagnoseTarget(parsed.args[0], parsed.options.get('--proc-root'));
+    const procRoot = parsed.options.get('--proc-root');
+    const target = diagnoseTarget(parsed.args[0], typeof procRoot === 'string' ? procRoot : undefined);
     const procPid = target !== undefined && coreToSpare()
       ? prefetchProcPid(target.procRoot, target.pid, new URL('./proc-pid-reader.cjs', import.meta.url))
       : undefined;

@@ -178,7 +178,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // vanished process both answer ENOENT): say it vanished rather than report partial numbers.
     const after = readIfPresent(`${source}/stat`);
     const now = after === undefined ? undefined : parseProcPidStat(after, `${source}/stat`);
-    if (now === undefined || now.startTime !== stat.startTime || (stat.state !== 'Z' && (now.state === 'Z' || now.state === 'X'))) {
+    if (now === undefined || now.startTime !== stat.startTime || stat.exiting || now.exiting
+      || (stat.state !== 'Z' && (now.state === 'Z' || now.state === 'X'))) {
       throw vanished(stat.command, now !== undefined && now.startTime !== stat.startTime);
     }
     const process: Process = {

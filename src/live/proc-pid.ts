@@ -174,6 +174,8 @@ export interface ProcStat {
   state: string;
   threads: number;
   startTime: number;
+  /** PF_EXITING: the process is exiting (its fds are being closed); not yet a zombie. */
+  exiting: boolean;
 }
 
 /** /proc/<pid>/stat: "1234 (my (odd) name) S 1 ..." -> comm, state, num_threads (20), starttime (22). */
@@ -188,7 +190,10 @@ export function parseProcPidStat(text: string, source: string): ProcStat {
   if (!Number.isInteger(threads) || !Number.isInteger(startTime)) {
     throw new InputError('expected at least 22 fields', { source, line: 1, text });
   }
-  return { command: text.slice(open + 1, close), state: rest[0] ?? '?', threads, startTime };
+  // Field 9, flags: PF_EXITING (0x4) is set from the start of do_exit(), before the fds are closed
+  // and long before the task is a zombie: a read in that window sees an emptying fd table.
+  const exiting = (Number(rest[6]) & 0x4) !== 0;
+  return { command: text.slice(open + 1, close), state: rest[0] ?? '?', threads, startTime, exiting };
 }
 
 /** NUL-separated argv -> one line, arguments joined by spaces. */

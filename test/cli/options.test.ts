@@ -41,7 +41,7 @@ describe('parseArgv', () => {
   it('reads every option of the table as commander does, before and after the pid, "--x v" and "--x=v"', () => {
     for (const [name, command] of Object.entries(COMMANDS)) {
       for (const spec of [...command.options, ...GLOBAL_OPTIONS] as OptionSpec[]) {
-        const arg = command.args.length > 0 && command.args[0]!.startsWith('<') ? ['4113'] : [];
+        const arg = (command.args as readonly string[]).filter((a) => a.startsWith('<')).map((_, i) => String(4113 + i)); // every required argument
         const forms = takesValue(spec)
           ? [[optionName(spec), valueFor(spec)], [`${optionName(spec)}=${valueFor(spec)}`]]
           : [[optionName(spec)]];
