@@ -1,12 +1,14 @@
-/** Every registered rule has its file, test, fires-/quiet- fixtures, and a row in README's rule table. */
+/** Every registered rule has its file, test, fires-/quiet- fixtures, and a row in README's rule table (## Rules). */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/rules/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-// README.md, and the drafts of its new sections (docs-draft/*.md) until they are merged into it.
-const drafts = existsSync(`${root}docs-draft`) ? readdirSync(`${root}docs-draft`).filter((n) => n.endsWith('.md')).map((n) => readFileSync(`${root}docs-draft/${n}`, 'utf8')) : [];
-const readme = [readFileSync(`${root}README.md`, 'utf8'), ...drafts].join('\n');
+// The rule table of README.md: the rows between its '## Rules' heading and the next '## ' heading.
+const readmeText = readFileSync(`${root}README.md`, 'utf8');
+const rulesStart = readmeText.indexOf('\n## Rules\n');
+const rulesEnd = readmeText.indexOf('\n## ', rulesStart + 1);
+const readme = rulesStart < 0 ? '' : readmeText.slice(rulesStart, rulesEnd < 0 ? undefined : rulesEnd);
 const contract = ['accept-backlog', 'close-wait', 'deleted-files', 'fd-growth', 'fd-limit', 'fin-wait2', 'inotify-limit', 'orphan-sockets', 'repeated-opens', 'time-wait'];
 
 describe('rule registry', () => {
