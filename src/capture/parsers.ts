@@ -1,6 +1,6 @@
 /**
  * How `fdleak analyze` feeds each format's parser, chunk by chunk. lsof and lsof -F read a chunk in
- * place (parseLsofPiece, parseLsofFieldsPiece): their carry holds the header's layout, the process
+ * place (LsofReader): it holds the header's layout, the process
  * set being read and each process's fds so far; an lsof -F chunk is cut before its last "p" or "f"
  * line, so that a file set is read whole. The other formats are read line by line with the context
  * a batch needs to parse on its own (netstat's section header, /proc/net's header), and where a
@@ -11,8 +11,8 @@ import type { Socket, SocketProto } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
 import { isPreamble } from './detect-format.js';
-import type { FdTable, LsofCarry, LsofPiece } from '../parse/lsof/lsof.js';
-import { lsofCaptureCarry, lsofCaptureProcesses, parseLsofFieldsPiece, parseLsofPiece } from '../parse/lsof/lsof.js';
+import type { FdTable } from '../parse/lsof/reader.js';
+import { LsofReader } from '../parse/lsof/reader.js';
 import { parseNetstat } from '../parse/netstat.js';
 import type { InetTable } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, tableOfSource } from '../parse/proc-net-inet.js';
@@ -47,14 +47,13 @@ export interface CaptureParser {
 }
 
 const NOTHING: Parsed = { processes: [], fds: [], sockets: [], records: 0 };
-const fromPiece = (piece: LsofPiece): Parsed => piece;
 
 const lsof: CaptureParser = {
   open(_head, source, sink, shared) {
-    const carry = lsofCaptureCarry(shared.listed, shared.inputs++);
+    const reader = new LsofReader('lsof', { source, sink, listed: shared.listed, input: shared.inputs++ });
     return {
-      read: (chunk) => fromPiece(parseLsofPiece(chunk.text, source, sink, carry, chunk.first)),
-      end: () => ({ ...NOTHING, processes: lsofCaptureProcesses(carry) }),
+      read: (chunk) => reader.read(chunk.text, chunk.first),
+      end: () => ({ ...NOTHING, processes: reader.end() }),
     };
   },
 };
@@ -65,7 +64,7 @@ const MAX_PENDING = 1 << 20;
 /** lsof -F: a piece may only end before a process ("p") or file ("f") field. */
 const lsofFields: CaptureParser = {
   open(_head, source, sink, shared) {
-    const carry: LsofCarry = lsofCaptureCarry(shared.listed, shared.inputs++);
+    const reader = new LsofReader('lsof-F', { source, sink, listed: shared.listed, input: shared.inputs++ });
     let pending: Chunk | null = null;
     return {
       read(chunk) {
@@ -77,7 +76,7 @@ const lsofFields: CaptureParser = {
         if (at < 0) {
           // No set starts after the first line (a short chunk: the line a read split): wait for one,
           // unless it is not coming (text that is not lsof -F, forced by --format).
-          if (text.length >= MAX_PENDING) return fromPiece(parseLsofFieldsPiece(text, source, sink, carry, first));
+          if (text.length >= MAX_PENDING) return reader.read(text, first);
           pending = { first, count: chunk.first + chunk.count - first, text };
           return NOTHING;
         }
@@ -85,12 +84,12 @@ const lsofFields: CaptureParser = {
         let count = 1;
         for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n', i + 1)) count++;
         pending = { first: chunk.first + chunk.count - count, count, text: rest };
-        return fromPiece(parseLsofFieldsPiece(text.slice(0, at), source, sink, carry, first));
+        return reader.read(text.slice(0, at), first);
       },
       end() {
-        const last = pending === null ? NOTHING : fromPiece(parseLsofFieldsPiece(pending.text, source, sink, carry, pending.first));
+        const last = pending === null ? NOTHING : reader.read(pending.text, pending.first);
         pending = null;
-        return { ...last, processes: [...last.processes, ...lsofCaptureProcesses(carry)] };
+        return { ...last, processes: [...last.processes, ...reader.end()] };
       },
     };
   },

@@ -10,8 +10,8 @@
  */
 import { createReadStream } from 'node:fs';
 import { InputError } from '../errors.js';
+import { MAX_LINE } from '../parse/text.js';
 
-export const MAX_LINE = 64 * 1024;
 /**
  * Chunks are cut at about this size: V8 allocates larger strings in its large-object space, which
  * only a full GC frees, and a 100 MB capture would pile up there; smaller ones die young, cheaply.

@@ -16,7 +16,8 @@
  */
 import type { Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { MAX_LINE, parseToolEndpoint, quote, stripCr } from './ss.js';
+import { parseToolEndpoint } from './endpoint.js';
+import { MAX_LINE, quote, stripCr } from './text.js';
 
 /** netstat's TCP state names (tcp_state[] in netstat.c) -> kernel names. */
 const NETSTAT_STATES: Record<string, TcpState> = {
