@@ -18,11 +18,13 @@ import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
 import type { Format } from './detect-format.js';
-import { detectFormat } from './detect-format.js';
+import { detectFormat, isPreamble } from './detect-format.js';
+import { MAX_LINE } from '../parse/text.js';
 import { CAPTURE_PARSERS } from './parsers.js';
-import type { Parsed, Shared } from './parsers.js';
-import type { LineStream } from './text-input.js';
-import { detach } from './text-input.js';
+import type { InputReader, Parsed, Shared } from './parsers.js';
+import type { Chunk, Line, LineStream } from './text-input.js';
+import { detach, linesOf } from './text-input.js';
+import { formatChange } from './format-switch.js';
 
 export interface InputSummary {
   source: string;
@@ -50,20 +52,75 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
   const inputs: InputSummary[] = [];
   const skippedLines: SkippedLine[] = [];
   for (const stream of streams) {
-    const format = detectFormat(stream.head, stream.source, forced);
-    const sink = new LineSink(false);
-    const reader = CAPTURE_PARSERS[format].open(stream.head, stream.source, sink, shared);
-    let records = 0;
-    for await (const chunks of stream.chunks()) {
-      const before = sink.skipped.length;
-      for (const chunk of chunks) records += builder.add(reader.read(chunk));
-      for (let i = before; i < sink.skipped.length; i++) sink.skipped[i]!.text = detach(sink.skipped[i]!.text); // not the chunk
+    const first = stream.overlong[0];
+    if (first !== undefined && !stream.head.some((l) => !isPreamble(l.text))) {
+      // nothing readable before the over-long line (a single 100 MB line): that line is the problem
+      throw new InputError(`line ${first.no} is longer than ${MAX_LINE / 1024} KiB: no tool fdleak reads prints such lines`, { source: stream.source, line: first.no, text: first.text });
     }
-    records += builder.add(reader.end());
-    const meaningful = stream.lines - stream.overlong.length;
-    for (const l of stream.overlong) sink.bad(`line longer than ${64} KiB, skipped`, stream.source, l.no, l.text);
-    const summary = { source: stream.source, format, lines: stream.lines, records, skipped: sink.count };
-    if (records === 0 && sink.count > 0) {
+    // One part per format in the stream (most streams: one); each part is a capture of its own.
+    let part = new Part(detectFormat(stream.head, stream.source, forced), stream.source, stream.head, 1, shared);
+    let parts = 1;
+    for await (const chunks of stream.chunks()) {
+      for (let chunk of chunks) {
+        for (;;) {
+          const change = forced === undefined ? formatChange(chunk, part.format) : null;
+          if (change === null) {
+            part.records += builder.add(part.reader.read(chunk));
+            break;
+          }
+          // The chunk holds the end of this part and the start of the next: each read by its own parser.
+          const [before, after] = splitChunk(chunk, change.at);
+          if (before !== null) part.records += builder.add(part.reader.read(before));
+          inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
+          part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared);
+          chunk = after;
+        }
+      }
+      part.detachSkipped();
+    }
+    inputs.push(part.finish(stream.lines, stream, builder, skippedLines));
+  }
+  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
+}
+
+/** A chunk cut at a line start `at` (an offset in its text): the lines before (null if none) and from there. */
+function splitChunk(chunk: Chunk, at: number): [Chunk | null, Chunk] {
+  if (at === 0) return [null, chunk];
+  const before = chunk.text.slice(0, at - 1); // without the newline that ends it
+  let count = 1;
+  for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) count++;
+  return [{ first: chunk.first, count, text: before }, { first: chunk.first + count, count: chunk.count - count, text: chunk.text.slice(at) }];
+}
+
+/** One capture: a whole input, or one format's part of a stream holding several. */
+class Part {
+  readonly sink = new LineSink(false);
+  readonly reader: InputReader;
+  records = 0;
+  private detached = 0;
+
+  constructor(readonly format: Format, readonly source: string, head: readonly Line[], readonly first: number, shared: Shared) {
+    this.reader = CAPTURE_PARSERS[format].open(head, source, this.sink, shared);
+  }
+
+  /** Skipped lines keep their own copy of the text, not the chunk's. */
+  detachSkipped(): void {
+    const { skipped } = this.sink;
+    for (let i = this.detached; i < skipped.length; i++) skipped[i]!.text = detach(skipped[i]!.text);
+    this.detached = skipped.length;
+  }
+
+  /** The part ends at line `last`: its summary, or an InputError when it could not be read. */
+  finish(last: number, stream: LineStream, builder: CaptureBuilder, skippedLines: SkippedLine[]): InputSummary {
+    const { sink, format } = this;
+    this.records += builder.add(this.reader.end());
+    this.detachSkipped();
+    const overlong = stream.overlong.filter((l) => l.no >= this.first && l.no <= last);
+    const lines = last - this.first + 1;
+    const meaningful = lines - overlong.length;
+    for (const l of overlong) sink.bad(`line longer than ${MAX_LINE / 1024} KiB, skipped`, stream.source, l.no, l.text);
+    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count };
+    if (this.records === 0 && sink.count > 0) {
       const first = sink.skipped[0]!;
       throw new InputError(`no ${format} records could be read: ${first.reason}`, { source: first.source, line: first.line, text: first.text });
     }
@@ -74,11 +131,10 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
         { source: first.source, line: first.line, text: first.text },
       );
     }
-    inputs.push(summary);
     skippedLines.push(...sink.skipped.slice(0, 20 - skippedLines.length));
     builder.formats.add(format);
+    return summary;
   }
-  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
 }
 
 interface ProcessAcc {

@@ -17,8 +17,8 @@ export function isPreamble(text: string): boolean {
   return text.trim() === '' || /^\s*[$#]\s/.test(text) || /^\s*[$#]$/.test(text.trim());
 }
 
-/** The format of one line, or undefined if it says nothing on its own. */
-export function formatOfLine(text: string): Format | undefined {
+/** The format whose header (or lsof -F process line) `text` is, or undefined. */
+export function headerFormat(text: string): Format | undefined {
   const t = text.trimStart();
   if (/^COMMAND\s+PID\s/.test(t) && /\bFD\b/.test(t) && /\bNAME\s*$/.test(t)) return 'lsof';
   if (/^p\d+$/.test(t.trimEnd())) return 'lsof-F';
@@ -26,6 +26,14 @@ export function formatOfLine(text: string): Format | undefined {
   if (/^Active (Internet connections|UNIX domain sockets|Bluetooth connections)/.test(t)) return 'netstat';
   if (/^Proto\s+Recv-Q\s+Send-Q\s+Local Address/.test(t) || /^Proto\s+RefCnt\s+Flags/.test(t)) return 'netstat';
   if (/^sl\s+local_address\s+rem(ote)?_address/.test(t) || /^Num\s+RefCount\s+Protocol\s+Flags/.test(t)) return 'proc-net';
+  return undefined;
+}
+
+/** The format of one line, or undefined if it says nothing on its own. */
+export function formatOfLine(text: string): Format | undefined {
+  const header = headerFormat(text);
+  if (header !== undefined) return header;
+  const t = text.trimStart();
   const tokens = t.trim().split(/\s+/);
   // Header-less ss (-H): "[netid] STATE recv send local peer ..."
   const i = SS_NETID.test(tokens[0] ?? '') ? 1 : 0;

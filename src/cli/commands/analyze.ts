@@ -26,13 +26,19 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     try {
       streams.push(await openLines(path, io.stdin));
     } catch (error) {
+      for (const stream of streams) stream.close();
       if (error instanceof InputError) throw error;
       const code = errnoOf(error);
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((error as Error).message);
       throw new InputError(`cannot read: ${why}`, { source: path });
     }
   }
-  const capture = await analyzeCapture(streams, options.format, new Date().toISOString());
+  let capture;
+  try {
+    capture = await analyzeCapture(streams, options.format, new Date().toISOString());
+  } finally {
+    for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
+  }
   const { findings, skipped } = runRules(capture.snapshot);
   io.out(options.json
     ? analyzeJson(capture, findings, skipped)
