@@ -10,9 +10,9 @@ import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
 import { FD_KINDS } from '../model/fd.js';
 import type { Process } from '../model/process.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
-import type { Owner, Socket } from '../model/socket.js';
+import type { Owner, Socket, TcpState } from '../model/socket.js';
 import { isWildcard } from '../model/queries.js';
 import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
@@ -32,11 +32,23 @@ export interface InputSummary {
   lines: number;
   records: number;
   skipped: number;
+  /** What reading it assumed that the text does not say (e.g. the state of rows ss printed without one). */
+  assumed: string[];
+}
+
+/** What the text cannot say, given on the command line (`--state`, `--port-range`, `--fd-limit`, `--somaxconn`). */
+export interface Assumptions {
+  state?: TcpState;
+  portRange?: [number, number];
+  fdLimit?: number;
+  somaxconn?: number;
 }
 
 export interface CaptureResult {
   snapshot: Snapshot;
   inputs: InputSummary[];
+  /** What the command line supplied that the text cannot say (--port-range, --fd-limit, --somaxconn). */
+  assumed: string[];
   /** The first skipped lines of all inputs (for the report), at most 20. */
   skippedLines: SkippedLine[];
 }
@@ -46,9 +58,9 @@ const MAX_SKIPPED_SHARE = 0.2;
 const MIN_SKIPPED_TO_FAIL = 10;
 
 /** Reads every input and builds the merged snapshot. */
-export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string): Promise<CaptureResult> {
-  const builder = new CaptureBuilder();
-  const shared: Shared = { listed: new Map(), inputs: 0 };
+export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}): Promise<CaptureResult> {
+  const builder = new CaptureBuilder(assume);
+  const shared: Shared = { listed: new Map(), inputs: 0, ...(assume.state === undefined ? {} : { state: assume.state }) };
   const inputs: InputSummary[] = [];
   const skippedLines: SkippedLine[] = [];
   for (const stream of streams) {
@@ -80,7 +92,12 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
     }
     inputs.push(part.finish(stream.lines, stream, builder, skippedLines));
   }
-  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
+  const assumed = [
+    ...(assume.portRange === undefined ? [] : [`ip_local_port_range ${assume.portRange[0]}-${assume.portRange[1]} (--port-range)`]),
+    ...(assume.fdLimit === undefined ? [] : [`every process's fd limit is ${assume.fdLimit} (--fd-limit)`]),
+    ...(assume.somaxconn === undefined ? [] : [`net.core.somaxconn ${assume.somaxconn} (--somaxconn)`]),
+  ];
+  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines, assumed };
 }
 
 /** A chunk cut at a line start `at` (an offset in its text): the lines before (null if none) and from there. */
@@ -119,7 +136,7 @@ class Part {
     const lines = last - this.first + 1;
     const meaningful = lines - overlong.length;
     for (const l of overlong) sink.bad(`line longer than ${MAX_LINE / 1024} KiB, skipped`, stream.source, l.no, l.text);
-    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count };
+    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count, assumed: this.reader.assumed ?? [] };
     if (this.records === 0 && sink.count > 0) {
       const first = sink.skipped[0]!;
       throw new InputError(`no ${format} records could be read: ${first.reason}`, { source: first.source, line: first.line, text: first.text });
@@ -151,6 +168,8 @@ class CaptureBuilder {
   private readonly processes = new Map<number, ProcessAcc>();
   private readonly socketFds: SocketFds = new Map();
   private readonly sockets: Socket[] = [];
+
+  constructor(private readonly assume: Assumptions) {}
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
   add(parsed: Parsed): number {
@@ -189,6 +208,12 @@ class CaptureBuilder {
     return acc;
   }
 
+  /** The sysctls the command line gave (the text holds none). */
+  private sysctls(): NetSysctls {
+    const { portRange, somaxconn } = this.assume;
+    return { ...UNKNOWN_SYSCTLS, ipLocalPortRange: portRange ?? null, somaxconn: somaxconn ?? null };
+  }
+
   build(takenAt: string, inputs: InputSummary[]): Snapshot {
     const sockets = mergeSockets(this.sockets, this.socketFds);
     const owned = new Map<number, number>();
@@ -201,7 +226,8 @@ class CaptureBuilder {
           pid: p.pid, command: p.command, cmdline: null, uid: null, startTime: null,
           fdCount,
           fdTableComplete: p.fromFdTable && p.complete,
-          fdLimit: null, netns: null, threads: null,
+          fdLimit: this.assume.fdLimit === undefined ? null : { soft: this.assume.fdLimit, hard: this.assume.fdLimit },
+          netns: null, threads: null,
           fdKinds: p.fromFdTable ? p.kinds : null,
         };
       });
@@ -215,14 +241,14 @@ class CaptureBuilder {
       processes,
       fds: [...this.socketFds.values()].flatMap((fds) => [...fds.values()]).sort((a, b) => a.pid - b.pid || a.fd - b.fd),
       sockets,
-      namespaces: [{ id: null, tables: [...this.formats], sysctls: UNKNOWN_SYSCTLS, backlogKnown: sockets.some((s) => s.backlog !== null) }],
+      namespaces: [{ id: null, tables: [...this.formats], sysctls: this.sysctls(), backlogKnown: sockets.some((s) => s.backlog !== null) }],
       host: { fileNr: null, nrOpen: null },
       coverage: {
         fdTables: hasFdTables,
         socketTables: sockets.length > 0 || listing,
         netnsAware: false,
-        limits: false,
-        sysctls: false,
+        limits: this.assume.fdLimit !== undefined,
+        sysctls: this.assume.portRange !== undefined || this.assume.somaxconn !== undefined,
         // ss/netstat listings with -a, and /proc/net, show rows no fd owns (TIME_WAIT, unaccepted).
         ownerlessRows: listing && (ownerless || this.formats.has('proc-net')),
       },

@@ -23,8 +23,8 @@ export function headerFormat(text: string): Format | undefined {
   if (/^COMMAND\s+PID\s/.test(t) && /\bFD\b/.test(t) && /\bNAME\s*$/.test(t)) return 'lsof';
   if (/^p\d+$/.test(t.trimEnd())) return 'lsof-F';
   if (/^(Netid\s+State|State\s+Recv-Q|Netid\s+Recv-Q|Recv-Q\s+Send-Q\s+Local Address:Port)/.test(t)) return 'ss';
-  if (/^Active (Internet connections|UNIX domain sockets|Bluetooth connections)/.test(t)) return 'netstat';
-  if (/^Proto\s+Recv-Q\s+Send-Q\s+Local Address/.test(t) || /^Proto\s+RefCnt\s+Flags/.test(t)) return 'netstat';
+  if (/^(Active (Internet connections|UNIX domain sockets|Bluetooth connections)|Aktive (Internetverbindungen|Sockets in der UNIX-Dom))/.test(t)) return 'netstat';
+  if (/^Proto\s+Recv-Q\s+Send-Q\s+Local Address/.test(t) || /^Proto\s+(RefCnt\s+Flags|RefZ\S+\s+Flaggen)/.test(t)) return 'netstat';
   if (/^sl\s+local_address\s+rem(ote)?_address/.test(t) || /^Num\s+RefCount\s+Protocol\s+Flags/.test(t)) return 'proc-net';
   return undefined;
 }

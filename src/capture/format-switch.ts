@@ -11,7 +11,7 @@ import { headerFormat } from './detect-format.js';
 import type { Chunk } from './text-input.js';
 
 /** A word each header holds, at most a few per line of ordinary tool output. */
-const MARKERS = ['COMMAND', 'Recv-Q', 'Active ', 'RefCnt', 'local_address', 'RefCount'];
+const MARKERS = ['COMMAND', 'Recv-Q', 'Active ', 'Aktive ', 'RefCnt', 'RefZ', 'local_address', 'RefCount'];
 
 export interface FormatChange {
   /** Offset in the chunk's text where the line of the new format starts. */

@@ -7,7 +7,7 @@
  * batch may be cut (never between an ss socket line and its continuation lines).
  */
 import type { Fd, FdKind } from '../model/fd.js';
-import type { Socket, SocketProto } from '../model/socket.js';
+import type { Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
 import { isPreamble } from './detect-format.js';
@@ -17,7 +17,7 @@ import { parseNetstat } from '../parse/netstat.js';
 import type { InetTable } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, tableOfSource } from '../parse/proc-net-inet.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
-import { parseSs } from '../parse/ss.js';
+import { parseSs, ssStateFilter } from '../parse/ss.js';
 import type { Chunk, Line } from './text-input.js';
 import { linesOf } from './text-input.js';
 
@@ -34,12 +34,16 @@ export interface Parsed {
 export interface Shared {
   listed: Map<number, FdTable>;
   inputs: number;
+  /** --state: the state of tcp rows that have none (ss with a state filter drops the State column). */
+  state?: TcpState;
 }
 
 /** One input being read: every chunk in order, then end(). */
 export interface InputReader {
   read(chunk: Chunk): Parsed;
   end(): Parsed;
+  /** What the reading assumed that the text does not say (shown in the report's input). */
+  assumed?: string[];
 }
 
 export interface CaptureParser {
@@ -100,7 +104,7 @@ const lsofFields: CaptureParser = {
  * are not counted twice), `cut()` says where a batch may end, `see()` follows every line.
  */
 interface LineParser {
-  start(head: readonly Line[], source: string): ParserState;
+  start(head: readonly Line[], source: string, shared: Shared): ParserState;
   cut(lines: Line[]): number;
   parse(text: string, source: string, sink: LineSink, state: ParserState): Socket[];
 }
@@ -110,13 +114,15 @@ interface ParserState {
   see(line: Line): void;
   /** Format-specific memory (ss: protocol of rows without Netid; proc-net: which table). */
   readonly options: Record<string, unknown>;
+  /** What the reading assumed. */
+  assumed?: string[];
 }
 
 /** A LineParser as a CaptureParser: lines without preamble, batches with context, origins shifted. */
 function byLines(parser: LineParser): CaptureParser {
   return {
-    open(head, source, sink) {
-      const state = parser.start(head, source);
+    open(head, source, sink, shared) {
+      const state = parser.start(head, source, shared);
       let carry: Line[] = [];
       const run = (lines: Line[]): Parsed => {
         if (lines.length === 0) return NOTHING;
@@ -134,6 +140,7 @@ function byLines(parser: LineParser): CaptureParser {
         return { processes: [], fds: [], sockets, records: sockets.length };
       };
       return {
+        ...(state.assumed === undefined ? {} : { assumed: state.assumed }),
         read(chunk) {
           const lines = [...carry, ...linesOf(chunk).filter((l) => !isPreamble(l.text))];
           const cut = parser.cut(lines);
@@ -165,13 +172,30 @@ function headerState(isContext: (text: string) => boolean, options: Record<strin
   };
 }
 
+/** The command line a capture shows above its output ("$ sudo ss -tnp state close-wait"), or undefined. */
+export function commandLineOf(head: readonly Line[], tool: string): Line | undefined {
+  const re = new RegExp(`^\\s*(?:\\S*[$#%]\\s*)?(?:sudo\\s+(?:-\\S+\\s+)*)?(?:\\S*/)?${tool}(?:\\s|$)`);
+  return head.find((l) => re.test(l.text));
+}
+
 const ss: LineParser = {
-  start(head) {
+  start(head, _source, shared) {
     // Without a Netid column tcp and udp rows look alike: UNCONN only occurs for datagram sockets.
     const text = head.map((l) => l.text).join('\n');
     const netid = /^Netid\s/m.test(text);
     const proto: SocketProto | undefined = netid ? undefined : /^UNCONN\s/m.test(text) ? 'udp' : 'tcp';
-    return headerState(() => false, { proto });
+    // ss drops the State column when one state filter is given: the rows' state is the filter's.
+    const command = commandLineOf(head, 'ss');
+    const filtered = command === undefined ? undefined : ssStateFilter(command.text);
+    const noStateColumn = /^(Netid\s+)?Recv-Q\s/m.test(text);
+    const state = shared.state ?? (noStateColumn ? filtered : undefined);
+    const parserState = headerState(() => false, { proto, state });
+    if (state !== undefined) {
+      parserState.assumed = [shared.state !== undefined
+        ? `rows without a state are ${state} (--state)`
+        : `rows without a state are ${state} (the ss command line at line ${command!.no} filters on it)`];
+    }
+    return parserState;
   },
   cut(lines) {
     // Keep a socket line together with its TAB-led continuation lines.
@@ -181,13 +205,14 @@ const ss: LineParser = {
   },
   parse: (text, source, sink, state) => {
     const proto = state.options.proto as SocketProto | undefined;
-    return parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }) });
+    const filtered = state.options.state as TcpState | undefined;
+    return parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }), ...(filtered === undefined ? {} : { state: filtered }) });
   },
 };
 
 const netstat: LineParser = {
   // The section title and column header decide how rows read (inet vs unix).
-  start: () => headerState((t) => /^(Active |Proto\s)/.test(t), {}, 2),
+  start: () => headerState((t) => /^(Active |Aktive |Proto\s)/.test(t), {}, 2),
   cut: all,
   parse: (text, source, sink) => parseNetstat(text, source, sink),
 };

@@ -83,17 +83,22 @@ export function createProgram(io: Io, state: State): Command {
     .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
     .argument('[files...]', 'captures to read together ("-" or none: stdin)')
     .addOption(new Option('--format <format>', 'input format').choices(['auto', 'lsof', 'lsof-F', 'ss', 'netstat', 'proc-net']).default('auto'))
+    .option('--state <state>', 'state of rows printed without one (ss ... state close-wait drops the State column)')
+    .option('--port-range <A-B>', 'net.ipv4.ip_local_port_range of the captured box (e.g. 32768-60999)')
+    .option('--fd-limit <n>', 'soft RLIMIT_NOFILE of the captured processes')
+    .option('--somaxconn <n>', 'net.core.somaxconn of the captured box')
     .option('--json', 'print JSON (schema fdleak/analyze@1)')
     .addOption(failOn())
-    .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)')
-    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string }) => {
+    .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)\n  $ ss -tnp state close-wait | fdleak analyze --state close-wait --fd-limit 1024')
+    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string; state?: string; portRange?: string; fdLimit?: string; somaxconn?: string }) => {
       const failOnValue = parseFailOn(opts.failOn);
       if (files.length === 0 && io.stdinIsTTY) {
         throw new InputError('no input: give capture files, or pipe text in (lsof -n | fdleak analyze)', { source: 'analyze' });
       }
-      const { analyze } = await import('./commands/analyze.js');
+      const { analyze, parseAssumptions } = await import('./commands/analyze.js');
+      const assume = parseAssumptions(opts);
       const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
-      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version() }, io);
+      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version(), assume }, io);
     });
 
   program

@@ -41,6 +41,36 @@ export interface SsParseOptions {
   proto?: SocketProto;
   netns?: string | null;
   sink?: LineSink;
+  /** State of tcp rows that have none: ss drops the State column when one `state` filter is given. */
+  state?: TcpState;
+}
+
+/** ss's `state` filter words (ss(8), STATE-FILTER) that name one TCP state. */
+const FILTER_STATES: Record<string, TcpState> = {
+  established: 'ESTABLISHED', 'syn-sent': 'SYN_SENT', 'syn-recv': 'SYN_RECV', 'fin-wait-1': 'FIN_WAIT1', 'fin-wait-2': 'FIN_WAIT2',
+  'time-wait': 'TIME_WAIT', closed: 'CLOSE', 'close-wait': 'CLOSE_WAIT', 'last-ack': 'LAST_ACK', listening: 'LISTEN', closing: 'CLOSING',
+};
+
+/**
+ * A TCP state as a user names it: ss's filter word ("close-wait"), ss's column word ("CLOSE-WAIT"),
+ * the kernel's name ("CLOSE_WAIT"), any case; undefined for anything else.
+ */
+export function tcpStateNamed(word: string): TcpState | undefined {
+  const w = word.toUpperCase().replace(/-/g, '_').replace(/^FIN_WAIT_([12])$/, 'FIN_WAIT$1');
+  const aliases: Record<string, TcpState> = { ESTAB: 'ESTABLISHED', LISTENING: 'LISTEN', CLOSED: 'CLOSE', UNCONN: 'CLOSE' };
+  return aliases[w] ?? (Object.values(SS_STATES).includes(w as TcpState) ? (w as TcpState) : undefined);
+}
+
+/**
+ * The one state an ss command line filters on (`ss -tnp state close-wait`), or undefined: none, or
+ * several (`state connected`, two `state` words, `exclude`), when rows keep or cannot be given one.
+ */
+export function ssStateFilter(commandLine: string): TcpState | undefined {
+  const words = commandLine.trim().split(/\s+/);
+  if (words.includes('exclude')) return undefined;
+  const states = words.flatMap((w, i) => (w === 'state' && words[i + 1] !== undefined ? [words[i + 1]!] : []));
+  if (states.length !== 1) return undefined;
+  return FILTER_STATES[states[0]!.toLowerCase()];
 }
 
 /**
@@ -63,13 +93,13 @@ export function parseSs(text: string, source: string, options: SsParseOptions = 
     if (raw.startsWith('\t') || raw.trim() === '') continue; // -i/-e continuation of the row above
     if (/^(Netid|State|Recv-Q)\s/.test(raw)) continue; // header
     if (raw.startsWith('Failed to find cgroup2 mount')) continue; // ss -e stderr noise
-    const socket = parseSsLine(raw, source, i + 1, defaultProto, options.netns ?? null, sink);
+    const socket = parseSsLine(raw, source, i + 1, defaultProto, options.netns ?? null, sink, options.state ?? null);
     if (socket !== null) sockets.push(socket);
   }
   return sockets;
 }
 
-function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: SocketProto, netns: string | null, sink: LineSink): Socket | null {
+function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: SocketProto, netns: string | null, sink: LineSink, filtered: TcpState | null): Socket | null {
   const bad = (reason: string): null => {
     sink.bad(reason, source, lineNo, raw);
     return null;
@@ -139,7 +169,7 @@ function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: 
     else if (token.startsWith('v6only:')) v6only = token.slice(7);
   }
   if (inode !== null && !/^\d+$/.test(inode)) return bad(`expected a decimal inode, found ${quote(inode)}`);
-  const state = stateWord === undefined ? null : SS_STATES[stateWord]!;
+  const state = stateWord === undefined ? filtered : SS_STATES[stateWord]!;
   const isTcp = proto === 'tcp';
   const isListen = state === 'LISTEN';
   let family: Socket['family'];

@@ -1,4 +1,6 @@
 import { analyzeCapture } from '../../capture/capture.js';
+import type { Assumptions } from '../../capture/capture.js';
+import { tcpStateNamed } from '../../parse/ss.js';
 import type { Format } from '../../capture/detect-format.js';
 import { openLines } from '../../capture/text-input.js';
 import type { LineStream } from '../../capture/text-input.js';
@@ -11,6 +13,7 @@ import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
 export interface AnalyzeOptions {
+  assume?: Assumptions;
   json: boolean;
   format: Format | undefined;
   failOn: Severity | 'never';
@@ -35,7 +38,7 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
   }
   let capture;
   try {
-    capture = await analyzeCapture(streams, options.format, new Date().toISOString());
+    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume);
   } finally {
     for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
   }
@@ -44,4 +47,29 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     ? analyzeJson(capture, findings, skipped)
     : analyzeTable(capture, findings, skipped, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/** --state, --port-range, --fd-limit, --somaxconn: checked, each a one-line error naming the option. */
+export function parseAssumptions(opts: { state?: string; portRange?: string; fdLimit?: string; somaxconn?: string }): Assumptions {
+  const bad = (option: string, expected: string, value: string): InputError =>
+    new InputError(`${option}: expected ${expected}, found ${JSON.stringify(value.slice(0, 40))}`, { source: 'analyze' });
+  const count = (option: string, value: string): number => {
+    if (!/^\d{1,9}$/.test(value) || Number(value) === 0) throw bad(option, 'a positive whole number', value);
+    return Number(value);
+  };
+  const out: Assumptions = {};
+  if (opts.state !== undefined) {
+    const state = tcpStateNamed(opts.state);
+    if (state === undefined) throw bad('--state', 'a TCP state (close-wait, CLOSE_WAIT, established, time-wait, ...)', opts.state);
+    out.state = state;
+  }
+  if (opts.portRange !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(opts.portRange);
+    const [lo, hi] = m === null ? [0, 0] : [Number(m[1]), Number(m[2])];
+    if (m === null || lo < 1 || hi > 65535 || lo > hi) throw bad('--port-range', 'LOW-HIGH within 1-65535 (e.g. 32768-60999)', opts.portRange);
+    out.portRange = [lo, hi];
+  }
+  if (opts.fdLimit !== undefined) out.fdLimit = count('--fd-limit', opts.fdLimit);
+  if (opts.somaxconn !== undefined) out.somaxconn = count('--somaxconn', opts.somaxconn);
+  return out;
 }
