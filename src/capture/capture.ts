@@ -25,6 +25,7 @@ import type { InputReader, Parsed, Shared } from './parsers.js';
 import type { Chunk, Line, LineStream } from './text-input.js';
 import { detach, linesOf } from './text-input.js';
 import { formatChange } from './format-switch.js';
+import { Unpaster } from './paste.js';
 
 export interface InputSummary {
   source: string;
@@ -69,11 +70,15 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
       // nothing readable before the over-long line (a single 100 MB line): that line is the problem
       throw new InputError(`line ${first.no} is longer than ${MAX_LINE / 1024} KiB: no tool fdleak reads prints such lines`, { source: stream.source, line: first.no, text: first.text });
     }
+    // Text as people paste it (fenced, quoted, indented, a prompt or prose on top): undone line by line.
+    const unpaster = Unpaster.of(stream.head, forced !== undefined || readable(stream.head));
+    const head = unpaster === null ? stream.head : unpasted(stream.head, forced);
     // One part per format in the stream (most streams: one); each part is a capture of its own.
-    let part = new Part(detectFormat(stream.head, stream.source, forced), stream.source, stream.head, 1, shared);
+    let part = new Part(detectFormat(head, stream.source, forced), stream.source, head, 1, shared, unpaster?.notes ?? []);
     let parts = 1;
     for await (const chunks of stream.chunks()) {
       for (let chunk of chunks) {
+        if (unpaster !== null) chunk = unpaster.chunk(chunk);
         for (;;) {
           const change = forced === undefined ? formatChange(chunk, part.format) : null;
           if (change === null) {
@@ -84,7 +89,7 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
           const [before, after] = splitChunk(chunk, change.at);
           if (before !== null) part.records += builder.add(part.reader.read(before));
           inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
-          part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared);
+          part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
           chunk = after;
         }
       }
@@ -98,6 +103,21 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
     ...(assume.somaxconn === undefined ? [] : [`net.core.somaxconn ${assume.somaxconn} (--somaxconn)`]),
   ];
   return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines, assumed };
+}
+
+/** Whether the format is recognised in the first lines as they are. */
+function readable(head: readonly Line[]): boolean {
+  try {
+    detectFormat(head, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first lines with the paste shape undone (a fresh Unpaster: the stream's own reads them again). */
+function unpasted(head: readonly Line[], forced: Format | undefined): Line[] {
+  return Unpaster.of(head, forced !== undefined || readable(head))!.lines(head);
 }
 
 /** A chunk cut at a line start `at` (an offset in its text): the lines before (null if none) and from there. */
@@ -116,7 +136,7 @@ class Part {
   records = 0;
   private detached = 0;
 
-  constructor(readonly format: Format, readonly source: string, head: readonly Line[], readonly first: number, shared: Shared) {
+  constructor(readonly format: Format, readonly source: string, head: readonly Line[], readonly first: number, shared: Shared, private readonly notes: string[]) {
     this.reader = CAPTURE_PARSERS[format].open(head, source, this.sink, shared);
   }
 
@@ -136,7 +156,7 @@ class Part {
     const lines = last - this.first + 1;
     const meaningful = lines - overlong.length;
     for (const l of overlong) sink.bad(`line longer than ${MAX_LINE / 1024} KiB, skipped`, stream.source, l.no, l.text);
-    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count, assumed: this.reader.assumed ?? [] };
+    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count, assumed: [...this.notes, ...(this.reader.assumed ?? [])] };
     if (this.records === 0 && sink.count > 0) {
       const first = sink.skipped[0]!;
       throw new InputError(`no ${format} records could be read: ${first.reason}`, { source: first.source, line: first.line, text: first.text });

@@ -12,6 +12,9 @@ export type Format = (typeof FORMATS)[number];
 const SS_STATE = /^(ESTAB|LISTEN|UNCONN|TIME-WAIT|CLOSE-WAIT|SYN-SENT|SYN-RECV|FIN-WAIT-1|FIN-WAIT-2|LAST-ACK|CLOSING|UNKNOWN)$/;
 const SS_NETID = /^(tcp|udp|raw|u_str|u_dgr|u_seq|nl|p_raw|p_dgr|mptcp|icmp6|udplite|sctp|tipc|v_str|v_dgr|xdp)$/;
 
+/** An lsof row: COMMAND PID [TID TASKCMD] [PPID PGID] USER FD TYPE, FD a number with mode/lock or a named fd, TYPE a known word. */
+const LSOF_ROW = /^\S+(\s+\S+){0,2}?\s+\d+(\s+\d+\s+\S+)?(\s+\d+){0,2}\s+\S+\s+(\d+[rwu]?[rRwWuUNxX]?|\*\d{3}[rwu]?|cwd|rtd|txt|mem|DEL|mmap|NOFD)\s+(IPv4|IPv6|sock|unix|netlink|REG|DIR|CHR|BLK|FIFO|LINK|a_inode|unknown|raw|raw6|pack)(\s|$)/;
+
 /** True for lines that are not part of any tool's output: blank, "$ cmd", "# note". */
 export function isPreamble(text: string): boolean {
   return text.trim() === '' || /^\s*[$#]\s/.test(text) || /^\s*[$#]$/.test(text.trim());
@@ -40,6 +43,8 @@ export function formatOfLine(text: string): Format | undefined {
   if (SS_STATE.test(tokens[i] ?? '') && /^\d+$/.test(tokens[i + 1] ?? '') && /^\d+$/.test(tokens[i + 2] ?? '')) return 'ss';
   // Header-less netstat rows: "tcp 0 0 127.0.0.1:80 0.0.0.0:* LISTEN 12/nginx"
   if (/^(tcp6?|udp6?|raw6?|udpl6?)$/.test(tokens[0] ?? '') && /^\d+$/.test(tokens[1] ?? '') && /^\d+$/.test(tokens[2] ?? '') && (tokens[3] ?? '').includes(':')) return 'netstat';
+  // Header-less lsof rows (`lsof -n | grep sock`): COMMAND PID [TID TASKCMD] USER FD TYPE ...
+  if (LSOF_ROW.test(t)) return 'lsof';
   // Header-less /proc/net/tcp rows: "0: 0100007F:1F90 00000000:0000 0A ..."
   if (/^\d+:$/.test(tokens[0] ?? '') && /^[0-9A-F]{8,32}:[0-9A-F]{4}$/.test(tokens[1] ?? '')) return 'proc-net';
   return undefined;

@@ -53,9 +53,12 @@ export interface CaptureParser {
 const NOTHING: Parsed = { processes: [], fds: [], sockets: [], records: 0 };
 
 const lsof: CaptureParser = {
-  open(_head, source, sink, shared) {
+  open(head, source, sink, shared) {
     const reader = new LsofReader('lsof', { source, sink, listed: shared.listed, input: shared.inputs++ });
+    const headerless = !head.some((l) => /^COMMAND\s+PID\s/.test(l.text));
     return {
+      // `lsof | grep sock` drops the header: rows are read by their shape, without TID columns known
+      ...(headerless ? { assumed: ['no lsof header (COMMAND PID ...): rows read by their shape'] } : {}),
       read: (chunk) => reader.read(chunk.text, chunk.first),
       end: () => ({ ...NOTHING, processes: reader.end() }),
     };
