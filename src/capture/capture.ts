@@ -18,13 +18,14 @@ import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
 import type { Format } from './detect-format.js';
-import { detectFormat, isPreamble } from './detect-format.js';
+import { detectFormat, headerFormat, isPreamble } from './detect-format.js';
 import { MAX_LINE } from '../parse/text.js';
 import { CAPTURE_PARSERS } from './parsers.js';
 import type { InputReader, Parsed, Shared } from './parsers.js';
 import type { Chunk, Line, LineStream } from './text-input.js';
 import { detach, linesOf } from './text-input.js';
 import { formatChange } from './format-switch.js';
+import type { FormatChange } from './format-switch.js';
 import { Unpaster } from './paste.js';
 
 export interface InputSummary {
@@ -80,14 +81,25 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
       for (let chunk of chunks) {
         if (unpaster !== null) chunk = unpaster.chunk(chunk);
         for (;;) {
-          const change = forced === undefined ? formatChange(chunk, part.format) : null;
-          if (change === null) {
-            part.records += builder.add(part.reader.read(chunk));
-            break;
+          let change: FormatChange | null;
+          if (forced === undefined && part.reader.readUntil !== undefined) {
+            // lsof: another tool's header is a bad row to lsof's reader, which stops there (no scan)
+            const format = part.format;
+            const parsed = part.reader.readUntil(chunk, (line) => { const f = headerFormat(line); return f !== undefined && f !== format; });
+            part.records += builder.add(parsed);
+            if (parsed.stoppedAt < 0) break;
+            const end = chunk.text.indexOf('\n', parsed.stoppedAt);
+            change = { at: parsed.stoppedAt, format: headerFormat(chunk.text.slice(parsed.stoppedAt, end < 0 ? undefined : end))! };
+          } else {
+            change = forced === undefined ? formatChange(chunk, part.format) : null;
+            if (change === null) {
+              part.records += builder.add(part.reader.read(chunk));
+              break;
+            }
           }
           // The chunk holds the end of this part and the start of the next: each read by its own parser.
           const [before, after] = splitChunk(chunk, change.at);
-          if (before !== null) part.records += builder.add(part.reader.read(before));
+          if (before !== null && part.reader.readUntil === undefined) part.records += builder.add(part.reader.read(before));
           inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
           part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
           chunk = after;

@@ -3,15 +3,21 @@
  * format. A change is a header of another format (ss's "State Recv-Q ...", netstat's "Active Internet
  * connections", lsof's "COMMAND PID ...", /proc/net's "sl local_address ...") or an lsof -F process
  * line ("p123") in text that is not lsof -F. Rows alone never switch: a header is unmistakable, a
- * row shape is not. Cheap on big captures: a chunk is searched for the few words every header
- * holds (indexOf), and only the lines holding one are tested.
+ * row shape is not. A chunk is searched for the few words every header holds (indexOf), and only
+ * the lines holding one are tested. (lsof text, the big captures, is not searched: another tool's
+ * header is a bad row to lsof's column reader, which stops there itself: LsofReader.readUntil.)
  */
 import type { Format } from './detect-format.js';
 import { headerFormat } from './detect-format.js';
 import type { Chunk } from './text-input.js';
 
-/** A word each header holds, at most a few per line of ordinary tool output. */
-const MARKERS = ['COMMAND', 'Recv-Q', 'Active ', 'Aktive ', 'RefCnt', 'RefZ', 'local_address', 'RefCount'];
+/**
+ * A word each header holds: ss's and netstat's inet headers "Recv-Q", netstat's unix header "RefCnt"
+ * ("RefZ\u00e4h" in German), /proc/net/unix's "RefCount", /proc/net/tcp's "local_address", lsof's
+ * "COMMAND". Each costs a scan of every chunk, so there are few: a netstat title ("Active Internet
+ * connections") is not looked for, the header line under it is.
+ */
+const MARKERS = ['Recv-Q', 'RefC', 'RefZ', 'local_address'];
 
 export interface FormatChange {
   /** Offset in the chunk's text where the line of the new format starts. */
@@ -34,7 +40,7 @@ export function formatChange(chunk: Chunk, current: Format): FormatChange | null
       bestFormat = format;
     }
   };
-  for (const marker of MARKERS) {
+  for (const marker of [...MARKERS, 'COMMAND']) {
     for (let i = text.indexOf(marker); i >= 0 && i < bestAt; i = text.indexOf(marker, i + marker.length)) {
       consider(text.lastIndexOf('\n', i) + 1);
     }

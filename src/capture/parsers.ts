@@ -41,6 +41,8 @@ export interface Shared {
 /** One input being read: every chunk in order, then end(). */
 export interface InputReader {
   read(chunk: Chunk): Parsed;
+  /** read(), stopping before a line that is none of this format's and that `stop` accepts; `stoppedAt`: its offset, or -1. */
+  readUntil?(chunk: Chunk, stop: (line: string) => boolean): Parsed & { stoppedAt: number };
   end(): Parsed;
   /** What the reading assumed that the text does not say (shown in the report's input). */
   assumed?: string[];
@@ -60,6 +62,7 @@ const lsof: CaptureParser = {
       // `lsof | grep sock` drops the header: rows are read by their shape, without TID columns known
       ...(headerless ? { assumed: ['no lsof header (COMMAND PID ...): rows read by their shape'] } : {}),
       read: (chunk) => reader.read(chunk.text, chunk.first),
+      readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop),
       end: () => ({ ...NOTHING, processes: reader.end() }),
     };
   },

@@ -188,6 +188,9 @@ function typeCode(text: string, s: number, e: number): number {
  */
 interface Head { text: string; pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null }
 
+/** Thrown (and caught in read()) to stop at the start of another capture. */
+const STOP = Symbol('stop');
+
 export class ColumnsReader {
   private layout: Layout = NO_LAYOUT;
   private afterWarning = false;
@@ -202,11 +205,33 @@ export class ColumnsReader {
   /** The last FD word read by fdClass: its number (or last 3 digits of "*NNN") and where its digits end. */
   private fdValue = 0;
   private fdEnd = 0;
+  private lastTid: number | null = null;
+  private stop: ((line: string) => boolean) | null = null;
+  private rowStart = 0;
+  private stoppedAt = -1;
 
   constructor(private readonly b: Builder) {}
 
-  /** Reads `text` (whole lines, the first numbered `firstLine`) into the builder. */
-  read(text: string, firstLine: number): void {
+  /**
+   * Reads `text` (whole lines, the first numbered `firstLine`) into the builder. `stop` is asked about
+   * each line that is no lsof row: if it says so (another tool's header: a second capture in the
+   * stream), reading stops before that line; returns its offset in `text`, or -1.
+   */
+  read(text: string, firstLine: number, stop: ((line: string) => boolean) | null = null): number {
+    this.stop = stop;
+    let at = -1;
+    try {
+      this.readLines(text, firstLine);
+    } catch (error) {
+      if (error !== STOP) throw error;
+      at = this.stoppedAt;
+    }
+    this.head = null;
+    this.text = '';
+    return at;
+  }
+
+  private readLines(text: string, firstLine: number): void {
     const { b } = this;
     const end = text.length;
     let lineNo = firstLine - 1;
@@ -239,10 +264,18 @@ export class ColumnsReader {
           continue;
         }
       }
+      this.rowStart = start;
       this.row(text, start, le, lineNo);
     }
-    this.head = null;
-    this.text = '';
+  }
+
+  /** A line that is no lsof row: reported, unless `stop` ends the reading there. */
+  private bad(lineNo: number, line: string, reason: string): void {
+    if (this.stop !== null && this.stop(line)) {
+      this.stoppedAt = this.rowStart;
+      throw STOP;
+    }
+    this.b.bad(lineNo, line, reason);
   }
 
   /** Whether the row has a token i, reading only as far as that. */
@@ -407,7 +440,7 @@ export class ColumnsReader {
       // lsof escapes spaces in COMMAND (\x20), but an older or patched one may not: allow a few words.
       let p = 1;
       while (p <= 3 && this.has(p) && !this.isNum(p)) p++;
-      if (!this.isNum(p)) return b.bad(lineNo, text.slice(ls, le), `expected a numeric PID after COMMAND, found ${quote(this.has(1) ? this.tok(1) : '')}`);
+      if (!this.isNum(p)) return this.bad(lineNo, text.slice(ls, le), `expected a numeric PID after COMMAND, found ${quote(this.has(1) ? this.tok(1) : '')}`);
       pid = this.num(p);
       const layout = this.layout;
       const extra = layout.extra;
@@ -434,9 +467,9 @@ export class ColumnsReader {
         this.fdValue = value1;
         this.fdEnd = end1;
       } else {
-        return b.bad(lineNo, text.slice(ls, le), 'expected USER FD TYPE after PID' + (layout.tasks === false ? '' : ' [TID TASKCMD]'));
+        return this.bad(lineNo, text.slice(ls, le), 'expected USER FD TYPE after PID' + (layout.tasks === false ? '' : ' [TID TASKCMD]'));
       }
-      for (let x = isThread ? k + 2 : k; x < u; x++) if (!this.isNum(x)) return b.bad(lineNo, text.slice(ls, le), 'expected numeric PPID/PGID columns');
+      for (let x = isThread ? k + 2 : k; x < u; x++) if (!this.isNum(x)) return this.bad(lineNo, text.slice(ls, le), 'expected numeric PPID/PGID columns');
       cmdLen = this.ts[p]! - ls;
       uid = this.isNum(u) ? this.num(u) : null;
       // The head alone decided between the readings when the other one failed within it: a thread
@@ -467,7 +500,9 @@ export class ColumnsReader {
       if (this.has(i) && !this.has(i + 1) && this.te[i]! - this.ts[i]! === 4 && text.startsWith('pipe', this.ts[i]!)) kind = 'pipe';
     }
     const proc = b.table.peek(pid) ?? b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
-    if (tid !== null && tid !== pid) (proc.tids ??= new Set()).add(tid);
+    // a thread's rows are contiguous: its tid is added once per run of them
+    if (tid !== null && tid !== pid && tid !== this.lastTid) (proc.tids ??= new Set()).add(tid);
+    this.lastTid = tid;
     b.count(proc, tid, fdNo, kind);
   }
 

@@ -58,6 +58,15 @@ export class LsofReader {
     return this.builder.takePiece();
   }
 
+  /**
+   * read(), for the column listing, stopping before the first line that is no lsof row and that
+   * `stop` accepts (another tool's header: `cat lsof.txt ss.txt`): `stoppedAt` is its offset in text.
+   */
+  readUntil(text: string, firstLine: number, stop: (line: string) => boolean): LsofPiece & { stoppedAt: number } {
+    const at = this.reader instanceof ColumnsReader ? this.reader.read(text, firstLine, stop) : (this.reader.read(text, firstLine), -1);
+    return { ...this.builder.takePiece(), stoppedAt: at };
+  }
+
   /** Once every piece was read: the processes, with fd counts and kinds (and threads, when the capture lists tasks). */
   end(): Array<Process & { fdKinds: Record<FdKind, number> }> {
     if (this.reader instanceof FieldsReader) this.reader.endProcess(); // the last process set ends with the capture
