@@ -179,7 +179,7 @@ function headerState(isContext: (text: string) => boolean, options: Record<strin
 }
 
 /** The command line a capture shows above its output ("$ sudo ss -tnp state close-wait"), or undefined. */
-export function commandLineOf(head: readonly Line[], tool: string): Line | undefined {
+function commandLineOf(head: readonly Line[], tool: string): Line | undefined {
   const re = new RegExp(`^\\s*(?:\\S*[$#%]\\s*)?(?:sudo\\s+(?:-\\S+\\s+)*)?(?:\\S*/)?${tool}(?:\\s|$)`);
   return head.find((l) => re.test(l.text));
 }

@@ -17,7 +17,6 @@ import { ColumnsReader } from './columns.js';
 import { FieldsReader } from './fields.js';
 import type { FdTable } from './processes.js';
 
-export type { LsofPiece } from './builder.js';
 export type { FdTable } from './processes.js';
 
 export interface LsofReaderOptions {
