@@ -10,19 +10,23 @@ import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
 import { FD_KINDS } from '../model/fd.js';
 import type { Process } from '../model/process.js';
-import type { Snapshot } from '../model/snapshot.js';
+import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
-import type { Owner, Socket } from '../model/socket.js';
+import type { Owner, Socket, TcpState } from '../model/socket.js';
 import { isWildcard } from '../model/queries.js';
 import { formatEndpoint } from '../util/format.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
 import type { Format } from './detect-format.js';
-import { detectFormat } from './detect-format.js';
+import { detectFormat, headerFormat, isPreamble } from './detect-format.js';
+import { MAX_LINE } from '../parse/text.js';
 import { CAPTURE_PARSERS } from './parsers.js';
-import type { Parsed, Shared } from './parsers.js';
-import type { LineStream } from './text-input.js';
-import { detach } from './text-input.js';
+import type { InputReader, Parsed, Shared } from './parsers.js';
+import type { Chunk, Line, LineStream } from './text-input.js';
+import { detach, linesOf } from './text-input.js';
+import { formatChange } from './format-switch.js';
+import type { FormatChange } from './format-switch.js';
+import { Unpaster } from './paste.js';
 
 export interface InputSummary {
   source: string;
@@ -30,11 +34,23 @@ export interface InputSummary {
   lines: number;
   records: number;
   skipped: number;
+  /** What reading it assumed that the text does not say (e.g. the state of rows ss printed without one). */
+  assumed: string[];
+}
+
+/** What the text cannot say, given on the command line (`--state`, `--port-range`, `--fd-limit`, `--somaxconn`). */
+export interface Assumptions {
+  state?: TcpState;
+  portRange?: [number, number];
+  fdLimit?: number;
+  somaxconn?: number;
 }
 
 export interface CaptureResult {
   snapshot: Snapshot;
   inputs: InputSummary[];
+  /** What the command line supplied that the text cannot say (--port-range, --fd-limit, --somaxconn). */
+  assumed: string[];
   /** The first skipped lines of all inputs (for the report), at most 20. */
   skippedLines: SkippedLine[];
 }
@@ -44,26 +60,116 @@ const MAX_SKIPPED_SHARE = 0.2;
 const MIN_SKIPPED_TO_FAIL = 10;
 
 /** Reads every input and builds the merged snapshot. */
-export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string): Promise<CaptureResult> {
-  const builder = new CaptureBuilder();
-  const shared: Shared = { listed: new Map(), inputs: 0 };
+export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}): Promise<CaptureResult> {
+  const builder = new CaptureBuilder(assume);
+  const shared: Shared = { listed: new Map(), inputs: 0, ...(assume.state === undefined ? {} : { state: assume.state }) };
   const inputs: InputSummary[] = [];
   const skippedLines: SkippedLine[] = [];
   for (const stream of streams) {
-    const format = detectFormat(stream.head, stream.source, forced);
-    const sink = new LineSink(false);
-    const reader = CAPTURE_PARSERS[format].open(stream.head, stream.source, sink, shared);
-    let records = 0;
-    for await (const chunks of stream.chunks()) {
-      const before = sink.skipped.length;
-      for (const chunk of chunks) records += builder.add(reader.read(chunk));
-      for (let i = before; i < sink.skipped.length; i++) sink.skipped[i]!.text = detach(sink.skipped[i]!.text); // not the chunk
+    const first = stream.overlong[0];
+    if (first !== undefined && !stream.head.some((l) => !isPreamble(l.text))) {
+      // nothing readable before the over-long line (a single 100 MB line): that line is the problem
+      throw new InputError(`line ${first.no} is longer than ${MAX_LINE / 1024} KiB: no tool fdleak reads prints such lines`, { source: stream.source, line: first.no, text: first.text });
     }
-    records += builder.add(reader.end());
-    const meaningful = stream.lines - stream.overlong.length;
-    for (const l of stream.overlong) sink.bad(`line longer than ${64} KiB, skipped`, stream.source, l.no, l.text);
-    const summary = { source: stream.source, format, lines: stream.lines, records, skipped: sink.count };
-    if (records === 0 && sink.count > 0) {
+    // Text as people paste it (fenced, quoted, indented, a prompt or prose on top): undone line by line.
+    const unpaster = Unpaster.of(stream.head, forced !== undefined || readable(stream.head));
+    const head = unpaster === null ? stream.head : unpasted(stream.head, forced);
+    // One part per format in the stream (most streams: one); each part is a capture of its own.
+    let part = new Part(detectFormat(head, stream.source, forced), stream.source, head, 1, shared, unpaster?.notes ?? []);
+    let parts = 1;
+    for await (const chunks of stream.chunks()) {
+      for (let chunk of chunks) {
+        if (unpaster !== null) chunk = unpaster.chunk(chunk);
+        for (;;) {
+          let change: FormatChange | null;
+          if (forced === undefined && part.reader.readUntil !== undefined) {
+            // lsof: another tool's header is a bad row to lsof's reader, which stops there (no scan)
+            const format = part.format;
+            const parsed = part.reader.readUntil(chunk, (line) => { const f = headerFormat(line); return f !== undefined && f !== format; });
+            part.records += builder.add(parsed);
+            if (parsed.stoppedAt < 0) break;
+            const end = chunk.text.indexOf('\n', parsed.stoppedAt);
+            change = { at: parsed.stoppedAt, format: headerFormat(chunk.text.slice(parsed.stoppedAt, end < 0 ? undefined : end))! };
+          } else {
+            change = forced === undefined ? formatChange(chunk, part.format) : null;
+            if (change === null) {
+              part.records += builder.add(part.reader.read(chunk));
+              break;
+            }
+          }
+          // The chunk holds the end of this part and the start of the next: each read by its own parser.
+          const [before, after] = splitChunk(chunk, change.at);
+          if (before !== null && part.reader.readUntil === undefined) part.records += builder.add(part.reader.read(before));
+          inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
+          part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
+          chunk = after;
+        }
+      }
+      part.detachSkipped();
+    }
+    inputs.push(part.finish(stream.lines, stream, builder, skippedLines));
+  }
+  const assumed = [
+    ...(assume.portRange === undefined ? [] : [`ip_local_port_range ${assume.portRange[0]}-${assume.portRange[1]} (--port-range)`]),
+    ...(assume.fdLimit === undefined ? [] : [`every process's fd limit is ${assume.fdLimit} (--fd-limit)`]),
+    ...(assume.somaxconn === undefined ? [] : [`net.core.somaxconn ${assume.somaxconn} (--somaxconn)`]),
+  ];
+  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines, assumed };
+}
+
+/** Whether the format is recognised in the first lines as they are. */
+function readable(head: readonly Line[]): boolean {
+  try {
+    detectFormat(head, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The first lines with the paste shape undone (a fresh Unpaster: the stream's own reads them again). */
+function unpasted(head: readonly Line[], forced: Format | undefined): Line[] {
+  return Unpaster.of(head, forced !== undefined || readable(head))!.lines(head);
+}
+
+/** A chunk cut at a line start `at` (an offset in its text): the lines before (null if none) and from there. */
+function splitChunk(chunk: Chunk, at: number): [Chunk | null, Chunk] {
+  if (at === 0) return [null, chunk];
+  const before = chunk.text.slice(0, at - 1); // without the newline that ends it
+  let count = 1;
+  for (let i = before.indexOf('\n'); i >= 0; i = before.indexOf('\n', i + 1)) count++;
+  return [{ first: chunk.first, count, text: before }, { first: chunk.first + count, count: chunk.count - count, text: chunk.text.slice(at) }];
+}
+
+/** One capture: a whole input, or one format's part of a stream holding several. */
+class Part {
+  readonly sink = new LineSink(false);
+  readonly reader: InputReader;
+  records = 0;
+  private detached = 0;
+
+  constructor(readonly format: Format, readonly source: string, head: readonly Line[], readonly first: number, shared: Shared, private readonly notes: string[]) {
+    this.reader = CAPTURE_PARSERS[format].open(head, source, this.sink, shared);
+  }
+
+  /** Skipped lines keep their own copy of the text, not the chunk's. */
+  detachSkipped(): void {
+    const { skipped } = this.sink;
+    for (let i = this.detached; i < skipped.length; i++) skipped[i]!.text = detach(skipped[i]!.text);
+    this.detached = skipped.length;
+  }
+
+  /** The part ends at line `last`: its summary, or an InputError when it could not be read. */
+  finish(last: number, stream: LineStream, builder: CaptureBuilder, skippedLines: SkippedLine[]): InputSummary {
+    const { sink, format } = this;
+    this.records += builder.add(this.reader.end());
+    this.detachSkipped();
+    const overlong = stream.overlong.filter((l) => l.no >= this.first && l.no <= last);
+    const lines = last - this.first + 1;
+    const meaningful = lines - overlong.length;
+    for (const l of overlong) sink.bad(`line longer than ${MAX_LINE / 1024} KiB, skipped`, stream.source, l.no, l.text);
+    const summary = { source: this.source, format, lines, records: this.records, skipped: sink.count, assumed: [...this.notes, ...(this.reader.assumed ?? [])] };
+    if (this.records === 0 && sink.count > 0) {
       const first = sink.skipped[0]!;
       throw new InputError(`no ${format} records could be read: ${first.reason}`, { source: first.source, line: first.line, text: first.text });
     }
@@ -74,11 +180,10 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
         { source: first.source, line: first.line, text: first.text },
       );
     }
-    inputs.push(summary);
     skippedLines.push(...sink.skipped.slice(0, 20 - skippedLines.length));
     builder.formats.add(format);
+    return summary;
   }
-  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines };
 }
 
 interface ProcessAcc {
@@ -97,6 +202,8 @@ class CaptureBuilder {
   private readonly processes = new Map<number, ProcessAcc>();
   private readonly socketFds: SocketFds = new Map();
   private readonly sockets: Socket[] = [];
+
+  constructor(private readonly assume: Assumptions) {}
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
   add(parsed: Parsed): number {
@@ -141,6 +248,12 @@ class CaptureBuilder {
     return acc;
   }
 
+  /** The sysctls the command line gave (the text holds none). */
+  private sysctls(): NetSysctls {
+    const { portRange, somaxconn } = this.assume;
+    return { ...UNKNOWN_SYSCTLS, ipLocalPortRange: portRange ?? null, somaxconn: somaxconn ?? null };
+  }
+
   build(takenAt: string, inputs: InputSummary[]): Snapshot {
     const sockets = mergeSockets(this.sockets, this.socketFds);
     const owned = new Map<number, number>();
@@ -153,7 +266,8 @@ class CaptureBuilder {
           pid: p.pid, command: p.command, cmdline: null, uid: null, startTime: null,
           fdCount,
           fdTableComplete: p.fromFdTable && p.complete,
-          fdLimit: null, netns: null, threads: null,
+          fdLimit: this.assume.fdLimit === undefined ? null : { soft: this.assume.fdLimit, hard: this.assume.fdLimit },
+          netns: null, threads: null,
           fdKinds: p.fromFdTable ? p.kinds : null,
           ...(p.targets === null ? {} : { repeatedTargets: [...p.targets.values()].sort((a, b) => b.count - a.count || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)) }),
         };
@@ -168,14 +282,14 @@ class CaptureBuilder {
       processes,
       fds: [...this.socketFds.values()].flatMap((fds) => [...fds.values()]).sort((a, b) => a.pid - b.pid || a.fd - b.fd),
       sockets,
-      namespaces: [{ id: null, tables: [...this.formats], sysctls: UNKNOWN_SYSCTLS, backlogKnown: sockets.some((s) => s.backlog !== null) }],
+      namespaces: [{ id: null, tables: [...this.formats], sysctls: this.sysctls(), backlogKnown: sockets.some((s) => s.backlog !== null) }],
       host: { fileNr: null, nrOpen: null },
       coverage: {
         fdTables: hasFdTables,
         socketTables: sockets.length > 0 || listing,
         netnsAware: false,
-        limits: false,
-        sysctls: false,
+        limits: this.assume.fdLimit !== undefined,
+        sysctls: this.assume.portRange !== undefined || this.assume.somaxconn !== undefined,
         // ss/netstat listings with -a, and /proc/net, show rows no fd owns (TIME_WAIT, unaccepted).
         ownerlessRows: listing && (ownerless || this.formats.has('proc-net')),
       },

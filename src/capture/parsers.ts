@@ -1,23 +1,23 @@
 /**
  * How `fdleak analyze` feeds each format's parser, chunk by chunk. lsof and lsof -F read a chunk in
- * place (parseLsofPiece, parseLsofFieldsPiece): their carry holds the header's layout, the process
+ * place (LsofReader): it holds the header's layout, the process
  * set being read and each process's fds so far; an lsof -F chunk is cut before its last "p" or "f"
  * line, so that a file set is read whole. The other formats are read line by line with the context
  * a batch needs to parse on its own (netstat's section header, /proc/net's header), and where a
  * batch may be cut (never between an ss socket line and its continuation lines).
  */
 import type { Fd, FdKind } from '../model/fd.js';
-import type { Socket, SocketProto } from '../model/socket.js';
+import type { Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
 import { isPreamble } from './detect-format.js';
-import type { FdTable, LsofCarry, LsofPiece } from '../parse/lsof/lsof.js';
-import { lsofCaptureCarry, lsofCaptureProcesses, parseLsofFieldsPiece, parseLsofPiece } from '../parse/lsof/lsof.js';
+import type { FdTable } from '../parse/lsof/reader.js';
+import { LsofReader } from '../parse/lsof/reader.js';
 import { parseNetstat } from '../parse/netstat.js';
 import type { InetTable } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, tableOfSource } from '../parse/proc-net-inet.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
-import { parseSs } from '../parse/ss.js';
+import { parseSs, ssStateFilter } from '../parse/ss.js';
 import type { Chunk, Line } from './text-input.js';
 import { linesOf } from './text-input.js';
 
@@ -34,12 +34,18 @@ export interface Parsed {
 export interface Shared {
   listed: Map<number, FdTable>;
   inputs: number;
+  /** --state: the state of tcp rows that have none (ss with a state filter drops the State column). */
+  state?: TcpState;
 }
 
 /** One input being read: every chunk in order, then end(). */
 export interface InputReader {
   read(chunk: Chunk): Parsed;
+  /** read(), stopping before a line that is none of this format's and that `stop` accepts; `stoppedAt`: its offset, or -1. */
+  readUntil?(chunk: Chunk, stop: (line: string) => boolean): Parsed & { stoppedAt: number };
   end(): Parsed;
+  /** What the reading assumed that the text does not say (shown in the report's input). */
+  assumed?: string[];
 }
 
 export interface CaptureParser {
@@ -47,14 +53,17 @@ export interface CaptureParser {
 }
 
 const NOTHING: Parsed = { processes: [], fds: [], sockets: [], records: 0 };
-const fromPiece = (piece: LsofPiece): Parsed => piece;
 
 const lsof: CaptureParser = {
-  open(_head, source, sink, shared) {
-    const carry = lsofCaptureCarry(shared.listed, shared.inputs++);
+  open(head, source, sink, shared) {
+    const reader = new LsofReader('lsof', { source, sink, listed: shared.listed, input: shared.inputs++ });
+    const headerless = !head.some((l) => /^COMMAND\s+PID\s/.test(l.text));
     return {
-      read: (chunk) => fromPiece(parseLsofPiece(chunk.text, source, sink, carry, chunk.first)),
-      end: () => ({ ...NOTHING, processes: lsofCaptureProcesses(carry) }),
+      // `lsof | grep sock` drops the header: rows are read by their shape, without TID columns known
+      ...(headerless ? { assumed: ['no lsof header (COMMAND PID ...): rows read by their shape'] } : {}),
+      read: (chunk) => reader.read(chunk.text, chunk.first),
+      readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop),
+      end: () => ({ ...NOTHING, processes: reader.end() }),
     };
   },
 };
@@ -65,7 +74,7 @@ const MAX_PENDING = 1 << 20;
 /** lsof -F: a piece may only end before a process ("p") or file ("f") field. */
 const lsofFields: CaptureParser = {
   open(_head, source, sink, shared) {
-    const carry: LsofCarry = lsofCaptureCarry(shared.listed, shared.inputs++);
+    const reader = new LsofReader('lsof-F', { source, sink, listed: shared.listed, input: shared.inputs++ });
     let pending: Chunk | null = null;
     return {
       read(chunk) {
@@ -77,7 +86,7 @@ const lsofFields: CaptureParser = {
         if (at < 0) {
           // No set starts after the first line (a short chunk: the line a read split): wait for one,
           // unless it is not coming (text that is not lsof -F, forced by --format).
-          if (text.length >= MAX_PENDING) return fromPiece(parseLsofFieldsPiece(text, source, sink, carry, first));
+          if (text.length >= MAX_PENDING) return reader.read(text, first);
           pending = { first, count: chunk.first + chunk.count - first, text };
           return NOTHING;
         }
@@ -85,12 +94,12 @@ const lsofFields: CaptureParser = {
         let count = 1;
         for (let i = rest.indexOf('\n'); i >= 0; i = rest.indexOf('\n', i + 1)) count++;
         pending = { first: chunk.first + chunk.count - count, count, text: rest };
-        return fromPiece(parseLsofFieldsPiece(text.slice(0, at), source, sink, carry, first));
+        return reader.read(text.slice(0, at), first);
       },
       end() {
-        const last = pending === null ? NOTHING : fromPiece(parseLsofFieldsPiece(pending.text, source, sink, carry, pending.first));
+        const last = pending === null ? NOTHING : reader.read(pending.text, pending.first);
         pending = null;
-        return { ...last, processes: [...last.processes, ...lsofCaptureProcesses(carry)] };
+        return { ...last, processes: [...last.processes, ...reader.end()] };
       },
     };
   },
@@ -101,7 +110,7 @@ const lsofFields: CaptureParser = {
  * are not counted twice), `cut()` says where a batch may end, `see()` follows every line.
  */
 interface LineParser {
-  start(head: readonly Line[], source: string): ParserState;
+  start(head: readonly Line[], source: string, shared: Shared): ParserState;
   cut(lines: Line[]): number;
   parse(text: string, source: string, sink: LineSink, state: ParserState): Socket[];
 }
@@ -111,13 +120,15 @@ interface ParserState {
   see(line: Line): void;
   /** Format-specific memory (ss: protocol of rows without Netid; proc-net: which table). */
   readonly options: Record<string, unknown>;
+  /** What the reading assumed. */
+  assumed?: string[];
 }
 
 /** A LineParser as a CaptureParser: lines without preamble, batches with context, origins shifted. */
 function byLines(parser: LineParser): CaptureParser {
   return {
-    open(head, source, sink) {
-      const state = parser.start(head, source);
+    open(head, source, sink, shared) {
+      const state = parser.start(head, source, shared);
       let carry: Line[] = [];
       const run = (lines: Line[]): Parsed => {
         if (lines.length === 0) return NOTHING;
@@ -135,6 +146,7 @@ function byLines(parser: LineParser): CaptureParser {
         return { processes: [], fds: [], sockets, records: sockets.length };
       };
       return {
+        ...(state.assumed === undefined ? {} : { assumed: state.assumed }),
         read(chunk) {
           const lines = [...carry, ...linesOf(chunk).filter((l) => !isPreamble(l.text))];
           const cut = parser.cut(lines);
@@ -166,13 +178,30 @@ function headerState(isContext: (text: string) => boolean, options: Record<strin
   };
 }
 
+/** The command line a capture shows above its output ("$ sudo ss -tnp state close-wait"), or undefined. */
+function commandLineOf(head: readonly Line[], tool: string): Line | undefined {
+  const re = new RegExp(`^\\s*(?:\\S*[$#%]\\s*)?(?:sudo\\s+(?:-\\S+\\s+)*)?(?:\\S*/)?${tool}(?:\\s|$)`);
+  return head.find((l) => re.test(l.text));
+}
+
 const ss: LineParser = {
-  start(head) {
+  start(head, _source, shared) {
     // Without a Netid column tcp and udp rows look alike: UNCONN only occurs for datagram sockets.
     const text = head.map((l) => l.text).join('\n');
     const netid = /^Netid\s/m.test(text);
     const proto: SocketProto | undefined = netid ? undefined : /^UNCONN\s/m.test(text) ? 'udp' : 'tcp';
-    return headerState(() => false, { proto });
+    // ss drops the State column when one state filter is given: the rows' state is the filter's.
+    const command = commandLineOf(head, 'ss');
+    const filtered = command === undefined ? undefined : ssStateFilter(command.text);
+    const noStateColumn = /^(Netid\s+)?Recv-Q\s/m.test(text);
+    const state = shared.state ?? (noStateColumn ? filtered : undefined);
+    const parserState = headerState(() => false, { proto, state });
+    if (state !== undefined) {
+      parserState.assumed = [shared.state !== undefined
+        ? `rows without a state are ${state} (--state)`
+        : `rows without a state are ${state} (the ss command line at line ${command!.no} filters on it)`];
+    }
+    return parserState;
   },
   cut(lines) {
     // Keep a socket line together with its TAB-led continuation lines.
@@ -182,13 +211,14 @@ const ss: LineParser = {
   },
   parse: (text, source, sink, state) => {
     const proto = state.options.proto as SocketProto | undefined;
-    return parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }) });
+    const filtered = state.options.state as TcpState | undefined;
+    return parseSs(text, source, { sink, ...(proto === undefined ? {} : { proto }), ...(filtered === undefined ? {} : { state: filtered }) });
   },
 };
 
 const netstat: LineParser = {
   // The section title and column header decide how rows read (inet vs unix).
-  start: () => headerState((t) => /^(Active |Proto\s)/.test(t), {}, 2),
+  start: () => headerState((t) => /^(Active |Aktive |Proto\s)/.test(t), {}, 2),
   cut: all,
   parse: (text, source, sink) => parseNetstat(text, source, sink),
 };

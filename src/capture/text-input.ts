@@ -8,10 +8,13 @@
  * - NUL bytes anywhere else, or mostly non-text bytes, mean binary data: an InputError at that line;
  * - CRLF line ends read as LF; an empty input is an InputError.
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream, open } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { Socket } from 'node:net';
 import { InputError } from '../errors.js';
+import { MAX_LINE } from '../parse/text.js';
 
-export const MAX_LINE = 64 * 1024;
 /**
  * Chunks are cut at about this size: V8 allocates larger strings in its large-object space, which
  * only a full GC frees, and a 100 MB capture would pile up there; smaller ones die young, cheaply.
@@ -40,6 +43,8 @@ export interface LineStream {
   readonly lines: number;
   /** Lines cut because they were longer than MAX_LINE. */
   readonly overlong: Line[];
+  /** Stops reading and closes the source (stdin too): once an input is judged unusable, nothing waits for it. */
+  close(): void;
 }
 
 /**
@@ -57,10 +62,46 @@ export function linesOf(chunk: Chunk): Line[] {
   return chunk.text.split('\n').map((text, i) => ({ no: chunk.first + i, text }));
 }
 
+/**
+ * A file as a stream that can be closed at any moment. A regular file reads through fs; a FIFO (a
+ * named pipe, `<(cmd)`) through a pipe handle, whose reads do not tie up a thread while the writer
+ * is silent; a character device (/dev/kmsg) without blocking, as far as it has data now: a read
+ * that blocks in a thread cannot be called off, and would keep the process alive after an error.
+ */
+async function openFile(path: string): Promise<NodeJS.ReadableStream> {
+  const info = await stat(path);
+  if (info.isFIFO() || info.isSocket()) {
+    return new Socket({ fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
+  }
+  if (info.isCharacterDevice()) {
+    return createReadStream('', { fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), highWaterMark: 1 << 20 });
+  }
+  return createReadStream(path, { highWaterMark: 1 << 20 });
+}
+
+const openFd = promisify(open) as (path: string, flags: number) => Promise<number>;
+
+/** Stops a stream for good: no more reads, its handle closed (an unref'd stdin lets the process exit). */
+function closeStream(stream: NodeJS.ReadableStream): void {
+  const s = stream as NodeJS.ReadableStream & { destroy?: () => void; unref?: () => void };
+  s.pause();
+  s.destroy?.();
+  s.unref?.();
+}
+
 /** Opens a file, or stdin for "-". */
 export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50): Promise<LineStream> {
   const source = path === '-' ? 'stdin' : path;
-  const stream = path === '-' ? stdin : createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = path === '-' ? stdin : await openFile(path);
+  try {
+    return await readHead(stream, source, headLines);
+  } catch (error) {
+    closeStream(stream);
+    throw error;
+  }
+}
+
+async function readHead(stream: NodeJS.ReadableStream, source: string, headLines: number): Promise<LineStream> {
   const iterator = splitChunks(stream, source);
   const prefetched: Chunk[][] = [];
   let seen = 0;
@@ -83,6 +124,7 @@ export async function openLines(path: string, stdin: NodeJS.ReadableStream, head
     head,
     get lines() { return iterator.lines(); },
     get overlong() { return iterator.overlong; },
+    close: () => closeStream(stream),
     async *chunks() {
       yield* prefetched;
       prefetched.length = 0;
@@ -114,7 +156,7 @@ function splitChunks(stream: NodeJS.ReadableStream, source: string): ChunkIterat
     /** The reads, lsof -F0 turned into one field per line (a NUL that ends a read waits for the next). */
     async function* reads(): AsyncGenerator<Buffer | string> {
       let held = false;
-      for await (const data of stream as AsyncIterable<Buffer | string>) {
+      for await (const data of nonBlocking(stream as AsyncIterable<Buffer | string>)) {
         if (bytes === 0 && data.length > 0) {
           const start = typeof data === 'string' ? data : data.toString('latin1', 0, 4096);
           checkText(start, source);
@@ -194,6 +236,15 @@ function splitChunks(stream: NodeJS.ReadableStream, source: string): ChunkIterat
     }
   }
   return Object.assign(run(), { overlong, lines: () => no });
+}
+
+/** A character device read without blocking has no more data now (EAGAIN): that is its end. */
+async function* nonBlocking(stream: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer | string> {
+  try {
+    yield* stream;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+  }
 }
 
 /** Rejects data that is clearly not text: too many control bytes in the first chunk. */

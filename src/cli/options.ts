@@ -71,6 +71,10 @@ export const COMMANDS = {
     args: ['[files...]'],
     options: [
       { flags: '--format <format>', description: 'input format', choices: ['auto', 'lsof', 'lsof-F', 'ss', 'netstat', 'proc-net'], default: 'auto' },
+      { flags: '--state <state>', description: 'state of rows printed without one (ss ... state close-wait drops the State column)' },
+      { flags: '--port-range <A-B>', description: 'net.ipv4.ip_local_port_range of the captured box (e.g. 32768-60999)' },
+      { flags: '--fd-limit <n>', description: 'soft RLIMIT_NOFILE of the captured processes' },
+      { flags: '--somaxconn <n>', description: 'net.core.somaxconn of the captured box' },
       json('fdleak/analyze@1'),
       FAIL_ON,
       ...RULE_CONFIG,

@@ -16,7 +16,8 @@
  */
 import type { Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { MAX_LINE, parseToolEndpoint, quote, stripCr } from './ss.js';
+import { parseToolEndpoint } from './endpoint.js';
+import { MAX_LINE, quote, stripCr } from './text.js';
 
 /** netstat's TCP state names (tcp_state[] in netstat.c) -> kernel names. */
 const NETSTAT_STATES: Record<string, TcpState> = {
@@ -24,6 +25,17 @@ const NETSTAT_STATES: Record<string, TcpState> = {
   FIN_WAIT2: 'FIN_WAIT2', TIME_WAIT: 'TIME_WAIT', CLOSE: 'CLOSE', CLOSE_WAIT: 'CLOSE_WAIT',
   LAST_ACK: 'LAST_ACK', LISTEN: 'LISTEN', CLOSING: 'CLOSING',
 };
+/**
+ * netstat in another language translates some state words (net-tools 2.10, po/de.po: ESTABLISHED
+ * "VERBUNDEN"; the unix states below); the others stay English. Text arrives as Latin-1: "HÖRT"
+ * in UTF-8 reads "H\u00c3\u0096RT".
+ */
+const TRANSLATED_STATES: Record<string, TcpState> = { VERBUNDEN: 'ESTABLISHED' };
+const TRANSLATED_UNIX_STATES: Record<string, string> = {
+  FREI: 'FREE', 'H\u00d6RT': 'LISTEN', 'H\u00c3\u0096RT': 'LISTEN', VERBINDUNGSAUFBAU: 'CONNECTING', VERBUNDEN: 'CONNECTED', VERBINDUNGSABBAU: 'DISCONNECTING',
+};
+/** What to say about a state word netstat's English never prints. */
+const LOCALE_HINT = ' (netstat in another language? capture it as LC_ALL=C netstat ...)';
 const PROTOS: Record<string, SocketProto> = {
   tcp: 'tcp', tcp6: 'tcp', udp: 'udp', udp6: 'udp', udpl: 'udplite', udpl6: 'udplite', raw: 'raw', raw6: 'raw',
 };
@@ -66,8 +78,8 @@ export function parseNetstat(text: string, source: string, sink: LineSink = STRI
       inNote = !raw.trimEnd().endsWith(')'); // "(Not all processes could be identified, ..." goes on a line
       continue;
     }
-    if (raw.startsWith('Active ')) {
-      section = /^Active Internet connections\b/.test(raw) ? 'inet' : /^Active UNIX domain sockets\b/.test(raw) ? 'unix' : 'other';
+    if (raw.startsWith('Active ') || raw.startsWith('Aktive ')) {
+      section = /^(Active Internet connections|Aktive Internetverbindungen)\b/.test(raw) ? 'inet' : /^(Active UNIX domain sockets|Aktive Sockets in der UNIX-Dom)/.test(raw) ? 'unix' : 'other';
       continue;
     }
     if (/^Proto\s+Recv-Q\s+Send-Q\s/.test(raw)) {
@@ -75,7 +87,7 @@ export function parseNetstat(text: string, source: string, sink: LineSink = STRI
       inet = { user: /\sUser\s/.test(raw), inode: /\sInode(\s|$)/.test(raw), program: raw.includes('PID/Program name'), timer: /\sTimer\s*$/.test(raw) };
       continue;
     }
-    if (/^Proto\s+RefCnt\s+Flags\s/.test(raw)) {
+    if (/^Proto\s+(RefCnt\s+Flags|RefZ\S+\s+Flaggen)\s/.test(raw)) {
       section = 'unix';
       unixProgram = raw.includes('PID/Program name');
       continue;
@@ -124,8 +136,8 @@ function inetRow(raw: string, header: InetColumns | null, origin: Socket['origin
   const word = tokens[j];
   if (proto === 'tcp') {
     if (word === undefined) return 'expected a TCP state after the addresses';
-    state = NETSTAT_STATES[word] ?? null;
-    if (state === null) return `unknown TCP state ${quote(word)}`;
+    state = NETSTAT_STATES[word] ?? TRANSLATED_STATES[word] ?? null;
+    if (state === null) return `unknown TCP state ${quote(word)}${word !== 'UNKNOWN' && /^[A-Za-z\u00c0-\u00ff_]+$/.test(word) ? LOCALE_HINT : ''}`;
     j++;
   } else if (proto === 'raw') {
     // raw_do_one prints the numeric state: 7 (TCP_CLOSE) unconnected, 1 connected.
@@ -185,7 +197,8 @@ function unixRow(raw: string, program: boolean | null, origin: Socket['origin'])
   if (type === undefined || !UNIX_TYPES.has(type)) return `expected a unix socket Type (STREAM, DGRAM, SEQPACKET), found ${quote(type ?? '')}`;
   i++;
   let state = 'UNCONNECTED'; // blank State: SS_UNCONNECTED without ACC
-  if (at(i) !== undefined && UNIX_STATES[at(i)!] !== undefined) state = UNIX_STATES[at(i++)!]!;
+  const unixState = at(i) === undefined ? undefined : UNIX_STATES[at(i)!] ?? TRANSLATED_UNIX_STATES[at(i)!];
+  if (unixState !== undefined) { state = unixState; i++; }
   else if (flags.includes('ACC')) state = 'LISTEN';
   const inodeText = at(i);
   if (inodeText === undefined || !/^(\d+|-)$/.test(inodeText)) return `expected a decimal I-Node, found ${quote(inodeText ?? '')}`;

@@ -16,7 +16,7 @@ import type { Socket, SocketProto } from '../model/socket.js';
 import { tcpStateFromCode } from '../model/socket.js';
 import { formatIpv6 } from '../util/ip.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { MAX_LINE, quote, stripCr } from './ss.js';
+import { MAX_LINE, quote, stripCr } from './text.js';
 
 export type ByteOrder = 'LE' | 'BE';
 export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;

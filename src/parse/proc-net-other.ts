@@ -6,7 +6,8 @@
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { MAX_LINE, quote, stripCr } from './ss.js';
+import { readProcNetText } from './proc-net-inet.js';
+import { MAX_LINE, quote, stripCr } from './text.js';
 
 export type OtherTable = 'netlink' | 'packet';
 

@@ -8,7 +8,8 @@
 import { InputError } from '../errors.js';
 import type { Socket } from '../model/socket.js';
 import { LineSink, STRICT } from '../util/skips.js';
-import { MAX_LINE, stripCr } from './ss.js';
+import { readProcNetText } from './proc-net-inet.js';
+import { MAX_LINE, stripCr } from './text.js';
 
 const UNIX_TYPES: Record<string, string> = { '0001': 'STREAM', '0002': 'DGRAM', '0005': 'SEQPACKET' };
 /** Column 7 (Inode) as `split(/\s+/)` would find it (the path after it may hold spaces). */

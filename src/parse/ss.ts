@@ -17,12 +17,9 @@
  * - "Failed to find cgroup2 mount" noise (ss -e under ip netns exec) is skipped.
  */
 import type { Endpoint, Owner, Socket, SocketProto, TcpState } from '../model/socket.js';
-import { formatIpv6, parseIpv6 } from '../util/ip.js';
-import { safeText } from '../util/safe-text.js';
+import { parseToolEndpoint } from './endpoint.js';
+import { MAX_LINE, quote, stripCr } from './text.js';
 import { LineSink, STRICT } from '../util/skips.js';
-
-/** Longest line a text parser looks at; longer lines are bad lines (no tool prints them). */
-export const MAX_LINE = 64 * 1024;
 
 /** ss's state words -> kernel names (ss prints UNCONN for TCP_CLOSE). */
 const SS_STATES: Record<string, TcpState> = {
@@ -44,6 +41,36 @@ export interface SsParseOptions {
   proto?: SocketProto;
   netns?: string | null;
   sink?: LineSink;
+  /** State of tcp rows that have none: ss drops the State column when one `state` filter is given. */
+  state?: TcpState;
+}
+
+/** ss's `state` filter words (ss(8), STATE-FILTER) that name one TCP state. */
+const FILTER_STATES: Record<string, TcpState> = {
+  established: 'ESTABLISHED', 'syn-sent': 'SYN_SENT', 'syn-recv': 'SYN_RECV', 'fin-wait-1': 'FIN_WAIT1', 'fin-wait-2': 'FIN_WAIT2',
+  'time-wait': 'TIME_WAIT', closed: 'CLOSE', 'close-wait': 'CLOSE_WAIT', 'last-ack': 'LAST_ACK', listening: 'LISTEN', closing: 'CLOSING',
+};
+
+/**
+ * A TCP state as a user names it: ss's filter word ("close-wait"), ss's column word ("CLOSE-WAIT"),
+ * the kernel's name ("CLOSE_WAIT"), any case; undefined for anything else.
+ */
+export function tcpStateNamed(word: string): TcpState | undefined {
+  const w = word.toUpperCase().replace(/-/g, '_').replace(/^FIN_WAIT_([12])$/, 'FIN_WAIT$1');
+  const aliases: Record<string, TcpState> = { ESTAB: 'ESTABLISHED', LISTENING: 'LISTEN', CLOSED: 'CLOSE', UNCONN: 'CLOSE' };
+  return aliases[w] ?? (Object.values(SS_STATES).includes(w as TcpState) ? (w as TcpState) : undefined);
+}
+
+/**
+ * The one state an ss command line filters on (`ss -tnp state close-wait`), or undefined: none, or
+ * several (`state connected`, two `state` words, `exclude`), when rows keep or cannot be given one.
+ */
+export function ssStateFilter(commandLine: string): TcpState | undefined {
+  const words = commandLine.trim().split(/\s+/);
+  if (words.includes('exclude')) return undefined;
+  const states = words.flatMap((w, i) => (w === 'state' && words[i + 1] !== undefined ? [words[i + 1]!] : []));
+  if (states.length !== 1) return undefined;
+  return FILTER_STATES[states[0]!.toLowerCase()];
 }
 
 /**
@@ -66,13 +93,13 @@ export function parseSs(text: string, source: string, options: SsParseOptions = 
     if (raw.startsWith('\t') || raw.trim() === '') continue; // -i/-e continuation of the row above
     if (/^(Netid|State|Recv-Q)\s/.test(raw)) continue; // header
     if (raw.startsWith('Failed to find cgroup2 mount')) continue; // ss -e stderr noise
-    const socket = parseSsLine(raw, source, i + 1, defaultProto, options.netns ?? null, sink);
+    const socket = parseSsLine(raw, source, i + 1, defaultProto, options.netns ?? null, sink, options.state ?? null);
     if (socket !== null) sockets.push(socket);
   }
   return sockets;
 }
 
-function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: SocketProto, netns: string | null, sink: LineSink): Socket | null {
+function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: SocketProto, netns: string | null, sink: LineSink, filtered: TcpState | null): Socket | null {
   const bad = (reason: string): null => {
     sink.bad(reason, source, lineNo, raw);
     return null;
@@ -142,7 +169,7 @@ function parseSsLine(raw: string, source: string, lineNo: number, defaultProto: 
     else if (token.startsWith('v6only:')) v6only = token.slice(7);
   }
   if (inode !== null && !/^\d+$/.test(inode)) return bad(`expected a decimal inode, found ${quote(inode)}`);
-  const state = stateWord === undefined ? null : SS_STATES[stateWord]!;
+  const state = stateWord === undefined ? filtered : SS_STATES[stateWord]!;
   const isTcp = proto === 'tcp';
   const isListen = state === 'LISTEN';
   let family: Socket['family'];
@@ -212,90 +239,4 @@ function parseUsers(line: string, start: number): { owners: Owner[]; end: number
     if (line[pos] === ')') return { owners, end: pos + 1 };
     return null;
   }
-}
-
-/**
- * Service names the tools print instead of port numbers without -n/-P (from /etc/services).
- * Names not listed here read as port null, with the address kept.
- */
-export const SERVICE_PORTS: ReadonlyMap<string, number> = new Map([
-  ['ftp-data', 20], ['ftp', 21], ['ssh', 22], ['telnet', 23], ['smtp', 25], ['domain', 53], ['bootps', 67],
-  ['bootpc', 68], ['tftp', 69], ['http', 80], ['www', 80], ['kerberos', 88], ['pop3', 110], ['sunrpc', 111],
-  ['ntp', 123], ['netbios-ns', 137], ['netbios-ssn', 139], ['imap2', 143], ['imap', 143], ['snmp', 161],
-  ['ldap', 389], ['https', 443], ['microsoft-ds', 445], ['submissions', 465], ['urd', 465], ['syslog', 514],
-  ['submission', 587], ['ldaps', 636], ['rsync', 873], ['imaps', 993], ['pop3s', 995], ['socks', 1080],
-  ['openvpn', 1194], ['ms-sql-s', 1433], ['nfs', 2049], ['zookeeper', 2181], ['mysql', 3306],
-  ['postgresql', 5432], ['postgres', 5432], ['amqp', 5672], ['x11', 6000], ['redis', 6379],
-  ['http-alt', 8080], ['webcache', 8080], ['memcache', 11211], ['mongodb', 27017],
-]);
-
-function portOf(text: string): number | null | undefined {
-  if (text === '*') return 0;
-  if (/^\d{1,5}$/.test(text)) {
-    const port = Number(text);
-    return port <= 65535 ? port : undefined;
-  }
-  if (/^[A-Za-z][A-Za-z0-9._+-]*$/.test(text)) return SERVICE_PORTS.get(text) ?? null;
-  return undefined;
-}
-
-/**
- * An endpoint as the tools print it: "127.0.0.1:80", "[::1]:443", "::1:443" (netstat), "*:22",
- * "127.0.0.53%lo:53", "localhost:mysql" (names kept; known service names become ports).
- * `family` says how to read a wildcard "*" and a plain IPv4 address: "inet6" (an lsof IPv6 row, a
- * netstat tcp6 row) turns "127.0.0.1" into the v4-mapped "::ffff:127.0.0.1", as /proc/net/tcp6
- * decodes it; "ss" reads "*" as the dual-stack IPv6 wildcard (ss >= 4.17 prints IPv4's as 0.0.0.0).
- * Returns null for text that is no endpoint.
- */
-export function parseToolEndpoint(token: string | undefined, family: 'inet' | 'inet6' | 'ss'): Endpoint | null {
-  if (token === undefined) return null;
-  const colon = token.lastIndexOf(':');
-  if (colon <= 0) return null;
-  let host = token.slice(0, colon);
-  const port = portOf(token.slice(colon + 1));
-  if (port === undefined) return null;
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  const pct = host.indexOf('%');
-  if (pct >= 0) host = host.slice(0, pct);
-  if (host === '*') return { address: family === 'inet' ? '0.0.0.0' : '::', port };
-  if (host.includes(':')) {
-    if (!/^[0-9A-Fa-f:.]+$/.test(host)) return null;
-    const bytes = parseIpv6(host);
-    // netstat cuts long IPv6 addresses to fit its column: keep such text as it is.
-    return { address: bytes === null ? host : formatIpv6(bytes), port };
-  }
-  if (isIpv4(host)) return { address: family === 'inet6' ? `::ffff:${host}` : host, port };
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(host)) return null;
-  return { address: host, port };
-}
-
-/** parseIpv4(text) !== null, by character codes: every socket row of a big capture asks. */
-function isIpv4(text: string): boolean {
-  let parts = 0;
-  let digits = 0;
-  let value = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const c = i < text.length ? text.charCodeAt(i) : 46;
-    if (c === 46) { // "."
-      if (digits === 0 || value > 255 || ++parts > 4) return false;
-      digits = 0;
-      value = 0;
-    } else if (c >= 48 && c <= 57 && digits < 3) {
-      digits++;
-      value = value * 10 + c - 48;
-    } else {
-      return false;
-    }
-  }
-  return parts === 4;
-}
-
-/** A value quoted for an error message: at most 40 characters, control bytes shown as "?". */
-export function quote(text: string): string {
-  return `"${safeText(text.length > 40 ? `${text.slice(0, 40)}...` : text)}"`;
-}
-
-/** A line without the "\r" of a capture saved with CRLF line ends. */
-export function stripCr(line: string): string {
-  return line.endsWith('\r') ? line.slice(0, -1) : line;
 }

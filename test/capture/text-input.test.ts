@@ -6,7 +6,8 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { linesOf, MAX_LINE, openLines } from '../../src/capture/text-input.js';
+import { linesOf, openLines } from '../../src/capture/text-input.js';
+import { MAX_LINE } from '../../src/parse/text.js';
 import type { Line } from '../../src/capture/text-input.js';
 import { pick, rng } from '../parse/fuzz.js';
 

@@ -4,7 +4,7 @@
  * same sockets: /proc/net, lsof, ss -e and netstat -e agree on state and endpoints per inode.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLsof } from '../../src/parse/lsof/lsof.js';
+import { readColumns } from './lsof/read.js';
 import { parseNetstat } from '../../src/parse/netstat.js';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
 import type { InetTable } from '../../src/parse/proc-net-inet.js';
@@ -118,7 +118,7 @@ describe('every format of one capture run describes the same sockets', () => {
   const proc = byInode([...inet('tcp'), ...inet('tcp6'), ...inet('udp'), ...inet('udp6')]);
 
   it('lsof -nP -Tqs -i', () => {
-    const lsof = parseLsof(fixture('lsof/tcp-udp-queues.txt'), 'x');
+    const lsof = readColumns(fixture('lsof/tcp-udp-queues.txt'), 'x');
     expect(lsof.sockets).toHaveLength(proc.size);
     for (const [inode, k] of byInode(lsof.sockets)) expect(proc.get(inode), inode).toBe(k);
   });

@@ -3,7 +3,8 @@
  * owners (several after fork(), per thread with -T), inodes with -e, continuation lines of -i.
  */
 import { describe, expect, it } from 'vitest';
-import { parseSs, parseToolEndpoint } from '../../src/parse/ss.js';
+import { parseToolEndpoint } from '../../src/parse/endpoint.js';
+import { parseSs } from '../../src/parse/ss.js';
 import type { Socket } from '../../src/model/socket.js';
 import { LineSink } from '../../src/util/skips.js';
 import { expectFast, fixture, fuzz } from './fuzz.js';

@@ -1,4 +1,6 @@
 import { analyzeCapture } from '../../capture/capture.js';
+import type { Assumptions } from '../../capture/capture.js';
+import { tcpStateNamed } from '../../parse/ss.js';
 import type { Format } from '../../capture/detect-format.js';
 import { openLines } from '../../capture/text-input.js';
 import type { LineStream } from '../../capture/text-input.js';
@@ -13,6 +15,7 @@ import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
 export interface AnalyzeOptions {
+  assume?: Assumptions;
   json: boolean;
   format: Format | undefined;
   failOn: Severity | 'never';
@@ -30,16 +33,47 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     try {
       streams.push(await openLines(path, io.stdin));
     } catch (error) {
+      for (const stream of streams) stream.close();
       if (error instanceof InputError) throw error;
       const code = errnoOf(error);
       const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String((error as Error).message);
       throw new InputError(`cannot read: ${why}`, { source: path });
     }
   }
-  const capture = await analyzeCapture(streams, options.format, new Date().toISOString());
+  let capture;
+  try {
+    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume);
+  } finally {
+    for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
+  }
   const { findings, skipped } = runRules(capture.snapshot, engineOptions(options.rules));
   io.out(options.json
     ? analyzeJson(capture, findings, skipped)
     : analyzeTable(capture, findings, skipped, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/** --state, --port-range, --fd-limit, --somaxconn: checked, each a one-line error naming the option. */
+export function parseAssumptions(opts: { state?: string; portRange?: string; fdLimit?: string; somaxconn?: string }): Assumptions {
+  const bad = (option: string, expected: string, value: string): InputError =>
+    new InputError(`${option}: expected ${expected}, found ${JSON.stringify(value.slice(0, 40))}`, { source: 'analyze' });
+  const count = (option: string, value: string): number => {
+    if (!/^\d{1,9}$/.test(value) || Number(value) === 0) throw bad(option, 'a positive whole number', value);
+    return Number(value);
+  };
+  const out: Assumptions = {};
+  if (opts.state !== undefined) {
+    const state = tcpStateNamed(opts.state);
+    if (state === undefined) throw bad('--state', 'a TCP state (close-wait, CLOSE_WAIT, established, time-wait, ...)', opts.state);
+    out.state = state;
+  }
+  if (opts.portRange !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(opts.portRange);
+    const [lo, hi] = m === null ? [0, 0] : [Number(m[1]), Number(m[2])];
+    if (m === null || lo < 1 || hi > 65535 || lo > hi) throw bad('--port-range', 'LOW-HIGH within 1-65535 (e.g. 32768-60999)', opts.portRange);
+    out.portRange = [lo, hi];
+  }
+  if (opts.fdLimit !== undefined) out.fdLimit = count('--fd-limit', opts.fdLimit);
+  if (opts.somaxconn !== undefined) out.somaxconn = count('--somaxconn', opts.somaxconn);
+  return out;
 }

@@ -21,7 +21,8 @@ export function analyzeJson(capture: CaptureResult, findings: readonly Finding[]
       format: [...new Set(inputs.map((i) => i.format))].join('+'),
       lines: inputs.reduce((n, i) => n + i.lines, 0),
       skipped: inputs.reduce((n, i) => n + i.skipped, 0),
-      files: inputs.map((i) => ({ source: i.source, format: i.format, lines: i.lines, skipped: i.skipped })),
+      files: inputs.map((i) => ({ source: i.source, format: i.format, lines: i.lines, skipped: i.skipped, ...(i.assumed.length > 0 ? { assumed: i.assumed } : {}) })),
+      ...(capture.assumed.length > 0 ? { assumed: capture.assumed } : {}),
     },
     processes: rankProcesses(snapshot, findings).map((p) => {
       const s = summarize(snapshot, p);

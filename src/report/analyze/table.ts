@@ -18,7 +18,9 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
   const out: string[] = [];
   for (const i of inputs) {
     out.push(c.bold(safeText(i.source)) + `: ${i.format}, ${i.lines} lines, ${i.records} records` + (i.skipped > 0 ? c.yellow(`, ${i.skipped} lines skipped`) : ''));
+    for (const a of i.assumed) out.push(`  assumed: ${safeText(a)}`);
   }
+  for (const a of capture.assumed) out.push(`assumed: ${a}`);
   out.push('');
   const ranked = rankProcesses(snapshot, findings);
   if (ranked.length > 0) {

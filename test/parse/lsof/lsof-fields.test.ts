@@ -1,17 +1,17 @@
 /**
- * parseLsofFields on real `lsof -F` captures (fixtures/lsof-F/): the same records as the column
+ * readFields on real `lsof -F` captures (fixtures/lsof-F/): the same records as the column
  * listing, from whichever fields were asked for, NL- or NUL-terminated.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLsof, parseLsofFields } from '../../../src/parse/lsof/lsof.js';
+import { readColumns, readFields } from './read.js';
 import type { Socket } from '../../../src/model/socket.js';
 import { LineSink } from '../../../src/util/skips.js';
 import { expectFast, fixture, fuzz } from '../fuzz.js';
 import { countBy, ep, lenient, parseClean, show } from '../parsed-fixtures.js';
 
-const parse = (name: string) => parseClean(`lsof-F/${name}`, parseLsofFields);
+const parse = (name: string) => parseClean(`lsof-F/${name}`, readFields);
 
-describe('parseLsofFields: lsof -nP -i -F pcfnPtT (TST= TQR= TQS= lines)', () => {
+describe('readFields: lsof -nP -i -F pcfnPtT (TST= TQR= TQS= lines)', () => {
   const out = parse('pcfnPtT-i.txt');
 
   it('decodes states and queues from the T fields', () => {
@@ -57,7 +57,7 @@ describe('parseLsofFields: lsof -nP -i -F pcfnPtT (TST= TQR= TQS= lines)', () =>
   });
 });
 
-describe('parseLsofFields: other field selections', () => {
+describe('readFields: other field selections', () => {
   it('reads many fields at once: uid, inode (i, and d for IPv4), hints, unix state from TST', () => {
     const out = parse('many-fields.txt');
     expect(out.processes.map((p) => [p.pid, p.command, p.uid, p.fdCount])).toEqual([
@@ -83,7 +83,7 @@ describe('parseLsofFields: other field selections', () => {
 
   it('agrees with the column listing of the same processes', () => {
     const fields = parse('many-fields.txt');
-    const columns = parseLsof(fixture('lsof/sockets-files.txt'), 'lsof/sockets-files.txt', lenient());
+    const columns = readColumns(fixture('lsof/sockets-files.txt'), 'lsof/sockets-files.txt', lenient());
     const fd = (f: { pid: number; fd: number; kind: string; inode: string | null; hint: string | null }): string => `${f.pid}/${f.fd} ${f.kind} ${f.inode} ${f.hint}`;
     // (the column listing has no -T queues here, and cuts "udp lab" to 9 characters)
     const socket = (s: Socket): string => `${s.proto} ${s.state ?? s.detail} ${ep(s.local)} ${ep(s.remote)} ${s.inode} ${s.owners.map((o) => `${o.pid}:${o.fd}`)}`;
@@ -134,32 +134,32 @@ describe('parseLsofFields: other field selections', () => {
   });
 });
 
-describe('parseLsofFields: damaged captures', () => {
+describe('readFields: damaged captures', () => {
   it('names an unknown field tag in strict mode', () => {
-    expect(() => parseLsofFields(fixture('lsof-F/bad-unknown-tag.txt'), 'lsof -F output')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof -F output:14: unknown field tag "Z" (line: "ZST=CLOSE_WAIT")]`);
+    expect(() => readFields(fixture('lsof-F/bad-unknown-tag.txt'), 'lsof -F output')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof -F output:14: unknown field tag "Z" (line: "ZST=CLOSE_WAIT")]`);
   });
 
   it('stops at a garbage address in strict mode, with a printable message', () => {
-    expect(() => parseLsofFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "��\\x1b[7m\\x01" (line: "n��\\x1b[7m\\x01")]`);
+    expect(() => readFields(fixture('lsof-F/bad-garbage.txt'), 'lsof-F/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof-F/bad-garbage.txt:50: expected ADDRESS:PORT[->ADDRESS:PORT] in NAME, found "��\\x1b[7m\\x01" (line: "n��\\x1b[7m\\x01")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {
     const whole = parse('pcfnPtT-i.txt');
     for (const name of ['bad-unknown-tag.txt', 'bad-garbage.txt']) {
       const sink = lenient();
-      const out = parseLsofFields(fixture(`lsof-F/${name}`), name, sink);
+      const out = readFields(fixture(`lsof-F/${name}`), name, sink);
       expect(sink.count).toBe(1);
       expect(out.fds).toHaveLength(whole.fds.length - (name === 'bad-garbage.txt' ? 1 : 0));
     }
     // the set that lost its TST line still reads, with its state unknown
-    const tagless = parseLsofFields(fixture('lsof-F/bad-unknown-tag.txt'), 'x', lenient());
+    const tagless = readFields(fixture('lsof-F/bad-unknown-tag.txt'), 'x', lenient());
     expect(tagless.sockets.filter((s) => s.proto === 'tcp' && s.state === null).map(show)).toEqual(['tcp null 127.0.0.1:47101 127.0.0.1:43440 q=1/0 ino=null cw-srv:9:5']);
   });
 });
 
-describe('parseLsofFields: properties', () => {
+describe('readFields: properties', () => {
   const captures = ['pcfnPtT-i.txt', 'F0-i.txt', 'many-fields.txt', 'threads.txt', 'nonroot.txt', 'n-only.txt'].map((n) => fixture(`lsof-F/${n}`));
-  const run = (text: string, sink: LineSink) => parseLsofFields(text, 'fuzz', sink);
+  const run = (text: string, sink: LineSink) => readFields(text, 'fuzz', sink);
 
   it('throws only InputError (strict), never throws (lenient), returns valid records: random and mutated input', () => {
     fuzz(run, captures, 0xf1e1d);

@@ -1,17 +1,19 @@
 /**
- * parseLsofPiece / parseLsofFieldsPiece (how `fdleak analyze` streams a capture) against parseLsof /
- * parseLsofFields on the whole text: a capture read in pieces, cut anywhere an analysis may cut it,
- * gives the same processes (fds by kind), socket fds, socket rows, skipped lines and record count.
- * The pieces read most rows through a fast path of their own (character codes and offsets, no
- * tokens); the whole parse is the reference, on real captures and on mutated and random ones.
+ * LsofReader as `fdleak analyze` streams a capture (in pieces, socket fds kept, other fds only
+ * counted) against the same reader on the whole text with every fd kept: a capture read in pieces,
+ * cut anywhere an analysis may cut it, gives the same processes (fds by kind), socket fds, socket
+ * rows, skipped lines and record count. Counted rows are read in place (character codes and
+ * offsets); kept rows are read on into a file record: the two must agree, on real captures and on
+ * mutated and random ones.
  * As `fdleak analyze` always did, lines around the tool's output (blank, "$ cmd", "# note") are
  * passed over: the reference is the whole parse of the text without them.
  */
 import { describe, expect, it } from 'vitest';
 import { isPreamble } from '../../../src/capture/detect-format.js';
-import type { LsofRecords } from '../../../src/parse/lsof/lsof.js';
-import { lsofCaptureCarry, lsofCaptureProcesses, parseLsof, parseLsofFields, parseLsofFieldsPiece, parseLsofPiece } from '../../../src/parse/lsof/lsof.js';
-import { stripCr } from '../../../src/parse/ss.js';
+import { LsofReader } from '../../../src/parse/lsof/reader.js';
+import { stripCr } from '../../../src/parse/text.js';
+import type { LsofRecords } from './read.js';
+import { readColumns, readFields } from './read.js';
 import type { Fd } from '../../../src/model/fd.js';
 import type { Socket } from '../../../src/model/socket.js';
 import { LineSink } from '../../../src/util/skips.js';
@@ -27,7 +29,7 @@ interface Outcome {
 }
 
 type Whole = (text: string, source: string, sink: LineSink) => LsofRecords;
-type Piece = typeof parseLsofPiece;
+type Format = 'lsof' | 'lsof-F';
 
 /** The reference: the whole parse of the lines an analysis reads, numbered as in the capture. */
 function whole(parse: Whole, text: string): Outcome {
@@ -46,19 +48,19 @@ function whole(parse: Whole, text: string): Outcome {
 }
 
 /** The text read in pieces that start at the given line indexes (0-based, ascending). */
-function pieces(parse: Piece, text: string, starts: number[]): Outcome {
+function pieces(format: Format, text: string, starts: number[]): Outcome {
   const lines = text.split('\n');
-  const carry = lsofCaptureCarry();
   const sink = new LineSink(false);
+  const reader = new LsofReader(format, { source: 'x', sink });
   const out: Outcome = { processes: [], fds: [], sockets: [], records: 0, skipped: [] };
   const bounds = [...new Set([0, ...starts])].filter((s) => s < lines.length).sort((a, b) => a - b);
   bounds.forEach((start, i) => {
-    const piece = parse(lines.slice(start, bounds[i + 1] ?? lines.length).join('\n'), 'x', sink, carry, start + 1);
+    const piece = reader.read(lines.slice(start, bounds[i + 1] ?? lines.length).join('\n'), start + 1);
     out.fds.push(...piece.fds);
     out.sockets.push(...piece.sockets);
     out.records += piece.records;
   });
-  out.processes = lsofCaptureProcesses(carry);
+  out.processes = reader.end().map((p) => ({ pid: p.pid, command: p.command, fdTableComplete: p.fdTableComplete, fdKinds: p.fdKinds }));
   out.skipped = sink.skipped.map((s) => ({ line: s.line, reason: s.reason, text: s.text }));
   return out;
 }
@@ -76,21 +78,21 @@ const COLUMNS = ['list-everything.txt', 'tcp-udp-queues.txt', 'sockets-files.txt
 const FIELDS = ['list-everything.txt', 'pcfnPtT-i.txt', 'many-fields.txt', 'n-only.txt', 'nonroot.txt', 'threads.txt', 'truncated-fd-numbers.txt',
   'bad-garbage.txt', 'bad-unknown-tag.txt'].map((n) => fixture(`lsof-F/${n}`)).concat(fixture('lsof-F/F0-i.txt').replace(/\0\n?/g, '\n'));
 
-function same(parseWhole: Whole, parsePiece: Piece, fields: boolean, text: string, r: () => number): void {
+function same(parseWhole: Whole, format: Format, fields: boolean, text: string, r: () => number): void {
   const reference = whole(parseWhole, text);
-  for (const n of [0, 1, 3, 12]) expect(pieces(parsePiece, text, cuts(text, fields, r, n))).toEqual(reference);
+  for (const n of [0, 1, 3, 12]) expect(pieces(format, text, cuts(text, fields, r, n))).toEqual(reference);
 }
 
-describe('parseLsofPiece: the column listing in pieces reads as it does whole', () => {
+describe('LsofReader: the column listing in pieces reads as it does whole', () => {
   it('on every real capture, cut anywhere', () => {
     const r = rng(0x9e1);
-    for (const text of COLUMNS) same(parseLsof, parseLsofPiece, false, text, r);
+    for (const text of COLUMNS) same(readColumns, 'lsof', false, text, r);
   });
 
   it('on a capture repeated (every row again, as thread rows and second inputs repeat fds)', () => {
     const r = rng(0x9e2);
     const [header, ...rows] = fixture('lsof/list-everything.txt').split('\n');
-    same(parseLsof, parseLsofPiece, false, [header, ...rows, ...rows, ...rows].join('\n'), r);
+    same(readColumns, 'lsof', false, [header, ...rows, ...rows, ...rows].join('\n'), r);
   });
 
   it('on mutated and random captures, with blank, "$" and "#" lines about', () => {
@@ -99,7 +101,7 @@ describe('parseLsofPiece: the column listing in pieces reads as it does whole', 
       let text = i % 5 === 0 ? randomText(r, Math.floor(r() * 600)) : mutate(r, pick(r, COLUMNS));
       if (i % 3 === 0) text = text.split('\n').map((l) => (r() < 0.05 ? pick(r, ['', '  ', '# note', '$ lsof -n', ' \tlsof: x']) : l)).join('\n');
       try {
-        same(parseLsof, parseLsofPiece, false, text, r);
+        same(readColumns, 'lsof', false, text, r);
       } catch (error) {
         throw new Error(`case ${i} failed on ${JSON.stringify(text.slice(0, 400))}: ${String(error)}`);
       }
@@ -109,32 +111,32 @@ describe('parseLsofPiece: the column listing in pieces reads as it does whole', 
   it('restores fd numbers past 9999 across pieces', () => {
     const text = fixture('lsof/truncated-fd-numbers.txt');
     const lines = text.split('\n');
-    const out = pieces(parseLsofPiece, text, lines.map((_, i) => i)); // a piece per line
+    const out = pieces('lsof', text, lines.map((_, i) => i)); // a piece per line
     expect(out.fds.map((f) => f.fd)).toEqual([9997, 9998, 9999, 10000, 10001, 10002, 10998, 10999, 11000, 11001]);
   });
 
   it('counts an fd that a second input lists again once, and still gives that input\'s socket rows', () => {
     const text = fixture('lsof/tcp-udp-queues.txt');
     const listed = new Map<number, number[]>();
-    const [a, b] = [lsofCaptureCarry(listed, 0), lsofCaptureCarry(listed, 1)];
-    const first = parseLsofPiece(text, 'a', new LineSink(false), a);
-    const second = parseLsofPiece(text, 'b', new LineSink(false), b);
+    const [a, b] = [0, 1].map((input) => new LsofReader('lsof', { source: 'ab'[input]!, sink: new LineSink(false), listed, input }));
+    const first = a!.read(text);
+    const second = b!.read(text);
     expect(second.sockets).toHaveLength(first.sockets.length);
     expect(second.fds).toEqual([]); // the first input's socket fds stand
-    const kinds = (c: typeof a): number => lsofCaptureProcesses(c).reduce((n, p) => n + Object.values(p.fdKinds).reduce((x, y) => x + y, 0), 0);
-    expect(kinds(b)).toBe(0);
-    expect(kinds(a)).toBe(parseLsof(text, 'a').fds.length);
+    const kinds = (c: LsofReader): number => c.end().reduce((n, p) => n + Object.values(p.fdKinds).reduce((x, y) => x + y, 0), 0);
+    expect(kinds(b!)).toBe(0);
+    expect(kinds(a!)).toBe(readColumns(text, 'a').fds.length);
   });
 
   it('throws only InputError (strict), never throws (lenient), returns valid records; never hangs', () => {
     const r = rng(0x9e4);
     const run = (text: string, sink: LineSink) => {
       const lines = text.split('\n');
-      const carry = lsofCaptureCarry();
+      const reader = new LsofReader('lsof', { source: 'fuzz', sink });
       const out = { processes: [] as never[], fds: [] as Fd[], sockets: [] as Socket[] };
       const bounds = [...new Set([0, ...cuts(text, false, r, 4)])].sort((x, y) => x - y);
       bounds.forEach((start, i) => {
-        const piece = parseLsofPiece(lines.slice(start, bounds[i + 1] ?? lines.length).join('\n'), 'fuzz', sink, carry, start + 1);
+        const piece = reader.read(lines.slice(start, bounds[i + 1] ?? lines.length).join('\n'), start + 1);
         out.fds.push(...piece.fds);
         out.sockets.push(...piece.sockets);
       });
@@ -145,10 +147,10 @@ describe('parseLsofPiece: the column listing in pieces reads as it does whole', 
   });
 });
 
-describe('parseLsofFieldsPiece: lsof -F output in pieces reads as it does whole', () => {
+describe('LsofReader: lsof -F output in pieces reads as it does whole', () => {
   it('on every real capture, cut before any "p" or "f" line', () => {
     const r = rng(0x9e5);
-    for (const text of FIELDS) same(parseLsofFields, parseLsofFieldsPiece, true, text, r);
+    for (const text of FIELDS) same(readFields, 'lsof-F', true, text, r);
   });
 
   it('on mutated and random captures', () => {
@@ -156,7 +158,7 @@ describe('parseLsofFieldsPiece: lsof -F output in pieces reads as it does whole'
     for (let i = 0; i < 300; i++) {
       const text = i % 5 === 0 ? randomText(r, Math.floor(r() * 600)) : mutate(r, pick(r, FIELDS));
       try {
-        same(parseLsofFields, parseLsofFieldsPiece, true, text, r);
+        same(readFields, 'lsof-F', true, text, r);
       } catch (error) {
         throw new Error(`case ${i} failed on ${JSON.stringify(text.slice(0, 400))}: ${String(error)}`);
       }

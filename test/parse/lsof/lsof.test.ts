@@ -1,16 +1,16 @@
 /**
- * parseLsof on real lsof 4.95 captures (fixtures/lsof/, made by fixtures/scenarios/capture.sh):
+ * readColumns on real lsof 4.95 captures (fixtures/lsof/, made by fixtures/scenarios/capture.sh):
  * decoded records in plain values, then the damaged captures, then property tests.
  */
 import { describe, expect, it } from 'vitest';
-import { parseLsof } from '../../../src/parse/lsof/lsof.js';
+import { readColumns } from './read.js';
 import { LineSink } from '../../../src/util/skips.js';
 import { expectFast, fixture, fuzz } from '../fuzz.js';
 import { countBy, lenient, parseClean, show } from '../parsed-fixtures.js';
 
-const parse = (name: string) => parseClean(`lsof/${name}`, parseLsof);
+const parse = (name: string) => parseClean(`lsof/${name}`, readColumns);
 
-describe('parseLsof: lsof -nP -Tqs -i (every TCP state, IPv4, IPv6, v4-mapped, UDP, queues)', () => {
+describe('readColumns: lsof -nP -Tqs -i (every TCP state, IPv4, IPv6, v4-mapped, UDP, queues)', () => {
   const out = parse('tcp-udp-queues.txt');
 
   it('decodes every state the scenario produced, with counts', () => {
@@ -99,7 +99,7 @@ describe('parseLsof: lsof -nP -Tqs -i (every TCP state, IPv4, IPv6, v4-mapped, U
   });
 });
 
-describe('parseLsof: list-everything mode (lsof -nP), TID/TASKCMD columns', () => {
+describe('readColumns: list-everything mode (lsof -nP), TID/TASKCMD columns', () => {
   const out = parse('list-everything.txt');
 
   it('counts a (pid, fd) repeated on thread rows once, and counts the threads', () => {
@@ -120,7 +120,7 @@ describe('parseLsof: list-everything mode (lsof -nP), TID/TASKCMD columns', () =
   });
 });
 
-describe('parseLsof: fd kinds, sock rows and unix rows (lsof -nP -p ...)', () => {
+describe('readColumns: fd kinds, sock rows and unix rows (lsof -nP -p ...)', () => {
   const out = parse('sockets-files.txt');
 
   it('gives sockets lsof found in no table the protocol hint, and no socket row', () => {
@@ -167,7 +167,7 @@ describe('parseLsof: fd kinds, sock rows and unix rows (lsof -nP -p ...)', () =>
   });
 });
 
-describe('parseLsof: other shapes', () => {
+describe('readColumns: other shapes', () => {
   it('keeps "can\'t identify protocol" sockets as socket fds without a hint (lsof -X)', () => {
     const out = parse('no-protocol-X.txt');
     expect(countBy(out.fds.map((f) => `${f.kind} ${f.hint}`))).toEqual({ 'pipe null': 2, 'socket null': 12 });
@@ -235,12 +235,12 @@ describe('parseLsof: other shapes', () => {
 
   it('restores them across pieces of one capture when given the same carry', () => {
     const lines = fixture('lsof/truncated-fd-numbers.txt').split('\n');
-    const carry = { lastFd: new Map<string, number>() };
-    const first = parseLsof(lines.slice(0, 8).join('\n'), 'x', lenient(), carry);
-    const second = parseLsof([lines[0], ...lines.slice(8)].join('\n'), 'x', lenient(), carry);
+    const lastFd = new Map<string, number>();
+    const first = readColumns(lines.slice(0, 8).join('\n'), 'x', lenient(), lastFd);
+    const second = readColumns([lines[0], ...lines.slice(8)].join('\n'), 'x', lenient(), lastFd);
     expect([...first.fds, ...second.fds].map((f) => f.fd)).toEqual([9997, 9998, 9999, 10000, 10001, 10002, 10998, 10999, 11000, 11001]);
     // without it, a piece that starts past 10999 cannot know how often the numbers wrapped
-    expect(parseLsof([lines[0], ...lines.slice(9)].join('\n'), 'x', lenient()).fds.map((f) => f.fd)).toEqual([10000, 10001]);
+    expect(readColumns([lines[0], ...lines.slice(9)].join('\n'), 'x', lenient()).fds.map((f) => f.fd)).toEqual([10000, 10001]);
   });
 
   it('gives nothing for header-only and empty output', () => {
@@ -250,28 +250,28 @@ describe('parseLsof: other shapes', () => {
   });
 });
 
-describe('parseLsof: damaged captures', () => {
+describe('readColumns: damaged captures', () => {
   it('stops at a truncated row in strict mode', () => {
-    expect(() => parseLsof(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-truncated.txt:3: expected the protocol (TCP, UDP) in the NODE column of an IPv4 row (line: "cw-srv      9   root    5u  IPv4 633800")]`);
+    expect(() => readColumns(fixture('lsof/bad-truncated.txt'), 'lsof/bad-truncated.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-truncated.txt:3: expected the protocol (TCP, UDP) in the NODE column of an IPv4 row (line: "cw-srv      9   root    5u  IPv4 633800")]`);
   });
 
   it('stops at garbage bytes in strict mode, with a printable message', () => {
-    expect(() => parseLsof(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "��\\x00\\x1b[7m\\x01" (line: "cw-srv      ��\\x00\\x1b[7m\\x01   root    3u  IPv4 634787      0t0  TCP...")]`);
+    expect(() => readColumns(fixture('lsof/bad-garbage.txt'), 'lsof/bad-garbage.txt')).toThrowErrorMatchingInlineSnapshot(`[InputError: lsof/bad-garbage.txt:2: expected a numeric PID after COMMAND, found "��\\x00\\x1b[7m\\x01" (line: "cw-srv      ��\\x00\\x1b[7m\\x01   root    3u  IPv4 634787      0t0  TCP...")]`);
   });
 
   it('skips exactly the damaged line in lenient mode', () => {
     for (const name of ['bad-truncated.txt', 'bad-garbage.txt']) {
       const sink = lenient();
-      const out = parseLsof(fixture(`lsof/${name}`), name, sink);
+      const out = readColumns(fixture(`lsof/${name}`), name, sink);
       expect(sink.count).toBe(1);
       expect(out.sockets).toHaveLength(parse('tcp-udp-queues.txt').sockets.length - 1);
     }
   });
 });
 
-describe('parseLsof: properties', () => {
+describe('readColumns: properties', () => {
   const captures = ['tcp-udp-queues.txt', 'list-everything.txt', 'sockets-files.txt', 'nonroot.txt', 'threads-K.txt', 'numeric-user-ppid-pgid.txt', 'names-resolved.txt'].map((n) => fixture(`lsof/${n}`));
-  const run = (text: string, sink: LineSink) => parseLsof(text, 'fuzz', sink);
+  const run = (text: string, sink: LineSink) => readColumns(text, 'fuzz', sink);
 
   it('throws only InputError (strict), never throws (lenient), returns valid records: random and mutated input', () => {
     fuzz(run, captures, 0x15f0);
@@ -284,11 +284,11 @@ describe('parseLsof: properties', () => {
   it('reads a capture the same whole or split at any line (batches)', () => {
     const text = captures[1]!;
     const lines = text.split('\n');
-    const whole = parseLsof(text, 'x', lenient());
+    const whole = readColumns(text, 'x', lenient());
     const header = lines[0]!;
     for (const cut of [1, 77, 300, lines.length - 2]) {
-      const a = parseLsof(lines.slice(0, cut).join('\n'), 'x', lenient());
-      const b = parseLsof([header, ...lines.slice(cut)].join('\n'), 'x', lenient());
+      const a = readColumns(lines.slice(0, cut).join('\n'), 'x', lenient());
+      const b = readColumns([header, ...lines.slice(cut)].join('\n'), 'x', lenient());
       expect(a.sockets.length + b.sockets.length).toBeGreaterThanOrEqual(whole.sockets.length);
       expect(new Set([...a.fds, ...b.fds].map((f) => `${f.pid}:${f.fd}`)).size).toBe(whole.fds.length);
     }

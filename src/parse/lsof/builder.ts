@@ -1,0 +1,164 @@
+/**
+ * Turns the files lsof lists into records: processes (ProcessTable), fd numbers (FdNumbers), the
+ * fds kept as records and the socket rows, one per socket however many fds share it.
+ */
+import type { Fd, FdKind } from '../../model/fd.js';
+import type { Socket } from '../../model/socket.js';
+import type { LineSink } from '../../util/skips.js';
+import { isDigits, quote } from '../text.js';
+import type { LsofFile } from './file.js';
+import { FD_NUMBER, FD_TRUNCATED, FILE_TYPES, NON_FD, SOCKET_TYPES } from './file.js';
+import { FdNumbers } from './fd-numbers.js';
+import type { FdTable, ProcState } from './processes.js';
+import { ProcessTable } from './processes.js';
+import { inetSocket, TABLE_TYPES, tableSocket } from './sockets.js';
+
+/** What one read of a capture (or a piece of it) added. */
+export interface LsofPiece {
+  /** Processes first named in it. */
+  processes: Array<{ pid: number; command: string }>;
+  /** Its new fds: socket fds only, or every fd when the reader keeps all. */
+  fds: Fd[];
+  sockets: Socket[];
+  /** fds and socket rows read. */
+  records: number;
+}
+
+export interface BuilderOptions {
+  source: string;
+  sink: LineSink;
+  /** Keep a record of every fd, or of socket fds only (the others are counted per kind). */
+  keepAll: boolean;
+  /** fds listed so far by the inputs of one analysis, and this input's number among them. */
+  listed: Map<number, FdTable>;
+  input: number;
+  /** Last fd numbers, to carry "*NNN" fds across captures read in turn. */
+  lastFd?: Map<string, number>;
+}
+
+export class Builder {
+  readonly table: ProcessTable;
+  readonly numbers: FdNumbers;
+  readonly source: string;
+  readonly sink: LineSink;
+  readonly keepAll: boolean;
+  /** Whether the capture lists tasks (TID column, -F "K"): then threads can be counted. */
+  tasksListed = false;
+  private fds: Fd[] = [];
+  private sockets: Socket[] = [];
+  private records = 0;
+  private readonly socketByKey = new Map<string | number, Socket>();
+
+  constructor(options: BuilderOptions) {
+    this.source = options.source;
+    this.sink = options.sink;
+    this.keepAll = options.keepAll;
+    this.table = new ProcessTable(options.listed, options.input);
+    this.numbers = new FdNumbers(options.lastFd);
+  }
+
+  bad(line: number, text: string, reason: string): void {
+    this.sink.bad(reason, this.source, line, text);
+  }
+
+  /** A file row the column reader only counts (not a socket, not kept): its fd of `kind`. */
+  count(p: ProcState, tid: number | null, fdNo: number | null, kind: FdKind): void {
+    if (fdNo === null) return;
+    this.numbers.listed(p.process.pid, tid, fdNo);
+    if (this.table.list(p, fdNo, kind) !== 'repeat') this.records++;
+  }
+
+  /** A file read whole; `tail` is a socket row's text from TYPE on (see ProcState.tails). */
+  add(f: LsofFile, tail: string | null = null): void {
+    if (f.pid === 0) return this.bad(f.line, f.text, 'expected a positive PID');
+    const proc = (): ProcState => this.table.get(f.pid, f.command, f.uid, f.tid);
+    if (f.fd === 'NOFD') {
+      proc().process.fdTableComplete = false;
+      return;
+    }
+    // Both readers strip the mode and lock characters: an FD is mostly plain digits.
+    const digits = f.fd !== null && f.fd.length <= 10 && isDigits(f.fd);
+    const number = f.fd === null ? null : digits ? [f.fd, f.fd] : FD_NUMBER.exec(f.fd);
+    const truncated = f.fd === null || digits ? null : FD_TRUNCATED.exec(f.fd);
+    if (f.fd !== null && number === null && truncated === null && !NON_FD.test(f.fd)) return this.bad(f.line, f.text, `expected an FD (a number, cwd, txt, mem, ...), found ${quote(f.fd)}`);
+    let fdNo = number === null ? null : Number(number[1]);
+    if (truncated !== null) fdNo = this.numbers.truncated(f.pid, f.tid, Number(truncated[1]));
+    if (fdNo !== null) this.numbers.listed(f.pid, f.tid, fdNo);
+    if (f.fd === null) proc().process.fdTableComplete = false; // -F without "f": fds unknown
+    const type = f.type;
+    let socket: Socket | null = null;
+    let hint: string | null = null;
+    let inode: string | null = null;
+    let kind: FdKind = 'other';
+    if (SOCKET_TYPES.has(type)) {
+      kind = 'socket';
+      if (type === 'IPv4' || type === 'IPv6') {
+        inode = f.device !== null && isDigits(f.device) ? f.device : null;
+        const decoded = inetSocket(f, inode, this.source);
+        if (typeof decoded === 'string') return this.bad(f.line, f.text, decoded);
+        socket = decoded;
+      } else {
+        inode = f.node !== null && isDigits(f.node) ? f.node : null;
+        // -F without "i" has no inode: the fd still counts, it just cannot be joined to a table
+        if (inode === null && !f.fromFields) return this.bad(f.line, f.text, `expected the socket inode in the NODE column of a ${type} row`);
+        if (type === 'sock') {
+          // a socket lsof found in no /proc/net table of its netns: "protocol: TCP" says what it is
+          const m = /^protocol: (\S+)/.exec(f.name);
+          hint = m === null ? null : m[1]!;
+        } else if (TABLE_TYPES[type] !== undefined && inode !== null) {
+          socket = tableSocket(f, TABLE_TYPES[type]!, inode, this.source);
+        }
+      }
+    } else if (type === 'FIFO') {
+      kind = f.name === 'pipe' ? 'pipe' : 'file';
+      if (kind === 'pipe' && f.node !== null && isDigits(f.node)) inode = f.node;
+    } else if (FILE_TYPES.has(type)) {
+      kind = 'file';
+    } else if (type === 'a_inode') {
+      kind = 'anon_inode';
+    }
+
+    const p = proc();
+    if (fdNo !== null) {
+      const listed = this.table.list(p, fdNo, kind);
+      if (listed === 'repeat') return; // the same fd again, on a thread's row
+      this.records++;
+      if (listed === 'new' && (this.keepAll || kind === 'socket')) {
+        this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
+      }
+      if (kind === 'socket' && tail !== null) (p.tails ??= [])[fdNo] = tail;
+    }
+    if (socket !== null) this.addSocket(socket, f, fdNo, inode, p);
+  }
+
+  /**
+   * One row per socket: by inode; without one (-F without "d"), a connected TCP socket is still one
+   * per 4-tuple in a netns (a socket shared after fork() stays one row); listeners may be distinct
+   * (SO_REUSEPORT): per fd. An inode is keyed as the number it is (cheaper to hash), unless its text
+   * is not the number's own ("0123"), so that two texts never share a key.
+   */
+  private addSocket(socket: Socket, f: LsofFile, fdNo: number | null, inode: string | null, p: ProcState): void {
+    const key = inode !== null ? (inode.length < 16 && (inode.length === 1 || inode.charCodeAt(0) !== 48) ? Number(inode) : inode) :
+      (socket.proto === 'tcp' && socket.remote !== null ? `tcp|${f.name}` : fdNo !== null ? `${f.pid}:${fdNo}` : `${f.pid}|${f.type}|${f.name}`);
+    const owner = { pid: f.pid, fd: fdNo, command: p.process.command };
+    const existing = this.socketByKey.get(key);
+    if (existing === undefined) {
+      socket.owners.push(owner);
+      this.socketByKey.set(key, socket);
+      this.sockets.push(socket);
+      this.records++;
+    } else if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) {
+      existing.owners.push(owner); // a socket shared after fork()
+    }
+  }
+
+  /** What was read since the last call; the state stays for the next read. */
+  takePiece(): LsofPiece {
+    this.numbers.flush();
+    const piece = { processes: this.table.takeCreated(), fds: this.fds, sockets: this.sockets, records: this.records };
+    this.fds = [];
+    this.sockets = [];
+    this.records = 0;
+    return piece;
+  }
+}

@@ -1,0 +1,556 @@
+/**
+ * The reader of lsof's default column listing (`lsof -nP -i`, `lsof -p PID`, list-everything
+ * `lsof -nP` with TID/TASKCMD, `-Tqs`, `-K`, `-R`/`-g`/`-l`). Format: lsof(8), "OUTPUT". Quirks:
+ * - columns are padded per run and DEVICE, SIZE/OFF, NODE may be blank: rows are read by tokens from
+ *   the left (COMMAND PID [TID TASKCMD] [PPID] [PGID] USER FD TYPE), then by what TYPE implies;
+ * - TID/TASKCMD (list-everything mode, -K) are blank on process rows and filled on thread rows, which
+ *   repeat the process's fds: one (pid, fd) is one fd;
+ * - COMMAND and TASKCMD escape spaces and control bytes as \xNN ("udp\x20la"), cut to 9 chars without +c;
+ * - IPv4/IPv6 rows: DEVICE is the socket inode, NODE the protocol, NAME "a:p->b:p (STATE QR=1 QS=0)";
+ *   v4-mapped sockets are TYPE IPv6 with plain IPv4 text; without -n/-P names ("localhost:mysql") are
+ *   kept; UDP rows have no state and end in a space;
+ * - sock rows are sockets lsof found in no /proc/net table of its own netns ("protocol: TCP");
+ * - unix rows: NAME "[path] type=STREAM (CONNECTED)"; lsof cuts a path at its first space;
+ * - "lsof: WARNING: ..." lines and their indented continuation are skipped; NOFD rows (fd directory
+ *   unreadable) mark the process's fd table incomplete;
+ * - fd numbers of 10000 and up read "*000r", "*001r", ... (fd-numbers.ts).
+ *
+ * One reader, fast on big captures: a row is read in place, by character codes and offsets into the
+ * text, tokens found only as far as needed. Most rows of a big capture are files (mem, txt, REG,
+ * FIFO, ...) or a thread's repeat of an fd already read: their fd is counted without a string or an
+ * object per row. A socket row (or any row, when every fd is kept) is then read on from its TYPE
+ * into an LsofFile for the builder. All scratch state belongs to the reader: readers are independent.
+ * This file is over 400 lines because the row reader is one piece: splitting it would scatter the
+ * offsets it shares.
+ */
+import type { FdKind } from '../../model/fd.js';
+import { detach } from '../../capture/text-input.js';
+import { isPreamble } from '../../capture/detect-format.js';
+import { isSpace, MAX_LINE, quote } from '../text.js';
+import type { Builder } from './builder.js';
+import type { LsofFile } from './file.js';
+import { SOCKET_TYPES, splitInetName } from './file.js';
+import { unescapeLsof } from './unescape.js';
+
+/** Column layout from a header line "COMMAND PID [TID TASKCMD] [PPID] [PGID] USER FD TYPE ...". */
+interface Layout {
+  /** TID/TASKCMD columns: true (header says so), false (header says not), null (no header seen). */
+  tasks: boolean | null;
+  /** Numeric columns between PID (or TASKCMD) and USER: PPID, PGID. */
+  extra: number;
+  /** Where the right-aligned TID column ends in the header: breaks ties on odd rows. */
+  tidEnd: number | null;
+}
+
+const NO_LAYOUT: Layout = { tasks: null, extra: 0, tidEnd: null };
+
+/** The layout a header line ("COMMAND PID ...") gives. */
+function layoutOf(raw: string): Layout {
+  const names = raw.trim().split(/\s+/);
+  const user = names.indexOf('USER');
+  const tid = /\bTID\b/.exec(raw);
+  return {
+    tasks: tid !== null,
+    extra: user < 0 ? 0 : names.slice(2, user).filter((n) => n === 'PPID' || n === 'PGID').length,
+    tidEnd: tid === null ? null : tid.index + 3,
+  };
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** text[s, e) is /^\d{1,10}$/. */
+function isNumAt(text: string, s: number, e: number): boolean {
+  if (e - s > 10 || e === s) return false;
+  for (let j = s; j < e; j++) if (!isDigit(text.charCodeAt(j))) return false;
+  return true;
+}
+
+function numAt(text: string, s: number, e: number): number {
+  let v = 0;
+  for (let j = s; j < e; j++) v = v * 10 + text.charCodeAt(j) - 48;
+  return v;
+}
+
+const FD_BAD = 0;
+const FD_NUM = 1;
+const FD_TRUNC = 2;
+const FD_NAMED = 3;
+const FD_NOFD = 4;
+
+function isLock(c: number): boolean {
+  return c === 114 || c === 82 || c === 119 || c === 87 || c === 117 || c === 85 || c === 78 || c === 120 || c === 88;
+}
+
+/** [rwu]?[rRwWuUNxX]? at text[s, e): the mode and lock characters after an FD number. */
+function isModeLock(text: string, s: number, e: number): boolean {
+  if (e === s) return true;
+  if (e - s === 1) return isLock(text.charCodeAt(s));
+  if (e - s === 2) { const c = text.charCodeAt(s); return (c === 114 || c === 119 || c === 117) && isLock(text.charCodeAt(s + 1)); }
+  return false;
+}
+
+/** Four characters (or fewer, at e) packed in one number, to compare words by value. */
+function word4(text: string, s: number, e: number): number {
+  const n = e - s;
+  return (n > 0 ? text.charCodeAt(s) : 0) * 16777216 + (n > 1 ? text.charCodeAt(s + 1) : 0) * 65536 +
+    (n > 2 ? text.charCodeAt(s + 2) : 0) * 256 + (n > 3 ? text.charCodeAt(s + 3) : 0);
+}
+const w4 = (w: string): number => word4(w, 0, w.length);
+const W_MEM = w4('mem');
+const W_CWD = w4('cwd');
+const W_RTD = w4('rtd');
+const W_TXT = w4('txt');
+const W_DEL = w4('DEL');
+/** NON_FD's words (file.ts). */
+const NAMED_FDS = new Set(['ltx', 'v86', 'err', 'jld', 'm86', 'Mxx', 'pd', 'tr', 'mmap', 'mem', 'cwd', 'rtd', 'txt', 'DEL'].map(w4));
+const W_NOFD = w4('NOFD');
+
+/** text[s, e) is a TYPE word: IPv4, a_inode, x.25, unknown, or lsof's 4-hex-digit code for unknown modes. */
+function isTypeAt(text: string, s: number, e: number): boolean {
+  const c = text.charCodeAt(s);
+  if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
+    for (let j = s + 1; j < e; j++) {
+      const d = text.charCodeAt(j);
+      if (!((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || isDigit(d) || d === 95 || d === 46)) return false;
+    }
+    return true;
+  }
+  if (e - s !== 4) return false;
+  for (let j = s; j < e; j++) {
+    const d = text.charCodeAt(j);
+    if (!(isDigit(d) || (d >= 65 && d <= 70) || (d >= 97 && d <= 102))) return false;
+  }
+  return true;
+}
+
+const T_OTHER = 0;
+const T_FILE = 1;
+const T_FIFO = 2;
+const T_ANON = 3;
+const T_SOCKET = 4;
+/** T_OTHER, from a word typeCode did not recognise: whether it is a TYPE word at all is not known. */
+const T_UNCHECKED = 5;
+const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket', 'other'];
+
+/** text at s is the word w (whose first character was matched already). */
+function rest(text: string, s: number, w: string): boolean {
+  for (let j = 1; j < w.length; j++) if (text.charCodeAt(s + j) !== w.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * What the builder makes of the TYPE word text[s, e): SOCKET_TYPES, FIFO, FILE_TYPES, a_inode,
+ * "unknown" (lsof could not stat the fd: common in captures); T_UNCHECKED for any other.
+ */
+function typeCode(text: string, s: number, e: number): number {
+  const c = text.charCodeAt(s);
+  switch (e - s) {
+    case 3:
+      if (c === 82) return rest(text, s, 'REG') ? T_FILE : T_UNCHECKED;
+      if (c === 68) return rest(text, s, 'DIR') ? T_FILE : T_UNCHECKED;
+      if (c === 67) return rest(text, s, 'CHR') ? T_FILE : T_UNCHECKED;
+      if (c === 66) return rest(text, s, 'BLK') ? T_FILE : T_UNCHECKED;
+      if (c === 114) return rest(text, s, 'raw') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'ipx') ? T_SOCKET : T_UNCHECKED;
+      if (c === 107) return rest(text, s, 'key') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
+    case 4:
+      if (c === 70) return rest(text, s, 'FIFO') ? T_FIFO : T_UNCHECKED;
+      if (c === 73) return rest(text, s, 'IPv4') || rest(text, s, 'IPv6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 76) return rest(text, s, 'LINK') ? T_FILE : T_UNCHECKED;
+      if (c === 115) return rest(text, s, 'sock') ? T_SOCKET : T_UNCHECKED;
+      if (c === 117) return rest(text, s, 'unix') ? T_SOCKET : T_UNCHECKED;
+      if (c === 114) return rest(text, s, 'raw6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 112) return rest(text, s, 'pack') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return rest(text, s, 'ax25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 120) return rest(text, s, 'x.25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'inet') ? T_SOCKET : T_UNCHECKED;
+      if (c === 110) return rest(text, s, 'ndrv') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
+    case 5:
+      if (c === 97) return rest(text, s, 'atalk') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return rest(text, s, 'inet6') ? T_SOCKET : T_UNCHECKED;
+      return T_UNCHECKED;
+    case 7:
+      if (c === 117) return rest(text, s, 'unknown') ? T_OTHER : T_UNCHECKED;
+      if (c === 110) return rest(text, s, 'netlink') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return rest(text, s, 'a_inode') ? T_ANON : T_UNCHECKED;
+      return T_UNCHECKED;
+    default:
+      return T_UNCHECKED;
+  }
+}
+
+/**
+ * The head (COMMAND PID [TID TASKCMD] [PPID PGID] USER) of the last row read whole, when it alone
+ * decided how that row reads: a process's or thread's rows repeat it byte for byte, so a row that
+ * starts with it needs only its FD and TYPE read.
+ */
+interface Head { text: string; pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null }
+
+/** Thrown (and caught in read()) to stop at the start of another capture. */
+const STOP = Symbol('stop');
+
+export class ColumnsReader {
+  private layout: Layout = NO_LAYOUT;
+  private afterWarning = false;
+  private head: Head | null = null;
+  // The row being read: its text (the piece) and end, token offsets found so far.
+  private text = '';
+  private end = 0;
+  private scan = 0;
+  private tokens = 0;
+  private ts = new Int32Array(32);
+  private te = new Int32Array(32);
+  /** The last FD word read by fdClass: its number (or last 3 digits of "*NNN") and where its digits end. */
+  private fdValue = 0;
+  private fdEnd = 0;
+  private lastTid: number | null = null;
+  private stop: ((line: string) => boolean) | null = null;
+  private rowStart = 0;
+  private stoppedAt = -1;
+
+  constructor(private readonly b: Builder) {}
+
+  /**
+   * Reads `text` (whole lines, the first numbered `firstLine`) into the builder. `stop` is asked about
+   * each line that is no lsof row: if it says so (another tool's header: a second capture in the
+   * stream), reading stops before that line; returns its offset in `text`, or -1.
+   */
+  read(text: string, firstLine: number, stop: ((line: string) => boolean) | null = null): number {
+    this.stop = stop;
+    let at = -1;
+    try {
+      this.readLines(text, firstLine);
+    } catch (error) {
+      if (error !== STOP) throw error;
+      at = this.stoppedAt;
+    }
+    this.head = null;
+    this.text = '';
+    return at;
+  }
+
+  private readLines(text: string, firstLine: number): void {
+    const { b } = this;
+    const end = text.length;
+    let lineNo = firstLine - 1;
+    this.head = null; // a head is a slice of the last text
+    for (let ls = 0; ls <= end; ) {
+      let nl = text.indexOf('\n', ls);
+      if (nl < 0) nl = end;
+      lineNo++;
+      const start = ls;
+      ls = nl + 1;
+      let le = nl;
+      if (le > start && text.charCodeAt(le - 1) === 13) le--; // CRLF
+      if (le === start) continue;
+      const c0 = text.charCodeAt(start);
+      if ((isSpace(c0) || c0 === 36 || c0 === 35) && isPreamble(text.slice(start, le))) continue; // "$", "#"
+      const wasWarning = this.afterWarning;
+      this.afterWarning = false;
+      if (le - start > MAX_LINE) {
+        b.bad(lineNo, text.slice(start, le), `line longer than ${MAX_LINE} characters`);
+        continue;
+      }
+      if (c0 === 108 && text.startsWith('lsof: ', start)) { this.afterWarning = true; continue; } // "lsof: WARNING: can't stat() ..."
+      if (isSpace(c0) && (wasWarning || /Output information may be incomplete/.test(text.slice(start, le)))) { this.afterWarning = true; continue; }
+      if (c0 === 67 && text.startsWith('COMMAND', start)) {
+        const raw = text.slice(start, le);
+        if (/^COMMAND\s+PID(\s|$)/.test(raw)) {
+          this.layout = layoutOf(raw);
+          if (this.layout.tasks) b.tasksListed = true;
+          this.head = null;
+          continue;
+        }
+      }
+      this.rowStart = start;
+      this.row(text, start, le, lineNo);
+    }
+  }
+
+  /** A line that is no lsof row: reported, unless `stop` ends the reading there. */
+  private bad(lineNo: number, line: string, reason: string): void {
+    if (this.stop !== null && this.stop(line)) {
+      this.stoppedAt = this.rowStart;
+      throw STOP;
+    }
+    this.b.bad(lineNo, line, reason);
+  }
+
+  /** Whether the row has a token i, reading only as far as that. */
+  private has(i: number): boolean {
+    const { text, end } = this;
+    while (this.tokens <= i) {
+      let j = this.scan;
+      while (j < end && isSpace(text.charCodeAt(j))) j++;
+      if (j >= end) { this.scan = j; return false; }
+      if (this.tokens === this.ts.length) this.grow();
+      this.ts[this.tokens] = j;
+      while (j < end && !isSpace(text.charCodeAt(j))) j++;
+      this.te[this.tokens++] = j;
+      this.scan = j;
+    }
+    return true;
+  }
+
+  private grow(): void {
+    const ts = new Int32Array(this.ts.length * 2);
+    const te = new Int32Array(this.ts.length * 2);
+    ts.set(this.ts);
+    te.set(this.te);
+    this.ts = ts;
+    this.te = te;
+  }
+
+  private isNum(i: number): boolean {
+    return this.has(i) && isNumAt(this.text, this.ts[i]!, this.te[i]!);
+  }
+
+  private num(i: number): number {
+    return numAt(this.text, this.ts[i]!, this.te[i]!);
+  }
+
+  private tok(i: number): string {
+    return this.text.slice(this.ts[i]!, this.te[i]!);
+  }
+
+  /** text[s, e) as an FD: a number (in fdValue), "*NNN" (NNN in fdValue), a word of NON_FD, NOFD, or FD_BAD. */
+  private fdClassAt(s: number, e: number): number {
+    const text = this.text;
+    const c = text.charCodeAt(s);
+    if (isDigit(c)) {
+      let j = s;
+      let v = 0;
+      while (j < e && isDigit(text.charCodeAt(j))) v = v * 10 + text.charCodeAt(j++) - 48;
+      if (j - s > 10 || !isModeLock(text, j, e)) return FD_BAD;
+      this.fdValue = v;
+      this.fdEnd = j;
+      return FD_NUM;
+    }
+    if (c === 42) { // "*NNN"
+      if (e - s < 4 || !isDigit(text.charCodeAt(s + 1)) || !isDigit(text.charCodeAt(s + 2)) || !isDigit(text.charCodeAt(s + 3)) || !isModeLock(text, s + 4, e)) return FD_BAD;
+      this.fdValue = (text.charCodeAt(s + 1) - 48) * 100 + (text.charCodeAt(s + 2) - 48) * 10 + text.charCodeAt(s + 3) - 48;
+      this.fdEnd = s + 4;
+      return FD_TRUNC;
+    }
+    if (e - s > 4 || e - s < 2) return FD_BAD;
+    const w = word4(text, s, e);
+    if (w === W_MEM || w === W_CWD || w === W_RTD || w === W_TXT || w === W_DEL) return FD_NAMED;
+    return w === W_NOFD ? FD_NOFD : NAMED_FDS.has(w) ? FD_NAMED : FD_BAD;
+  }
+
+  private fdClass(i: number): number {
+    return this.has(i) ? this.fdClassAt(this.ts[i]!, this.te[i]!) : FD_BAD;
+  }
+
+  private isTypeTok(i: number): boolean {
+    return this.has(i) && isTypeAt(this.text, this.ts[i]!, this.te[i]!);
+  }
+
+  /** USER FD TYPE at token i (or USER NOFD); the FD's class, or FD_BAD. */
+  private userFdType(i: number): number {
+    if (!this.has(i)) return FD_BAD;
+    const fd = this.fdClass(i + 1);
+    return fd !== FD_BAD && (fd === FD_NOFD || this.isTypeTok(i + 2)) ? fd : FD_BAD;
+  }
+
+  /** Token i is /^(\d+,\d+|0x[0-9a-fA-F]+)$/ (DEVICE) or, with `size`, /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/ (SIZE/OFF). */
+  private isDeviceOrSize(i: number, size: boolean): boolean {
+    if (!this.has(i)) return false;
+    const text = this.text;
+    const s = this.ts[i]!;
+    const e = this.te[i]!;
+    const c1 = e - s > 1 ? text.charCodeAt(s + 1) : -1;
+    if (text.charCodeAt(s) === 48 && (c1 === 120 || (size && c1 === 116)) && e - s > 2) { // 0x..., 0t...
+      for (let j = s + 2; j < e; j++) {
+        const d = text.charCodeAt(j);
+        if (!(isDigit(d) || (c1 === 120 && ((d >= 65 && d <= 70) || (d >= 97 && d <= 102))))) return false;
+      }
+      return true;
+    }
+    let j = s;
+    while (j < e && isDigit(text.charCodeAt(j))) j++;
+    if (j === s) return false;
+    if (j === e) return size;
+    if (size || text.charCodeAt(j) !== 44) return false; // "maj,min"
+    const k = ++j;
+    while (j < e && isDigit(text.charCodeAt(j))) j++;
+    return j > k && j === e;
+  }
+
+  /** The head of the last row, if this row starts with it: its FD and TYPE are then tokens u+1, u+2. */
+  private sameHead(ls: number, le: number): Head | null {
+    const head = this.head;
+    if (head === null) return null;
+    const { text } = this;
+    const h = ls + head.text.length;
+    // lastIndexOf at `ls` is startsWith without a char-by-char loop: it stops at the first match
+    // backwards, at most at the start of the row that set the head.
+    if (h >= le || !isSpace(text.charCodeAt(h)) || text.lastIndexOf(head.text, ls) !== ls) return null;
+    let i = h;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    const fs = i;
+    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    const fe = i;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    if (i >= le) return null;
+    const ts = i;
+    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    const u = head.u;
+    while (this.ts.length < u + 3) this.grow();
+    this.ts[u + 1] = fs;
+    this.te[u + 1] = fe;
+    this.ts[u + 2] = ts;
+    this.te[u + 2] = i;
+    this.tokens = u + 3;
+    this.scan = i;
+    return head;
+  }
+
+  /** One data row, text[ls, le). */
+  private row(text: string, ls: number, le: number, lineNo: number): void {
+    const { b } = this;
+    this.text = text;
+    this.end = le;
+    let pid: number;
+    let tid: number | null;
+    let u: number;
+    let cmdLen: number;
+    let uid: number | null;
+    let fd = FD_BAD;
+    let type = -1;
+    const head = this.sameHead(ls, le);
+    if (head !== null) {
+      fd = this.fdClassAt(this.ts[head.u + 1]!, this.te[head.u + 1]!);
+      const ts = this.ts[head.u + 2]!;
+      const te = this.te[head.u + 2]!;
+      if (fd !== FD_BAD && fd !== FD_NOFD) {
+        type = typeCode(text, ts, te);
+        if (type === T_UNCHECKED && !isTypeAt(text, ts, te)) fd = FD_BAD;
+      }
+    }
+    if (head !== null && fd !== FD_BAD && fd !== FD_NOFD) {
+      // The same head as the last row: the same PID, TID, USER; FD and TYPE decide the rest.
+      ({ pid, tid, u, cmdLen, uid } = head);
+    } else {
+      this.head = null;
+      this.scan = ls;
+      this.tokens = 0;
+      // lsof escapes spaces in COMMAND (\x20), but an older or patched one may not: allow a few words.
+      let p = 1;
+      while (p <= 3 && this.has(p) && !this.isNum(p)) p++;
+      if (!this.isNum(p)) return this.bad(lineNo, text.slice(ls, le), `expected a numeric PID after COMMAND, found ${quote(this.has(1) ? this.tok(1) : '')}`);
+      pid = this.num(p);
+      const layout = this.layout;
+      const extra = layout.extra;
+      // After PID: [TID TASKCMD] (blank on process rows), PPID/PGID if asked for, then USER FD TYPE.
+      const k = p + 1;
+      const fd1 = this.userFdType(k + extra);
+      const value1 = this.fdValue;
+      const end1 = this.fdEnd;
+      const plain = fd1 !== FD_BAD;
+      const tidNumeric = layout.tasks !== false && this.isNum(k);
+      const fd2 = tidNumeric ? this.userFdType(k + 2 + extra) : FD_BAD;
+      const threaded = fd2 !== FD_BAD;
+      // Both readings fit only with a numeric USER (-l) on odd rows: the TID column's alignment decides.
+      const aligned = layout.tidEnd !== null && this.has(k) && this.te[k]! - ls === layout.tidEnd;
+      const isThread = threaded && (!plain || (layout.tasks === true && (layout.tidEnd === null || aligned)));
+      tid = null;
+      if (isThread) {
+        tid = this.num(k);
+        u = k + 2 + extra;
+        fd = fd2;
+      } else if (plain) {
+        u = k + extra;
+        fd = fd1;
+        this.fdValue = value1;
+        this.fdEnd = end1;
+      } else {
+        return this.bad(lineNo, text.slice(ls, le), 'expected USER FD TYPE after PID' + (layout.tasks === false ? '' : ' [TID TASKCMD]'));
+      }
+      for (let x = isThread ? k + 2 : k; x < u; x++) if (!this.isNum(x)) return this.bad(lineNo, text.slice(ls, le), 'expected numeric PPID/PGID columns');
+      cmdLen = this.ts[p]! - ls;
+      uid = this.isNum(u) ? this.num(u) : null;
+      // The head alone decided between the readings when the other one failed within it: a thread
+      // row's PID-then-USER reading fails at TASKCMD or USER; a process row's TID reading at USER.
+      if (fd !== FD_NOFD && (isThread ? !plain : !tidNumeric)) this.head = { text: text.slice(ls, this.te[u]!), pid, tid, u, cmdLen, uid };
+      if (fd !== FD_NOFD) type = typeCode(text, this.ts[u + 2]!, this.te[u + 2]!);
+    }
+    let fdNo: number | null = null;
+    if (fd === FD_NUM) fdNo = this.fdValue;
+    // A row the builder must read whole: a socket (unless a thread's row repeating one read before:
+    // the same text from TYPE on reads the same), NOFD, PID 0 (reported there), every row when all fds are kept.
+    if (fd === FD_NOFD || pid === 0 || b.keepAll || type === T_SOCKET) {
+      const ts = this.ts[u + 2]!;
+      if (type === T_SOCKET && pid !== 0 && fdNo !== null && b.table.sameTail(pid, fdNo, text, ts, le)) {
+        b.numbers.listed(pid, tid, fdNo);
+        return;
+      }
+      return this.whole(ls, le, lineNo, { pid, tid, u, cmdLen, uid }, fd);
+    }
+    if (fd === FD_TRUNC) fdNo = b.numbers.truncated(pid, tid, this.fdValue);
+    let kind = KIND_OF[type]!;
+    if (type === T_FIFO) {
+      // [DEVICE] [SIZE/OFF] [NODE] NAME, as whole() reads them: a pipe's NAME is "pipe".
+      let i = u + 3;
+      if (this.isDeviceOrSize(i, false)) i++;
+      if (this.isDeviceOrSize(i, true) && this.isNum(i + 1) && this.has(i + 2)) i++;
+      if (this.isNum(i) && this.has(i + 1)) i++;
+      if (this.has(i) && !this.has(i + 1) && this.te[i]! - this.ts[i]! === 4 && text.startsWith('pipe', this.ts[i]!)) kind = 'pipe';
+    }
+    const proc = b.table.peek(pid) ?? b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
+    // a thread's rows are contiguous: its tid is added once per run of them
+    if (tid !== null && tid !== pid && tid !== this.lastTid) (proc.tids ??= new Set()).add(tid);
+    this.lastTid = tid;
+    b.count(proc, tid, fdNo, kind);
+  }
+
+  /**
+   * The row as an LsofFile, read on from its TYPE column (tokens up to there are found): the row's
+   * strings are cut from a copy of it, never from the piece (records outlive the piece).
+   */
+  private whole(ls: number, le: number, lineNo: number, h: Omit<Head, 'text'>, fd: number): void {
+    const raw = detach(this.text.slice(ls, le));
+    const { u } = h;
+    const tok = (i: number): string => raw.slice(this.ts[i]! - ls, this.te[i]! - ls);
+    const from = (i: number): string => raw.slice(this.ts[i]! - ls);
+    const fdStart = this.ts[u + 1]! - ls;
+    const fdText = fd === FD_NUM ? raw.slice(fdStart, this.fdEnd - ls) : fd === FD_TRUNC ? raw.slice(fdStart, fdStart + 4) : tok(u + 1);
+    const file = (type: string, device: string | null, node: string | null, protocol: string | null, name: string): LsofFile => ({
+      line: lineNo, text: raw, pid: h.pid, tid: h.tid, command: unescapeLsof(raw.slice(0, h.cmdLen).trim()),
+      uid: h.uid, fd: fdText, type, device, node, protocol, name, state: null, rxQueue: null, txQueue: null,
+    });
+    const b = this.b;
+    if (fd === FD_NOFD) return b.add(file('', null, null, null, this.has(u + 2) ? from(u + 2).trim() : ''));
+    const type = tok(u + 2);
+    const tail = SOCKET_TYPES.has(type) ? raw.slice(this.ts[u + 2]! - ls) : null;
+    const i = u + 3;
+    if (type === 'IPv4' || type === 'IPv6') {
+      // DEVICE (the inode) and SIZE/OFF, then the protocol in NODE, then NAME.
+      const isProtocol = (k: number): boolean => this.has(k) && /^[A-Z][A-Z0-9]*$/.test(tok(k));
+      let n = i;
+      while (this.has(n) && n < i + 3 && !isProtocol(n)) n++;
+      if (!isProtocol(n)) return b.bad(lineNo, raw, `expected the protocol (TCP, UDP) in the NODE column of an ${type} row`);
+      const device = n - i >= 2 ? tok(i) : n - i === 1 && !tok(i).startsWith('0t') ? tok(i) : null;
+      if (!this.has(n + 1)) return b.bad(lineNo, raw, `expected an address in the NAME column of an ${type} row`);
+      const split = splitInetName(from(n + 1));
+      const inet = file(type, device, null, tok(n), split.address);
+      inet.state = split.state;
+      inet.rxQueue = split.rxQueue;
+      inet.txQueue = split.txQueue;
+      return b.add(inet, tail);
+    }
+    // [DEVICE] [SIZE/OFF] [NODE] NAME: DEVICE is "maj,min" or 0x..., SIZE/OFF 0t.., 0x.. or a number.
+    let j = i;
+    let device: string | null = null;
+    let node: string | null = null;
+    if (this.isDeviceOrSize(j, false)) device = tok(j++);
+    if (this.isDeviceOrSize(j, true) && this.isNum(j + 1) && this.has(j + 2)) j++;
+    // a socket row: its inode even without a NAME after it
+    if (this.isNum(j) && (this.has(j + 1) || SOCKET_TYPES.has(type))) node = tok(j++);
+    const name = this.has(j) ? from(j).trim() : '';
+    if (SOCKET_TYPES.has(type) && name === '' && type !== 'netlink') return b.bad(lineNo, raw, `expected a NAME after the inode of a ${type} row`);
+    b.add(file(type, device, node, null, name), tail);
+  }
+}

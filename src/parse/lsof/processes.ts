@@ -1,0 +1,101 @@
+/**
+ * The processes of an lsof capture and what was read of each one's fd table: which fds were listed
+ * (a thread's row repeating an fd of its process counts once), how many of each kind, its threads.
+ */
+import type { FdKind } from '../../model/fd.js';
+import type { Process } from '../../model/process.js';
+
+/**
+ * The fds of one process listed so far: fd number -> the input that listed it first. An array, not
+ * a Map: fd numbers are small and dense, and a million-line capture lists hundreds of thousands.
+ * Shared by the inputs of one analysis: an fd that two captures list is counted once, by the first.
+ */
+export type FdTable = number[];
+
+export interface ProcState {
+  process: Process;
+  tids: Set<number> | null;
+  fds: FdTable;
+  /** fds this read listed first, by kind. */
+  kinds: Record<FdKind, number>;
+  /** fds this input listed. */
+  count: number;
+  /** Socket fds: the row's text from TYPE on, so a thread row repeating it is known without decoding it again. */
+  tails: string[] | null;
+}
+
+/** How a listed fd counts: first listed by anyone, by an earlier input, or again by this input. */
+export type Listing = 'new' | 'listed' | 'repeat';
+
+export class ProcessTable {
+  readonly procs = new Map<number, ProcState>();
+  /** Processes first named since the last takeCreated(). */
+  private created: ProcState[] = [];
+  private last: ProcState | null = null;
+
+  constructor(private readonly listedFds: Map<number, FdTable>, readonly input: number) {}
+
+  peek(pid: number): ProcState | undefined {
+    if (this.last !== null && this.last.process.pid === pid) return this.last;
+    const p = this.procs.get(pid);
+    if (p !== undefined) this.last = p;
+    return p;
+  }
+
+  /** The process of a row (created on its first row); a thread's row adds its tid. */
+  get(pid: number, command: string, uid: number | null, tid: number | null): ProcState {
+    const p = this.peek(pid) ?? this.create(pid, command, uid);
+    if (tid !== null && tid !== pid) (p.tids ??= new Set()).add(tid);
+    return p;
+  }
+
+  create(pid: number, command: string, uid: number | null): ProcState {
+    let fds = this.listedFds.get(pid);
+    if (fds === undefined) this.listedFds.set(pid, (fds = []));
+    const p: ProcState = {
+      process: {
+        pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
+        fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
+      },
+      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null,
+    };
+    this.procs.set(pid, p);
+    this.created.push(p);
+    this.last = p;
+    return p;
+  }
+
+  /** Counts fd `fdNo` of `p` unless this input listed it already. */
+  list(p: ProcState, fdNo: number, kind: FdKind): Listing {
+    const prev = p.fds[fdNo];
+    if (prev === this.input) return 'repeat';
+    p.fds[fdNo] = this.input;
+    p.count++;
+    if (prev !== undefined) return 'listed';
+    p.kinds[kind]++;
+    return 'new';
+  }
+
+  /** Whether this input listed fd `fdNo` of `pid` with the row text `tail` from TYPE on. */
+  sameTail(pid: number, fdNo: number, text: string, from: number, to: number): boolean {
+    const p = this.peek(pid);
+    const tail = p?.fds[fdNo] === this.input ? p.tails?.[fdNo] : undefined;
+    return tail !== undefined && to - from === tail.length && text.slice(from, to) === tail;
+  }
+
+  takeCreated(): Array<{ pid: number; command: string }> {
+    const out = this.created.map((p) => ({ pid: p.process.pid, command: p.process.command }));
+    this.created = [];
+    return out;
+  }
+
+  /** Every process read: fd counts, kinds, threads (when the capture lists tasks). */
+  processes(tasksListed: boolean): Array<Process & { fdKinds: Record<FdKind, number> }> {
+    return [...this.procs.values()].map(({ process, tids, kinds, count }) => ({
+      ...process,
+      fdCount: count,
+      threads: tasksListed ? 1 + (tids?.size ?? 0) : null,
+      fdKinds: kinds,
+    }));
+  }
+}
