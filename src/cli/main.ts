@@ -75,7 +75,7 @@ export function createProgram(io: Io, state: State): Command {
       if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
       const { scan } = await import('./commands/scan.js');
       const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
-      state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
+      state.code = await scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
     });
 
   program

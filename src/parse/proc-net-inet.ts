@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { InputError } from '../errors.js';
 import type { Socket, SocketProto } from '../model/socket.js';
-import { tcpStateFromCode } from '../model/socket.js';
+import { tcpStateFromCode } from '../model/tcp-state.js';
 import { formatIpv6 } from '../util/ip.js';
 import { LineSink, STRICT } from '../util/skips.js';
 import { MAX_LINE, quote, stripCr } from './ss.js';

@@ -1,4 +1,5 @@
 import type { Fd } from '../model/fd.js';
+import { isOrphanSocket, judgedNetns, tableInodes } from '../model/queries.js';
 import { countBy, groupBy, ranked } from '../util/group-by.js';
 import { defineRule } from './rule.js';
 
@@ -24,28 +25,16 @@ export default defineRule({
     'client construction on error paths (metrics, tracing, DB or HTTP clients created per request or ' +
     'per login), and make ownership explicit (try/finally, defer, with-blocks).',
   check(snapshot, { min, critical, evidence }) {
-    // Which namespaces' tables hold each inode ("" for a row whose namespace is unknown): one Map
-    // lookup per socket fd, no key string built per row or per fd. Indexed loops: this runs cold,
-    // once, over every fd of the snapshot, where for-of costs several times more.
-    const known = new Map<string, string[]>();
-    const sockets = snapshot.sockets;
-    for (let i = 0; i < sockets.length; i++) {
-      const { inode, netns } = sockets[i]!;
-      if (inode === null) continue;
-      const list = known.get(inode);
-      if (list === undefined) known.set(inode, [netns ?? '']);
-      else list.push(netns ?? '');
-    }
-    const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
+    // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
+    const tables = tableInodes(snapshot);
+    const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
     const namespacesKnown = snapshot.coverage.netnsAware;
     const orphans: Fd[] = [];
     const fds = snapshot.fds;
     for (let i = 0; i < fds.length; i++) {
       const fd = fds[i]!;
       if (fd.kind !== 'socket' || fd.inode === null) continue;
-      const seen = known.get(fd.inode);
-      const netns = namespacesKnown ? (netnsOf.get(fd.pid) ?? '') : '';
-      if (seen === undefined || !(seen.includes(netns) || seen.includes(''))) orphans.push(fd);
+      if (isOrphanSocket(tables, judgedNetns(snapshot, processes.get(fd.pid)), fd.inode)) orphans.push(fd);
     }
     return [...groupBy(orphans, (fd) => fd.pid)].flatMap(([pid, fds]) => {
       if (fds.length < min) return [];

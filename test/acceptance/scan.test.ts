@@ -249,8 +249,8 @@ describe('fdleak scan, live', () => {
     expect(helper).toBeDefined();
     expect(await helper.ready()).toBe(true); // in the CLI it starts while the modules load; here, make sure it is up
     const ours = [held.leaky, ...held.healthy, ...(held.netnsNote === 'ok' ? [held.netns] : [])];
-    const mine = (r: ReturnType<typeof scanProcesses>): unknown[] =>
-      r.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+    const mine = (r: Awaited<ReturnType<typeof scanProcesses>>): unknown[] =>
+      r.snapshot.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
     // Deterministic on a busy machine: the main thread takes no unit before the helper has taken one.
     const patient = {
       ...helper,
@@ -261,25 +261,25 @@ describe('fdleak scan, live', () => {
         return { ...walk, claim: () => { while (walk.claimed() === 0 && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
       },
     };
-    const shared = scanProcesses({ excludePids: [process.pid], helper: patient });
-    const alone = scanProcesses({ excludePids: [process.pid] });
-    expect(shared.work.helped).toBeGreaterThan(0);
-    expect(alone.work.helped).toBe(0);
+    const shared = await scanProcesses({ excludePids: [process.pid], helper: patient });
+    const alone = await scanProcesses({ excludePids: [process.pid] });
+    expect(shared.timings.helped).toBeGreaterThan(0);
+    expect(alone.timings.helped).toBe(0);
     expect(mine(shared)).toHaveLength(ours.length);
     expect(mine(shared)).toEqual(mine(alone));
     expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
     if (held.netnsNote === 'ok') {
       // A quiet namespace of the test's own: its summary is the same either way.
-      const summary = (r: typeof shared): unknown => r.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
+      const summary = (r: typeof shared): unknown => r.snapshot.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
       expect(summary(shared)).toEqual(summary(alone));
       expect(summary(shared)).toHaveLength(1);
     }
   });
 
-  it('walks everything on the main thread when the second thread never comes up', () => {
+  it('walks everything on the main thread when the second thread never comes up', async () => {
     const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
-    const r = scanProcesses({ excludePids: [process.pid], helper });
-    expect(r.work.helped).toBe(0);
-    expect(r.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    const r = await scanProcesses({ excludePids: [process.pid], helper });
+    expect(r.timings.helped).toBe(0);
+    expect(r.snapshot.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
   });
 });
