@@ -208,8 +208,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     if (ns.readVia === null) warnings.push(`the socket tables of ${ns.id} could not be read: all its processes exited`);
   }
   const tSysctls = performance.now();
+  let waited = 0;
   for (const ns of namespaces) {
-    const got = await sysctls.get(ns.id);
+    const pending = sysctls.get(ns.id);
+    const got = pending instanceof Promise ? await pending : pending;
+    if (pending instanceof Promise) waited = performance.now() - tSysctls;
     if (got === undefined || got === null) continue;
     if ('error' in got) warnings.push(`ip_local_port_range of ${ns.id} unknown: ${got.error}`);
     else ns.timeWait.portRange = got.ipLocalPortRange;
@@ -231,7 +234,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     timings: {
       durationMs: ms(end - started),
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
-      sysctls: ms(end - tSysctls),
+      sysctls: ms(waited),
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesByNetns,
     },
   };

@@ -35,7 +35,7 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
   const { snapshot, timings: t } = await scanProcesses({ procRoot: options.procRoot, excludePids: live ? [process.pid] : [], helper: options.helper });
   const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort), (p) => p.fds);
   if (options.debug === true) {
-    io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables}, orphan check ${t.verify} (${t.verifyLinks} readlinks), waiting for other namespaces' sysctls ${t.sysctls}\n`);
+    io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables}, orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
   }
   if (options.format === 'table') {
     io.out(scanTable(snapshot, ranked, { color: useColor(io), top: top ?? DEFAULT_TOP, sort: options.sort }));
