@@ -4,7 +4,7 @@ import { rankProcesses, scanSortKey } from '../../model/queries.js';
 import type { ScanSort } from '../../model/scan.js';
 import { scanProm } from '../../report/scan/prom.js';
 import { scanJson } from '../../report/scan/json.js';
-import { scanTable } from '../../report/scan/table.js';
+import { PLAIN, scanTable } from '../../report/scan/table.js';
 import type { Io } from '../io.js';
 import { parseCount } from '../options.js';
 import { useColor } from '../io.js';
@@ -38,7 +38,9 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
     io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables}, orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
   }
   if (options.format === 'table') {
-    io.out(scanTable(snapshot, ranked, { color: useColor(io), top: top ?? DEFAULT_TOP, sort: options.sort }));
+    // chalk only when there is colour to paint: a cron job or a pipe does not load it (a few ms of start-up).
+    const paint = useColor(io) ? new (await import('chalk')).Chalk({ level: 1 }) : PLAIN;
+    io.out(scanTable(snapshot, ranked, { paint, top: top ?? DEFAULT_TOP, sort: options.sort }));
     return 0;
   }
   const cut = top === undefined ? ranked : ranked.slice(0, top);

@@ -1,11 +1,16 @@
-import { Chalk } from 'chalk';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot, ScanSort } from '../../model/scan.js';
 import { percent } from '../../util/format.js';
 import { compareText } from '../../util/group-by.js';
 import { safeText } from '../../util/safe-text.js';
 
+/** The styles the table uses: a chalk instance when colour is on (the command loads chalk only then), PLAIN otherwise. */
+export type Paint = Record<'bold' | 'dim' | 'red' | 'yellow', (text: string) => string>;
+
+const same = (text: string): string => text;
+export const PLAIN: Paint = { bold: same, dim: same, red: same, yellow: same };
+
 export interface ScanTableOptions {
-  color: boolean;
+  paint: Paint;
   /** Rows shown. */
   top: number;
   sort: ScanSort;
@@ -74,7 +79,7 @@ function fits(cluster: readonly ProcessStats[], p: ProcessStats): boolean {
  * fixed-width columns (like ps, so awk can read them); colour only marks what needs a look.
  */
 export function scanTable(result: ScanSnapshot, ranked: readonly ProcessStats[], options: ScanTableOptions): string {
-  const paint = new Chalk({ level: options.color ? 1 : 0 });
+  const { paint } = options;
   const out: string[] = [];
   const h = result.host;
 

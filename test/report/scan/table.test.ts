@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
+import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { scanProcesses } from '../../../src/live/scan.js';
 import { rankProcesses as rankBy, scanSortKey } from '../../../src/model/queries.js';
 import type { Access, ProcessStats, ScanSort } from '../../../src/model/scan.js';
 import { scanJson } from '../../../src/report/scan/json.js';
-import { groupRows, scanTable } from '../../../src/report/scan/table.js';
+import { groupRows, PLAIN, scanTable } from '../../../src/report/scan/table.js';
 
 const ROOT = fileURLToPath(new URL('../../../fixtures/scan/basic/proc', import.meta.url));
 const scanned = async () => (await scanProcesses({ procRoot: ROOT, now: () => new Date('2026-11-22T03:00:00.000Z') })).snapshot;
@@ -13,7 +14,7 @@ const rankProcesses = (list: readonly ProcessStats[], sort: ScanSort): ProcessSt
 describe('scan table', () => {
   it('puts the leak first and collapses the identical workers into one row', async () => {
     const result = await scanned();
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     const table = text.split('\n').filter((l) => /^\s*[\d-]+\s{2}/.test(l));
     expect(table.map((l) => l.trim().split(/\s{2,}/).slice(0, 5))).toEqual([
       ['19448', 'leaky-app', '43', '36', '30'],
@@ -27,7 +28,7 @@ describe('scan table', () => {
 
   it('cuts at --top rows and says how many more there are', async () => {
     const result = await scanned();
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 2, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 2, sort: 'fds' });
     expect(text).toContain('3 more rows (--top 5 shows all)');
     expect(text).not.toContain('churn');
   });
@@ -38,7 +39,7 @@ describe('scan table', () => {
     Object.assign(leaky, { sockets: null, orphanSockets: null, unseen: 'permission' });
     result.skippedProcesses.permission.push({ pid: leaky.pid, command: leaky.command });
     result.skipped.permission = 1;
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     expect(text).toMatch(/19448 +leaky-app +43 +\? +\?/);
     expect(text).toContain('note: sockets and orphans unknown ("?") for 1 process (other users\' processes; run as root to see them); their fd counts are the kernel\'s: 19448 leaky-app');
   });
@@ -48,11 +49,11 @@ describe('scan table', () => {
     const leaky = result.processes[0]!;
     Object.assign(leaky, { sockets: null, orphanSockets: null, unseen: 'permission' });
     result.skippedProcesses.permission.push({ pid: leaky.pid, command: leaky.command });
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     expect(text.split('\n')[6]).toMatch(/^ +19448 +leaky-app/); // still ranked first
     expect(text).toContain('Next: fdleak diagnose 19449\n'); // the first member of the next row
     for (const p of result.processes) Object.assign(p, { sockets: null, orphanSockets: null, unseen: 'permission' });
-    expect(scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' }))
+    expect(scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' }))
       .toContain('No listed process could be read fully: fdleak diagnose would be refused too');
   });
 
@@ -66,7 +67,7 @@ describe('scan table', () => {
     Object.assign(leaky, { sockets: null, orphanSockets: null, unseen: 'permission' });
     result.skippedProcesses.permission.push({ pid: leaky.pid, command: leaky.command });
     result.access = { root: true, ...access, missingCaps: [...access.missingCaps] } satisfies Access;
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     expect(text).toContain(says);
     expect(text).not.toContain('run as root');
   });
@@ -75,7 +76,7 @@ describe('scan table', () => {
     const result = await scanned();
     const names = ['\u001b]0;pwned\u0007', '\u001b[2J\u001b[31mEVIL', 'two\nlines', 'tab\there', '\u202eevil', 'caf\u00e9-\u6570\u636e', 'bad\\xff'];
     result.processes.slice(0, names.length).forEach((p, i) => { p.command = names[i]!; });
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     // eslint-disable-next-line no-control-regex
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     const lines = text.split('\n');
@@ -92,15 +93,15 @@ describe('scan table', () => {
     const leaky = result.processes[0]!;
     Object.assign(leaky, { fds: null, sockets: null, orphanSockets: null, limitUsed: null, unseen: 'permission' });
     result.skippedProcesses.permission.push({ pid: leaky.pid, command: leaky.command });
-    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { color: false, top: 20, sort: 'fds' });
+    const text = scanTable(result, rankProcesses(result.processes, 'fds'), { paint: PLAIN, top: 20, sort: 'fds' });
     expect(text).toMatch(/19448 +leaky-app +\? +\? +\? +20000 +-/);
     expect(text).toContain('1 of them without an fd count either (before Linux 6.2, /proc/<pid>/fd reports size 0)');
   });
 
   it('colours only when asked', async () => {
     const result = await scanned();
-    const plain = scanTable(result, result.processes, { color: false, top: 20, sort: 'fds' });
-    const coloured = scanTable(result, result.processes, { color: true, top: 20, sort: 'fds' });
+    const plain = scanTable(result, result.processes, { paint: PLAIN, top: 20, sort: 'fds' });
+    const coloured = scanTable(result, result.processes, { paint: new Chalk({ level: 1 }), top: 20, sort: 'fds' });
     expect(plain).not.toContain('\u001b[');
     expect(coloured).toMatch(/\u001b\[33m +19448 +leaky-app/); // 30 orphans: yellow
   });
