@@ -124,7 +124,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   }
   const selfNetns = readNetns(procRoot, 'self', fs.link);
   if (selfNetns !== null && !members.has(selfNetns)) members.set(selfNetns, []);
-  const sysctls = startNetSysctls(options, procRoot, members, selfNetns);
+  const sysctls = startNetSysctls(options, fs, procRoot, members, selfNetns);
 
   const tFacts = performance.now();
   const reader = linkReader(fs, procRoot);
@@ -210,11 +210,15 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const tSysctls = performance.now();
   let waited = 0;
   for (const ns of namespaces) {
-    const pending = sysctls.get(ns.id);
+    const { via, value: pending } = sysctls.get(ns.id) ?? { via: null, value: null };
     const got = pending instanceof Promise ? await pending : pending;
     if (pending instanceof Promise) waited = performance.now() - tSysctls;
     if (got === undefined || got === null) continue;
-    if ('error' in got) warnings.push(`ip_local_port_range of ${ns.id} unknown: ${got.error}`);
+    // A member that exited since cannot be entered: no word, as for any process that exits mid-scan.
+    if ('error' in got) {
+      // A member that exited since cannot be entered: no word, as for any process that exits mid-scan.
+      if (via === null || !vanished.includes(via)) warnings.push(`ip_local_port_range of ${ns.id} unknown: ${got.error}`);
+    }
     else ns.timeWait.portRange = got.ipLocalPortRange;
   }
   const access: Access | null = denied.length === 0 ? null : probeAccess(procRoot, denied[0]!.pid);
@@ -242,23 +246,44 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
 
 /**
  * Starts reading each namespace's sysctls: fdleak's own from `procRoot`/sys (what /proc/sys shows
- * it), every other one through a member (options.netSysctls; by default nsenter, as root on the
- * live /proc). They run while the fds are walked; the caller awaits them at the end.
+ * it), every other one holding TCP sockets through a member (options.netSysctls; by default
+ * nsenter, as root on the live /proc). They run while the fds are walked; the caller awaits them
+ * at the end.
  */
 function startNetSysctls(
   options: ScanOptions,
+  fs: ScanFs,
   procRoot: string,
   members: ReadonlyMap<string, readonly number[]>,
   selfNetns: string | null,
-): Map<string, Promise<NetSysctls | { error: string }> | NetSysctls | null> {
-  const out = new Map<string, Promise<NetSysctls | { error: string }> | NetSysctls | null>();
+): Map<string, { via: number | null; value: Promise<NetSysctls | { error: string }> | NetSysctls | null }> {
+  const out = new Map<string, { via: number | null; value: Promise<NetSysctls | { error: string }> | NetSysctls | null }>();
   const live = procRoot === '/proc' && typeof process.geteuid === 'function' && process.geteuid() === 0;
   const other = options.netSysctls ?? (live ? (path: string) => readNetSysctlsIn(path) : () => null);
   for (const [id, list] of members) {
-    if (id === selfNetns) out.set(id, readNetSysctls(`${procRoot}/sys`));
-    else if (list.length > 0) out.set(id, other(`${procRoot}/${list[0]}/ns/net`)?.catch((e: unknown) => ({ error: String(e) })) ?? null);
+    if (id === selfNetns) out.set(id, { via: null, value: readNetSysctls(`${procRoot}/sys`) });
+    else if (list.length > 0 && holdsTcp(fs, `${procRoot}/${list[0]}/net`)) {
+      out.set(id, { via: list[0]!, value: other(`${procRoot}/${list[0]}/ns/net`)?.catch((e: unknown) => ({ error: String(e) })) ?? null });
+    }
   }
   return out;
+}
+
+/**
+ * Whether a namespace holds any TCP socket (in use or TIME_WAIT, IPv4 or IPv6), from its sockstat
+ * files: the ephemeral range matters only to TCP connections here, and entering a namespace costs
+ * two processes (nsenter, grep; ~3 ms of CPU), so one without TCP is not entered. True when
+ * sockstat cannot say.
+ */
+function holdsTcp(fs: ScanFs, netDir: string): boolean {
+  try {
+    const v4 = tcpInUse(fs, netDir, new Set(['sockstat']));
+    if (v4 === null || v4.v4 + v4.timeWait > 0) return true;
+    const v6 = /^TCP6: inuse (\d+)$/m.exec(fs.read(`${netDir}/sockstat6`).toString('latin1'));
+    return v6 === null || Number(v6[1]) > 0;
+  } catch {
+    return true; // exited (the reader will find out), or a kernel without IPv6: cannot tell
+  }
 }
 
 /**

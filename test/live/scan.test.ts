@@ -88,6 +88,32 @@ describe('scanProcesses on a captured /proc tree', () => {
     expect(other!.timeWait).toEqual({ count: 0, portRange: null, busiestPeer: null });
   });
 
+  it('reads another namespace\'s port range through one of its members, once, and says when it cannot', async () => {
+    const asked: string[] = [];
+    const sysctls = { ipLocalPortRange: [40000, 40999] as [number, number], tcpFinTimeout: 60, tcpTwReuse: 2, tcpMaxTwBuckets: 1, somaxconn: 4096 };
+    const r = await scanProcesses({ procRoot: ROOT, now: NOW, netSysctls: async (path) => { asked.push(path); return sysctls; } });
+    expect(asked).toEqual([`${ROOT}/${OTHER_NETNS}/ns/net`]); // fdleak's own namespace is read from /proc/sys
+    expect(r.host.namespaces.map((n) => n.timeWait.portRange)).toEqual([[32768, 60999], [40000, 40999]]);
+    const failed = await scanProcesses({ procRoot: ROOT, now: NOW, netSysctls: async () => ({ error: 'nsenter --net=x: Operation not permitted' }) });
+    expect(failed.host.namespaces[1]!.timeWait.portRange).toBeNull();
+    expect(failed.warnings).toEqual(['ip_local_port_range of net:[4026532246] unknown: nsenter --net=x: Operation not permitted']);
+  });
+
+  it('does not enter a namespace that holds no TCP socket (its sockstat says so)', async () => {
+    const asked: string[] = [];
+    const noTcp = (op: Op, path: string): { value: unknown } | undefined => {
+      if (op === 'read' && path === `${ROOT}/${OTHER_NETNS}/net/sockstat`) return { value: Buffer.from('sockets: used 3\nTCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0\n') };
+      if (op === 'read' && path === `${ROOT}/${OTHER_NETNS}/net/sockstat6`) return { value: Buffer.from('TCP6: inuse 0\nUDP6: inuse 0\n') };
+      return undefined;
+    };
+    await scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(noTcp), netSysctls: async (path) => { asked.push(path); return { error: 'not expected' }; } });
+    expect(asked).toEqual([]);
+    const v6 = (op: Op, path: string): { value: unknown } | undefined =>
+      (op === 'read' && path.endsWith('/sockstat6') ? { value: Buffer.from('TCP6: inuse 2\n') } : noTcp(op, path));
+    await scanProcesses({ procRoot: ROOT, now: NOW, fs: faulty(v6), netSysctls: async (path) => { asked.push(path); return { error: 'x' }; } });
+    expect(asked).toEqual([`${ROOT}/${OTHER_NETNS}/ns/net`]);
+  });
+
   it('counts a process that exits after the listing as vanished and names it', async () => {
     let listed = false;
     const r = await scanProcesses({
