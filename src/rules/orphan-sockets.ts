@@ -25,12 +25,11 @@ export default defineRule({
     'client construction on error paths (metrics, tracing, DB or HTTP clients created per request or ' +
     'per login), and make ownership explicit (try/finally, defer, with-blocks).',
   check(snapshot, { min, critical, evidence }) {
-    // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
+    const orphans: Fd[] = [];
     const tables = tableInodes(snapshot);
     const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
-    const namespacesKnown = snapshot.coverage.netnsAware;
-    const orphans: Fd[] = [];
     const fds = snapshot.fds;
+    // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
     for (let i = 0; i < fds.length; i++) {
       const fd = fds[i]!;
       if (fd.kind !== 'socket' || fd.inode === null) continue;
@@ -49,7 +48,7 @@ export default defineRule({
         message: `${fds.length} socket fds in no socket table (never connected, or closed by the stack but not by the app) (threshold ${min})`,
         evidence: rows,
       };
-      return namespacesKnown
+      return snapshot.coverage.netnsAware
         ? [draft]
         : [{ ...draft, confidence: 'low' as const, confidenceReason: 'the input cannot tell a leaked socket from one in another network namespace' }];
     });
