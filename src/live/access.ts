@@ -37,13 +37,13 @@ export function probeAccess(procRoot: string, refusedPid: number): Access {
 }
 
 /** "CapEff:\t000001fffeffffff" of a status file -> the mask; null if absent. */
-export function capsOf(status: string | null, field: 'CapEff' | 'CapPrm'): bigint | null {
+function capsOf(status: string | null, field: 'CapEff' | 'CapPrm'): bigint | null {
   const m = status === null ? null : new RegExp(`^${field}:\\s*([0-9a-f]+)$`, 'm').exec(status);
   return m === null ? null : BigInt(`0x${m[1]}`);
 }
 
 /** A capability mask -> ["cap_sys_resource", ...] in number order. */
-export function capNames(mask: bigint): string[] {
+function capNames(mask: bigint): string[] {
   const names: string[] = [];
   for (let bit = 0; mask >> BigInt(bit) !== 0n; bit++) {
     if ((mask & (1n << BigInt(bit))) !== 0n) names.push(`cap_${CAPS[bit] ?? String(bit)}`);

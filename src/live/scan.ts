@@ -31,7 +31,7 @@ import { isOrphanSocket } from '../model/queries.js';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot } from '../model/scan.js';
 import type { NetSysctls } from '../model/snapshot.js';
 import { socketInodeOf } from '../model/fd-target.js';
-import type { TableSpec } from '../parse/proc-net-tally.js';
+import type { TableSpec, TallyResult } from '../parse/proc-net-tally.js';
 import { NetTally, TALLY_TABLES } from '../parse/proc-net-tally.js';
 import { probeAccess } from './access.js';
 import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
@@ -337,7 +337,7 @@ function readFacts(fs: ScanFs, procRoot: string, pid: number): ProcessStats | un
 }
 
 /** Reads the tables of a namespace through the first member still alive; undefined if none is. */
-function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): { via: number | 'self'; tally: ReturnType<NetTally['result']> } | undefined {
+function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): { via: number | 'self'; tally: TallyResult } | undefined {
   for (const pid of members) {
     try {
       return { via: pid, tally: readTables(fs, `${procRoot}/${pid}/net`) };
@@ -350,7 +350,7 @@ function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<numb
 }
 
 /** Throws ENOENT if the member exits before or during the read: the caller tries the next one. */
-function readTables(fs: ScanFs, netDir: string): ReturnType<NetTally['result']> {
+function readTables(fs: ScanFs, netDir: string): TallyResult {
   const tally = new NetTally();
   // A table the kernel lacks (no IPv6, no udplite) is absent from the listing; a listed one that
   // turns ENOENT means the member exited mid-read, and a partial read would invent orphans.

@@ -15,7 +15,7 @@ const int = () => z.number().check(z.int());
 const count = () => z.number().check(z.int(), z.nonnegative());
 
 /** One process as scan sees it: identity (pid + start time), its limit and namespace, and its counts. */
-export const ProcessStatsSchema = z.object({
+const ProcessStatsSchema = z.object({
   pid: z.number().check(z.int(), z.positive()),
   /** Kernel comm (up to 15 bytes) decoded as UTF-8, invalid bytes shown as `\xNN`; not escaped for output. */
   command: z.string(),
@@ -42,7 +42,7 @@ export const ProcessStatsSchema = z.object({
 export type ProcessStats = z.infer<typeof ProcessStatsSchema>;
 
 /** A network namespace whose tables scan read (or tried to). */
-export const NetnsSummarySchema = z.object({
+const NetnsSummarySchema = z.object({
   id: z.string(),
   processes: count(),
   /** The pid whose /proc/<pid>/net was read ("self": fdleak's own); null if every member exited first. */
@@ -62,7 +62,7 @@ export const NetnsSummarySchema = z.object({
 export type NetnsSummary = z.infer<typeof NetnsSummarySchema>;
 
 /** Why the kernel refused fd links to fdleak, from what fdleak can check about itself and the refused process. */
-export const AccessSchema = z.object({
+const AccessSchema = z.object({
   /** fdleak ran as uid 0. */
   root: z.boolean(),
   /** CAP_SYS_PTRACE is in fdleak's effective set (it lets root read any process's fds in its user namespace). */

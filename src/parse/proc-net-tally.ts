@@ -30,7 +30,7 @@ export interface TableLayout {
  * 10); unix: "Num RefCount Protocol Flags Type St Inode Path" (column 7, before a path that may
  * hold spaces); netlink and packet: the inode is the last column.
  */
-export const LAYOUTS = {
+const LAYOUTS = {
   inet: { header: /^\s*sl\s/, inodeColumn: 9 },
   unix: { header: /^Num\s/, inodeColumn: 6 },
   last: { header: /^sk\s/, inodeColumn: -1 },
