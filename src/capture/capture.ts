@@ -87,6 +87,8 @@ interface ProcessAcc {
   kinds: Record<FdKind, number>;
   fromFdTable: boolean;
   complete: boolean;
+  /** Targets held by several fds, summed over inputs (lsof tallies them: parse/lsof/lsof.ts). */
+  targets: Map<string, { target: string; kind: FdKind; count: number }> | null;
 }
 
 /** Accumulates parsed chunks; merges sockets across inputs at build(). */
@@ -108,6 +110,12 @@ class CaptureBuilder {
           if (n > 0) acc.fromFdTable = true;
         }
       }
+      for (const t of p.repeatedTargets ?? []) {
+        const targets = (acc.targets ??= new Map());
+        const seen = targets.get(t.target);
+        if (seen === undefined) targets.set(t.target, { ...t });
+        else seen.count += t.count;
+      }
     }
     for (const fd of parsed.fds) {
       this.process(fd.pid, null).fromFdTable = true;
@@ -125,7 +133,7 @@ class CaptureBuilder {
   private process(pid: number, command: string | null): ProcessAcc {
     let acc = this.processes.get(pid);
     if (acc === undefined) {
-      acc = { pid, command: command ?? '?', kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, fromFdTable: false, complete: true };
+      acc = { pid, command: command ?? '?', kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, fromFdTable: false, complete: true, targets: null };
       this.processes.set(pid, acc);
     } else if (acc.command === '?' && command !== null) {
       acc.command = command;
@@ -147,6 +155,7 @@ class CaptureBuilder {
           fdTableComplete: p.fromFdTable && p.complete,
           fdLimit: null, netns: null, threads: null,
           fdKinds: p.fromFdTable ? p.kinds : null,
+          ...(p.targets === null ? {} : { repeatedTargets: [...p.targets.values()].sort((a, b) => b.count - a.count || (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)) }),
         };
       });
     const hasFdTables = this.formats.has('lsof') || this.formats.has('lsof-F');

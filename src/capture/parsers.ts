@@ -23,7 +23,7 @@ import { linesOf } from './text-input.js';
 
 /** What a chunk yields: processes it names, socket fds (other fds are counted in fdKinds), socket rows. */
 export interface Parsed {
-  processes: Array<{ pid: number; command: string; fdTableComplete?: boolean; fdKinds?: Record<FdKind, number> }>;
+  processes: Array<{ pid: number; command: string; fdTableComplete?: boolean; fdKinds?: Record<FdKind, number>; repeatedTargets?: Array<{ target: string; kind: FdKind; count: number }> }>;
   fds: Fd[];
   sockets: Socket[];
   /** fds and socket rows read. */

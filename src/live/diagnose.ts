@@ -20,7 +20,11 @@ import {
 import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runSsListenBacklogs } from '../parse/ss.js';
+import { readOtherHalves } from './other-halves.js';
+import { socketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
+import { addFdDetails, readInotifyLimits, readInotifyUser } from './fd-details.js';
+import { locationOf } from './cgroup.js';
 
 export interface LiveOptions {
   procRoot?: string;
@@ -86,11 +90,11 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
   }
   const warnings: string[] = [];
   try {
-    const statText = readIfPresent(`${source}/stat`);
+    const statText = readIfPresent(`${source}/stat`, true);
     if (statText === undefined) throw gone();
     const stat = parseProcPidStat(statText, `${source}/stat`);
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
-    const cmdline = readIfPresent(`${source}/cmdline`);
+    const cmdline = readIfPresent(`${source}/cmdline`, true);
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
     const netns = readNetns(procRoot, pid);
@@ -131,6 +135,15 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       }
     }
 
+    // Socket fds in no table (orphans): their protocol, which only the socket's xattr knows.
+    if (procRoot === '/proc') {
+      const inTables = new Set(allRows.map((r) => r.inode));
+      const orphans = fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode));
+      const protocols = await socketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings);
+      for (const f of orphans) f.hint = protocols.get(f.fd) ?? f.hint;
+    }
+    // The other end of its half-closed connections, when another process of the namespace holds it.
+    for (const row of readOtherHalves(procRoot, pid, netns, sockets)) sockets.push(row);
     options.timings?.set('tables', performance.now());
     const queued = sockets.some((s) => s.state === 'LISTEN' && s.owners.length > 0 && (s.rxQueue ?? 0) > 0);
     const live = procRoot === '/proc';
@@ -161,6 +174,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       threads: stat.threads,
       fdKinds: countKinds(fdTable.fds),
     };
+    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives.
+    addFdDetails(procRoot, pid, fdTable.fds);
+    process.location = locationOf(procRoot, pid);
+    if (fdTable.fds.some((f) => f.anonType === 'inotify')) process.inotifyUser = readInotifyUser(procRoot, pid);
     options.timings?.set('facts', performance.now());
     const snapshot = buildSnapshot({
       takenAt,
@@ -169,7 +186,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       fds: fdTable.fds,
       sockets,
       namespaces: [{ id: netns, tables, sysctls, backlogKnown }],
-      host: readHostSysctls(`${procRoot}/sys`),
+      host: { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) },
       coverage: {
         fdTables: fdTable.complete, socketTables: true, netnsAware: true, limits: fdLimit !== null,
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,

@@ -11,10 +11,10 @@ import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Fd } from '../model/fd.js';
 import { fdKindOfTarget, inodeOfTarget } from '../model/fd-target.js';
-import { utf8Escaped } from '../util/safe-text.js';
 import type { LimitValue } from '../model/process.js';
 import type { ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { FD_CHUNK } from './threads/proc-pid-worker.js';
+import { utf8Escaped } from '../util/safe-text.js';
 
 export interface FdTable {
   fds: Fd[];
@@ -217,10 +217,13 @@ export function parseCmdline(raw: string): string {
   return raw.replace(/\0+$/, '').split('\0').join(' ');
 }
 
-/** readFileSync that maps "the process went away" to undefined. */
-export function readIfPresent(path: string): string | undefined {
+/**
+ * readFileSync that maps "the process went away" to undefined. `escaped`: bytes others chose (comm
+ * in stat, cmdline) decoded as UTF-8 with invalid bytes shown as \xNN (utf8Escaped), never U+FFFD.
+ */
+export function readIfPresent(path: string, escaped = false): string | undefined {
   try {
-    return readFileSync(path, 'utf8');
+    return escaped ? utf8Escaped(readFileSync(path)) : readFileSync(path, 'utf8');
   } catch (error) {
     if (isVanished(error) || isDenied(error)) return undefined;
     throw error;

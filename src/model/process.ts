@@ -1,5 +1,6 @@
 import { z } from './zod.js';
 import { FdKindSchema } from './fd.js';
+import { LocationSchema } from './location.js';
 
 /** A soft or hard limit; "unlimited" is RLIM_INFINITY. */
 export const LimitValueSchema = z.union([z.number().check(z.int(), z.nonnegative()), z.literal('unlimited')]);
@@ -25,5 +26,19 @@ export const ProcessSchema = z.object({
    * records (memory stays bounded on a million-line lsof capture) and count the rest here.
    */
   fdKinds: z.nullable(z.record(FdKindSchema, z.number().check(z.int(), z.nonnegative()))),
+  /** Where the process lives (container, pod, systemd unit), from /proc/<pid>/cgroup (parse/cgroup.ts). */
+  location: z.optional(z.nullable(LocationSchema)),
+  /**
+   * Targets held by more than one fd, most first (captures only: they keep no record of file fds);
+   * live snapshots hold every fd and leave this out.
+   */
+  repeatedTargets: z.optional(z.array(z.object({ target: z.string(), kind: FdKindSchema, count: z.number().check(z.int(), z.positive()) }))),
+  /** inotify use of the process's user, summed over its processes (live/fd-details.ts); null if not read. */
+  inotifyUser: z.optional(z.nullable(z.object({
+    uid: z.number().check(z.int(), z.nonnegative()),
+    instances: z.number().check(z.int(), z.nonnegative()),
+    watches: z.number().check(z.int(), z.nonnegative()),
+    processes: z.number().check(z.int(), z.nonnegative()),
+  }))),
 });
 export type Process = z.infer<typeof ProcessSchema>;

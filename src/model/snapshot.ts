@@ -2,6 +2,7 @@ import { z } from './zod.js';
 import { InputError } from '../errors.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
+import { SeriesSchema } from './sample.js';
 import { SocketSchema } from './socket.js';
 
 /** Per-network-namespace sysctls (read through that namespace); null where unknown. */
@@ -30,6 +31,8 @@ export const HostSchema = z.object({
   /** /proc/sys/fs/file-nr: allocated handles and file-max. */
   fileNr: z.nullable(z.object({ allocated: z.number().check(z.int()), max: z.number().check(z.int()) })),
   nrOpen: z.nullable(z.number().check(z.int())),
+  /** max_user_instances / max_user_watches in force for the process's user namespace (live only). */
+  inotify: z.optional(z.nullable(z.object({ maxUserInstances: z.number().check(z.int()), maxUserWatches: z.number().check(z.int()), source: z.string() }))),
 });
 
 /**
@@ -63,6 +66,11 @@ export const SnapshotSchema = z.object({
   host: HostSchema,
   coverage: CoverageSchema,
   warnings: z.array(z.string()),
+  /**
+   * Samples of processes over time (`watch`, `diagnose --sample`, `diff`), for the fd-growth rule.
+   * Absent from a snapshot of one moment, and from snapshot files.
+   */
+  series: z.optional(z.array(SeriesSchema)),
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type SnapshotInput = Omit<Snapshot, 'schema'>;

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { Finding, Severity } from '../model/finding.js';
+import { safeText } from '../util/safe-text.js';
 
 /** cli-table3 options: no colours of its own (ours follow --color), no lines between rows. */
 export const TABLE_STYLE = { head: [] as string[], border: [] as string[] };
@@ -24,14 +25,14 @@ export function renderFindings(c: ChalkInstance, findings: readonly Finding[], s
   const advised = new Map<string, number>(); // rule -> the finding number that carries its advice
   findings.slice(0, limit).forEach((f, i) => {
     out.push('');
-    const who = showPid ? (f.pid === null ? 'no owner: ' : `pid ${f.pid} ${f.command ?? ''}: `) : '';
-    out.push(`${i + 1}. ${badge(c, f.severity)} ${c.bold(f.rule)}  ${who}${f.message}`);
-    if (f.confidence === 'low') out.push(indent(c.dim(`low confidence: ${f.confidenceReason ?? 'the input cannot prove it'}`), 3));
+    const who = showPid ? (f.pid === null ? 'no owner: ' : `pid ${f.pid} ${safeText(f.command ?? '')}: `) : '';
+    out.push(`${i + 1}. ${badge(c, f.severity)} ${c.bold(f.rule)}  ${who}${safeText(f.message)}`);
+    if (f.confidence === 'low') out.push(indent(c.dim(`low confidence: ${safeText(f.confidenceReason ?? 'the input cannot prove it')}`), 3));
     if (f.evidence.length > 0) out.push(indent(evidenceTable(f), 3));
     const first = advised.get(f.rule);
     if (first === undefined) {
       advised.set(f.rule, i + 1);
-      out.push(indent(c.dim(wrap(`why: ${f.advice}`, 96)), 3));
+      out.push(indent(c.dim(wrap(`why: ${safeText(f.advice)}`, 96)), 3));
     } else {
       out.push(indent(c.dim(`why: see finding ${first}`), 3));
     }
@@ -54,8 +55,8 @@ function badge(c: ChalkInstance, severity: Severity): string {
 export function evidenceTable(f: Finding): string {
   const keys: string[] = [];
   for (const row of f.evidence) for (const k of Object.keys(row)) if (!keys.includes(k)) keys.push(k);
-  const table = new Table({ head: keys, style: TABLE_STYLE, ...COMPACT });
-  for (const row of f.evidence) table.push(keys.map((k) => (row[k] === null || row[k] === undefined ? '-' : String(row[k]))));
+  const table = new Table({ head: keys.map(safeText), style: TABLE_STYLE, ...COMPACT });
+  for (const row of f.evidence) table.push(keys.map((k) => (row[k] === null || row[k] === undefined ? '-' : safeText(String(row[k])))));
   return table.toString();
 }
 

@@ -1,8 +1,18 @@
-import { socketsByOwner } from '../model/queries.js';
+import { namespaceGroups, socketsByOwner } from '../model/queries.js';
+import type { Socket } from '../model/socket.js';
 import { countBy, ranked } from '../util/group-by.js';
 import { formatEndpoint } from '../util/format.js';
 import { serviceName } from '../util/services.js';
+import { holders, otherHalf, rowsByTuple } from './halves.js';
 import { defineRule } from './rule.js';
+import { diagnosedProcess } from './subject.js';
+
+const ADVICE =
+  'CLOSE_WAIT never times out: the peer closed its side and the kernel is waiting for this process ' +
+  'to call close(). Look for code paths that return or throw without closing: error and timeout ' +
+  'handlers, a response body that is never read to the end or closed (Go: resp.Body.Close(); ' +
+  'Java: try-with-resources), connections taken from a pool and not returned. Behind a proxy ' +
+  '(nginx, a load balancer) the peer is the proxy closing idle upstream connections.';
 
 /** The peer hung up and this process never called close(): usually a leak on an error path. */
 export default defineRule({
@@ -16,29 +26,44 @@ export default defineRule({
     critical: 'critical from this many on',
     evidence: 'peer groups listed',
   },
-  advice:
-    'CLOSE_WAIT never times out: the peer closed its side and the kernel is waiting for this process ' +
-    'to call close(). Look for code paths that return or throw without closing: error and timeout ' +
-    'handlers, a response body that is never read to the end or closed (Go: resp.Body.Close(); ' +
-    'Java: try-with-resources), connections taken from a pool and not returned. Behind a proxy ' +
-    '(nginx, a load balancer) the peer is the proxy closing idle upstream connections.',
+  advice: ADVICE,
   check(snapshot, { min, critical, evidence }) {
+    // A live diagnosis may hold other processes' CLOSE_WAIT rows (the other half of its FIN_WAIT2):
+    // judge only the diagnosed process then. (A capture judges every owner it names, as before.)
+    const subject = snapshot.kind === 'live' ? diagnosedProcess(snapshot.processes) : null;
+    // FIN_WAIT2 rows of each namespace, by tuple: the other half of a CLOSE_WAIT row.
+    const finWait2 = new Map(namespaceGroups(snapshot).map(({ netns, rows }) => [netns, rowsByTuple(rows, 'FIN_WAIT2')]));
+    const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
     return [...socketsByOwner(snapshot)].flatMap(([pid, sockets]) => {
+      if (subject !== null && pid !== subject.pid) return [];
+      const halves = finWait2.get(netnsOf.get(pid) ?? null) ?? finWait2.get(null) ?? new Map<string, Socket>();
       const listenPorts = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
       const stuck = sockets.filter((s) => s.state === 'CLOSE_WAIT');
       if (stuck.length < min) return [];
       // Server side (local port is one of its listeners): peers are clients on ephemeral ports,
       // so group by client address and listener; client side: group by the remote endpoint.
-      const groups = ranked(countBy(stuck, (s) =>
-        listenPorts.has(s.local?.port) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`));
-      const rows: Array<{ peer: string; listener?: string; service: string | null; count: number }> = groups.slice(0, evidence).map(([key, count]) => {
+      const keyOf = (s: Socket): string =>
+        listenPorts.has(s.local?.port) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`;
+      const groups = ranked(countBy(stuck, keyOf));
+      type Row = { peer: string; listener?: string; service: string | null; count: number; unreadSockets?: number; unreadBytes?: number; finWait2Peers?: number };
+      const rows: Row[] = groups.slice(0, evidence).map(([key, count]) => {
         const [side, a, port] = key.split('\t') as [string, string, string | undefined];
+        const members = stuck.filter((s) => keyOf(s) === key);
+        const unread = members.filter((s) => (s.rxQueue ?? 0) > 0);
+        const halvesHere = members.filter((s) => otherHalf(halves, s) !== undefined).length;
+        const extra = {
+          ...(unread.length > 0 ? { unreadSockets: unread.length, unreadBytes: dataBytes(unread) } : {}),
+          ...(halvesHere > 0 ? { finWait2Peers: halvesHere } : {}),
+        };
         if (side === 'server') {
-          return { peer: a, listener: `:${port}`, service: serviceName(Number(port)) ?? null, count };
+          return { peer: a, listener: `:${port}`, service: serviceName(Number(port)) ?? null, count, ...extra };
         }
         const peerPort = Number(a.slice(a.lastIndexOf(':') + 1));
-        return { peer: a, service: serviceName(peerPort) ?? null, count };
+        return { peer: a, service: serviceName(peerPort) ?? null, count, ...extra };
       });
+      const unread = stuck.filter((s) => (s.rxQueue ?? 0) > 0);
+      const unreadBytes = dataBytes(unread);
+      const fin = stuck.flatMap((s) => otherHalf(halves, s) ?? []);
       const top = rows[0]!;
       const topText = top.listener === undefined
         ? `${top.peer}${top.service === null ? '' : ` (${top.service})`}`
@@ -47,9 +72,25 @@ export default defineRule({
       return [{
         pid, score: stuck.length, count: stuck.length,
         severity: stuck.length >= critical ? ('critical' as const) : undefined,
-        message: `${stuck.length} sockets in CLOSE_WAIT, ${share} of them ${top.listener === undefined ? 'to' : 'from'} ${topText} (threshold ${min})`,
+        message: `${stuck.length} sockets in CLOSE_WAIT, ${share} of them ${top.listener === undefined ? 'to' : 'from'} ${topText}`
+          + (unread.length === 0 ? '' : `, ${unread.length === stuck.length ? 'all' : unread.length} never read to the end (${unreadBytes} bytes of data and the peer's FIN left in Recv-Q)`)
+          + (fin.length === 0 ? '' : `, the other half of the ${fin.length} FIN_WAIT2 held by ${holders(fin, snapshot.processes)}`)
+          + ` (threshold ${min})`,
         evidence: rows.map((r) => ({ ...r })),
+        ...(unread.length === 0 ? {} : {
+          advice: `${ADVICE} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
+            'A handler is blocked or deadlocked before it read the request (waiting on a lock, a pool, an upstream): look at what those threads or tasks wait on, not only at close() on error paths.',
+        }),
       }];
     });
   },
 });
+
+/**
+ * Data bytes left unread in CLOSE_WAIT rows. Their rx_queue (Recv-Q) is rcv_nxt - copied_seq, and
+ * the peer's FIN takes one sequence number that only reading EOF consumes: a row with rx_queue > 0
+ * holds rx_queue - 1 bytes of data and the FIN (ioctl SIOCINQ subtracts it the same way).
+ */
+function dataBytes(unread: readonly Socket[]): number {
+  return unread.reduce((n, s) => n + Math.max((s.rxQueue ?? 0) - 1, 0), 0);
+}

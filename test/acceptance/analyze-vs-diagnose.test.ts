@@ -62,7 +62,10 @@ describe.skipIf(!ns.ok)(`analyze of live lsof + ss captures agrees with diagnose
     expect(expected.length).toBe(1);
     for (const doc of [analyze, lsofOnly, ssOnly]) {
       expect(verdicts(doc, ['close-wait'])).toEqual(expected);
-      expect(doc.findings.find((f) => f.rule === 'close-wait')!.evidence).toEqual(diagnose.findings.find((f) => f.rule === 'close-wait')!.evidence);
+      // lsof -p of the server alone lacks the clients' FIN_WAIT2 rows (the other half, issue 10.4).
+      const expectedEvidence = diagnose.findings.find((f) => f.rule === 'close-wait')!.evidence
+        .map((e) => (doc === lsofOnly ? Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'finWait2Peers')) : e));
+      expect(doc.findings.find((f) => f.rule === 'close-wait')!.evidence).toEqual(expectedEvidence);
     }
   });
 
@@ -91,7 +94,8 @@ describe.skipIf(!ns.ok)(`analyze of live lsof + ss captures agrees with diagnose
     const top = (doc: Doc): unknown => doc.findings.find((f) => f.rule === 'time-wait')!.evidence[0]!.peer;
     expect(top(analyze)).toBe('127.0.0.1:3306');
     expect(top(diagnose)).toBe('127.0.0.1:3306');
-    expect(diagnose.findings.find((f) => f.rule === 'time-wait')!.severity).toBe('warning');
+    // The client holds no connection to :3306 any more: the rows may be anyone's in the namespace (issue 10.3).
+    expect(diagnose.findings.find((f) => f.rule === 'time-wait')!.severity).toBe('info');
     expect(analyze.findings.find((f) => f.rule === 'time-wait')!.severity).toBe('info');
   });
 });

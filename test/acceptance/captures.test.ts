@@ -44,7 +44,10 @@ describe('analyze: lsof default output (list-everything: every process, thread r
     expect(orphans!.confidence).toBe('low');
     const [cw] = of('close-wait', 'cw-srv');
     expect(cw!.count).toBe(grep('lsof/list-everything.txt', /^cw-srv\s+\d+\s+root\s.*\(CLOSE_WAIT\)/));
-    expect(cw!.evidence).toEqual([{ peer: '127.0.0.1', listener: ':47101', service: null, count: 4 }]);
+    // cw-cli still holds one of the client ends, in FIN_WAIT2: the other half of one CLOSE_WAIT (issue 10.4).
+    const held = grep('lsof/list-everything.txt', /^cw-cli\s+\d+\s+root\s.*->127\.0\.0\.1:47101 \(FIN_WAIT2\)/);
+    expect(cw!.evidence).toEqual([{ peer: '127.0.0.1', listener: ':47101', service: null, count: 4, finWait2Peers: held }]);
+    expect(cw!.message).toContain(`the other half of the ${held} FIN_WAIT2 held by pid 12 (cw-cli)`);
     expect(of('close-wait', 'v6lab')[0]!.evidence.map((e) => e.peer)).toEqual(['::1', '::ffff:127.0.0.1']);
     // lsof without -T has no queues, nor the rows no fd owns: those rules see nothing / cannot run.
     expect(of('accept-backlog')).toEqual([]);
@@ -76,7 +79,7 @@ describe('analyze: ss -tanp', () => {
     expect(brief(tw!)).toEqual(['time-wait', 'info', 'tw-cli', grep('ss/tanp.txt', /^TIME-WAIT\s/)]);
     expect(tw!.evidence[0]).toMatchObject({ peer: '127.0.0.1:3306', service: 'mysql', count: 12, ephemeralRange: null });
     expect(of('close-wait', 'cw-srv')[0]!.count).toBe(grep('ss/tanp.txt', /^CLOSE-WAIT.*"cw-srv"/));
-    expect(skipped).toEqual(['fd-limit', 'orphan-sockets']);
+    expect(skipped).toEqual(['deleted-files', 'fd-limit', 'inotify-limit', 'orphan-sockets', 'repeated-opens']); // no fd table in ss text
   });
 });
 

@@ -117,7 +117,13 @@ describe('fdleak diagnose <pid> on live processes', () => {
 
     const f = of('close-wait');
     expect(f.map((x) => [x.count, x.severity])).toEqual([[stuck.length, stuck.length >= closeWait.defaults.critical ? 'critical' : 'warning']]);
-    expect(f[0]!.evidence).toEqual(groups.map(([peer, count]) => ({ peer, listener: `:${port}`, service: null, count })));
+    // The clients' FIN_WAIT2 rows opposite these CLOSE_WAIT ones (same namespace): the other half (issue 10.4).
+    const rows = tcpRows(s.pid);
+    const halves = (peer: string): number => stuck.filter((c) => c.remote === peer && rows.some((r) => r.state === 'FIN_WAIT2'
+      && r.local === c.remote && r.localPort === c.remotePort && r.remote === c.local && r.remotePort === c.localPort)).length;
+    expect(f[0]!.evidence).toEqual(groups.map(([peer, count]) => ({
+      peer, listener: `:${port}`, service: null, count, ...(halves(peer) > 0 ? { finWait2Peers: halves(peer) } : {}),
+    })));
     expect(doc.sockets.byState.CLOSE_WAIT).toBe(stuck.length);
     expect(of('orphan-sockets')).toEqual([]);
     expect(code).toBe(1);
@@ -155,7 +161,8 @@ describe('fdleak diagnose <pid> on live processes', () => {
 
   it('time-wait: a connection per request, grouped by 127.0.0.1:3306 (mysql) against the ephemeral range', async () => {
     // In a private namespace the range shrinks to 1000 ports, so 150 requests pass the 10% warning.
-    const s = await start('per-request-client.mjs', [portArg(3306), '--requests=150'], {
+    // --hold=1: one query in flight, so the rows are provably towards an endpoint it uses (issue 10.3).
+    const s = await start('per-request-client.mjs', [portArg(3306), '--requests=150', '--hold=1'], {
       'net/ipv4/ip_local_port_range': '40000 40999', 'net/ipv4/tcp_tw_reuse': '0',
     });
     const port = Number(s.ready.port);
@@ -177,7 +184,7 @@ describe('fdleak diagnose <pid> on live processes', () => {
     }
     expect(row).toEqual({
       peer: `127.0.0.1:${port}`, service: port === 3306 ? 'mysql' : null, count: toDb,
-      ephemeralRange: `${lo}-${hi}`, rangeUsed: `${Math.round((toDb / size) * 1000) / 10}%`, touchesProcess: false,
+      ephemeralRange: `${lo}-${hi}`, rangeUsed: `${Math.round((toDb / size) * 1000) / 10}%`, touchesProcess: true,
     });
     if (!s.isolated) return; // the host namespace has other TIME_WAIT traffic: totals and ranking are not ours
     expect(toDb).toBe(Number(s.ready.requests));
@@ -230,7 +237,9 @@ describe('fdleak diagnose <pid> on live processes', () => {
     const serverMine = socketFds(server);
     const cw = tcpRows(server).filter((r) => r.state === 'CLOSE_WAIT' && serverMine.has(r.inode)).length;
     expect(cw).toBe(held);
-    expect(peer.of('close-wait').map((x) => [x.count, x.evidence])).toEqual([[cw, [{ peer: '127.0.0.1', listener: `:${port}`, service: null, count: cw }]]]);
+    // The client's FIN_WAIT2 sockets are the other half of these CLOSE_WAIT (issue 10.4).
+    expect(peer.of('close-wait').map((x) => [x.count, x.evidence])).toEqual([[cw, [{ peer: '127.0.0.1', listener: `:${port}`, service: null, count: cw, finWait2Peers: held }]]]);
+    expect(peer.of('close-wait')[0]!.message).toContain(`the other half of the ${held} FIN_WAIT2 held by pid ${s.pid} (node)`);
   });
 
   it('a healthy busy process: no finding at warning or above, exit code 0', async () => {

@@ -8,12 +8,18 @@
  *   <dir>/<pid>/net/{tcp,tcp6,udp,...}       the tables of the pid's own network namespace, copied
  *   <dir>/sys/net/...                        the per-namespace sysctls, read inside the pid's namespace
  *   <dir>/sys/fs/file-nr, fs/nr_open         host-wide
+ *   <dir>/<pid>/cgroup                       copied (where the process lives: parse/cgroup.ts)
+ *   <dir>/<pid>/fdstat/<n>                   "st_size st_blocks" of a deleted file, as stat(2) through
+ *                                            /proc/<pid>/fd/<n> gave them (the link dangles in a copy)
+ *   <dir>/<pid>/fdinfo/<n>                   copied for inotify instances (their "inotify wd:" lines)
+ *   <dir>/<pid>/ns/user                      symlink, target "user:[4026531837]"
+ *   <dir>/sys/fs/inotify/*, sys/user/max_inotify_*   host limits; those of the pid's user namespace
  *
  * Not capturable in a /proc tree: listen backlog limits (only inet_diag, i.e. `ss -lnt`, knows
  * them), so a captured listener's backlog reads as unknown.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { INET_TABLES } from '../../src/parse/proc-net-inet.js';
 import { NET_SYSCTL_FILES } from '../../src/live/sysctls.js';
@@ -35,7 +41,7 @@ export function captureProcTree(pid: number, dir: string, procRoot = '/proc'): C
   const src = `${procRoot}/${pid}`;
   const dst = join(dir, String(pid));
   for (const sub of ['fd', 'ns', 'net']) mkdirSync(join(dst, sub), { recursive: true });
-  for (const file of ['stat', 'cmdline', 'limits']) writeFileSync(join(dst, file), readFileSync(`${src}/${file}`));
+  for (const file of ['stat', 'cmdline', 'limits', 'cgroup']) writeFileSync(join(dst, file), readFileSync(`${src}/${file}`));
 
   const names = readdirSync(`${src}/fd`);
   let fds = 0;
@@ -48,9 +54,32 @@ export function captureProcTree(pid: number, dir: string, procRoot = '/proc'): C
     }
     symlinkSync(target, join(dst, 'fd', name));
     fds++;
+    try {
+      if (target.endsWith(' (deleted)') && target.startsWith('/') && !target.startsWith('/memfd:')) {
+        const st = statSync(`${src}/fd/${name}`);
+        mkdirSync(join(dst, 'fdstat'), { recursive: true });
+        writeFileSync(join(dst, 'fdstat', name), `${st.size} ${st.blocks}\n`);
+      } else if (target === 'anon_inode:inotify') {
+        mkdirSync(join(dst, 'fdinfo'), { recursive: true });
+        writeFileSync(join(dst, 'fdinfo', name), readFileSync(`${src}/fdinfo/${name}`));
+      }
+    } catch {
+      // closed meanwhile
+    }
   }
   const netns = readlinkSync(`${src}/ns/net`);
   symlinkSync(netns, join(dst, 'ns', 'net'));
+  const userns = readlinkSync(`${src}/ns/user`);
+  symlinkSync(userns, join(dst, 'ns', 'user'));
+  const inotifyFiles = ['fs/inotify/max_user_instances', 'fs/inotify/max_user_watches'];
+  const userFiles = ['user/max_inotify_instances', 'user/max_inotify_watches'];
+  const inUserns = readlinkSync(`${procRoot}/self/ns/user`) === userns
+    ? userFiles.map((f) => readFileSync(`/proc/sys/${f}`, 'utf8'))
+    : spawnSync('nsenter', [`--user=${src}/ns/user`, 'cat', ...userFiles.map((f) => `/proc/sys/${f}`)], { encoding: 'utf8', timeout: 10_000 }).stdout.split('\n').slice(0, 2);
+  for (const [i, f] of [...inotifyFiles, ...userFiles].entries()) {
+    mkdirSync(dirname(join(dir, 'sys', f)), { recursive: true });
+    writeFileSync(join(dir, 'sys', f), `${(i < 2 ? readFileSync(`/proc/sys/${f}`, 'utf8') : inUserns[i - 2]!).trim()}\n`);
+  }
 
   const tables: Record<string, number> = {};
   for (const table of NET_TABLES) {

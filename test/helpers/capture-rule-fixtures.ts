@@ -22,6 +22,8 @@ interface Case {
   sysctls?: Record<string, string>;
   /** What the case shows, for its README. */
   about: string;
+  /** The ready line's key naming the pid to capture (default: the leaker itself). */
+  target?: string;
 }
 
 const CASES: Case[] = [
@@ -56,16 +58,22 @@ const CASES: Case[] = [
     about: 'A server that accept()s every connection at once (its accept queue is empty), even though it leaks the accepted ones in CLOSE_WAIT.',
   },
   {
-    rule: 'time-wait', name: 'fires-per-request-mysql', leaker: 'per-request-client.mjs',
+    rule: 'time-wait', name: 'quiet-finished-client', leaker: 'per-request-client.mjs',
     args: ['--port=3306', '--requests=150'],
     sysctls: { 'net/ipv4/ip_local_port_range': '40000 40999', 'net/ipv4/tcp_tw_reuse': '0' },
-    about: 'A client that opens a new connection per query to a local "mysql" on 127.0.0.1:3306 (a forked server process) and closes it first: 150 TIME_WAIT rows towards 127.0.0.1:3306, 15% of the 1000-port ephemeral range 40000-40999 set in the namespace.',
+    about: 'A client that opens a new connection per query to a local "mysql" on 127.0.0.1:3306 (a forked server process) and closes it first: 150 TIME_WAIT rows towards 127.0.0.1:3306, 15% of the 1000-port ephemeral range 40000-40999 set in the namespace. It holds no connection to 127.0.0.1:3306 any more, so the rows may be anyone\'s in the namespace: an info finding with no pid, never its own.',
   },
   {
     rule: 'time-wait', name: 'quiet-few-requests', leaker: 'per-request-client.mjs',
     args: ['--port=3306', '--requests=60'],
     sysctls: { 'net/ipv4/ip_local_port_range': '40000 40999', 'net/ipv4/tcp_tw_reuse': '0' },
     about: 'The same client after only 60 queries: 60 TIME_WAIT rows towards 127.0.0.1:3306, below the rule\'s minimum of 100 per endpoint.',
+  },
+  {
+    rule: 'time-wait', name: 'fires-query-in-flight', leaker: 'per-request-client.mjs',
+    args: ['--port=3306', '--requests=150', '--hold=1'],
+    sysctls: { 'net/ipv4/ip_local_port_range': '40000 40999', 'net/ipv4/tcp_tw_reuse': '0' },
+    about: 'The per-query client with one query still in flight (an ESTABLISHED connection to 127.0.0.1:3306): its 150 TIME_WAIT rows towards 127.0.0.1:3306 are towards an endpoint it uses, 15% of the 1000-port range 40000-40999.',
   },
   {
     rule: 'fd-limit', name: 'fires-near-limit', leaker: 'near-limit.py',
@@ -87,6 +95,46 @@ const CASES: Case[] = [
     args: ['--port=47110', '--peers=127.0.0.2:12,127.0.0.3:8'],
     about: 'The close-wait server\'s namespace: its clients closed their sockets, leaving 20 orphaned FIN_WAIT2 minisocks (inode 0, they expire after tcp_fin_timeout); the process holds no FIN_WAIT2 socket itself.',
   },
+  {
+    rule: 'fin-wait2', name: 'fires-proxy-upstream', leaker: 'proxy-upstream.mjs',
+    args: ['--port=8081', '--backend-port=9001', '--upstream=30', '--hold=1'],
+    about: 'An nginx-like proxy that sent 30 requests to a backend that never reads nor closes, then closed those upstream connections (a timeout), with one more request in flight: 30 orphaned FIN_WAIT2 rows towards 127.0.0.1:9001 whose other halves are the backend\'s 30 CLOSE_WAIT sockets (the backend\'s /proc entry is not in the capture, its rows are in the tables).',
+  },
+  {
+    rule: 'close-wait', name: 'fires-unread-backend', leaker: 'proxy-upstream.mjs', target: 'backendPid',
+    args: ['--port=8081', '--backend-port=9001', '--upstream=30', '--hold=1'],
+    about: 'The hung backend of fin-wait2/fires-proxy-upstream: 30 CLOSE_WAIT sockets, each with the unread request in its Recv-Q (the handler never read), opposite the proxy\'s 30 orphaned FIN_WAIT2 rows.',
+  },
+  {
+    rule: 'deleted-files', name: 'fires-rotated-logs', leaker: 'kinds.py',
+    args: ['--deleted=12', '--deleted-size=65536'],
+    about: 'A process that wrote 12 files of 64 KiB (6 in <tmp>/logs, 6 in <tmp>/tmp), unlinked them and keeps them open, as a logger does after a rotation that never told it to reopen: 12 deleted files, 768 KiB still on disk. `<pid>/fdstat/<n>` holds st_size and st_blocks as stat(2) through /proc/<pid>/fd/<n> gave them.',
+  },
+  {
+    rule: 'deleted-files', name: 'quiet-two-temp-files', leaker: 'kinds.py',
+    args: ['--deleted=2', '--deleted-size=4096', '--files=5'],
+    about: 'A process holding 2 unlinked 4 KiB temporary files (tmpfile() style) and 5 ordinary files: below the rule\'s minimum of 5 files and far below its byte threshold.',
+  },
+  {
+    rule: 'repeated-opens', name: 'fires-log-reopened', leaker: 'kinds.py',
+    args: ['--repeat=300', '--files=3', '--eventfd=2', '--epoll=1'],
+    about: 'A process that opened its log file <tmp>/app.log 300 times and never closed it (a reopen per message), besides 3 ordinary files, 2 eventfds and an epoll instance.',
+  },
+  {
+    rule: 'repeated-opens', name: 'quiet-few-opens', leaker: 'kinds.py',
+    args: ['--repeat=20', '--files=5', '--eventfd=3', '--epoll=2'],
+    about: 'The same process with its log file open 20 times, 5 ordinary files, 3 eventfds and 2 epoll instances: nothing near the thresholds (stdio on fds 0-2 is never counted).',
+  },
+  {
+    rule: 'inotify-limit', name: 'fires-userns-limit', leaker: 'kinds.py',
+    args: ['--userns-max-instances=30', '--inotify=25', '--watches=2'],
+    about: 'A process in its own user namespace whose /proc/sys/user/max_inotify_instances it lowered to 30, holding 25 inotify instances with 2 watches each (83% of its user\'s instance limit). `sys/user/` holds the values read in that namespace, `<pid>/fdinfo/<n>` the fdinfo of each inotify instance.',
+  },
+  {
+    rule: 'inotify-limit', name: 'quiet-few-watchers', leaker: 'kinds.py',
+    args: ['--inotify=3', '--watches=4'],
+    about: 'A process holding 3 inotify instances with 4 watches each, against the host\'s limits (fs.inotify.max_user_instances, max_user_watches).',
+  },
 ];
 
 afterAll(stopAll);
@@ -100,11 +148,12 @@ describe('capture rule fixtures', () => {
       try {
         const dir = join(FIXTURES, c.rule, c.name);
         rmSync(dir, { recursive: true, force: true });
-        const summary = captureProcTree(s.pid, dir);
+        const summary = captureProcTree(c.target === undefined ? s.pid : Number(s.ready[c.target]), dir);
         const listeners = inNetns(s.pid, 'ss', ['-H', '-l', '-t', '-n', '-e']).trim();
         writeFileSync(join(dir, 'README.md'), readme(c, s.ready, summary, listeners));
       } finally {
         await s.stop();
+        if (typeof s.ready.dir === 'string') rmSync(s.ready.dir, { recursive: true, force: true }); // kinds.py's files
       }
     });
   }
@@ -121,7 +170,7 @@ ${c.about}
 ## How it was made
 
 - Date: ${new Date().toISOString().slice(0, 10)}; host: Linux ${release()} ${process.arch}, ${distro}, Node ${process.version}, ${ssVersion}.
-- Leaker: \`test/helpers/leakers/${c.leaker} ${c.args.join(' ')}\`, started by \`test/helpers/netns.ts\` in a private
+- Leaker: \`test/helpers/leakers/${c.leaker} ${c.args.join(' ')}\`${c.target === undefined ? '' : ` (captured: its ${c.target} process)`}, started by \`test/helpers/netns.ts\` in a private
   network namespace (\`unshare -n\`, \`ip link set lo up\`${sysctls === '' ? '' : `, ${sysctls}`}).
 - Captured by \`npx vitest run --config test/helpers/capture.vitest.config.ts\` (test/helpers/capture-rule-fixtures.ts ->
   test/helpers/capture-proc-tree.ts) once the leaker printed its ready line:

@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
-    include: ['test/helpers/capture-rule-fixtures.ts'],
+    include: ['test/helpers/capture-rule-fixtures.ts', 'test/helpers/capture-growth-fixtures.ts'],
     testTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 1,

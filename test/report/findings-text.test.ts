@@ -32,4 +32,16 @@ describe('renderFindings', () => {
     expect(text).toContain('1. WARNING fd-limit  fd-limit in 7');
     expect(text).not.toContain('more finding');
   });
+
+  it('escapes text others chose (command, message, evidence cells) and keeps one line per finding', () => {
+    const hostile: Finding = {
+      ...finding('close-wait', 9), command: '\x1b]0;pwned\x07', message: 'held by pid 9 (a\nb\u202e)',
+      evidence: [{ peer: '\x1b[2J127.0.0.1:1', count: 1 }],
+    };
+    const text = renderFindings(c, [hostile], true).join('\n');
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+    expect(text).toContain('1. WARNING close-wait  pid 9 \\x1b]0;pwned\\x07: held by pid 9 (a\\nb\\u202e)\n');
+    expect(text).toContain('\\x1b[2J127.0.0.1:1');
+  });
 });

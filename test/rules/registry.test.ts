@@ -4,11 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { RULES } from '../../src/rules/index.js';
 
 const root = new URL('../../', import.meta.url).pathname;
-const readme = readFileSync(`${root}README.md`, 'utf8');
-const contract = ['accept-backlog', 'close-wait', 'fd-limit', 'fin-wait2', 'orphan-sockets', 'time-wait'];
+// README.md, and the drafts of its new sections (docs-draft/*.md) until they are merged into it.
+const drafts = existsSync(`${root}docs-draft`) ? readdirSync(`${root}docs-draft`).filter((n) => n.endsWith('.md')).map((n) => readFileSync(`${root}docs-draft/${n}`, 'utf8')) : [];
+const readme = [readFileSync(`${root}README.md`, 'utf8'), ...drafts].join('\n');
+const contract = ['accept-backlog', 'close-wait', 'deleted-files', 'fd-growth', 'fd-limit', 'fin-wait2', 'inotify-limit', 'orphan-sockets', 'repeated-opens', 'time-wait'];
 
 describe('rule registry', () => {
-  it('holds the six live rules of the contract, alphabetically', () => {
+  it('holds the live rules of the contract, alphabetically', () => {
     expect(RULES.map((r) => r.id)).toEqual(contract);
   });
 

@@ -7,6 +7,8 @@ import type { Severity } from '../../model/finding.js';
 import { analyzeJson } from '../../report/analyze/json.js';
 import { analyzeTable } from '../../report/analyze/table.js';
 import { failsAt, runRules } from '../../rules/engine.js';
+import type { RuleConfig } from '../../rules/config.js';
+import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
@@ -15,6 +17,8 @@ export interface AnalyzeOptions {
   format: Format | undefined;
   failOn: Severity | 'never';
   version: string;
+  /** Thresholds and rules turned off (--set, --config, fdleak.config.json). */
+  rules?: RuleConfig;
 }
 
 /** `fdleak analyze [file...|-]`: captured text, format detected, the same rules, one merged report. */
@@ -33,7 +37,7 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     }
   }
   const capture = await analyzeCapture(streams, options.format, new Date().toISOString());
-  const { findings, skipped } = runRules(capture.snapshot);
+  const { findings, skipped } = runRules(capture.snapshot, engineOptions(options.rules));
   io.out(options.json
     ? analyzeJson(capture, findings, skipped)
     : analyzeTable(capture, findings, skipped, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));

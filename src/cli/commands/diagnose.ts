@@ -1,9 +1,13 @@
 import { collectLiveProcess } from '../../live/diagnose.js';
+import { threadOf } from '../../live/thread-of.js';
 import type { ProcPidPrefetch } from '../../live/threads/proc-pid-worker.js';
 import { InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
+import type { Snapshot } from '../../model/snapshot.js';
 import { diagnoseJson } from '../../report/diagnose/json.js';
 import { failsAt, runRules } from '../../rules/engine.js';
+import type { RuleConfig } from '../../rules/config.js';
+import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
 import { useColor } from '../io.js';
 
@@ -16,6 +20,10 @@ export interface DiagnoseOptions {
   prefetch?: ProcPidPrefetch;
   /** --debug: where the time went, on stderr. */
   debug?: boolean;
+  /** --sample: read the process twice this many ms apart; fd-growth judges the two reads. */
+  sampleMs?: number;
+  /** Thresholds and rules turned off (--set, --config, fdleak.config.json). */
+  rules?: RuleConfig;
 }
 
 /** `fdleak diagnose <pid>`: one live process, every rule, ranked findings. Returns the exit code. */
@@ -23,23 +31,48 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
   // The table reporter brings chalk and cli-table3: loaded only when a table is printed.
   const table = options.json ? undefined : await import('../../report/diagnose/table.js');
   const timings = new Map<string, number>([['start', performance.now()]]);
-  const snapshot = await collectLiveProcess(pid, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  // A thread id (/proc/<tid> exists for threads too): report its process, and say so.
+  const asked = threadOf(options.procRoot, pid);
+  const target = asked === undefined ? pid : asked.tgid;
+  const first = await collectLiveProcess(target, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  const snapshot = options.sampleMs === undefined ? first : await sampleAgain(first, options.sampleMs, options.procRoot);
+  const thread = asked === undefined ? undefined : { tid: pid, name: asked.name };
   const process = snapshot.processes[0]!;
   // Not `fdCount > 0`: before Linux 6.2, st_size of /proc/<pid>/fd is 0 whatever it holds.
   if (snapshot.fds.length === 0 && !process.fdTableComplete) {
     throw new InputError(
-      `cannot read the fds of pid ${pid} (${process.command}): permission denied; run as root or as the process's owner`,
-      { source: `pid ${pid}` },
+      `cannot read the fds of pid ${target} (${process.command}): permission denied; run as root or as the process's owner`,
+      { source: `pid ${target}` },
     );
   }
-  const { findings, skipped } = runRules(snapshot);
+  const { findings, skipped } = runRules(snapshot, engineOptions(options.rules));
   timings.set('rules', performance.now());
   const text = table === undefined
-    ? diagnoseJson(snapshot, findings, skipped)
-    : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt });
+    ? diagnoseJson(snapshot, findings, skipped, thread)
+    : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt }, thread);
   io.out(text);
   if (options.debug === true) io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/** `first`, read again `ms` later: the second read with the two reads as a series for fd-growth. */
+async function sampleAgain(first: Snapshot, ms: number, procRoot: string): Promise<Snapshot> {
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  const { sampleSeries } = await import('../../model/sample.js');
+  const before = first.processes[0]!;
+  await sleep(ms);
+  let second: Snapshot;
+  try {
+    second = await collectLiveProcess(before.pid, { procRoot });
+  } catch (error) {
+    if (error instanceof InputError) throw new InputError(`pid ${before.pid} exited during --sample`, { source: `pid ${before.pid}` });
+    throw error;
+  }
+  const after = second.processes[0]!;
+  if (after.startTime !== before.startTime) {
+    throw new InputError(`pid ${before.pid} exited during --sample and the pid now belongs to another process (${after.command})`, { source: `pid ${before.pid}` });
+  }
+  return { ...second, series: [sampleSeries(first, second, after)] };
 }
 
 /** "diagnose 221 ms since node started: start-up and modules 61, fds 58 (...), ..." from the step ends. */

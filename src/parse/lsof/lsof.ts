@@ -16,6 +16,9 @@
  * - unix rows: NAME "[path] type=STREAM (CONNECTED)"; lsof cuts a path at its first space;
  * - "lsof: WARNING: ..." lines and their indented continuation are skipped; NOFD rows (fd directory
  *   unreadable) mark the process's fd table incomplete;
+ * - files unlinked while open end their NAME in " (deleted)" (`lsof +L1` lists only those, with an
+ *   NLINK column after SIZE/OFF): they are kept as fd records with their SIZE/OFF (st_size), and
+ *   the targets of every other fd above 2 are tallied per process (repeatedTargets) without a record;
  * - fd numbers of 10000 and up do not fit the FD column and read "*000r", "*001r", ... (the last three
  *   digits, wrapping every 1000); lsof lists fds in ascending order, which restores the number.
  */
@@ -96,6 +99,8 @@ export interface LsofCaptureProcess {
   command: string;
   fdTableComplete: boolean;
   fdKinds: Record<FdKind, number>;
+  /** Targets of fds above 2 (paths, pipes, anon inode types) held by more than one fd (see tallyKey). */
+  repeatedTargets: Array<{ target: string; kind: FdKind; count: number }>;
 }
 
 /** /^\d+$/.test(text), without a regular expression. */
@@ -142,6 +147,8 @@ interface LsofFile {
   /** Protocol of IPv4/IPv6 rows (NODE column, -F "P"). */
   protocol: string | null;
   name: string;
+  /** SIZE/OFF (-F "s") when it is a size, not an offset ("0t..."); set only for files. */
+  size?: string | null;
   /** From "(STATE QR=n QS=n)" or the -F "T" fields. */
   state: string | null;
   rxQueue: number | null;
@@ -162,6 +169,10 @@ interface ProcState {
   count: number;
   /** Socket fds: the row's text from TYPE on, so a thread row repeating it is known without decoding it again. */
   tails: string[] | null;
+  /** Targets of fds above 2 -> kind and how many fds hold them (tallyKey); at most MAX_TARGETS keys. */
+  targets: Map<string, { kind: FdKind; count: number }> | null;
+  /** The target of the last fd tallied (tallyAt). */
+  lastTarget: { key: string; entry: { kind: FdKind; count: number } } | null;
 }
 
 interface BuilderOptions {
@@ -224,7 +235,7 @@ class Builder {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
         fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
       },
-      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null,
+      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null, targets: null, lastTarget: null,
     };
     this.procs.set(pid, p);
     this.created.push(p);
@@ -271,6 +282,28 @@ class Builder {
     if (prev !== undefined) return 'listed';
     p.kinds[kind]++;
     return 'new';
+  }
+
+  /** Counts one more fd on `key` (a string the caller may have cut from a piece: detached when kept). */
+  tally(p: ProcState, key: string, kind: FdKind): void {
+    const targets = (p.targets ??= new Map());
+    let t = targets.get(key);
+    if (t !== undefined) t.count++;
+    else if (targets.size < MAX_TARGETS) targets.set((key = detach(key)), (t = { kind, count: 1 }));
+    if (t !== undefined) p.lastTarget = { key, entry: t };
+  }
+
+  /**
+   * tally() of a file whose NAME is text[s, e), without cutting a string when it is the target the
+   * process's previous fd was on: a leak's fds on one path come one after another.
+   */
+  tallyAt(p: ProcState, text: string, s: number, e: number): void {
+    const last = p.lastTarget;
+    if (last !== null && last.entry.kind === 'file' && e - s === last.key.length && text.startsWith(last.key, s)) {
+      last.entry.count++;
+      return;
+    }
+    this.tally(p, text.slice(s, e), 'file');
   }
 
   private bad(f: LsofFile, reason: string): void {
@@ -334,8 +367,19 @@ class Builder {
     if (fdNo !== null) {
       const listed = this.list(p, fdNo, kind);
       if (listed === 'repeat') return; // the same fd again, on a thread's row
-      if (listed === 'new' && (this.options.keepAll || kind === 'socket')) {
-        this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
+      const deleted = kind === 'file' && isDeletedName(f.name);
+      if (listed === 'new' && (this.options.keepAll || kind === 'socket' || deleted)) {
+        const fd: Fd = { pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } };
+        if (deleted) {
+          fd.deleted = true;
+          fd.size = f.size !== undefined && f.size !== null && isDigits(f.size) && f.size.length < 16 ? Number(f.size) : null;
+          fd.diskBytes = null; // lsof gives no blocks
+        }
+        this.fds.push(fd);
+      }
+      if (listed === 'new' && fdNo > 2) {
+        const key = tallyKey(kind, f.name, f.node);
+        if (key !== null) this.tally(p, key, kind);
       }
       if (kind === 'socket' && this.pendingTail !== null) (p.tails ??= [])[fdNo] = this.pendingTail;
     }
@@ -418,11 +462,12 @@ class Builder {
   /** A capture parsed whole: its processes (fd counts, kinds, threads), fds and sockets. */
   build(): LsofRecords {
     this.flushRun();
-    const processes = [...this.procs.values()].map(({ process, tids, kinds, count }) => ({
-      ...process,
-      fdCount: count,
-      threads: this.tasksListed ? 1 + (tids?.size ?? 0) : null,
-      fdKinds: kinds,
+    const processes = [...this.procs.values()].map((p) => ({
+      ...p.process,
+      fdCount: p.count,
+      threads: this.tasksListed ? 1 + (p.tids?.size ?? 0) : null,
+      fdKinds: p.kinds,
+      repeatedTargets: repeatedOf(p),
     }));
     return { processes, fds: this.fds, sockets: this.sockets };
   }
@@ -440,6 +485,31 @@ class Builder {
     this.records = 0;
     return piece;
   }
+}
+
+/** Distinct targets tallied per process: a capture's memory stays bounded (a leak's target, held by many fds, is met early). */
+const MAX_TARGETS = 10_000;
+const DELETED = ' (deleted)';
+
+/** A file unlinked while open: NAME "/var/log/app.log (deleted)"; not a memfd ("/memfd:x (deleted)"). */
+function isDeletedName(name: string): boolean {
+  return name.endsWith(DELETED) && name.charCodeAt(0) === 47 && !name.startsWith('/memfd:');
+}
+
+/**
+ * What an fd is "the same as", keyed as /proc/<pid>/fd links read: the path, "pipe:[inode]", or
+ * "anon_inode:<type>" (lsof's "[eventfd:16]", "inotify" -> "anon_inode:eventfd", "anon_inode:inotify");
+ * null for sockets and what cannot be told apart.
+ */
+export function tallyKey(kind: FdKind, name: string, node: string | null): string | null {
+  if (kind === 'file') return name === '' ? null : name;
+  if (kind === 'pipe') return node === null ? null : `pipe:[${node}]`;
+  if (kind === 'anon_inode') {
+    const bare = name.startsWith('[') && name.endsWith(']') ? name.slice(1, -1) : name;
+    const colon = bare.indexOf(':');
+    return `anon_inode:${colon > 0 && isDigits(bare.slice(colon + 1)) ? bare.slice(0, colon) : bare}`;
+  }
+  return null;
 }
 
 /** "udp\x20lab" -> "udp lab": lsof's escapes of spaces and control bytes in COMMAND/TASKCMD. */
@@ -494,6 +564,8 @@ interface Layout {
   extra: number;
   /** Where the right-aligned TID column ends in the header: breaks ties on odd rows. */
   tidEnd: number | null;
+  /** An NLINK column after SIZE/OFF (`lsof +L`, `+L1`). */
+  nlink?: boolean;
 }
 
 const NO_LAYOUT: Layout = { tasks: null, extra: 0, tidEnd: null };
@@ -507,6 +579,7 @@ function layoutOf(raw: string): Layout {
     tasks: tid !== null,
     extra: user < 0 ? 0 : names.slice(2, user).filter((n) => n === 'PPID' || n === 'PGID').length,
     tidEnd: tid === null ? null : tid.index + 3,
+    nlink: names.includes('NLINK'),
   };
 }
 
@@ -622,7 +695,13 @@ export function lsofCaptureProcesses(carry: LsofCarry): LsofCaptureProcess[] {
   if (last !== null) seenProcess(b, last); // lsof -F: the last process set ends with the capture
   return [...b.procs.values()].map((p) => ({
     pid: p.process.pid, command: p.process.command, fdTableComplete: p.process.fdTableComplete, fdKinds: p.kinds,
+    repeatedTargets: repeatedOf(p),
   }));
+}
+
+/** The targets of a process's tally held by more than one fd, in the order first met. */
+function repeatedOf(p: ProcState): LsofCaptureProcess['repeatedTargets'] {
+  return p.targets === null ? [] : [...p.targets].filter(([, t]) => t.count > 1).map(([target, t]) => ({ target, kind: t.kind, count: t.count }));
 }
 
 function captureOf(carry: LsofCarry): LsofCapture {
@@ -864,6 +943,7 @@ function isDeviceOrSize(i: number, size: boolean): boolean {
  * Nothing is changed unless the row is DONE.
  */
 function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builder): number {
+  if (layout.nlink === true) return -1; // lsof +L: an extra column; such captures are short
   const r = row;
   r.text = text;
   r.end = le;
@@ -979,18 +1059,32 @@ function fastRow(text: string, ls: number, le: number, layout: Layout, b: Builde
     return DONE;
   }
   let kind = KIND_OF[type]!;
-  if (type === T_FIFO) {
+  // Deleted files are kept as records: parseLsofRow reads them (nothing was changed yet).
+  if (type === T_FILE && fdNo !== null && text.charCodeAt(le - 1) === 41 && text.endsWith(' (deleted)', le)) return -1;
+  let nameAt = -1;
+  let nodeAt = -1;
+  if (type === T_FIFO || (fdNo !== null && fdNo > 2 && (type === T_FILE || type === T_ANON))) {
     // [DEVICE] [SIZE/OFF] [NODE] NAME, as parseLsofRow reads them: a pipe's NAME is "pipe".
     let i = u + 3;
     if (isDeviceOrSize(i, false)) i++;
     if (isDeviceOrSize(i, true) && isNum(i + 1) && has(i + 2)) i++;
-    if (isNum(i) && has(i + 1)) i++;
-    if (has(i) && !has(i + 1) && TE[i]! - TS[i]! === 4 && text.startsWith('pipe', TS[i]!)) kind = 'pipe';
+    if (isNum(i) && has(i + 1)) nodeAt = i++;
+    if (has(i)) nameAt = i;
+    if (type === T_FIFO && has(i) && !has(i + 1) && TE[i]! - TS[i]! === 4 && text.startsWith('pipe', TS[i]!)) kind = 'pipe';
   }
   const proc = b.peek(pid) ?? b.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
   if (fdNo !== null) {
     b.setLast(pid, tid, fdNo);
-    b.list(proc, fdNo, kind);
+    if (b.list(proc, fdNo, kind) === 'new' && fdNo > 2 && nameAt >= 0) {
+      let ne = le;
+      while (ne > TS[nameAt]! && isSpace(text.charCodeAt(ne - 1))) ne--;
+      if (kind === 'file') {
+        b.tallyAt(proc, text, TS[nameAt]!, ne);
+      } else {
+        const key = tallyKey(kind, text.slice(TS[nameAt]!, ne), nodeAt < 0 ? null : text.slice(TS[nodeAt]!, TE[nodeAt]!));
+        if (key !== null) b.tally(proc, key, kind);
+      }
+    }
   }
   return DONE;
 }
@@ -1097,12 +1191,16 @@ function parseLsofRow(raw: string, lineNo: number, layout: Layout): LsofFile | s
   let device: string | null = null;
   let node: string | null = null;
   if (t[i] !== undefined && /^(\d+,\d+|0x[0-9a-fA-F]+)$/.test(t[i]!.text)) device = t[i++]!.text;
-  if (t[i] !== undefined && /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/.test(t[i]!.text) && isNumber(t[i + 1]) && t[i + 2] !== undefined) i++;
+  let size: string | null = null;
+  if (t[i] !== undefined && /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/.test(t[i]!.text) && isNumber(t[i + 1]) && t[i + 2] !== undefined) size = t[i++]!.text;
+  if (layout.nlink === true && isNumber(t[i]) && isNumber(t[i + 1]) && t[i + 2] !== undefined) i++; // NLINK
   if (isNumber(t[i]) && t[i + 1] !== undefined) node = t[i++]!.text;
   else if (isNumber(t[i]) && SOCKET_TYPES.has(type)) node = t[i++]!.text;
   const name = t[i] === undefined ? '' : raw.slice(t[i]!.start).trim();
   if (SOCKET_TYPES.has(type) && name === '' && type !== 'netlink') return `expected a NAME after the inode of a ${type} row`;
-  return file(type, device, node, null, name);
+  const fileRow = file(type, device, node, null, name);
+  if (FILE_TYPES.has(type)) fileRow.size = size;
+  return fileRow;
 }
 
 /** Field tags of lsof 4.95 on Linux (`lsof -F?`); process-set ones first. */
@@ -1175,6 +1273,7 @@ function readFields(
       node: f.get('i') ?? null,
       protocol: f.get('P') ?? null,
       name: (f.get('n') ?? '').trim(),
+      size: f.get('s') ?? null,
       state: f.get('TST') ?? null,
       rxQueue: queue(f.get('TQR')),
       txQueue: queue(f.get('TQS')),

@@ -7,6 +7,7 @@ import { byFindings } from './json.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from '../diagnose/json.js';
 import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
+import { safeText } from '../../util/safe-text.js';
 
 const TOP = 15;
 
@@ -16,7 +17,7 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
   const { snapshot, inputs } = capture;
   const out: string[] = [];
   for (const i of inputs) {
-    out.push(c.bold(`${i.source}`) + `: ${i.format}, ${i.lines} lines, ${i.records} records` + (i.skipped > 0 ? c.yellow(`, ${i.skipped} lines skipped`) : ''));
+    out.push(c.bold(safeText(i.source)) + `: ${i.format}, ${i.lines} lines, ${i.records} records` + (i.skipped > 0 ? c.yellow(`, ${i.skipped} lines skipped`) : ''));
   }
   out.push('');
   const ranked = byFindings(snapshot, findings);
@@ -28,8 +29,8 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
     });
     for (const p of ranked.slice(0, TOP)) {
       const s = summarize(snapshot, p);
-      const states = Object.entries(s.sockets.byState).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
-      table.push([p.pid, p.command, ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states]);
+      const states = Object.entries(s.sockets.byState).slice(0, 4).map(([k, v]) => `${safeText(k)} ${v}`).join(', ');
+      table.push([p.pid, safeText(p.command), ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states]);
     }
     out.push(table.toString());
     if (ranked.length > TOP) out.push(c.dim(`(+${ranked.length - TOP} more processes; --json lists all)`));
@@ -43,7 +44,7 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
   ];
   if (notes.length > 0) {
     out.push('');
-    for (const n of notes) out.push(c.yellow(`note: ${n}`));
+    for (const n of notes) out.push(c.yellow(`note: ${safeText(n)}`));
   }
   return `${out.join('\n')}\n`;
 }

@@ -7,6 +7,8 @@ import { isOrphanSocket, judgedNetns, tableInodes } from '../../model/queries.js
 import type { Socket } from '../../model/socket.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
+import { safeJson } from '../../util/safe-text.js';
+import { countAnonTypes } from '../../model/fd.js';
 
 /** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
 export interface ProcessSummary {
@@ -72,7 +74,7 @@ function indexOf(snapshot: Snapshot): SummaryIndex {
 }
 
 /** `fdleak diagnose --json`, exactly the contract's shape (schema fdleak/diagnose@1). */
-export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], skipped: readonly SkippedRule[]): string {
+export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], skipped: readonly SkippedRule[], asked?: { tid: number; name: string | null }): string {
   const process = snapshot.processes[0]!;
   const s = summarize(snapshot, process);
   const doc = {
@@ -81,14 +83,17 @@ export function diagnoseJson(snapshot: Snapshot, findings: readonly Finding[], s
     process: {
       pid: process.pid, command: process.command, cmdline: process.cmdline,
       fdLimit: process.fdLimit, netns: process.netns,
+      // `diagnose <tid>` of a thread: the thread asked for (the process holds the fds).
+      ...(asked === undefined ? {} : { askedThread: asked }),
+      location: process.location ?? null,
     },
-    fds: s.fds,
+    fds: { ...s.fds, anonByType: countAnonTypes(snapshot.fds) },
     sockets: s.sockets,
     findings: findings.map(findingJson),
     skippedRules: skipped,
     warnings: snapshot.warnings,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${safeJson(doc, 2)}\n`;
 }
 
 /** A finding in the contract's key order; confidence only when it is low. */

@@ -3,7 +3,8 @@
 // leaves one TIME_WAIT socket (inode 0, 60 s) towards 127.0.0.1:<port>. The server is a separate
 // process (forked, same network namespace, same process group).
 // Port 0 means any free port (the ready line says which).
-// Usage: per-request-client.mjs [--port=3306] [--requests=150] [--parallel=8] [--lifetime=60]
+// --hold=N keeps N more queries' connections open (a client with queries in flight when diagnosed).
+// Usage: per-request-client.mjs [--port=3306] [--requests=150] [--parallel=8] [--hold=0] [--lifetime=60]
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,14 @@ if (process.argv.includes('--serve')) {
   await Promise.all(Array.from({ length: parallel }, async () => {
     while (next < requests) { next++; await query(); }
   }));
+  const held = [];
+  for (let i = 0; i < arg('hold', 0); i++) {
+    held.push(await new Promise((resolve, reject) => {
+      const c = net.connect({ port, host: '127.0.0.1' }, () => c.write('SELECT 1\n'));
+      c.once('data', () => resolve(c));
+      c.once('error', reject);
+    }));
+  }
   const timeWait = () => tcpRows().filter((r) => r.st === '06' && r.remotePort === port).length;
   await until(() => timeWait() >= requests, 5000, 'TIME_WAIT rows').catch(() => {});
   ready({ leaker: 'per-request-client', port, serverPid: server.pid, requests, timeWait: timeWait() });

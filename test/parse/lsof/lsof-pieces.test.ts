@@ -19,7 +19,7 @@ import type { SkippedLine } from '../../../src/util/skips.js';
 import { expectFast, fixture, fuzz, mutate, pick, randomText, rng } from '../fuzz.js';
 
 interface Outcome {
-  processes: Array<{ pid: number; command: string; fdTableComplete: boolean; fdKinds: unknown }>;
+  processes: Array<{ pid: number; command: string; fdTableComplete: boolean; fdKinds: unknown; repeatedTargets?: unknown }>;
   fds: Fd[];
   sockets: Socket[];
   records: number;
@@ -37,8 +37,8 @@ function whole(parse: Whole, text: string): Outcome {
   const no = (n: number): number => kept[n - 1]!.no;
   for (const r of [...out.fds, ...out.sockets]) r.origin.line = no(r.origin.line);
   return {
-    processes: out.processes.map((p) => ({ pid: p.pid, command: p.command, fdTableComplete: p.fdTableComplete, fdKinds: p.fdKinds })),
-    fds: out.fds.filter((f) => f.kind === 'socket'),
+    processes: out.processes.map((p) => ({ pid: p.pid, command: p.command, fdTableComplete: p.fdTableComplete, fdKinds: p.fdKinds, repeatedTargets: p.repeatedTargets })),
+    fds: out.fds.filter((f) => f.kind === 'socket' || f.deleted === true), // pieces keep socket fds and deleted files
     sockets: out.sockets,
     records: out.fds.length + out.sockets.length,
     skipped: sink.skipped.map((s) => ({ line: no(s.line), reason: s.reason, text: s.text })),

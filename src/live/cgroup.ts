@@ -1,0 +1,21 @@
+/**
+ * Where a running process lives: /proc/<pid>/cgroup read and classified (parse/cgroup.ts). For
+ * `diagnose` (the header, --json) and `scan` (a column, `--group unit|container`, a label).
+ */
+import { readFileSync } from 'node:fs';
+import type { Location } from '../model/location.js';
+import { parseCgroupLocation } from '../parse/cgroup.js';
+
+/**
+ * The location of `pid` below `procRoot`; null when it lives at the root, or its cgroup file cannot
+ * be read (gone, permission): a missing location is never an error.
+ */
+export function locationOf(procRoot: string, pid: number): Location | null {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/cgroup`, 'utf8');
+  } catch {
+    return null;
+  }
+  return parseCgroupLocation(text);
+}
