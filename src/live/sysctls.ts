@@ -4,7 +4,6 @@
  * network namespace: /proc/sys/net shows the namespace of the reader), fs.file-nr
  * ("allocated\t0\tmax") and fs.nr_open (host-wide).
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import type { NetSysctls } from '../model/snapshot.js';
 
@@ -77,6 +76,8 @@ export async function readNetSysctlsIn(netnsPath: string, timeoutMs = 2000): Pro
   const files = NET_SYSCTL_FILES.map((f) => `/proc/sys/${f}`);
   // node:child_process rather than execa: execa takes 35-45 ms of CPU to load here, more than
   // scan's whole table reading, for one fixed command that needs nothing of it but a timeout.
+  // Loaded here, not at the top: node:child_process costs every scan and diagnose start-up a few ms.
+  const { execFile } = process.getBuiltinModule('node:child_process');
   const r = await new Promise<{ stdout: string; error: string | null }>((resolve) => {
     execFile(nsenter, [`--net=${netnsPath}`, grep, '-H', '', ...files], { timeout: timeoutMs, killSignal: 'SIGKILL', env: { LC_ALL: 'C' }, encoding: 'utf8', maxBuffer: 1 << 16 }, (error, stdout, stderr) => {
       const timedOut = error !== null && (error as { killed?: boolean }).killed === true;
