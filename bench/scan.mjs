@@ -354,12 +354,12 @@ async function main() {
     const { scanProcesses } = await import(join(ROOT, 'dist', 'live', 'scan.js'));
     const works = [];
     for (let i = 0; i < Math.min(RUNS, 5); i++) {
-      const r = scanProcesses({ excludePids: [process.pid] });
-      inner.push(r.durationMs);
-      works.push(r.work);
-      tables = r.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${n.readMs} ms`);
+      const { snapshot, timings } = await scanProcesses({ excludePids: [process.pid] });
+      inner.push(timings.durationMs);
+      works.push(timings);
+      tables = snapshot.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${timings.tablesByNetns[n.id]} ms`);
     }
-    work = Object.fromEntries(Object.keys(works[0]).map((k) => [k, median(works.map((w) => w[k]))]));
+    work = Object.fromEntries(Object.keys(works[0]).filter((k) => typeof works[0][k] === 'number').map((k) => [k, median(works.map((w) => w[k]))]));
     console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
     console.log(`  tables: ${tables.join('; ')}`);
     const { readNetTables } = await import(join(ROOT, 'dist', 'live', 'diagnose.js'));

@@ -109,7 +109,7 @@ export function createProgram(io: Io, state: State): Command {
       await ruleConfigFrom(opts); // validated: scan lists, it runs no rule
       const { scan } = await import('./commands/scan.js');
       const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
-      state.code = scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
+      state.code = await scan({ format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug }, io);
     });
 
   command(program, 'analyze', { '[files...]': 'captures to read together ("-" or none: stdin)' })

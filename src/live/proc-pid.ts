@@ -10,7 +10,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Fd } from '../model/fd.js';
-import { fdKindOfTarget, inodeOfTarget } from '../model/fd.js';
+import { fdKindOfTarget, inodeOfTarget } from '../model/fd-target.js';
 import type { LimitValue } from '../model/process.js';
 import type { ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { FD_CHUNK } from './threads/proc-pid-worker.js';
@@ -183,17 +183,33 @@ export function parseProcPidStat(text: string, source: string): ProcStat {
   const open = text.indexOf('(');
   const close = text.lastIndexOf(') ');
   if (open < 0 || close < open) throw new InputError('expected "pid (comm) state ..."', { source, line: 1, text });
-  const rest = text.slice(close + 2).trim().split(' ');
+  return statFields(text.slice(open + 1, close), text.slice(close + 2), source, text);
+}
+
+/**
+ * parseProcPidStat of the file's bytes, the comm decoded as UTF-8 (invalid bytes shown as `\xNN`,
+ * util/safe-text.ts utf8Escaped): the kernel keeps comm as bytes, and cuts it at 15 of them.
+ */
+export function parseProcPidStatBytes(bytes: Uint8Array, source: string): ProcStat {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const open = buf.indexOf(40); // "("
+  const close = buf.lastIndexOf(') ');
+  if (open < 0 || close < open) throw new InputError('expected "pid (comm) state ..."', { source, line: 1, text: utf8Escaped(buf) });
+  return statFields(utf8Escaped(buf.subarray(open + 1, close)), buf.toString('latin1', close + 2), source, () => utf8Escaped(buf));
+}
+
+function statFields(command: string, after: string, source: string, text: string | (() => string)): ProcStat {
+  const rest = after.trim().split(' ');
   // rest[0] is field 3 (state); field N is rest[N - 3].
   const threads = Number(rest[17]);
   const startTime = Number(rest[19]);
   if (!Number.isInteger(threads) || !Number.isInteger(startTime)) {
-    throw new InputError('expected at least 22 fields', { source, line: 1, text });
+    throw new InputError('expected at least 22 fields', { source, line: 1, text: typeof text === 'string' ? text : text() });
   }
   // Field 9, flags: PF_EXITING (0x4) is set from the start of do_exit(), before the fds are closed
   // and long before the task is a zombie: a read in that window sees an emptying fd table.
   const exiting = (Number(rest[6]) & 0x4) !== 0;
-  return { command: text.slice(open + 1, close), state: rest[0] ?? '?', threads, startTime, exiting };
+  return { command, state: rest[0] ?? '?', threads, startTime, exiting };
 }
 
 /** NUL-separated argv -> one line, arguments joined by spaces. */
@@ -214,10 +230,10 @@ export function readIfPresent(path: string, escaped = false): string | undefined
   }
 }
 
-/** "net:[4026531840]" of a process; null if it cannot be read (permission, gone). */
-export function readNetns(procRoot: string, pid: number | 'self'): string | null {
+/** "net:[4026531840]" of a process; null if it cannot be read (permission, gone). `link`: readlink (tests inject faults). */
+export function readNetns(procRoot: string, pid: number | 'self', link: (path: string) => string = readlinkSync): string | null {
   try {
-    return readlinkSync(`${procRoot}/${pid}/ns/net`);
+    return link(`${procRoot}/${pid}/ns/net`);
   } catch {
     return null;
   }

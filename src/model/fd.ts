@@ -33,25 +33,6 @@ export const FdSchema = z.object({
 });
 export type Fd = z.infer<typeof FdSchema>;
 
-/** Kind of a /proc/<pid>/fd link target. By first character: one compare decides most of them. */
-export function fdKindOfTarget(target: string): FdKind {
-  switch (target.charCodeAt(0)) {
-    case 0x2f: return 'file'; // "/"
-    case 0x73: return target.startsWith('socket:[') ? 'socket' : 'other';
-    case 0x70: return target.startsWith('pipe:[') ? 'pipe' : 'other';
-    case 0x61: return target.startsWith('anon_inode:') ? 'anon_inode' : 'other';
-    default: return 'other';
-  }
-}
-
-/** "socket:[12345]" -> "12345"; anything else -> null. */
-export function inodeOfTarget(target: string): string | null {
-  const open = target.indexOf(':[');
-  if (open < 0 || !target.endsWith(']')) return null;
-  const digits = target.slice(open + 2, -1);
-  return /^\d+$/.test(digits) ? digits : null;
-}
-
 /** Counts fds by kind, every kind present (0 where none). */
 export function countKinds(fds: ArrayLike<{ kind: FdKind }>): Record<FdKind, number> {
   const counts = Object.fromEntries(FD_KINDS.map((k) => [k, 0])) as Record<FdKind, number>;

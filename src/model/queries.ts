@@ -1,4 +1,5 @@
 import type { Process } from './process.js';
+import type { ProcessStats, ScanSort } from './scan.js';
 import type { Snapshot } from './snapshot.js';
 import type { Socket } from './socket.js';
 
@@ -79,4 +80,71 @@ export function attribute(processes: Process[], owned: Map<number, Socket[]>, to
     if (n > 0 && (best === null || n > best.n)) best = { pid: p.pid, n };
   }
   return best?.pid ?? null;
+}
+
+/**
+ * The orphan test, written once (scan, the orphan-sockets rule and the diagnose/analyze summaries
+ * all ask it): a socket fd of a process in network namespace `netns` is an orphan when its inode
+ * is in no table of that namespace, nor in a table whose namespace is unknown ("" in `tables`).
+ * `netns` null (captured text, an unreadable ns link): any namespace's table will do.
+ * `tables`: the inodes of each namespace's rows (tableInodes(), or scan's own tally).
+ */
+export function isOrphanSocket<K>(tables: ReadonlyMap<string, ReadonlySet<K>>, netns: string | null, inode: K): boolean {
+  if (netns === null) {
+    for (const rows of tables.values()) if (rows.has(inode)) return false;
+    return true;
+  }
+  return !(tables.get(netns)?.has(inode) === true || tables.get('')?.has(inode) === true);
+}
+
+const inodeIndexes = new WeakMap<Snapshot, Map<string, Set<string>>>();
+
+/** The inodes of a snapshot's socket rows by namespace ("" where the row's namespace is unknown), for isOrphanSocket. Built once per snapshot. */
+export function tableInodes(snapshot: Snapshot): Map<string, Set<string>> {
+  let index = inodeIndexes.get(snapshot);
+  if (index !== undefined) return index;
+  index = new Map();
+  const sockets = snapshot.sockets;
+  for (let i = 0; i < sockets.length; i++) { // indexed: cold, once over every row, where for-of costs more
+    const { inode, netns } = sockets[i]!;
+    if (inode === null) continue;
+    const key = netns ?? '';
+    let rows = index.get(key);
+    if (rows === undefined) index.set(key, (rows = new Set()));
+    rows.add(inode);
+  }
+  inodeIndexes.set(snapshot, index);
+  return index;
+}
+
+/** The namespace a process's fds are judged in: its own when the snapshot knows namespaces, else null (any table). */
+export function judgedNetns(snapshot: Snapshot, process: Pick<Process, 'netns'> | undefined): string | null {
+  return snapshot.coverage.netnsAware ? (process?.netns ?? null) : null;
+}
+
+/**
+ * Items ranked worst first: `key` descending (null last), ties to the larger `size` (null last),
+ * then the lower pid. Scan ranks by its --sort key and fds; analyze by its worst finding and fds.
+ */
+export function rankProcesses<T extends { pid: number }>(items: readonly T[], key: (t: T) => number | null, size: (t: T) => number | null): T[] {
+  return [...items].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) {
+      if (ka === null) return 1;
+      if (kb === null) return -1;
+      return kb - ka;
+    }
+    return (size(b) ?? -1) - (size(a) ?? -1) || a.pid - b.pid;
+  });
+}
+
+/** The value a scan --sort key ranks by (higher is worse; null ranks last), for rankProcesses. */
+export function scanSortKey(sort: ScanSort): (p: ProcessStats) => number | null {
+  switch (sort) {
+    case 'fds': return (p) => p.fds;
+    case 'sockets': return (p) => p.sockets;
+    case 'orphans': return (p) => p.orphanSockets;
+    case 'headroom': return (p) => p.limitUsed;
+  }
 }

@@ -1,18 +1,10 @@
 import { z } from './zod.js';
 import { OriginSchema } from './origin.js';
+import { TCP_STATES } from './tcp-state.js';
 
-/** Kernel TCP state names (include/net/tcp_states.h), with underscores, as in the contract. */
-export const TCP_STATES = [
-  'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE',
-  'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV',
-] as const;
+export { TCP_STATES } from './tcp-state.js';
+export type { TcpState } from './tcp-state.js';
 export const TcpStateSchema = z.enum(TCP_STATES);
-export type TcpState = z.infer<typeof TcpStateSchema>;
-
-/** The hex code in /proc/net/tcp "st" -> state name (01..0C). */
-export function tcpStateFromCode(code: number): TcpState | undefined {
-  return TCP_STATES[code - 1];
-}
 
 /**
  * An address and port. IPv4 dotted, IPv6 in RFC 5952 text ("::1", "::ffff:127.0.0.1"),

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { InputError } from '../errors.js';
 import type { Socket, SocketProto } from '../model/socket.js';
-import { tcpStateFromCode } from '../model/socket.js';
+import { tcpStateFromCode } from '../model/tcp-state.js';
 import { formatIpv6 } from '../util/ip.js';
 import { LineSink, STRICT } from '../util/skips.js';
 import { MAX_LINE, quote, stripCr } from './text.js';
@@ -178,6 +178,18 @@ function hexField(text: string, width: number, what: string): number | string {
 function decField(text: string, what: string): number | string {
   if (!/^\d{1,10}$/.test(text)) return `expected a decimal ${what}, found ${quote(text)}`;
   return Number(text);
+}
+
+/** A hex "0100007F:1F90" endpoint decoded (InputError at `at` when it is not one). */
+export function decodeEndpoint(
+  text: string,
+  family: 'inet' | 'inet6',
+  order: ByteOrder,
+  at: { source: string; line: number; text: string },
+): { address: string; port: number } {
+  const endpoint = endpointOf(text, family, order);
+  if (typeof endpoint === 'string') throw new InputError(endpoint, at);
+  return endpoint;
 }
 
 function endpointOf(text: string, family: 'inet' | 'inet6', order: ByteOrder): { address: string; port: number } | string {

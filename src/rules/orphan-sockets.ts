@@ -1,4 +1,5 @@
 import type { Fd } from '../model/fd.js';
+import { isOrphanSocket, judgedNetns, tableInodes } from '../model/queries.js';
 import { countBy, groupBy, ranked } from '../util/group-by.js';
 import { defineRule } from './rule.js';
 
@@ -24,28 +25,15 @@ export default defineRule({
     'client construction on error paths (metrics, tracing, DB or HTTP clients created per request or ' +
     'per login), and make ownership explicit (try/finally, defer, with-blocks).',
   check(snapshot, { min, critical, evidence }) {
-    // Which namespaces' tables hold each inode ("" for a row whose namespace is unknown): one Map
-    // lookup per socket fd, no key string built per row or per fd. Indexed loops: this runs cold,
-    // once, over every fd of the snapshot, where for-of costs several times more.
-    const known = new Map<string, string[]>();
-    const sockets = snapshot.sockets;
-    for (let i = 0; i < sockets.length; i++) {
-      const { inode, netns } = sockets[i]!;
-      if (inode === null) continue;
-      const list = known.get(inode);
-      if (list === undefined) known.set(inode, [netns ?? '']);
-      else list.push(netns ?? '');
-    }
-    const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
-    const namespacesKnown = snapshot.coverage.netnsAware;
     const orphans: Fd[] = [];
+    const tables = tableInodes(snapshot);
+    const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
     const fds = snapshot.fds;
+    // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
     for (let i = 0; i < fds.length; i++) {
       const fd = fds[i]!;
       if (fd.kind !== 'socket' || fd.inode === null) continue;
-      const seen = known.get(fd.inode);
-      const netns = namespacesKnown ? (netnsOf.get(fd.pid) ?? '') : '';
-      if (seen === undefined || !(seen.includes(netns) || seen.includes(''))) orphans.push(fd);
+      if (isOrphanSocket(tables, judgedNetns(snapshot, processes.get(fd.pid)), fd.inode)) orphans.push(fd);
     }
     return [...groupBy(orphans, (fd) => fd.pid)].flatMap(([pid, fds]) => {
       if (fds.length < min) return [];
@@ -60,7 +48,7 @@ export default defineRule({
         message: `${fds.length} socket fds in no socket table (never connected, or closed by the stack but not by the app) (threshold ${min})`,
         evidence: rows,
       };
-      return namespacesKnown
+      return snapshot.coverage.netnsAware
         ? [draft]
         : [{ ...draft, confidence: 'low' as const, confidenceReason: 'the input cannot tell a leaked socket from one in another network namespace' }];
     });

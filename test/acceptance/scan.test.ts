@@ -5,11 +5,14 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanProcesses } from '../../src/live/scan.js';
 import { startScanHelper } from '../../src/live/threads/scan-helper.js';
+import { inNetns } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
 /** The helper thread's body as `npm run build` bundles it (npm test builds first). */
@@ -44,6 +47,8 @@ def child(role, ready):
             note = ('unshare -n: ' + os.strerror(ctypes.get_errno())).encode()
         else:
             subprocess.run(['ip', 'link', 'set', 'lo', 'up'], check=True)
+            # Its own ephemeral port range: /proc/sys/net shows the reader's namespace, this one's.
+            with open('/proc/sys/net/ipv4/ip_local_port_range', 'w') as f: f.write('40000 40999')
             connections(3)
             keep.extend(socket.socket() for _ in range(4))
             # One TIME_WAIT row (the side that closes first keeps it, 60 s): with no IPv6 socket
@@ -194,6 +199,39 @@ describe('fdleak scan, live', () => {
     expect(ns.rows.tcp).toBe(rows);
   });
 
+  it('reads the ephemeral port range of each namespace inside it: the test\'s own 40000-40999, the host\'s', (ctx) => {
+    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
+    if (process.getuid?.() !== 0) ctx.skip('entering another network namespace (nsenter) needs root');
+    const range = (pid: number): number[] => inNetns(pid, 'cat', ['/proc/sys/net/ipv4/ip_local_port_range']).trim().split(/\s+/).map(Number);
+    expect(range(held.netns)).toEqual([40000, 40999]); // what the test wrote, read back inside the namespace
+    const own = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    expect(own).not.toEqual([40000, 40999]);
+    const doc = scanJson() as ScanDoc & { host: { namespaces: Array<{ netns: string; readVia: number | string | null; timeWait: { portRange: number[] | null } }> } };
+    const netnsId = readlinkSync(`/proc/${held.netns}/ns/net`);
+    expect(doc.host.namespaces.find((n) => n.netns === netnsId)!.timeWait.portRange).toEqual([40000, 40999]);
+    expect(doc.host.namespaces.find((n) => n.netns === readlinkSync('/proc/self/ns/net'))!.timeWait.portRange).toEqual(own);
+    const prom = fdleak(['scan', '--prometheus']);
+    expect(prom.stdout).toContain(`fdleak_host_ephemeral_ports{netns="${netnsId}"} 1000\n`);
+  });
+
+  it('runs nsenter and grep from /usr/bin or /bin, never from PATH', (ctx) => {
+    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
+    if (process.getuid?.() !== 0) ctx.skip('entering another network namespace (nsenter) needs root');
+    const fake = mkdtempSync(join(tmpdir(), 'fdleak-fake-path-'));
+    try {
+      for (const name of ['nsenter', 'grep', 'cat']) {
+        writeFileSync(join(fake, name), `#!/bin/sh\necho ran >> ${fake}/ran-${name}\nexit 1\n`, { mode: 0o755 });
+      }
+      const r = spawnSync(process.execPath, [BIN, 'scan', '--json'], { env: { ...ENV, PATH: `${fake}:${ENV.PATH}` }, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 });
+      expect(r.status).toBe(0);
+      expect(readdirSync(fake).filter((f) => f.startsWith('ran-'))).toEqual([]);
+      const doc = JSON.parse(r.stdout) as { host: { namespaces: Array<{ netns: string; timeWait: { portRange: number[] | null } }> } };
+      expect(doc.host.namespaces.find((n) => n.netns === readlinkSync(`/proc/${held.netns}/ns/net`))!.timeWait.portRange).toEqual([40000, 40999]);
+    } finally {
+      rmSync(fake, { recursive: true, force: true });
+    }
+  });
+
   it('as an unprivileged user: kernel fd counts, sockets unknown, skipped for permission, exit 0', (ctx) => {
     if (process.getuid?.() !== 0) ctx.skip('needs root to switch to uid 65534 with setpriv');
     if (spawnSync('setpriv', ['--version']).status !== 0) ctx.skip('setpriv (util-linux) is not installed');
@@ -203,9 +241,47 @@ describe('fdleak scan, live', () => {
     expect(leaky).toMatchObject({ fds: expected.fds, sockets: null, orphanSockets: null, fdLimit: expect.any(Number) });
     expect(doc.skipped.permission).toBeGreaterThanOrEqual(22);
     expect(doc.skippedProcesses.permission.map((p) => p.pid)).toEqual(expect.arrayContaining([held.leaky, ...held.healthy]));
+    // Without root nothing can enter another namespace: its range is unknown, quietly (no warning).
+    const nsDoc = doc as ScanDoc & { host: { namespaces: Array<{ netns: string; timeWait: { portRange: unknown } }> }; warnings: string[] };
+    if (held.netnsNote === 'ok') {
+      const other = nsDoc.host.namespaces.find((n) => n.netns === readlinkSync(`/proc/${held.netns}/ns/net`));
+      if (other !== undefined) expect(other.timeWait.portRange).toBeNull();
+    }
+    expect(nsDoc.warnings.filter((w) => w.includes('ip_local_port_range'))).toEqual([]);
     const table = fdleak(['scan', '--top', '3'], true);
     expect(table.status).toBe(0);
     expect(table.stdout).toMatch(/note: sockets and orphans unknown \("\?"\) for \d+ processes \(other users' processes; run as root to see them\)/);
+  });
+
+  it('as root without CAP_SYS_PTRACE: says what refuses it, and suggests the top process it could read', async (ctx) => {
+    if (process.getuid?.() !== 0) ctx.skip('needs root, to drop CAP_SYS_PTRACE with setpriv');
+    if (spawnSync('setpriv', ['--version']).status !== 0) ctx.skip('setpriv (util-linux) is not installed');
+    // As in a container started without CAP_SYS_PTRACE: root, but refused every process holding a
+    // capability it lacks, which is every other root process here. One process it can read: this one.
+    const drop = ['--inh-caps=-sys_ptrace', '--bounding-set=-sys_ptrace'];
+    const readable = spawn('setpriv', [...drop, 'python3', '-c', 'import socket, sys\nkeep = [socket.socket() for _ in range(3)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => readable.stdout!.once('data', resolve));
+      const run = (args: string[]): ReturnType<typeof spawnSync> => spawnSync('setpriv', [...drop, process.execPath, BIN, 'scan', ...args], { env: ENV, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 60_000 });
+      const doc = JSON.parse(String(run(['--json']).stdout)) as ScanDoc;
+      const denied = new Set(doc.skippedProcesses.permission.map((p) => p.pid));
+      expect(denied.has(held.leaky)).toBe(true);
+      expect(denied.has(readable.pid!)).toBe(false);
+      const table = run(['--top', '1000']);
+      expect(table.status).toBe(0);
+      const out = String(table.stdout);
+      expect(out).toContain('fdleak runs without CAP_SYS_PTRACE');
+      expect(out).toMatch(/holds [a-z_, ]*cap_sys_ptrace[a-z_, ]*, which fdleak lacks/);
+      expect(out).not.toContain('run as root');
+      const next = Number(/Next: fdleak diagnose (\d+)\n/.exec(out)?.[1]);
+      // The first process of the ranking whose fds it could read (the ranking puts refused ones where their fd count puts them).
+      const firstReadable = doc.processes.find((p) => p.fds !== 0 && !denied.has(p.pid))!.pid;
+      expect(denied.has(next)).toBe(false);
+      expect(next).toBe(firstReadable);
+      expect(doc.processes.findIndex((p) => p.pid === held.leaky)).toBeLessThan(doc.processes.findIndex((p) => p.pid === next));
+    } finally {
+      readable.kill('SIGKILL');
+    }
   });
 
   it('survives processes exiting under it', async () => {
@@ -249,8 +325,8 @@ describe('fdleak scan, live', () => {
     expect(helper).toBeDefined();
     expect(await helper.ready()).toBe(true); // in the CLI it starts while the modules load; here, make sure it is up
     const ours = [held.leaky, ...held.healthy, ...(held.netnsNote === 'ok' ? [held.netns] : [])];
-    const mine = (r: ReturnType<typeof scanProcesses>): unknown[] =>
-      r.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+    const mine = (r: Awaited<ReturnType<typeof scanProcesses>>): unknown[] =>
+      r.snapshot.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
     // Deterministic on a busy machine: the main thread takes no unit before the helper has taken one.
     const patient = {
       ...helper,
@@ -261,25 +337,125 @@ describe('fdleak scan, live', () => {
         return { ...walk, claim: () => { while (walk.claimed() === 0 && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
       },
     };
-    const shared = scanProcesses({ excludePids: [process.pid], helper: patient });
-    const alone = scanProcesses({ excludePids: [process.pid] });
-    expect(shared.work.helped).toBeGreaterThan(0);
-    expect(alone.work.helped).toBe(0);
+    const shared = await scanProcesses({ excludePids: [process.pid], helper: patient });
+    const alone = await scanProcesses({ excludePids: [process.pid] });
+    expect(shared.timings.helped).toBeGreaterThan(0);
+    expect(alone.timings.helped).toBe(0);
     expect(mine(shared)).toHaveLength(ours.length);
     expect(mine(shared)).toEqual(mine(alone));
     expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
     if (held.netnsNote === 'ok') {
       // A quiet namespace of the test's own: its summary is the same either way.
-      const summary = (r: typeof shared): unknown => r.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
+      const summary = (r: typeof shared): unknown => r.snapshot.host.namespaces.filter((n) => n.readVia === held.netns).map((n) => [n.rows, n.tcpByState]);
       expect(summary(shared)).toEqual(summary(alone));
       expect(summary(shared)).toHaveLength(1);
     }
   });
 
-  it('walks everything on the main thread when the second thread never comes up', () => {
+  it('walks everything on the main thread when the second thread never comes up', async () => {
     const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
-    const r = scanProcesses({ excludePids: [process.pid], helper });
-    expect(r.work.helped).toBe(0);
-    expect(r.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    const r = await scanProcesses({ excludePids: [process.pid], helper });
+    expect(r.timings.helped).toBe(0);
+    expect(r.snapshot.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+  });
+});
+
+/** Process names others chose: comm set with prctl(PR_SET_NAME), argv with the same bytes. */
+const NAMES: Array<[string, number[]]> = [
+  ['osc title', [...Buffer.from('\x1b]0;pwned\x07')]],
+  ['clear screen', [...Buffer.from('\x1b[2J\x1b[31mEVIL')]],
+  ['newline', [...Buffer.from('two\nlines')]],
+  ['tab', [...Buffer.from('tab\there')]],
+  ['bidi override', [...Buffer.from('\u202eevil')]],
+  ['invalid UTF-8', [...Buffer.from('bad'), 0xff, 0xfe, ...Buffer.from('name')]],
+  ['UTF-8', [...Buffer.from('café-数据')]],
+];
+const NAMER = String.raw`
+import ctypes, json, os, signal, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+pids = []
+for name in json.loads(sys.argv[1]):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        os.set_inheritable(w, True)
+        raw = bytes(name)
+        # exec resets comm to the file's name: the new program sets it again, from its argv
+        code = b'import ctypes, os, sys, time; n = os.fsencode(sys.argv[1]); ctypes.CDLL(None).prctl(15, ctypes.c_char_p(n), 0, 0, 0); os.write(int(sys.argv[2]), b"x"); time.sleep(600)'
+        os.execv(sys.executable, [raw, b'-c', code, raw, str(w).encode()])  # argv holds the bytes too
+    os.close(w); os.read(r, 1); os.close(r)
+    pids.append(pid)
+print(json.dumps(pids), flush=True)
+sys.stdin.read()
+`;
+
+describe('fdleak scan, processes named by others', () => {
+  let namer: ChildProcess;
+  let pids: number[];
+
+  beforeAll(async () => {
+    namer = spawn('python3', ['-c', NAMER, JSON.stringify(NAMES.map(([, b]) => b))], { detached: true, stdio: ['pipe', 'pipe', 'inherit'], env: ENV });
+    pids = await new Promise<number[]>((resolve, reject) => {
+      let text = '';
+      namer.stdout!.on('data', (d: Buffer) => {
+        text += d.toString();
+        if (text.includes('\n')) resolve(JSON.parse(text) as number[]);
+      });
+      namer.once('exit', (code) => reject(new Error(`namer exited with ${code}`)));
+    });
+  });
+  afterAll(() => {
+    if (namer?.pid !== undefined) {
+      try { process.kill(-namer.pid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+  });
+
+  // eslint-disable-next-line no-control-regex
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+
+  it('the names are really those bytes, in comm and in argv', () => {
+    pids.forEach((pid, i) => {
+      const comm = readFileSync(`/proc/${pid}/comm`);
+      expect([...comm.subarray(0, -1)]).toEqual(NAMES[i]![1].slice(0, 15));
+      expect([...readFileSync(`/proc/${pid}/cmdline`)].slice(0, NAMES[i]![1].length)).toEqual(NAMES[i]![1]); // argv[0]
+    });
+  });
+
+  it('table: no raw control byte, one row per process, UTF-8 shown as such, invalid bytes as \\xNN', () => {
+    const r = fdleak(['scan', '--top', '1000']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toMatch(RAW);
+    const lines = r.stdout.split('\n');
+    for (const pid of pids) expect(lines.filter((l) => new RegExp(`^\\s*${pid}\\s`).test(l))).toHaveLength(1);
+    const row = (i: number): string => lines.find((l) => new RegExp(`^\\s*${pids[i]}\\s`).test(l))!;
+    expect(row(0)).toContain('\\x1b]0;pwned\\x07');
+    expect(row(2)).toContain('two\\nlines');
+    expect(row(3)).toContain('tab\\there');
+    expect(row(4)).toContain('\\u202eevil');
+    expect(row(5)).toContain('bad\\xff\\xfename');
+    expect(row(6)).toMatch(/\scafé-数据\s/);
+  });
+
+  it('JSON: the names as UTF-8 text, nothing raw in the file', () => {
+    const r = fdleak(['scan', '--json']);
+    expect(r.stdout).not.toMatch(RAW);
+    const doc = JSON.parse(r.stdout) as ScanDoc;
+    const command = (i: number): string => doc.processes.find((p) => p.pid === pids[i])!.command;
+    expect(command(0)).toBe('\x1b]0;pwned\x07'); // the value itself, written escaped (\u001b) in the file
+    expect(command(4)).toBe('\u202eevil');
+    expect(command(5)).toBe('bad\\xff\\xfename'); // not guessed: the invalid bytes shown
+    expect(command(6)).toBe('café-数据');
+  });
+
+  it('Prometheus: labels hold no raw control byte and parse back to the escaped names', () => {
+    const r = fdleak(['scan', '--prometheus']);
+    expect(r.stdout).not.toMatch(RAW);
+    const sample = (i: number): string => r.stdout.split('\n').find((l) => l.startsWith(`fdleak_process_open_fds{pid="${pids[i]}",`))!;
+    expect(sample(0)).toContain('command="\\\\x1b]0;pwned\\\\x07"');
+    expect(sample(2)).toContain('command="two\\\\nlines"');
+    expect(sample(6)).toContain('command="café-数据"');
+    for (const pid of pids) expect(r.stdout.split('\n').filter((l) => l.startsWith(`fdleak_process_open_fds{pid="${pid}",`))).toHaveLength(1);
   });
 });

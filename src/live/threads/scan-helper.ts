@@ -12,7 +12,7 @@
  *
  * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
  */
-import type { SharedWalk, WalkHelper, WalkOutcome } from '../scan.js';
+import type { SharedWalk, WalkHelper, WalkOutcome } from '../fd-walk.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -31,7 +31,7 @@ export const SLACK = 16;
 /** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
 export interface SharedBuffers {
   procRoot: string;
-  /** [next unit to claim] */
+  /** [next unit to claim, units the helper claimed, units the helper walked to the end (DONE)] */
   ctl: Int32Array;
   pids: Int32Array;
   state: Int32Array;
@@ -45,7 +45,17 @@ export interface SharedBuffers {
 /** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
 export interface ScanHelper extends WalkHelper {
   ready(): Promise<boolean>;
-  share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): (SharedWalk & { claimed(): number }) | undefined;
+  share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): HelpedWalk | undefined;
+}
+
+/** A shared walk, with what tests ask of it: how far it got and which thread did what. */
+export interface HelpedWalk extends SharedWalk {
+  /** Units claimed so far, by either thread. */
+  claimed(): number;
+  /** Units the helper thread claimed, and those it walked to the end (DONE), by its own count. */
+  helper(): { claimed: number; done: number };
+  /** A unit's state: TODO, DONE or FAILED. */
+  state(index: number): number;
 }
 
 /** How long the main thread waits for the helper's units, in all, before walking them itself. */
@@ -86,7 +96,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
       for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + units[i]!.count + SLACK;
       const buffers: SharedBuffers = {
         procRoot,
-        ctl: shared(Int32Array, 1),
+        ctl: shared(Int32Array, 3),
         pids: shared(Int32Array, n),
         state: shared(Int32Array, n),
         nums: shared(Int32Array, n * NUMS),
@@ -101,13 +111,14 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   };
 }
 
-/** claimed(): units claimed so far, by either thread (tests). */
-function sharedWalk(b: SharedBuffers): SharedWalk & { claimed(): number } {
+function sharedWalk(b: SharedBuffers): HelpedWalk {
   let deadline: number | undefined;
   return {
     claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
+    helper: () => ({ claimed: Atomics.load(b.ctl, 1), done: Atomics.load(b.ctl, 2) }),
+    state: (i) => Atomics.load(b.state, i),
     claim: () => Atomics.add(b.ctl, 0, 1),
-    take(i) {
+    take(i: number) {
       deadline ??= performance.now() + PATIENCE_MS;
       while (Atomics.load(b.state, i) === TODO) {
         const left = deadline - performance.now();

@@ -1,12 +1,13 @@
 /**
  * The worker of scan-helper.ts: takes units from the shared counter, walks each process's fd table
- * exactly as the main thread does (live-scan.ts walkFds; full paths, because a worker may not
+ * exactly as the main thread does (live/fd-walk.ts walkFds; full paths, because a worker may not
  * chdir), and writes what it found into the unit's slots. Bundled as dist/cli/scan-worker.js.
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { ScannedProcess, Walk } from '../scan.js';
-import { NODE_FS, walkFds } from '../scan.js';
+import type { ProcessStats } from '../../model/scan.js';
+import type { Walk } from '../fd-walk.js';
+import { NODE_FS, walkFds } from '../fd-walk.js';
 import type { SharedBuffers } from './scan-helper.js';
 import { DONE, FAILED, NUMS } from './scan-helper.js';
 
@@ -15,12 +16,14 @@ const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}
 /** Walks units until none is left to claim. */
 export function helpWalk(b: SharedBuffers): void {
   for (let i = Atomics.add(b.ctl, 0, 1); i < b.pids.length; i = Atomics.add(b.ctl, 0, 1)) {
+    Atomics.add(b.ctl, 1, 1);
     let state = FAILED;
     try {
       state = walkUnit(b, i) ? DONE : FAILED;
     } catch {
       // anything unexpected: the main thread walks this unit again and reports it as it always does
     }
+    if (state === DONE) Atomics.add(b.ctl, 2, 1);
     Atomics.store(b.state, i, state);
     Atomics.notify(b.state, i);
   }
@@ -28,7 +31,7 @@ export function helpWalk(b: SharedBuffers): void {
 
 /** Walks unit i into its slots; false if its sockets do not fit them. */
 function walkUnit(b: SharedBuffers, i: number): boolean {
-  const proc: ScannedProcess = {
+  const proc: ProcessStats = {
     pid: b.pids[i]!, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null,
     fdLimit: null, limitUsed: null, netns: null, unseen: null,
   };

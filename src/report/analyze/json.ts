@@ -1,15 +1,15 @@
 import type { Finding } from '../../model/finding.js';
+import { rankProcesses } from '../../model/queries.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import type { CaptureResult } from '../../capture/capture.js';
 import { findingJson, summarize } from '../diagnose/json.js';
 
-/** Processes of a capture in report order: most severe finding first, then most fds. */
-export function rankProcesses(snapshot: Snapshot, findings: readonly Finding[]): Snapshot['processes'] {
+/** Processes of a capture in report order: most severe finding first, then most fds (model/queries.ts rankProcesses). */
+export function byFindings(snapshot: Snapshot, findings: readonly Finding[]): Snapshot['processes'] {
   const worst = new Map<number, number>();
   findings.forEach((f, i) => { if (f.pid !== null && !worst.has(f.pid)) worst.set(f.pid, i); });
-  return [...snapshot.processes].sort((a, b) =>
-    (worst.get(a.pid) ?? Infinity) - (worst.get(b.pid) ?? Infinity) || b.fdCount - a.fdCount || a.pid - b.pid);
+  return rankProcesses(snapshot.processes, (p) => (worst.has(p.pid) ? -worst.get(p.pid)! : null), (p) => p.fdCount);
 }
 
 /** `fdleak analyze --json` (schema fdleak/analyze@1). */
@@ -24,7 +24,7 @@ export function analyzeJson(capture: CaptureResult, findings: readonly Finding[]
       files: inputs.map((i) => ({ source: i.source, format: i.format, lines: i.lines, skipped: i.skipped, ...(i.assumed.length > 0 ? { assumed: i.assumed } : {}) })),
       ...(capture.assumed.length > 0 ? { assumed: capture.assumed } : {}),
     },
-    processes: rankProcesses(snapshot, findings).map((p) => {
+    processes: byFindings(snapshot, findings).map((p) => {
       const s = summarize(snapshot, p);
       return {
         pid: p.pid, command: p.command,

@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import type { CaptureResult } from '../../capture/capture.js';
 import type { Finding } from '../../model/finding.js';
 import type { SkippedRule } from '../../rules/engine.js';
-import { rankProcesses } from './json.js';
+import { byFindings } from './json.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from '../diagnose/json.js';
 import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
@@ -22,7 +22,7 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
   }
   for (const a of capture.assumed) out.push(`assumed: ${a}`);
   out.push('');
-  const ranked = rankProcesses(snapshot, findings);
+  const ranked = byFindings(snapshot, findings);
   if (ranked.length > 0) {
     const fdKnown = snapshot.coverage.fdTables;
     const table = new Table({

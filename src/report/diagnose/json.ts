@@ -3,6 +3,7 @@ import { countKinds } from '../../model/fd.js';
 import type { Finding } from '../../model/finding.js';
 import type { Process } from '../../model/process.js';
 import type { Snapshot } from '../../model/snapshot.js';
+import { isOrphanSocket, judgedNetns, tableInodes } from '../../model/queries.js';
 import type { Socket } from '../../model/socket.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
@@ -26,7 +27,9 @@ export function summarize(snapshot: Snapshot, process: Process): ProcessSummary 
   const fds = index.fds.get(process.pid) ?? [];
   const byKind = process.fdKinds === null ? countKinds(fds) : { ...countKinds([]), ...process.fdKinds };
   const owned = index.owned.get(process.pid) ?? [];
-  const orphans = fds.filter((f) => f.kind === 'socket' && f.inode !== null && !index.tableInodes.has(f.inode)).length;
+  const tables = tableInodes(snapshot);
+  const netns = judgedNetns(snapshot, process);
+  const orphans = fds.filter((f) => f.kind === 'socket' && f.inode !== null && isOrphanSocket(tables, netns, f.inode)).length;
   const byState: Record<string, number> = {};
   const states = countBy(owned, (s) => s.state ?? (s.proto === 'tcp' ? 'UNKNOWN' : `${s.proto.toUpperCase()}`));
   for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) byState[state] = n;
@@ -38,7 +41,6 @@ interface SummaryIndex {
   fds: Map<number, Fd[]>;
   /** Sockets by owning pid, each socket once per pid however many of its fds it holds. */
   owned: Map<number, Socket[]>;
-  tableInodes: Set<string | null>;
 }
 
 const indexes = new WeakMap<Snapshot, SummaryIndex>();
@@ -56,11 +58,9 @@ function indexOf(snapshot: Snapshot): SummaryIndex {
     else list.push(f);
   }
   const owned = new Map<number, Socket[]>();
-  const tableInodes = new Set<string | null>();
   const sockets = snapshot.sockets;
   for (let i = 0; i < sockets.length; i++) {
     const s = sockets[i]!;
-    tableInodes.add(s.inode);
     for (let k = 0; k < s.owners.length; k++) {
       const pid = s.owners[k]!.pid;
       const list = owned.get(pid);
@@ -68,7 +68,7 @@ function indexOf(snapshot: Snapshot): SummaryIndex {
       else if (list[list.length - 1] !== s) list.push(s);
     }
   }
-  index = { fds, owned, tableInodes };
+  index = { fds, owned };
   indexes.set(snapshot, index);
   return index;
 }

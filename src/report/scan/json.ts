@@ -1,13 +1,15 @@
-import type { ScannedProcess, ScanResult, ScanSort } from '../../live/scan.js';
+import type { ProcessStats, ScanSnapshot, ScanSort } from '../../model/scan.js';
+import { safeJson } from '../../util/safe-text.js';
 
 /**
  * `fdleak scan --json`: the contract's shape (schema fdleak/scan@1), its fields first and in its
  * order; fields after them are additions. `processes` are already ranked (and cut by --top).
  * fdLimit is the soft RLIMIT_NOFILE (a number, "unlimited", or null if unreadable); limitUsed is
  * fds / fdLimit as a ratio 0..1 (null when unlimited or unknown); sockets and orphanSockets are
- * null where the fd links could not be read.
+ * null where the fd links could not be read. Names are others' text: safeJson leaves no raw
+ * control character or bidi override in the file.
  */
-export function scanJson(result: ScanResult, ranked: readonly ScannedProcess[], sort: ScanSort): string {
+export function scanJson(result: ScanSnapshot, ranked: readonly ProcessStats[], sort: ScanSort): string {
   const doc = {
     schema: 'fdleak/scan@1',
     processes: ranked.map((p) => ({
@@ -36,7 +38,7 @@ export function scanJson(result: ScanResult, ranked: readonly ScannedProcess[], 
     },
     warnings: result.warnings,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${safeJson(doc, 2)}\n`;
 }
 
 function round(value: number, digits: number): number {

@@ -1,4 +1,5 @@
-import type { ScannedProcess, ScanResult } from '../../live/scan.js';
+import type { ProcessStats, ScanSnapshot } from '../../model/scan.js';
+import { safeText } from '../../util/safe-text.js';
 
 /**
  * Prometheus text exposition (format 0.0.4) for node_exporter's textfile collector:
@@ -30,9 +31,13 @@ export class PromWriter {
   }
 }
 
-/** Label value escaping of the text format: backslash, double quote, line feed. */
+/**
+ * A label value: others' text made safe first (safeText: no raw control character, ANSI/OSC
+ * sequence or bidi override reaches whoever reads the file), then the text format's escaping of
+ * backslash, double quote and line feed.
+ */
 export function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+  return safeText(value).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** HELP text escaping: backslash and line feed only. */
@@ -51,13 +56,14 @@ export function formatValue(value: number): string {
 /**
  * `fdleak scan --prometheus`. Per-process gauges carry `pid` and `command` labels and cover the
  * processes given (all with at least one fd, or the --top cut); a process whose fd links could not
- * be read has no sockets/orphans samples rather than a false 0.
+ * be read has no sockets/orphans samples rather than a false 0. `durationMs`: the scan's wall time
+ * (its timings, kept out of the data).
  */
-export function scanProm(result: ScanResult, ranked: readonly ScannedProcess[]): string {
+export function scanProm(result: ScanSnapshot, ranked: readonly ProcessStats[], durationMs: number): string {
   const w = new PromWriter();
   const procs = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
-  const id = (p: ScannedProcess): Record<string, string> => ({ pid: String(p.pid), command: p.command });
-  const perProcess = (name: string, help: string, value: (p: ScannedProcess) => number | null): void => {
+  const id = (p: ProcessStats): Record<string, string> => ({ pid: String(p.pid), command: p.command });
+  const perProcess = (name: string, help: string, value: (p: ProcessStats) => number | null): void => {
     const rows = procs.filter((p) => value(p) !== null);
     if (rows.length === 0) return;
     w.family(name, help);
@@ -98,6 +104,6 @@ export function scanProm(result: ScanResult, ranked: readonly ScannedProcess[]):
   w.family('fdleak_scan_skipped_processes', 'Processes skipped: permission (fd links unreadable; fd count still reported) or vanished (exited mid-scan).');
   w.sample('fdleak_scan_skipped_processes', { reason: 'permission' }, result.skipped.permission);
   w.sample('fdleak_scan_skipped_processes', { reason: 'vanished' }, result.skipped.vanished);
-  w.family('fdleak_scan_duration_seconds', 'Wall time of the scan.').sample('fdleak_scan_duration_seconds', {}, Math.round(result.durationMs) / 1000);
+  w.family('fdleak_scan_duration_seconds', 'Wall time of the scan.').sample('fdleak_scan_duration_seconds', {}, Math.round(durationMs) / 1000);
   return w.toString();
 }

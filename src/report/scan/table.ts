@@ -1,19 +1,24 @@
-import type { ScannedProcess, ScanResult, ScanSort } from '../../live/scan.js';
+import type { Access, NetnsSummary, ProcessStats, ScanSnapshot, ScanSort } from '../../model/scan.js';
 import { percent } from '../../util/format.js';
 import { compareText } from '../../util/group-by.js';
+import { safeText } from '../../util/safe-text.js';
+
+/** The styles the table uses: a chalk instance when colour is on (the command loads chalk only then), PLAIN otherwise. */
+export type Paint = Record<'bold' | 'dim' | 'red' | 'yellow', (text: string) => string>;
+
+const same = (text: string): string => text;
+export const PLAIN: Paint = { bold: same, dim: same, red: same, yellow: same };
 
 export interface ScanTableOptions {
-  color: boolean;
+  paint: Paint;
   /** Rows shown. */
   top: number;
   sort: ScanSort;
-  /** The scan ran as root (else: say what another user's processes hide). */
-  root: boolean;
 }
 
 /** One table row: a process, or same-command processes with similar numbers ("php-fpm x40"). */
 export interface ScanRow {
-  members: ScannedProcess[];
+  members: ProcessStats[];
 }
 
 const MIN_GROUP = 3;
@@ -27,9 +32,9 @@ const SORT_TEXT: Record<ScanSort, string> = {
  * 4 of the smallest) and whose limit is the same, when at least 3 such processes exist; rows keep
  * the rank of their worst member. `ranked` is already in display order.
  */
-export function groupRows(ranked: readonly ScannedProcess[]): ScanRow[] {
+export function groupRows(ranked: readonly ProcessStats[]): ScanRow[] {
   const rank = new Map(ranked.map((p, i) => [p, i]));
-  const byCommand = new Map<string, ScannedProcess[]>();
+  const byCommand = new Map<string, ProcessStats[]>();
   for (const p of ranked) {
     const list = byCommand.get(p.command);
     if (list === undefined) byCommand.set(p.command, [p]);
@@ -41,7 +46,7 @@ export function groupRows(ranked: readonly ScannedProcess[]): ScanRow[] {
       for (const p of list) rows.push({ members: [p] });
       continue;
     }
-    const clusters: ScannedProcess[][] = [];
+    const clusters: ProcessStats[][] = [];
     for (const p of [...list].sort((a, b) => (a.fds ?? -1) - (b.fds ?? -1) || a.pid - b.pid)) {
       const home = clusters.find((c) => fits(c, p));
       if (home === undefined) clusters.push([p]);
@@ -55,10 +60,10 @@ export function groupRows(ranked: readonly ScannedProcess[]): ScanRow[] {
   return rows.sort((a, b) => rank.get(a.members[0]!)! - rank.get(b.members[0]!)!);
 }
 
-function fits(cluster: readonly ScannedProcess[], p: ScannedProcess): boolean {
+function fits(cluster: readonly ProcessStats[], p: ProcessStats): boolean {
   const first = cluster[0]!;
   if (first.fdLimit?.soft !== p.fdLimit?.soft || first.unseen !== p.unseen) return false;
-  const metrics: Array<(q: ScannedProcess) => number | null> = [(q) => q.fds, (q) => q.sockets, (q) => q.orphanSockets];
+  const metrics: Array<(q: ProcessStats) => number | null> = [(q) => q.fds, (q) => q.sockets, (q) => q.orphanSockets];
   return metrics.every((m) => {
     const values = [...cluster, p].map(m);
     if (values.every((v) => v === null)) return true;
@@ -73,17 +78,13 @@ function fits(cluster: readonly ScannedProcess[], p: ScannedProcess): boolean {
  * The terminal report of `fdleak scan`: host summary, ranked rows, what was skipped. Plain
  * fixed-width columns (like ps, so awk can read them); colour only marks what needs a look.
  */
-export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[], options: ScanTableOptions): string {
-  const paint = (code: string) => (text: string): string => (options.color ? `\u001b[${code}m${text}\u001b[0m` : text);
-  const bold = paint('1');
-  const yellow = paint('33');
-  const red = paint('31');
-  const dim = paint('2');
+export function scanTable(result: ScanSnapshot, ranked: readonly ProcessStats[], options: ScanTableOptions): string {
+  const { paint } = options;
   const out: string[] = [];
   const h = result.host;
 
   const fileMax = h.fileNr === null ? '' : `; ${h.fileNr.allocated} file handles allocated of fs.file-max ${h.fileNr.max} (${percent(h.fileNr.allocated, h.fileNr.max)})`;
-  out.push(bold(`${h.processes} processes, ${h.fds} fds open`) + fileMax);
+  out.push(paint.bold(`${h.processes} processes, ${h.fds} fds open`) + fileMax);
   for (const n of h.namespaces) out.push(namespaceLine(n, h.namespaces.length > 1));
   out.push('');
 
@@ -95,26 +96,26 @@ export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[],
   const widths = header.map((t, i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]): string => c.map((t, i) => (i === 1 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!))).join('  ').trimEnd();
   const grouped = rows.some((r) => r.members.length > 1) ? '; same-command processes with similar numbers share a row' : '';
-  out.push(dim(`ranked by ${SORT_TEXT[options.sort]}${grouped}`));
-  out.push(bold(line(header)));
+  out.push(paint.dim(`ranked by ${SORT_TEXT[options.sort]}${grouped}`));
+  out.push(paint.bold(line(header)));
   rows.forEach((r, i) => {
     const c = cells[i]!;
     const worstOrphans = Math.max(...r.members.map((p) => p.orphanSockets ?? 0));
     const worstUsed = Math.max(...r.members.map((p) => p.limitUsed ?? 0));
     const text = line(c);
-    out.push(worstUsed >= 0.9 ? red(text) : worstUsed >= 0.75 || worstOrphans >= 10 ? yellow(text) : text);
+    out.push(worstUsed >= 0.9 ? paint.red(text) : worstUsed >= 0.75 || worstOrphans >= 10 ? paint.yellow(text) : text);
   });
   const hiddenRows = allRows.length - rows.length;
   const idle = ranked.length - shown.length;
   const more: string[] = [];
   if (hiddenRows > 0) more.push(`${hiddenRows} more row${hiddenRows === 1 ? '' : 's'} (--top ${options.top + hiddenRows} shows all)`);
   if (idle > 0) more.push(`${idle} without open fds (kernel threads, zombies) not shown`);
-  if (more.length > 0) out.push(dim(more.join('; ')));
+  if (more.length > 0) out.push(paint.dim(more.join('; ')));
 
   const notes: string[] = [];
   const denied = result.skippedProcesses.permission;
   if (denied.length > 0) {
-    const why = options.root ? 'permission denied even to root' : 'other users\' processes; run as root to see them';
+    const why = result.access === null || !result.access.root ? 'other users\' processes; run as root to see them' : refusal(result.access, denied[0]!.pid);
     const uncounted = ranked.filter((p) => p.fds === null).length;
     const counts = uncounted === 0
       ? 'their fd counts are the kernel\'s'
@@ -130,12 +131,13 @@ export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[],
   for (const w of result.warnings) notes.push(w);
   if (notes.length > 0) {
     out.push('');
-    for (const n of notes) out.push(yellow(`note: ${n}`));
+    for (const n of notes) out.push(paint.yellow(`note: ${safeText(n)}`));
   }
-  const first = rows[0]?.members[0];
-  if (first !== undefined) {
+  if (rows.length > 0) {
+    // The top process whose fds could be read: diagnose of one that was refused would be refused too.
+    const next = allRows.flatMap((r) => r.members).find((p) => p.unseen !== 'permission' && p.fds !== null);
     out.push('');
-    out.push(dim(`ORPHANS: socket fds in no table of the process's network namespace. Next: fdleak diagnose ${first.pid}`));
+    out.push(paint.dim(`ORPHANS: socket fds in no table of the process's network namespace. ${next === undefined ? 'No listed process could be read fully: fdleak diagnose would be refused too' : `Next: fdleak diagnose ${next.pid}`}`));
   }
   return `${out.join('\n')}\n`;
 }
@@ -143,7 +145,7 @@ export function scanTable(result: ScanResult, ranked: readonly ScannedProcess[],
 function rowCells(r: ScanRow): string[] {
   const m = r.members;
   const p = m[0]!;
-  const range = (f: (q: ScannedProcess) => number | null, fmt: (n: number) => string = String): string => {
+  const range = (f: (q: ProcessStats) => number | null, fmt: (n: number) => string = String): string => {
     const values = m.map(f);
     if (values.some((v) => v === null)) return '?';
     const lo = Math.min(...(values as number[]));
@@ -154,7 +156,7 @@ function rowCells(r: ScanRow): string[] {
   const limits = [...new Set(m.map((q) => (q.fdLimit === null ? '?' : String(q.fdLimit.soft))))];
   return [
     m.length === 1 ? String(p.pid) : `${Math.min(...pids)}-${Math.max(...pids)}`,
-    m.length === 1 ? p.command : `${p.command} x${m.length}`,
+    m.length === 1 ? safeText(p.command) : `${safeText(p.command)} x${m.length}`,
     range((q) => q.fds),
     range((q) => q.sockets),
     range((q) => q.orphanSockets),
@@ -163,7 +165,7 @@ function rowCells(r: ScanRow): string[] {
   ];
 }
 
-function namespaceLine(n: ScanResult['host']['namespaces'][number], many: boolean): string {
+function namespaceLine(n: NetnsSummary, many: boolean): string {
   const where = n.readVia === 'self' ? `${n.id} (fdleak's own)` : many ? `${n.id} (${n.processes} process${n.processes === 1 ? '' : 'es'})` : n.id;
   if (n.readVia === null) return `sockets ${where}: tables not read (every process in it exited)`;
   const states = Object.entries(n.tcpByState).sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]));
@@ -180,6 +182,18 @@ function namespaceLine(n: ScanResult['host']['namespaces'][number], many: boolea
     wait += `; busiest destination ${tw.busiestPeer.endpoint}: ${tw.busiestPeer.count}${share}`;
   }
   return `sockets ${where}: ${[tcp, ...others].join(', ')}; ${wait}`;
+}
+
+/**
+ * Why root was refused the fd links of `pid`, from what access.ts could check: no CAP_SYS_PTRACE
+ * (a container without it) against a process holding capabilities fdleak lacks, a user namespace
+ * of fdleak's own, or, when neither, what is left (a security module or sandbox policy).
+ */
+export function refusal(a: Access, pid: number): string {
+  const holds = a.missingCaps.length === 0 ? '' : `pid ${pid} holds ${a.missingCaps.join(', ')}, which fdleak lacks`;
+  if (a.nestedUserns === true) return `permission denied to root: fdleak runs in a user namespace of its own (a rootless container), and its root is not root over processes outside it`;
+  if (a.ptrace === false) return `permission denied to root: fdleak runs without CAP_SYS_PTRACE (a container started without it?)${holds === '' ? '' : ` and ${holds}`}; the kernel's ptrace check then refuses; run fdleak with CAP_SYS_PTRACE (docker run --cap-add SYS_PTRACE) or on the host`;
+  return `permission denied even to root with CAP_SYS_PTRACE${holds === '' ? '' : `; ${holds}`}: a security module or sandbox policy refuses; diagnose these from where that policy allows it`;
 }
 
 /** "1 a, 2 b, 3 c (+4 more)". */

@@ -6,9 +6,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Walk } from '../../../src/live/scan.js';
-import { NODE_FS, walkFds } from '../../../src/live/scan.js';
-import { SLACK, startScanHelper } from '../../../src/live/threads/scan-helper.js';
+import type { Walk } from '../../../src/live/fd-walk.js';
+import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
+import { DONE, FAILED, SLACK, startScanHelper } from '../../../src/live/threads/scan-helper.js';
 
 const WORKER = new URL('../../../dist/cli/scan-worker.js', import.meta.url);
 let holder: ChildProcess;
@@ -39,6 +39,9 @@ describe('the scan helper', () => {
     const h = await helper();
     const walk = h.share('/proc', [{ pid, count: 50 }])!;
     const theirs = walk.take(0)!;
+    // The helper thread itself claimed the unit and walked it to the end: this thread claimed nothing.
+    expect(walk.helper()).toEqual({ claimed: 1, done: 1 });
+    expect(walk.state(0)).toBe(DONE);
     const mine = here(pid);
     expect(theirs).toMatchObject({ outcome: 'ok', fds: mine.process.fds, sockets: mine.process.sockets, unseen: null });
     expect(theirs.sockets).toBeGreaterThanOrEqual(40); // and its stdio: node's pipes to it are socketpairs
@@ -51,14 +54,20 @@ describe('the scan helper', () => {
   it('gives back a unit whose sockets do not fit its slots, for this thread to walk', async () => {
     const h = await helper();
     const walk = h.share('/proc', [{ pid, count: 0 }, { pid, count: 50 }])!;
-    expect(40).toBeGreaterThan(SLACK);
     expect(walk.take(0)).toBeUndefined();
-    expect(walk.take(1)!.sockets).toBeGreaterThanOrEqual(40);
+    const second = walk.take(1)!;
+    expect(walk.helper()).toEqual({ claimed: 2, done: 1 }); // it tried both, and gave the first back
+    expect([walk.state(0), walk.state(1)]).toEqual([FAILED, DONE]);
+    // Why it gave it back: more sockets than the slots of a unit sized 0 (SLACK).
+    expect(second.sockets).toBeGreaterThan(SLACK);
+    expect(second.sockets).toBeGreaterThanOrEqual(40);
   });
 
   it('says a process that is gone has vanished', async () => {
     const gone = spawnSync('true').pid!; // exited and reaped
     const h = await helper();
-    expect(h.share('/proc', [{ pid: gone, count: 3 }])!.take(0)).toMatchObject({ outcome: 'vanished' });
+    const walk = h.share('/proc', [{ pid: gone, count: 3 }])!;
+    expect(walk.take(0)).toMatchObject({ outcome: 'vanished' });
+    expect(walk.helper()).toEqual({ claimed: 1, done: 1 });
   });
 });

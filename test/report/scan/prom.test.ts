@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { ScannedProcess, ScanResult } from '../../../src/live/scan.js';
-import { rankProcesses, scanProcesses } from '../../../src/live/scan.js';
+import { scanProcesses } from '../../../src/live/scan.js';
+import { rankProcesses, scanSortKey } from '../../../src/model/queries.js';
+import type { ProcessStats, ScanSnapshot } from '../../../src/model/scan.js';
 import { escapeLabel, formatValue, PromWriter, scanProm } from '../../../src/report/scan/prom.js';
 
 const ROOT = fileURLToPath(new URL('../../../fixtures/scan/basic/proc', import.meta.url));
@@ -105,18 +106,18 @@ function parseLabels(text: string, at: string): Record<string, string> {
   return labels;
 }
 
-function fixtureScan(): ScanResult {
-  const result = scanProcesses({ procRoot: ROOT, now: () => new Date('2026-11-22T03:00:00.000Z') });
-  result.durationMs = 12.3;
-  return result;
+async function fixtureScan(): Promise<ScanSnapshot> {
+  return (await scanProcesses({ procRoot: ROOT, now: () => new Date('2026-11-22T03:00:00.000Z') })).snapshot;
 }
+/** The duration metric is fed from the scan's timings, which stay out of the snapshot. */
+const DURATION_MS = 12.3;
 
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0;
 
 describe('scan --prometheus', () => {
   it('parses back: fdleak_* families, HELP/TYPE once, pid and command labels, the fixture\'s numbers', async () => {
-    const result = fixtureScan();
-    const text = scanProm(result, rankProcesses(result.processes, 'fds'));
+    const result = await fixtureScan();
+    const text = scanProm(result, rankProcesses(result.processes, scanSortKey('fds'), (p) => p.fds), DURATION_MS);
     const families = parseExposition(text);
     expect(families.every((f) => f.name.startsWith('fdleak_') && f.type === 'gauge')).toBe(true);
     const byName = new Map(families.map((f) => [f.name, f]));
@@ -129,29 +130,34 @@ describe('scan --prometheus', () => {
     expect(byName.get('fdleak_process_open_fds')!.samples[0]!.labels).toEqual({ pid: '19448', command: 'leaky-app' });
     expect(byName.get('fdleak_scan_skipped_processes')!.samples.map((s) => [s.labels.reason, s.value])).toEqual([['permission', 0], ['vanished', 0]]);
     expect(byName.get('fdleak_host_tcp_sockets')!.samples.find((s) => s.labels.state === 'TIME_WAIT')?.value).toBe(20);
+    expect(byName.get('fdleak_scan_duration_seconds')!.samples[0]!.value).toBe(0.012);
     await expect(text).toMatchFileSnapshot('../../../fixtures/scan/basic/expected.prom');
   });
 
-  it('escapes awkward commands, writes +Inf for an unlimited limit, leaves unknowns out', () => {
-    const result = fixtureScan();
-    const [a, b, c] = result.processes as [ScannedProcess, ScannedProcess, ScannedProcess];
-    a.command = 'back\\slash "quoted"\nnewline';
+  it('escapes awkward commands, writes +Inf for an unlimited limit, leaves unknowns out', async () => {
+    const result = await fixtureScan();
+    const [a, b, c] = result.processes as [ProcessStats, ProcessStats, ProcessStats];
+    a.command = 'back\\slash "quoted"\nnewline\u001b]0;title\u0007\u202e';
     b.fdLimit = { soft: 'unlimited', hard: 'unlimited' };
     b.limitUsed = null;
     Object.assign(c, { sockets: null, orphanSockets: null, unseen: 'permission' });
-    const families = parseExposition(scanProm(result, result.processes));
+    const text = scanProm(result, result.processes, DURATION_MS);
+    // eslint-disable-next-line no-control-regex
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/); // no raw control byte at all
+    const families = parseExposition(text);
     const fds = families.find((f) => f.name === 'fdleak_process_open_fds')!;
-    expect(fds.samples[0]!.labels.command).toBe('back\\slash "quoted"\nnewline');
+    // What Prometheus reads back is the name shown safely (safe-text.ts), as in the table: \n, \x1b, \u202e visible.
+    expect(fds.samples[0]!.labels.command).toBe('back\\slash "quoted"\\nnewline\\x1b]0;title\\x07\\u202e');
     expect(families.find((f) => f.name === 'fdleak_process_fd_limit')!.samples.find((s) => s.labels.pid === String(b.pid))!.value).toBe(Infinity);
     expect(families.find((f) => f.name === 'fdleak_process_fd_limit_used_ratio')!.samples.some((s) => s.labels.pid === String(b.pid))).toBe(false);
     expect(families.find((f) => f.name === 'fdleak_process_sockets')!.samples.some((s) => s.labels.pid === String(c.pid))).toBe(false);
   });
 
-  it('passes promtool check metrics', (ctx) => {
+  it('passes promtool check metrics', async (ctx) => {
     if (!promtool) ctx.skip('promtool is not on PATH (Debian: the prometheus package ships it)');
-    const result = fixtureScan();
+    const result = await fixtureScan();
     result.processes[0]!.command = 'back\\slash "quoted"\nnewline';
-    const run = spawnSync('promtool', ['check', 'metrics'], { input: scanProm(result, result.processes), encoding: 'utf8' });
+    const run = spawnSync('promtool', ['check', 'metrics'], { input: scanProm(result, result.processes, DURATION_MS), encoding: 'utf8' });
     expect({ status: run.status, out: `${run.stdout}${run.stderr}` }).toEqual({ status: 0, out: '' });
   });
 });
@@ -183,6 +189,8 @@ describe('PromWriter', () => {
   });
   it('formats values and escapes labels', () => {
     expect([1, 0.5, Infinity, -Infinity, NaN].map(formatValue)).toEqual(['1', '0.5', '+Inf', '-Inf', 'NaN']);
-    expect(escapeLabel('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
+    expect(escapeLabel('a\\b"c')).toBe('a\\\\b\\"c');
+    // A newline is others' text first (safeText: the two characters \n), then the backslash is escaped.
+    expect(escapeLabel('a\nd\u001b')).toBe('a\\\\nd\\\\x1b');
   });
 });

@@ -1,0 +1,195 @@
+/**
+ * The count-only reading of the /proc/net socket tables that `fdleak scan` makes of every
+ * namespace: the inode of each row, rows per family, and for tcp/tcp6 the state and (LISTEN and
+ * TIME_WAIT rows) the endpoints. The same files as proc-net-inet.ts, proc-net-unix.ts and
+ * proc-net-other.ts parse in full for `diagnose`, with the same layout (below), the same state
+ * codes (model/socket.ts tcpStateFromCode), the same endpoint decoding (proc-net-inet.ts
+ * decodeEndpoint) and the same inode check; what differs is that this reads the bytes straight
+ * from the buffer and stops each row at its inode column, because a host namespace can hold 100k
+ * rows and scan needs nothing after it (prometheus/procfs does the same: net_ip_socket.go's one
+ * line parser feeds both its full read and its summary).
+ */
+import { endianness } from 'node:os';
+import { InputError } from '../errors.js';
+import type { TcpState } from '../model/tcp-state.js';
+import { TCP_STATES, tcpStateFromCode } from '../model/tcp-state.js';
+import { formatEndpoint } from '../util/format.js';
+import type { ByteOrder } from './proc-net-inet.js';
+import { decodeEndpoint } from './proc-net-inet.js';
+
+/** How a table's rows are laid out: its header, and which whitespace-separated column holds the inode. */
+export interface TableLayout {
+  /** The header row (row 1). */
+  header: RegExp;
+  /** 0-based column of the inode; -1: the last column. */
+  inodeColumn: number;
+}
+
+/**
+ * inet tables (tcp, udp, raw, icmp and their 6): "sl local_address rem_address st ... inode" (column
+ * 10); unix: "Num RefCount Protocol Flags Type St Inode Path" (column 7, before a path that may
+ * hold spaces); netlink and packet: the inode is the last column.
+ */
+const LAYOUTS = {
+  inet: { header: /^\s*sl\s/, inodeColumn: 9 },
+  unix: { header: /^Num\s/, inodeColumn: 6 },
+  last: { header: /^sk\s/, inodeColumn: -1 },
+} as const satisfies Record<string, TableLayout>;
+
+/** A table file of /proc/<pid>/net: its name, the family it counts towards, and its layout. */
+export interface TableSpec {
+  file: string;
+  family: string;
+  layout: TableLayout;
+}
+
+/** Every table scan reads, in the order it reads them: tcp before tcp6 (see isEmptyTcp in live/scan.ts). */
+export const TALLY_TABLES: readonly TableSpec[] = [
+  ...['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'].map((file) => ({ file, family: file.replace(/6$/, ''), layout: LAYOUTS.inet })),
+  { file: 'unix', family: 'unix', layout: LAYOUTS.unix },
+  { file: 'netlink', family: 'netlink', layout: LAYOUTS.last },
+  { file: 'packet', family: 'packet', layout: LAYOUTS.last },
+];
+
+const TIME_WAIT = TCP_STATES.indexOf('TIME_WAIT') + 1;
+const LISTEN = TCP_STATES.indexOf('LISTEN') + 1;
+
+/** What a tally holds once its tables are read. */
+export interface TallyResult {
+  /** Inodes of the rows (0 left out: no fd holds those). */
+  inodes: Set<number>;
+  rows: Record<string, number>;
+  tcpByState: Partial<Record<TcpState, number>>;
+  busiestPeer: { endpoint: string; count: number } | null;
+}
+
+/**
+ * The tables of one namespace, counted: call scan() for each table's bytes (tcp before tcp6), then
+ * result(). Columns are whitespace-separated; row 1 is the header. No string is built per row.
+ */
+export class NetTally {
+  readonly inodes = new Set<number>();
+  readonly rows: Record<string, number> = {};
+  private readonly codes = new Array<number>(TCP_STATES.length + 1).fill(0);
+  private readonly listenPorts = new Set<number>();
+  /** TIME_WAIT rows: local port, and the remote endpoint as printed (hex). */
+  private readonly waiting: Array<[number, string]> = [];
+  private readonly starts = new Int32Array(11);
+  private readonly ends = new Int32Array(11);
+
+  constructor(private readonly order: ByteOrder = endianness()) {}
+
+  /** One table's bytes; throws InputError (source and line) at a bad header or inode. */
+  scan(buf: Uint8Array, source: string, table: TableSpec): void {
+    this.rows[table.family] = (this.rows[table.family] ?? 0) + this.scanRows(buf, source, table);
+  }
+
+  /** A table known to be empty without reading it: its family is listed with 0 rows, as a read would. */
+  none(family: string): void {
+    this.rows[family] = this.rows[family] ?? 0;
+  }
+
+  /** TIME_WAIT rows counted so far (tcp and tcp6 alike). */
+  timeWaitRows(): number {
+    return this.codes[TIME_WAIT]!;
+  }
+
+  result(): TallyResult {
+    const tcpByState: Partial<Record<TcpState, number>> = {};
+    this.codes.forEach((n, code) => { if (n > 0) tcpByState[tcpStateFromCode(code)!] = n; });
+    return { inodes: this.inodes, rows: this.rows, tcpByState, busiestPeer: this.busiestPeer() };
+  }
+
+  /** Rows of one table; the count of its data rows. */
+  private scanRows(buf: Uint8Array, source: string, { family, layout }: TableSpec): number {
+    const length = buf.length;
+    let headerEnd = buf.indexOf(10);
+    if (headerEnd < 0) headerEnd = length;
+    const header = Buffer.from(buf.buffer, buf.byteOffset, headerEnd).toString('latin1');
+    if (!layout.header.test(header)) throw new InputError('unexpected header for a /proc/net table', { source, line: 1, text: header });
+    const inodeCol = layout.inodeColumn;
+    const tcp = family === 'tcp';
+    const { starts, ends } = this;
+    let i = headerEnd + 1;
+    let count = 0;
+    let line = 1;
+    while (i < length) {
+      line++;
+      let col = 0;
+      let lastStart = -1;
+      let lastEnd = -1;
+      // Tokenise one row up to the inode column (the rest is skipped with a native newline search:
+      // a tcp row is 150 bytes and its inode ends near byte 95); netlink and packet need the last.
+      while (i < length) {
+        let c = buf[i]!;
+        if (c === 10) break;
+        if (c === 32 || c === 9) { i++; continue; }
+        const s = i;
+        while (i < length && (c = buf[i]!) !== 32 && c !== 9 && c !== 10) i++;
+        starts[col] = s;
+        ends[col] = i;
+        lastStart = s;
+        lastEnd = i;
+        col++;
+        if (col > inodeCol && inodeCol >= 0) {
+          const nl = buf.indexOf(10, i);
+          i = nl < 0 ? length : nl;
+          break;
+        }
+        if (col === starts.length) col--; // only the last column matters from here on
+      }
+      i++; // past "\n"
+      if (col === 0) continue;
+      let s: number;
+      let e: number;
+      if (inodeCol < 0) { s = lastStart; e = lastEnd; } else {
+        if (col <= inodeCol) throw new InputError(`expected at least ${inodeCol + 1} columns, found ${col}`, { source, line });
+        s = starts[inodeCol]!; e = ends[inodeCol]!;
+      }
+      let inode = 0;
+      for (let k = s; k < e; k++) {
+        const d = buf[k]! - 48;
+        if (d < 0 || d > 9) throw new InputError(`expected a decimal inode, found "${Buffer.from(buf.buffer, buf.byteOffset + s, e - s).toString('latin1')}"`, { source, line });
+        inode = inode * 10 + d;
+      }
+      if (inode !== 0) this.inodes.add(inode);
+      count++;
+      if (!tcp) continue;
+      const code = hexDigit(buf[starts[3]!]!) * 16 + hexDigit(buf[starts[3]! + 1]!);
+      if (code > 0 && code < this.codes.length) this.codes[code]!++;
+      if (code === LISTEN) this.listenPorts.add(portOf(buf, ends[1]!));
+      else if (code === TIME_WAIT) this.waiting.push([portOf(buf, ends[1]!), Buffer.from(buf.buffer, buf.byteOffset + starts[2]!, ends[2]! - starts[2]!).toString('latin1')]);
+    }
+    return count;
+  }
+
+  /** Client-side TIME_WAIT (local port not a listener) counted by remote endpoint; the busiest. */
+  private busiestPeer(): { endpoint: string; count: number } | null {
+    const byPeer = new Map<string, number>();
+    for (const [port, remote] of this.waiting) if (!this.listenPorts.has(port)) byPeer.set(remote, (byPeer.get(remote) ?? 0) + 1);
+    let best: [string, number] | null = null;
+    for (const entry of byPeer) if (best === null || entry[1] > best[1] || (entry[1] === best[1] && entry[0] < best[0])) best = entry;
+    if (best === null) return null;
+    const hex = best[0];
+    const endpoint = decodeEndpoint(hex, hex.indexOf(':') > 8 ? 'inet6' : 'inet', this.order, { source: 'TIME_WAIT row', line: 0, text: hex });
+    return { endpoint: formatEndpoint(endpoint), count: best[1] };
+  }
+}
+
+/** One table's bytes as scan counts them (tests; the scan itself keeps one NetTally per namespace). */
+export function tallyProcNet(text: Uint8Array, source: string, file: string, order?: ByteOrder): TallyResult {
+  const table = TALLY_TABLES.find((t) => t.file === file);
+  if (table === undefined) throw new Error(`not a table scan reads: ${file}`);
+  const tally = new NetTally(order);
+  tally.scan(text, source, table);
+  return tally.result();
+}
+
+function hexDigit(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
+}
+
+/** The 4 hex digits before the end of "0100007F:1F90" -> 8080. */
+function portOf(buf: Uint8Array, end: number): number {
+  return (hexDigit(buf[end - 4]!) << 12) | (hexDigit(buf[end - 3]!) << 8) | (hexDigit(buf[end - 2]!) << 4) | hexDigit(buf[end - 1]!);
+}

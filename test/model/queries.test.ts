@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { isOrphanSocket, rankProcesses, scanSortKey } from '../../src/model/queries.js';
+import type { ProcessStats } from '../../src/model/scan.js';
+
+describe('rankProcesses', () => {
+  const p = (pid: number, fds: number, sockets: number | null, orphanSockets: number | null, limitUsed: number | null): ProcessStats => ({
+    pid, command: 'x', state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: null, limitUsed, netns: null, unseen: null,
+  });
+  const list = [p(1, 10, 5, 0, 0.5), p(2, 30, null, null, 0.1), p(3, 20, 8, 8, null), p(4, 20, 5, 1, 0.9)];
+  it.each([
+    ['fds', [2, 3, 4, 1]],
+    ['sockets', [3, 4, 1, 2]],
+    ['orphans', [3, 4, 1, 2]],
+    ['headroom', [4, 1, 2, 3]],
+  ] as const)('by scan --sort %s, unknown last, ties by fds then pid', (sort, pids) => {
+    expect(rankProcesses(list, scanSortKey(sort), (q) => q.fds).map((q) => q.pid)).toEqual(pids);
+  });
+  it('by the worst finding (a lower index ranks first, none last), as analyze orders its processes', () => {
+    const worst = new Map([[3, 0], [1, 2]]);
+    const procs = [{ pid: 1, n: 5 }, { pid: 2, n: 50 }, { pid: 3, n: 1 }, { pid: 4, n: 60 }];
+    expect(rankProcesses(procs, (q) => (worst.has(q.pid) ? -worst.get(q.pid)! : null), (q) => q.n).map((q) => q.pid)).toEqual([3, 1, 4, 2]);
+  });
+});
+
+describe('isOrphanSocket', () => {
+  const tables = new Map([['net:[1]', new Set(['10', '11'])], ['net:[2]', new Set(['20'])]]);
+  it('judges a socket by the tables of its own namespace only', () => {
+    expect(isOrphanSocket(tables, 'net:[1]', '10')).toBe(false);
+    expect(isOrphanSocket(tables, 'net:[1]', '20')).toBe(true); // a row of another namespace is no alibi
+    expect(isOrphanSocket(tables, 'net:[2]', '20')).toBe(false);
+    expect(isOrphanSocket(tables, 'net:[3]', '10')).toBe(true); // a namespace whose tables were not read
+  });
+  it('counts rows of an unknown namespace for everyone, and any table for a process whose namespace is unknown', () => {
+    const withUnknown = new Map([...tables, ['', new Set(['30'])]]);
+    expect(isOrphanSocket(withUnknown, 'net:[2]', '30')).toBe(false);
+    expect(isOrphanSocket(tables, null, '20')).toBe(false);
+    expect(isOrphanSocket(tables, null, '99')).toBe(true);
+  });
+  it('works the same on numbers (scan keeps inodes as numbers)', () => {
+    expect(isOrphanSocket(new Map([['net:[1]', new Set([10])]]), 'net:[1]', 10)).toBe(false);
+    expect(isOrphanSocket(new Map([['net:[1]', new Set([10])]]), 'net:[1]', 11)).toBe(true);
+  });
+});

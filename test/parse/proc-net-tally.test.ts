@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
+import { tallyProcNet } from '../../src/parse/proc-net-tally.js';
+
+describe('tallyProcNet: scan\'s count-only reading of /proc/net tables', () => {
+  const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
+  // The full parser (proc-net-inet.ts, used by diagnose) is the reference: same inodes, same states.
+  const reference = (file: string, text: string): { inodes: number[]; states: Record<string, number> } => {
+    const states: Record<string, number> = {};
+    const sockets = parseProcNetInet(text, `${FIXTURES}${file}.txt`, file as 'tcp');
+    for (const s of sockets) if (s.state !== null) states[s.state] = (states[s.state] ?? 0) + 1;
+    return { inodes: sockets.map((s) => Number(s.inode ?? 0)).filter((i) => i !== 0).sort((a, b) => a - b), states };
+  };
+  const tally = (file: string, text: string): { inodes: number[]; states: Record<string, number>; rows: number } => {
+    const t = tallyProcNet(Buffer.from(text, 'latin1'), `${FIXTURES}${file}.txt`, file);
+    return { inodes: [...t.inodes].sort((a, b) => a - b), states: t.tcpByState, rows: Object.values(t.rows)[0]! };
+  };
+
+  it.each(['tcp', 'tcp6', 'udp', 'udp6', 'raw'])('agrees with the full parser on the captured %s table', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    const ref = reference(file, text);
+    const got = tally(file, text);
+    expect(got.inodes).toEqual(ref.inodes);
+    expect(got.rows).toBe(text.split('\n').filter((l) => l.trim() !== '').length - 1);
+    if (file.startsWith('tcp')) {
+      expect(got.states).toEqual(ref.states);
+      expect(Object.keys(got.states).length).toBeGreaterThan(file === 'tcp' ? 5 : 2); // the fixtures hold many states
+    }
+  });
+
+  it.each(['tcp', 'tcp6', 'udp'])('reads %s rows with other spacing to the same result', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    // Wider gaps after the row number, a tab before the state.
+    const odd = text.split('\n').map((l, i) => (i === 0 ? l : l.replace(': ', ':   ').replace(/ ([0-9A-F]{2}) /, '\t$1 '))).join('\n');
+    expect(odd).not.toBe(text);
+    expect(tally(file, odd)).toEqual(tally(file, text));
+  });
+
+  it('keeps the row number\'s width free: 10,000 rows and more print it wider', () => {
+    const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
+    const wide = `${header}\n${row.replace(/^ *\d+:/, '12345:')}\n`;
+    expect(tally('tcp', wide).inodes).toEqual(tally('tcp', `${header}\n${row}\n`).inodes);
+  });
+});
+
+describe('the busiest TIME_WAIT destination', () => {
+  const header = '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n';
+  const row = (local: string, remote: string, st: string): string => `   0: ${local} ${remote} ${st} 00000000:00000000 00:00000000 00000000     0        0 0 1\n`;
+  it('decodes the endpoint as the full parser does, and leaves out TIME_WAIT on a listener\'s port', () => {
+    const text = header + row('0100007F:1F90', '00000000:0000', '0A') + row('0100007F:1F90', '0200007F:B000', '06')
+      + row('0100007F:B7AD', '0300007F:0CEA', '06') + row('0100007F:B7AE', '0300007F:0CEA', '06');
+    const full = parseProcNetInet(text, 'tcp', 'tcp', null, 'LE').filter((s) => s.state === 'TIME_WAIT' && s.local!.port !== 8080);
+    expect(full.map((s) => `${s.remote!.address}:${s.remote!.port}`)).toEqual(['127.0.0.3:3306', '127.0.0.3:3306']);
+    expect(tallyProcNet(Buffer.from(text), 'tcp', 'tcp', 'LE').busiestPeer).toEqual({ endpoint: '127.0.0.3:3306', count: 2 });
+  });
+  it('writes an IPv6 one in brackets', () => {
+    const text = header + row('00000000000000000000000001000000:B7AD', '00000000000000000000000001000000:01BB', '06');
+    expect(tallyProcNet(Buffer.from(text), 'tcp6', 'tcp6', 'LE').busiestPeer).toEqual({ endpoint: '[::1]:443', count: 1 });
+  });
+});
