@@ -27,26 +27,41 @@ for n in sys.argv[2:]:
   try: print(n,os.getxattr(d+n,'system.sockprotoname').rstrip(b'\\0').decode('ascii','replace'))
   except OSError: pass`;
 
-/** fd number -> protocol name, for the fds of `pid` it could name; `fdCount`: the process's open fds. */
-export async function socketProtocols(pid: number, fds: readonly number[], fdCount: number, warnings: string[], timeoutMs = 5000): Promise<Map<number, string>> {
-  if (fds.length === 0) return new Map();
+/**
+ * Starts the helper program for the fds of `pid` (`fdCount`: the process's open fds) and resolves
+ * once it runs: its `result` (fd number -> protocol name, for the fds it could name) comes later.
+ * The caller reads the rest of the process meanwhile: the helper is a process of its own, so the
+ * two overlap (python3 on 2,000 orphans took 60-200 ms of wall time here, most of it start-up).
+ */
+export async function startSocketProtocols(
+  pid: number,
+  fds: readonly number[],
+  fdCount: number,
+  warnings: string[],
+  timeoutMs = 5000,
+): Promise<{ result: Promise<Map<number, string>> }> {
+  if (fds.length === 0) return { result: Promise.resolve(new Map()) };
   const python = PYTHON_PATHS.find((p) => existsSync(p));
   const lsof = python === undefined && fdCount <= LSOF_MAX_FDS ? LSOF_PATHS.find((p) => existsSync(p)) : undefined;
   if (python === undefined && lsof === undefined) {
     warnings.push(`protocol of the sockets in no table unknown: Node cannot read their system.sockprotoname xattr, python3 is not installed${fdCount > LSOF_MAX_FDS ? ` and lsof would read all ${fdCount} fds` : ' nor lsof'}`);
-    return new Map();
+    return { result: Promise.resolve(new Map()) };
   }
   const { execa } = await import('execa');
   const [file, args] = python !== undefined
     ? [python, ['-I', '-S', '-c', GETXATTR, String(pid), ...fds.map(String)]]
     : [lsof!, ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', numberRuns(fds).join(','), '-F', 'fn']];
-  try {
-    const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env: { LC_ALL: 'C' }, extendEnv: false });
-    if (typeof r.stdout !== 'string') return new Map();
-    return python !== undefined ? parseXattrLines(r.stdout) : parseLsofProtocols(r.stdout);
-  } catch {
-    return new Map();
-  }
+  // Spawned before this returns: an async function runs synchronously up to its first await.
+  const result = (async (): Promise<Map<number, string>> => {
+    try {
+      const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env: { LC_ALL: 'C' }, extendEnv: false });
+      if (typeof r.stdout !== 'string') return new Map();
+      return python !== undefined ? parseXattrLines(r.stdout) : parseLsofProtocols(r.stdout);
+    } catch {
+      return new Map();
+    }
+  })();
+  return { result };
 }
 
 /** "<fd> <protocol>" lines -> fd number -> protocol (names of 1-16 safe characters only). */
