@@ -8,7 +8,7 @@
 import type { FdKind } from './fd.js';
 import type { Process } from './process.js';
 import type { Series } from './sample.js';
-import type { ProcessStats, ScanSnapshot } from './scan.js';
+import type { ScanSnapshot } from './scan.js';
 import type { Snapshot } from './snapshot.js';
 
 /** One process's fds at one read: when (ms since the epoch) and by kind (null where its links were refused). */
@@ -97,11 +97,6 @@ function kindChange(a: Record<FdKind, number>, b: Record<FdKind, number>): Parti
   const out: Partial<Record<FdKind, number>> = {};
   for (const k of Object.keys(b) as FdKind[]) if (b[k] !== a[k]) out[k] = b[k] - (a[k] ?? 0);
   return out;
-}
-
-/** Growth per second of `p` (null: not compared, or unknown), for --sort growth and the reporters. */
-export function growthOf(growth: ScanGrowth | undefined, p: Pick<ProcessStats, 'pid'>): number | null {
-  return growth?.byPid.get(p.pid)?.perSecond ?? null;
 }
 
 /**

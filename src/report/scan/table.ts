@@ -218,7 +218,7 @@ function signed(n: number): string {
 }
 
 /** Where a process lives, escaped and cut to LOCATION_WIDTH: "docker:4f1c0a9b3d2e", "nginx.service", "-". */
-export function locationCell(l: Location | null | undefined): string {
+function locationCell(l: Location | null | undefined): string {
   if (l === null || l === undefined) return '-';
   return cut(safeText(l.kind === 'container' ? `${l.runtime}:${l.name}` : l.name), LOCATION_WIDTH);
 }
