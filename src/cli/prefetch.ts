@@ -34,7 +34,8 @@ export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
       : undefined;
     return procPid === undefined ? undefined : { procPid };
   }
-  if (parsed.command !== 'scan' || !coreToSpare()) return undefined;
+  // scan --sample walks on the main thread only (both reads in pid order): no helper to start.
+  if (parsed.command !== 'scan' || parsed.options.has('--sample') || !coreToSpare()) return undefined;
   const scanHelper = startScanHelper(new URL('./scan-worker.js', import.meta.url));
   return scanHelper === undefined ? undefined : { scanHelper };
 }

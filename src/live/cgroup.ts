@@ -19,3 +19,23 @@ export function locationOf(procRoot: string, pid: number): Location | null {
   }
   return parseCgroupLocation(text);
 }
+
+/**
+ * The location in a cgroup file read by `read` (scan reads it into its shared buffer), each
+ * distinct text classified once (`seen`): a box's processes share a handful. Null at the root or
+ * when the file cannot be read (gone, refused, a captured tree without it): never an error.
+ */
+export function locationFromFile(read: () => Buffer, seen: Map<string, Location | null>): Location | null {
+  let text: string;
+  try {
+    text = read().toString('utf8');
+  } catch {
+    return null;
+  }
+  let place = seen.get(text);
+  if (place === undefined) {
+    place = parseCgroupLocation(text);
+    seen.set(text, place);
+  }
+  return place;
+}

@@ -16,7 +16,8 @@
 import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { errnoOf, isDenied, isVanished as isGone } from '../errors.js';
-import { socketInodeOf } from '../model/fd-target.js';
+import type { FdKind } from '../model/fd.js';
+import { fdKindOfTarget, socketInodeOf } from '../model/fd-target.js';
 import type { ProcessStats } from '../model/scan.js';
 
 /**
@@ -165,6 +166,13 @@ export interface Walk {
   links: number;
   /** Walked by the helper thread. */
   helped?: boolean;
+  /**
+   * Set by the caller to have the walk count fds by kind and note when it read them (`scan
+   * --sample`, which never hands walks to the helper); left undefined, the walk does neither.
+   */
+  kinds?: Record<FdKind, number>;
+  /** Date.now() when the walk started (only with `kinds`). */
+  at?: number;
 }
 
 /** How the walk reads one fd link: through the fs's linker where it has one, else by full path. */
@@ -257,6 +265,7 @@ export function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: bo
   const p = walk.process;
   const dir = `${procRoot}/${p.pid}/fd`;
   let count: number | null = null;
+  if (walk.kinds !== undefined) walk.at = Date.now();
   if (sizeCounts) {
     try {
       count = fs.size(dir);
@@ -284,11 +293,13 @@ export function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: bo
   };
   // The dense part: fds 0, 1, 2, ... until the count is reached or a readlink fails.
   let fd = 0;
+  const kinds = walk.kinds;
   if (count !== null) {
     try {
       for (; found < count; fd++) {
         const target = link(dir, fdName(fd));
         found++;
+        if (kinds !== undefined) kinds[fdKindOfTarget(target)]++;
         const inode = socketInodeOf(target);
         if (inode >= 0) {
           sockets++;
@@ -328,6 +339,7 @@ export function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: bo
         throw error;
       }
       found++;
+      if (kinds !== undefined) kinds[fdKindOfTarget(target)]++;
       const inode = socketInodeOf(target);
       if (inode >= 0) {
         sockets++;

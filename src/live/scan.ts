@@ -5,7 +5,8 @@
  * - /proc: numeric entries only. Those are thread-group leaders; threads share their leader's fd
  *   table (reference 3.7), so a process is counted once however many threads it has;
  * - /proc/<pid>/stat and /proc/<pid>/limits, through the parsers diagnose uses (proc-pid.ts; the
- *   comm decoded as UTF-8), readlink /proc/<pid>/ns/net;
+ *   comm decoded as UTF-8), readlink /proc/<pid>/ns/net, and /proc/<pid>/cgroup for where it
+ *   lives (parse/cgroup.ts; most processes share a few texts, so each text is classified once);
  * - /proc/<pid>/fd: the walk of fd-walk.ts (fds, socket fds and their inodes);
  * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
  *   of ONE member per namespace, after the walk, counted by parse/proc-net-tally.ts (only the inode
@@ -24,16 +25,21 @@
  * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Reading
  * the socket tables on the helper while this thread scanned them measured no faster: the kernel's
  * formatting of the rows is most of their cost.
+ * Over 400 lines: the steps of one scan (facts, walk, tables, orphan check, sysctls) in the order
+ * they must run, with the helpers only they use.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
 import { isOrphanSocket } from '../model/queries.js';
+import type { FdKind } from '../model/fd.js';
+import type { Location } from '../model/location.js';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot } from '../model/scan.js';
 import type { NetSysctls } from '../model/snapshot.js';
 import { socketInodeOf } from '../model/fd-target.js';
 import type { TableSpec, TallyResult } from '../parse/proc-net-tally.js';
 import { NetTally, TALLY_TABLES } from '../parse/proc-net-tally.js';
 import { probeAccess } from './access.js';
+import { locationFromFile } from './cgroup.js';
 import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
@@ -62,6 +68,16 @@ export interface ScanTimings {
 export interface ScanOutcome {
   snapshot: ScanSnapshot;
   timings: ScanTimings;
+  /**
+   * With `kinds`: per pid, when its fds were walked (Date.now()) and its fds by kind (null where
+   * its links were refused). Undefined otherwise.
+   */
+  walked?: Map<number, WalkedFds>;
+}
+
+export interface WalkedFds {
+  at: number;
+  kinds: Record<FdKind, number> | null;
 }
 
 export interface ScanOptions {
@@ -79,6 +95,13 @@ export interface ScanOptions {
    * Default: nsenter when reading the live /proc as root, else none (null).
    */
   netSysctls?: (netnsPath: string) => Promise<NetSysctls | { error: string }> | null;
+  /**
+   * Count each process's fds by kind and note when they were read (`scan --sample`): the two
+   * reads of a process are then timed by its own walk, not the scan's start. The walk is then not
+   * shared with the helper thread (both reads walk in pid order, so a process is read about the
+   * same time into each). Off by default: plain scans do none of this.
+   */
+  kinds?: boolean;
 }
 
 /** Scans every process below `procRoot`. Throws InputError only if `procRoot` cannot be listed or a /proc file is not what the kernel writes. */
@@ -103,12 +126,14 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const exclude = new Set(options.excludePids ?? []);
   const sizeCounts = sizeIsCount(fs, procRoot);
   // With a helper thread, the fd walk is handed out first, so that it walks while this one reads facts.
-  const offer = sizeCounts && options.helper !== undefined
+  const offer = sizeCounts && options.helper !== undefined && options.kinds !== true
     ? offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper) : undefined;
+  const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
-    const proc = readFacts(fs, procRoot, pid);
+    const proc = readFacts(fs, procRoot, pid, places);
     if (proc === undefined) vanished.push(pid);
+    else if (options.kinds === true) walks.push({ process: proc, inodes: [], fdNames: [], links: 0, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 } });
     else walks.push({ process: proc, inodes: [], fdNames: [], links: 0 });
   }
   options.afterList?.(walks.map((w) => w.process.pid));
@@ -233,8 +258,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     warnings,
   };
   const end = performance.now();
+  const walked = options.kinds !== true ? undefined
+    : new Map(kept.map((w) => [w.process.pid, { at: w.at ?? Date.parse(takenAt), kinds: w.process.unseen === 'permission' ? null : w.kinds! }]));
   return {
     snapshot,
+    ...(walked === undefined ? {} : { walked }),
     timings: {
       durationMs: ms(end - started),
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
@@ -312,8 +340,8 @@ function isPidName(name: string): boolean {
   return true;
 }
 
-/** stat, limits and netns of one process (the parsers diagnose uses); undefined if it exited. */
-function readFacts(fs: ScanFs, procRoot: string, pid: number): ProcessStats | undefined {
+/** stat, limits, netns and location of one process (the parsers diagnose uses); undefined if it exited. */
+function readFacts(fs: ScanFs, procRoot: string, pid: number, places: Map<string, Location | null>): ProcessStats | undefined {
   const dir = `${procRoot}/${pid}`;
   let stat: { command: string; state: string; startTime: number };
   try {
@@ -333,6 +361,7 @@ function readFacts(fs: ScanFs, procRoot: string, pid: number): ProcessStats | un
     pid, command: stat.command, state: stat.state, startTime: stat.startTime,
     fds: 0, sockets: null, orphanSockets: null, fdLimit, limitUsed: null,
     netns: readNetns(procRoot, pid, fs.link), unseen: null,
+    location: locationFromFile(() => fs.read(`${dir}/cgroup`), places),
   };
 }
 

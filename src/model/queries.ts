@@ -148,9 +148,10 @@ export function rankProcesses<T extends { pid: number }>(items: readonly T[], ke
   });
 }
 
-/** The value a scan --sort key ranks by (higher is worse; null ranks last), for rankProcesses. */
-export function scanSortKey(sort: ScanSort): (p: ProcessStats) => number | null {
+/** The value a scan --sort key ranks by (higher is worse; null ranks last), for rankProcesses; growth per second comes from `scan --sample`. */
+export function scanSortKey(sort: ScanSort, growth?: (p: ProcessStats) => number | null): (p: ProcessStats) => number | null {
   switch (sort) {
+    case 'growth': return growth ?? (() => null);
     case 'fds': return (p) => p.fds;
     case 'sockets': return (p) => p.sockets;
     case 'orphans': return (p) => p.orphanSockets;

@@ -8,6 +8,7 @@
  * fixture scan against these schemas, and the types below are the schemas' own.
  */
 import { z } from './zod.js';
+import { LocationSchema } from './location.js';
 import { LimitValueSchema } from './process.js';
 import { TcpStateSchema } from './socket.js';
 
@@ -38,6 +39,8 @@ const ProcessStatsSchema = z.object({
   netns: z.nullable(z.string()),
   /** Why sockets or orphans are unknown: its fd links were refused, or its namespace's tables could not be read. */
   unseen: z.nullable(z.enum(['permission', 'netns'])),
+  /** Where it lives (container, pod, systemd unit) from /proc/<pid>/cgroup; null at the root or unreadable. */
+  location: z.nullable(LocationSchema),
 });
 export type ProcessStats = z.infer<typeof ProcessStatsSchema>;
 
@@ -98,5 +101,5 @@ export const ScanSnapshotSchema = z.object({
 });
 export type ScanSnapshot = z.infer<typeof ScanSnapshotSchema>;
 
-/** The keys of --sort (model/queries.ts scanSortKey ranks by them). */
-export type ScanSort = 'fds' | 'sockets' | 'orphans' | 'headroom';
+/** The keys of --sort (model/queries.ts scanSortKey ranks by them; growth needs --sample). */
+export type ScanSort = 'fds' | 'sockets' | 'orphans' | 'headroom' | 'growth';

@@ -300,7 +300,8 @@ describe('fdleak scan, live', () => {
     const r = fdleak(['scan', '--prometheus']);
     expect(r.status).toBe(0);
     expect(r.stdout.endsWith('\n')).toBe(true);
-    expect(r.stdout).toContain(`fdleak_process_orphan_sockets{pid="${held.leaky}",command="fdl-leaky"} 300\n`);
+    // Where it lives (location labels) follows the command: whatever cgroup this test runs in.
+    expect(r.stdout).toMatch(new RegExp(`^fdleak_process_orphan_sockets\\{pid="${held.leaky}",command="fdl-leaky",location_kind="[a-z]+",location="[^"]*"\\} 300$`, 'm'));
   });
 
   it.each([
@@ -315,7 +316,7 @@ describe('fdleak scan, live', () => {
   it('rejects an unknown --sort with exit 2 and no stack', () => {
     const r = fdleak(['scan', '--sort', 'size']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom\./);
+    expect(r.stderr).toMatch(/^fdleak: option '--sort <key>' argument 'size' is invalid\. Allowed choices are fds, sockets, orphans, headroom, growth\./);
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
     expect(r.stderr).not.toMatch(/^\s+at /m);
   });

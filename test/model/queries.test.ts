@@ -4,7 +4,7 @@ import type { ProcessStats } from '../../src/model/scan.js';
 
 describe('rankProcesses', () => {
   const p = (pid: number, fds: number, sockets: number | null, orphanSockets: number | null, limitUsed: number | null): ProcessStats => ({
-    pid, command: 'x', state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: null, limitUsed, netns: null, unseen: null,
+    pid, command: 'x', state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: null, limitUsed, netns: null, unseen: null, location: null,
   });
   const list = [p(1, 10, 5, 0, 0.5), p(2, 30, null, null, 0.1), p(3, 20, 8, 8, null), p(4, 20, 5, 1, 0.9)];
   it.each([

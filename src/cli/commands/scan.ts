@@ -1,10 +1,14 @@
-import type { WalkHelper } from '../../live/scan.js';
+import type { ScanOutcome, WalkHelper } from '../../live/scan.js';
 import { scanProcesses } from '../../live/scan.js';
+import type { Finding } from '../../model/finding.js';
+import type { LocationGroupBy } from '../../model/location-groups.js';
 import { rankProcesses, scanSortKey } from '../../model/queries.js';
 import type { ScanSort } from '../../model/scan.js';
+import type { ScanGrowth } from '../../model/scan-growth.js';
 import { scanProm } from '../../report/scan/prom.js';
 import { scanJson } from '../../report/scan/json.js';
 import { PLAIN, scanTable } from '../../report/scan/table.js';
+import type { RuleConfig } from '../../rules/config.js';
 import type { Io } from '../io.js';
 import { parseCount } from '../options.js';
 import { useColor } from '../io.js';
@@ -19,6 +23,12 @@ export interface ScanCommandOptions {
   helper?: WalkHelper;
   /** --debug: where the time went, on stderr. */
   debug?: boolean;
+  /** --sample: read the box twice this many ms apart; growth per process and fd-growth. */
+  sampleMs?: number;
+  /** --group: sum the processes by where they live (table and JSON). */
+  group?: LocationGroupBy;
+  /** Thresholds (--set, --config): fd-growth's, with --sample. */
+  rules?: RuleConfig;
 }
 
 /** Rows of the table when --top is not given: a screenful. */
@@ -26,24 +36,71 @@ export const DEFAULT_TOP = 20;
 
 /**
  * `fdleak scan`: every process ranked by open handles. A listing, not a verdict: 0 whatever it
- * finds; a bad --top is an InputError (exit 2). The collector returns model records (model/scan.ts)
- * and its timings apart; zod is not loaded on this path, so the scan chunk loads in a few ms.
+ * finds (fd-growth findings of --sample included); a bad --top is an InputError (exit 2). The
+ * collector returns model records (model/scan.ts) and its timings apart; zod is not loaded on the
+ * path without --sample, so the scan chunk loads in a few ms.
  */
 export async function scan(options: ScanCommandOptions, io: Io): Promise<number> {
   const top = options.top === undefined ? undefined : parseCount(options.top, '--top');
   const live = options.procRoot === '/proc';
-  const { snapshot, timings: t } = await scanProcesses({ procRoot: options.procRoot, excludePids: live ? [process.pid] : [], helper: options.helper });
-  const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort), (p) => p.fds);
+  const base = { procRoot: options.procRoot, excludePids: live ? [process.pid] : [] };
+  let outcome: ScanOutcome;
+  let sampled: { growth: ScanGrowth; findings: Finding[] } | undefined;
+  if (options.sampleMs === undefined) {
+    outcome = await scanProcesses({ ...base, helper: options.helper });
+  } else {
+    ({ outcome, ...sampled } = await sampleScan(base, options.sampleMs, options.rules));
+  }
+  const { snapshot, timings: t } = outcome;
+  const growth = sampled?.growth;
+  const growthKey = growth === undefined ? undefined : (p: { pid: number }) => growth.byPid.get(p.pid)?.perSecond ?? null;
+  const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort, growthKey), (p) => p.fds);
   if (options.debug === true) {
     io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables}, orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
   }
   if (options.format === 'table') {
     // chalk only when there is colour to paint: a cron job or a pipe does not load it (a few ms of start-up).
     const paint = useColor(io) ? new (await import('chalk')).Chalk({ level: 1 }) : PLAIN;
-    io.out(scanTable(snapshot, ranked, { paint, top: top ?? DEFAULT_TOP, sort: options.sort }));
+    io.out(scanTable(snapshot, ranked, { paint, top: top ?? DEFAULT_TOP, sort: options.sort, growth, group: options.group }));
+    if (sampled !== undefined) {
+      const { Chalk } = await import('chalk');
+      const { renderFindings } = await import('../../report/findings-text.js');
+      io.out(`\n${renderFindings(new Chalk({ level: useColor(io) ? 1 : 0 }), sampled.findings, true, SHOWN_GROWTH).join('\n')}\n`);
+    }
     return 0;
   }
   const cut = top === undefined ? ranked : ranked.slice(0, top);
-  io.out(options.format === 'json' ? scanJson(snapshot, cut, options.sort) : scanProm(snapshot, cut, t.durationMs));
+  if (options.format === 'prometheus') {
+    io.out(scanProm(snapshot, cut, t.durationMs, growth));
+    return 0;
+  }
+  const findings = sampled === undefined ? undefined : (await import('../../report/diagnose/json.js')).findingJson;
+  io.out(scanJson(snapshot, cut, options.sort, { growth, group: options.group, findings: findings === undefined ? undefined : sampled!.findings.map(findings) }));
   return 0;
+}
+
+/** fd-growth findings shown in full under the table (the top growers); --json lists them all. */
+const SHOWN_GROWTH = 5;
+
+/**
+ * Two scans `ms` apart (from start to start: each process is read about `ms` after its first
+ * read), compared by pid + start time, and fd-growth over each growing process's two points with
+ * the thresholds in force: the rule code `diagnose --sample` runs.
+ */
+async function sampleScan(base: { procRoot: string; excludePids: number[] }, ms: number, rules: RuleConfig | undefined):
+  Promise<{ outcome: ScanOutcome; growth: ScanGrowth; findings: Finding[] }> {
+  const { setTimeout: sleep } = await import('node:timers/promises');
+  const { compareScans, growthSnapshot } = await import('../../model/scan-growth.js');
+  const { runRules } = await import('../../rules/engine.js');
+  const { engineOptions } = await import('../../rules/config.js');
+  const started = performance.now();
+  const first = await scanProcesses({ ...base, kinds: true });
+  await sleep(Math.max(0, started + ms - performance.now()));
+  const second = await scanProcesses({ ...base, kinds: true });
+  const growth = compareScans(first.snapshot, first.walked!, second.snapshot, second.walked!, ms);
+  const engine = engineOptions(rules);
+  // fd-growth only, unless the configuration turned it off (then `only` lacks it and nothing runs).
+  const only = (engine.only ?? ['fd-growth']).filter((id) => id === 'fd-growth');
+  const { findings } = runRules(growthSnapshot(second.snapshot, growth), { ...engine, only });
+  return { outcome: second, growth, findings };
 }

@@ -33,7 +33,7 @@ export function helpWalk(b: SharedBuffers): void {
 function walkUnit(b: SharedBuffers, i: number): boolean {
   const proc: ProcessStats = {
     pid: b.pids[i]!, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null,
-    fdLimit: null, limitUsed: null, netns: null, unseen: null,
+    fdLimit: null, limitUsed: null, netns: null, unseen: null, location: null,
   };
   const walk: Walk = { process: proc, inodes: [], fdNames: [], links: 0 };
   const outcome = walkFds(NODE_FS, b.procRoot, walk, true, link);

@@ -1,4 +1,6 @@
+import { locationLabels } from '../../model/location-groups.js';
 import type { ProcessStats, ScanSnapshot } from '../../model/scan.js';
+import type { ScanGrowth } from '../../model/scan-growth.js';
 import { safeText } from '../../util/safe-text.js';
 
 /**
@@ -54,15 +56,17 @@ export function formatValue(value: number): string {
 }
 
 /**
- * `fdleak scan --prometheus`. Per-process gauges carry `pid` and `command` labels and cover the
- * processes given (all with at least one fd, or the --top cut); a process whose fd links could not
- * be read has no sockets/orphans samples rather than a false 0. `durationMs`: the scan's wall time
- * (its timings, kept out of the data).
+ * `fdleak scan --prometheus`. Per-process gauges carry `pid`, `command`, `location_kind` and
+ * `location` labels (where it lives: bounded, one value per container or unit, escaped like any
+ * label) and cover the processes given (all with at least one fd, or the --top cut); a process
+ * whose fd links could not be read has no sockets/orphans samples rather than a false 0.
+ * `durationMs`: the scan's wall time (its timings, kept out of the data). With --sample (`growth`),
+ * fdleak_process_fd_growth_per_second for each process that was the same in both reads.
  */
-export function scanProm(result: ScanSnapshot, ranked: readonly ProcessStats[], durationMs: number): string {
+export function scanProm(result: ScanSnapshot, ranked: readonly ProcessStats[], durationMs: number, growth?: ScanGrowth): string {
   const w = new PromWriter();
   const procs = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
-  const id = (p: ProcessStats): Record<string, string> => ({ pid: String(p.pid), command: p.command });
+  const id = (p: ProcessStats): Record<string, string> => ({ pid: String(p.pid), command: p.command, ...locationLabels(p.location) });
   const perProcess = (name: string, help: string, value: (p: ProcessStats) => number | null): void => {
     const rows = procs.filter((p) => value(p) !== null);
     if (rows.length === 0) return;
@@ -78,6 +82,11 @@ export function scanProm(result: ScanSnapshot, ranked: readonly ProcessStats[], 
     (p) => (p.fdLimit === null ? null : p.fdLimit.soft === 'unlimited' ? Infinity : p.fdLimit.soft));
   perProcess('fdleak_process_fd_limit_used_ratio', 'Open fds divided by the soft RLIMIT_NOFILE.',
     (p) => (p.limitUsed === null ? null : Math.round(p.limitUsed * 1e6) / 1e6));
+  if (growth !== undefined) {
+    perProcess('fdleak_process_fd_growth_per_second',
+      `Change of open fds per second between two reads ${growth.sampleMs} ms apart (scan --sample); only processes that were the same (pid and start time) in both.`,
+      (p) => { const g = growth.byPid.get(p.pid)?.perSecond; return g === undefined || g === null ? null : Math.round(g * 1000) / 1000; });
+  }
 
   const h = result.host;
   w.family('fdleak_host_processes', 'Processes scanned (thread-group leaders).').sample('fdleak_host_processes', {}, h.processes);

@@ -1,4 +1,8 @@
+import type { Location } from '../../model/location.js';
+import type { LocationGroupBy } from '../../model/location-groups.js';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot, ScanSort } from '../../model/scan.js';
+import type { ScanGrowth } from '../../model/scan-growth.js';
+import { locationGroups } from './groups.js';
 import { percent } from '../../util/format.js';
 import { compareText } from '../../util/group-by.js';
 import { safeText } from '../../util/safe-text.js';
@@ -14,6 +18,10 @@ export interface ScanTableOptions {
   /** Rows shown. */
   top: number;
   sort: ScanSort;
+  /** --sample: growth per second per process (a GROWTH/S column, and who restarted or vanished). */
+  growth?: ScanGrowth;
+  /** --group: rows are units or containers, their processes summed. */
+  group?: LocationGroupBy;
 }
 
 /** One table row: a process, or same-command processes with similar numbers ("php-fpm x40"). */
@@ -25,14 +33,19 @@ const MIN_GROUP = 3;
 
 const SORT_TEXT: Record<ScanSort, string> = {
   fds: 'open fds', sockets: 'socket fds', orphans: 'orphan sockets', headroom: 'share of the fd limit used (least headroom first)',
+  growth: 'fd growth per second between the two reads',
 };
 
+/** Widest LOCATION cell: a 12-char container id with its runtime fits, a long unit name is cut. */
+const LOCATION_WIDTH = 32;
+
 /**
- * Collapses processes of one command whose fds, sockets and orphans are all close (within 25% or
- * 4 of the smallest) and whose limit is the same, when at least 3 such processes exist; rows keep
- * the rank of their worst member. `ranked` is already in display order.
+ * Collapses processes of one command whose fds, sockets, orphans (and growth per second, with
+ * --sample) are all close (within 25% or 4 of the smallest) and whose limit and location are the
+ * same, when at least 3 such processes exist; rows keep the rank of their worst member. `ranked`
+ * is already in display order.
  */
-export function groupRows(ranked: readonly ProcessStats[]): ScanRow[] {
+export function groupRows(ranked: readonly ProcessStats[], growth?: ScanGrowth): ScanRow[] {
   const rank = new Map(ranked.map((p, i) => [p, i]));
   const byCommand = new Map<string, ProcessStats[]>();
   for (const p of ranked) {
@@ -48,7 +61,7 @@ export function groupRows(ranked: readonly ProcessStats[]): ScanRow[] {
     }
     const clusters: ProcessStats[][] = [];
     for (const p of [...list].sort((a, b) => (a.fds ?? -1) - (b.fds ?? -1) || a.pid - b.pid)) {
-      const home = clusters.find((c) => fits(c, p));
+      const home = clusters.find((c) => fits(c, p, growth));
       if (home === undefined) clusters.push([p]);
       else home.push(p);
     }
@@ -60,10 +73,19 @@ export function groupRows(ranked: readonly ProcessStats[]): ScanRow[] {
   return rows.sort((a, b) => rank.get(a.members[0]!)! - rank.get(b.members[0]!)!);
 }
 
-function fits(cluster: readonly ProcessStats[], p: ProcessStats): boolean {
+function fits(cluster: readonly ProcessStats[], p: ProcessStats, growth: ScanGrowth | undefined): boolean {
   const first = cluster[0]!;
-  if (first.fdLimit?.soft !== p.fdLimit?.soft || first.unseen !== p.unseen) return false;
+  if (first.fdLimit?.soft !== p.fdLimit?.soft || first.unseen !== p.unseen || first.location?.id !== p.location?.id) return false;
   const metrics: Array<(q: ProcessStats) => number | null> = [(q) => q.fds, (q) => q.sockets, (q) => q.orphanSockets];
+  if (growth !== undefined) {
+    // Same status, and growth within 1 fd/s (or 25%): a leaking worker is not hidden among idle ones.
+    const rate = (q: ProcessStats): number | null => growth.byPid.get(q.pid)?.perSecond ?? null;
+    if (cluster.some((q) => growth.byPid.get(q.pid)?.status !== growth.byPid.get(p.pid)?.status)) return false;
+    const rates = [...cluster, p].map(rate);
+    if (rates.some((r) => r === null) && !rates.every((r) => r === null)) return false;
+    const known = rates.filter((r): r is number => r !== null);
+    if (known.length > 0 && Math.max(...known) - Math.min(...known) > Math.max(1, Math.abs(Math.min(...known)) * 0.25)) return false;
+  }
   return metrics.every((m) => {
     const values = [...cluster, p].map(m);
     if (values.every((v) => v === null)) return true;
@@ -88,15 +110,22 @@ export function scanTable(result: ScanSnapshot, ranked: readonly ProcessStats[],
   for (const n of h.namespaces) out.push(namespaceLine(n, h.namespaces.length > 1));
   out.push('');
 
+  if (options.group !== undefined) {
+    out.push(...groupTable(result, options));
+    return `${out.join('\n')}\n`;
+  }
+  const { growth } = options;
   const shown = ranked.filter((p) => p.fds !== 0); // kernel threads and zombies hold none
-  const allRows = groupRows(shown);
+  const allRows = groupRows(shown, growth);
   const rows = allRows.slice(0, options.top);
-  const header = ['PID', 'COMMAND', 'FDS', 'SOCKETS', 'ORPHANS', 'LIMIT', 'USED'];
-  const cells = rows.map((r) => rowCells(r));
+  const header = ['PID', 'COMMAND', 'FDS', 'SOCKETS', 'ORPHANS', 'LIMIT', 'USED', ...(growth === undefined ? [] : ['GROWTH/S']), 'LOCATION'];
+  const cells = rows.map((r) => rowCells(r, growth));
   const widths = header.map((t, i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]): string => c.map((t, i) => (i === 1 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!))).join('  ').trimEnd();
+  const left = new Set([1, header.length - 1]);
+  const line = (c: string[]): string => c.map((t, i) => (left.has(i) ? t.padEnd(widths[i]!) : t.padStart(widths[i]!))).join('  ').trimEnd();
   const grouped = rows.some((r) => r.members.length > 1) ? '; same-command processes with similar numbers share a row' : '';
-  out.push(paint.dim(`ranked by ${SORT_TEXT[options.sort]}${grouped}`));
+  const sampled = growth === undefined ? '' : `; GROWTH/S: fds per second over ${growth.sampleMs / 1000} s between two reads of each process`;
+  out.push(paint.dim(`ranked by ${SORT_TEXT[options.sort]}${grouped}${sampled}`));
   out.push(paint.bold(line(header)));
   rows.forEach((r, i) => {
     const c = cells[i]!;
@@ -126,6 +155,14 @@ export function scanTable(result: ScanSnapshot, ranked: readonly ProcessStats[],
     const v = result.skippedProcesses.vanished;
     notes.push(`${v.length} process${v.length === 1 ? '' : 'es'} exited during the scan: ${nameList(v.map(String))}`);
   }
+  if (growth !== undefined) {
+    const r = growth.restarted;
+    if (r.length > 0) notes.push(`${r.length} pid${r.length === 1 ? '' : 's'} now belong${r.length === 1 ? 's' : ''} to another process than at the first read (restarted, not compared): ${nameList(r.map((x) => `${x.pid} ${x.was} -> ${x.now}`))}`);
+    const v = growth.vanished;
+    if (v.length > 0) notes.push(`${v.length} process${v.length === 1 ? '' : 'es'} exited between the two reads (not compared): ${nameList(v.map((x) => `${x.pid} ${x.command}`))}`);
+    const fresh = ranked.filter((p) => growth.byPid.get(p.pid)?.status === 'appeared');
+    if (fresh.length > 0) notes.push(`${fresh.length} process${fresh.length === 1 ? '' : 'es'} started between the two reads ("new", not compared): ${nameList(fresh.map((p) => `${p.pid} ${p.command}`))}`);
+  }
   const foreign = ranked.filter((p) => p.unseen === 'netns').length;
   if (foreign > 0) notes.push(`orphans unknown for ${foreign} process${foreign === 1 ? '' : 'es'} whose network namespace could not be read`);
   for (const w of result.warnings) notes.push(w);
@@ -142,7 +179,7 @@ export function scanTable(result: ScanSnapshot, ranked: readonly ProcessStats[],
   return `${out.join('\n')}\n`;
 }
 
-function rowCells(r: ScanRow): string[] {
+function rowCells(r: ScanRow, growth: ScanGrowth | undefined): string[] {
   const m = r.members;
   const p = m[0]!;
   const range = (f: (q: ProcessStats) => number | null, fmt: (n: number) => string = String): string => {
@@ -162,7 +199,52 @@ function rowCells(r: ScanRow): string[] {
     range((q) => q.orphanSockets),
     limits.length === 1 ? limits[0]! : limits.join('/'),
     m.some((q) => q.limitUsed === null) ? '-' : range((q) => q.limitUsed, (n) => percent(n, 1)),
+    ...(growth === undefined ? [] : [growthCell(m, growth, range)]),
+    locationCell(p.location),
   ];
+}
+
+/** "+5.0" fds per second; "new" (started between the reads), "restarted" (pid reused), "?" (count unknown). */
+function growthCell(m: readonly ProcessStats[], growth: ScanGrowth, range: (f: (q: ProcessStats) => number | null, fmt: (n: number) => string) => string): string {
+  const status = growth.byPid.get(m[0]!.pid)?.status;
+  if (status === 'appeared') return 'new';
+  if (status === 'restarted') return 'restarted';
+  return range((q) => growth.byPid.get(q.pid)?.perSecond ?? null, signed);
+}
+
+function signed(n: number): string {
+  const t = n.toFixed(1);
+  return t === '0.0' || t === '-0.0' ? '0' : n > 0 ? `+${t}` : t;
+}
+
+/** Where a process lives, escaped and cut to LOCATION_WIDTH: "docker:4f1c0a9b3d2e", "nginx.service", "-". */
+function locationCell(l: Location | null | undefined): string {
+  if (l === null || l === undefined) return '-';
+  return cut(safeText(l.kind === 'container' ? `${l.runtime}:${l.name}` : l.name), LOCATION_WIDTH);
+}
+
+function cut(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+/** `scan --group unit|container`: one row per unit or container, every process summed. */
+function groupTable(result: ScanSnapshot, options: ScanTableOptions): string[] {
+  const { paint, growth } = options;
+  const by = options.group!;
+  const groups = locationGroups(result.processes, by, growth);
+  const shown = groups.slice(0, options.top);
+  const header = [by === 'unit' ? 'UNIT' : 'CONTAINER', 'PROCS', 'FDS', 'SOCKETS', 'ORPHANS', ...(growth === undefined ? [] : ['GROWTH/S'])];
+  const cells = shown.map((g) => [
+    cut(safeText(g.name), LOCATION_WIDTH * 2), String(g.processes), String(g.fds), String(g.sockets), String(g.orphanSockets),
+    ...(growth === undefined ? [] : [signed(g.growthPerSecond ?? 0)]),
+  ]);
+  const widths = header.map((t, i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]): string => c.map((t, i) => (i === 0 ? t.padEnd(widths[i]!) : t.padStart(widths[i]!))).join('  ').trimEnd();
+  const out = [paint.dim(`processes summed by ${by === 'unit' ? 'systemd unit' : 'container'} (from /proc/<pid>/cgroup), most fds first; sockets and orphans count only processes whose fds could be read`)];
+  out.push(paint.bold(line(header)));
+  for (const c of cells) out.push(line(c));
+  if (groups.length > shown.length) out.push(paint.dim(`${groups.length - shown.length} more (--top ${groups.length} shows all)`));
+  return out;
 }
 
 function namespaceLine(n: NetnsSummary, many: boolean): string {

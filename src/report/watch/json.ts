@@ -7,7 +7,7 @@ export function watchJson(r: WatchResult): string {
   const p = r.process;
   const doc = {
     schema: 'fdleak/watch@1',
-    process: { pid: p.pid, startTime: p.startTime, command: p.command, cmdline: p.cmdline, fdLimit: p.fdLimit, netns: p.netns },
+    process: { pid: p.pid, startTime: p.startTime, command: p.command, cmdline: p.cmdline, fdLimit: p.fdLimit, netns: p.netns, location: p.location ?? null },
     intervalMs: r.intervalMs,
     durationMs: r.durationMs,
     ended: r.end.reason,

@@ -23,7 +23,7 @@ beforeAll(async () => {
 afterAll(() => { holder?.kill('SIGKILL'); });
 
 const here = (p: number): Walk => {
-  const walk: Walk = { process: { pid: p, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null, fdLimit: null, limitUsed: null, netns: null, unseen: null }, inodes: [], fdNames: [], links: 0 };
+  const walk: Walk = { process: { pid: p, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null, fdLimit: null, limitUsed: null, netns: null, unseen: null, location: null }, inodes: [], fdNames: [], links: 0 };
   walkFds(NODE_FS, '/proc', walk, true, (dir, name) => NODE_FS.link(`${dir}/${name}`));
   return walk;
 };

@@ -127,7 +127,7 @@ describe('scan --prometheus', () => {
       [43, 36, 30, 20000],
       [9, 5, 2, 20000],
     ]);
-    expect(byName.get('fdleak_process_open_fds')!.samples[0]!.labels).toEqual({ pid: '19448', command: 'leaky-app' });
+    expect(byName.get('fdleak_process_open_fds')!.samples[0]!.labels).toEqual({ pid: '19448', command: 'leaky-app', location_kind: 'none', location: '' });
     expect(byName.get('fdleak_scan_skipped_processes')!.samples.map((s) => [s.labels.reason, s.value])).toEqual([['permission', 0], ['vanished', 0]]);
     expect(byName.get('fdleak_host_tcp_sockets')!.samples.find((s) => s.labels.state === 'TIME_WAIT')?.value).toBe(20);
     expect(byName.get('fdleak_scan_duration_seconds')!.samples[0]!.value).toBe(0.012);

@@ -110,7 +110,7 @@ describe('scan table', () => {
 describe('groupRows', () => {
   const p = (pid: number, command: string, fds: number, sockets: number | null = 0, orphanSockets: number | null = 0): ProcessStats => ({
     pid, command, state: 'S', startTime: 1, fds, sockets, orphanSockets, fdLimit: { soft: 1024, hard: 4096 },
-    limitUsed: fds / 1024, netns: null, unseen: null,
+    limitUsed: fds / 1024, netns: null, unseen: null, location: null,
   });
   it('groups 40 similar workers, keeps the one leaking worker apart, leaves pairs alone', async () => {
     const workers = Array.from({ length: 40 }, (_, i) => p(1000 + i, 'php-fpm', 12 + (i % 4), 3));
