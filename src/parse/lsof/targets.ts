@@ -6,12 +6,11 @@
  * stays bounded (a leak's target, held by many fds, is met early).
  */
 import type { FdKind } from '../../model/fd.js';
+import { FD_KINDS } from '../../model/fd.js';
 import { detach } from '../../capture/text-input.js';
 import { isDigits } from '../text.js';
 
 const MAX_TARGETS = 10_000;
-
-interface Tally { kind: FdKind; count: number }
 
 export interface RepeatedTarget { target: string; kind: FdKind; count: number }
 
@@ -30,30 +29,35 @@ export function tallyKey(kind: FdKind, name: string, node: string | null): strin
   return null;
 }
 
-/** One process's tally: target key -> kind and how many fds hold it. */
+const FILE = FD_KINDS.indexOf('file');
+
+/**
+ * One process's tally: target key -> how many fds hold it and its kind, as one number
+ * (count * 8 + the kind's index: no object per target, a capture of a big box tallies many).
+ */
 export class Targets {
-  private readonly byKey = new Map<string, Tally>();
-  /** The target of the last fd tallied, and its key: a leak's fds on one path come one after another. */
-  private lastKey = '';
-  private last: Tally | null = null;
+  private readonly byKey = new Map<string, number>();
+  /** The key of the last fd tallied (detached): a leak's fds on one path come one after another. */
+  private lastKey: string | null = null;
 
   /** One more fd on `key` (a string the caller may have cut from a piece: detached when kept). */
   add(key: string, kind: FdKind): void {
-    let t = this.byKey.get(key);
-    if (t !== undefined) t.count++;
-    else if (this.byKey.size < MAX_TARGETS) this.byKey.set((key = detach(key)), (t = { kind, count: 1 }));
+    const t = this.byKey.get(key);
     if (t !== undefined) {
-      this.lastKey = key;
-      this.last = t;
+      this.byKey.set(key, t + 8);
+      this.lastKey = detach(key); // not the caller's slice: that would keep its piece alive
+    } else if (this.byKey.size < MAX_TARGETS) {
+      this.lastKey = detach(key);
+      this.byKey.set(this.lastKey, 8 + FD_KINDS.indexOf(kind));
     }
   }
 
   /** add() of a file whose NAME is text[s, e), without cutting a string when it is the last fd's target. */
   addFileAt(text: string, s: number, e: number): void {
-    const last = this.last;
-    if (last !== null && last.kind === 'file' && e - s === this.lastKey.length && text.startsWith(this.lastKey, s)) {
-      last.count++;
-      return;
+    const last = this.lastKey;
+    if (last !== null && e - s === last.length && text.startsWith(last, s)) {
+      const t = this.byKey.get(last)!;
+      if (t % 8 === FILE) return void this.byKey.set(last, t + 8);
     }
     if (e > s) this.add(text.slice(s, e), 'file');
   }
@@ -61,7 +65,7 @@ export class Targets {
   /** The targets held by more than one fd, in the order first met. */
   repeated(): RepeatedTarget[] {
     const out: RepeatedTarget[] = [];
-    for (const [target, t] of this.byKey) if (t.count > 1) out.push({ target, kind: t.kind, count: t.count });
+    for (const [target, t] of this.byKey) if (t >= 16) out.push({ target, kind: FD_KINDS[t % 8]!, count: Math.floor(t / 8) });
     return out;
   }
 }
