@@ -13,6 +13,7 @@
  * otherwise the protocol stays unknown and the report says why.
  */
 import { existsSync } from 'node:fs';
+import { numberRuns } from '../util/format.js';
 
 const PYTHON_PATHS = ['/usr/bin/python3', '/bin/python3'] as const;
 const LSOF_PATHS = ['/usr/bin/lsof', '/usr/sbin/lsof', '/bin/lsof', '/sbin/lsof'] as const;
@@ -38,7 +39,7 @@ export async function socketProtocols(pid: number, fds: readonly number[], fdCou
   const { execa } = await import('execa');
   const [file, args] = python !== undefined
     ? [python, ['-I', '-S', '-c', GETXATTR, String(pid), ...fds.map(String)]]
-    : [lsof!, ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', ranges(fds), '-F', 'fn']];
+    : [lsof!, ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', numberRuns(fds).join(','), '-F', 'fn']];
   try {
     const r = await execa(file, args, { reject: false, timeout: timeoutMs, stdin: 'ignore', env: { LC_ALL: 'C' }, extendEnv: false });
     if (typeof r.stdout !== 'string') return new Map();
@@ -72,15 +73,3 @@ export function parseLsofProtocols(text: string): Map<number, string> {
   return out;
 }
 
-/** [3,4,5,9] -> "3-5,9" (lsof's -d list syntax). */
-function ranges(numbers: readonly number[]): string {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
-}

@@ -1,3 +1,4 @@
+import { numberRuns } from '../util/format.js';
 import type { Fd } from '../model/fd.js';
 import { isOrphanSocket, judgedNetns, tableInodes } from '../model/queries.js';
 import { countBy, groupBy, ranked } from '../util/group-by.js';
@@ -57,13 +58,6 @@ export default defineRule({
 
 /** [3,4,5,9] -> "3-5, 9"; long lists end in "(+N more)". */
 export function fdList(numbers: number[], max = 8): string {
-  const sorted = [...numbers].sort((a, b) => a - b);
-  const ranges: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
-    ranges.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
+  const ranges = numberRuns(numbers);
   return ranges.length <= max ? ranges.join(', ') : `${ranges.slice(0, max).join(', ')} (+${ranges.length - max} more)`;
 }

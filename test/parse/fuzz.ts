@@ -77,8 +77,8 @@ export function mutate(r: () => number, text: string): string {
 }
 
 /** Big or adversarial inputs: each must parse (or be refused) quickly. */
-export function hostileInputs(sample: string): Array<[string, string]> {
-  const MB5 = 5 * 1024 * 1024;
+export function hostileInputs(sample: string, megabytes = 5): Array<[string, string]> {
+  const MB5 = megabytes * 1024 * 1024;
   const firstRow = sample.split('\n').find((l) => l.trim() !== '' && !/^[A-Z][a-z]/.test(l)) ?? 'x';
   const near = (unit: string): string => unit.repeat(Math.floor(60_000 / unit.length));
   return [
@@ -155,11 +155,18 @@ export function expectWellBehaved(parse: (text: string, sink: LineSink) => Parse
 
 /** Runs `parse` on every hostile input under a time budget (parsing only); returns the slowest, in ms. */
 export function expectFast(parse: (text: string, sink: LineSink) => Parsed, sample: string, budgetMs = 5000): number {
+  // Bounded and linear, whatever the machine's load: each input of 5 MB is timed against the same
+  // input at 1 MB, and may take at most 10x as long (linear work takes 5x; a quadratic path 25x,
+  // a hang forever), or budgetMs on a machine fast enough for that. Inputs of one near-limit line
+  // (60 KB whatever the size) are held to budgetMs alone.
+  const small = new Map(hostileInputs(sample, 1));
   let slowest = 0;
   for (const [name, text] of hostileInputs(sample)) {
     const ms = expectWellBehaved(parse, text);
     slowest = Math.max(slowest, ms);
-    expect(ms, `${name} took ${Math.round(ms)} ms`).toBeLessThan(budgetMs);
+    const fifth = small.get(name)!;
+    const bound = fifth.length < text.length ? Math.max(budgetMs, 10 * expectWellBehaved(parse, fifth)) : budgetMs;
+    expect(ms, `${name} took ${Math.round(ms)} ms (bound ${Math.round(bound)} ms)`).toBeLessThan(bound);
   }
   return slowest;
 }

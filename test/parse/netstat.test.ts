@@ -169,5 +169,5 @@ describe('parseNetstat: properties', () => {
 
   it('never hangs: 5 MB on one line, pathological repeats', () => {
     expectFast(run, captures[1]!);
-  });
+  }, 120_000); // 14 inputs of 5 MB: the bound is per input (fuzz.ts expectFast)
 });

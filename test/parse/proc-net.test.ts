@@ -168,7 +168,7 @@ describe('/proc/net parsers: properties', () => {
     expectFast(runInet, tcp[0]!);
     expectFast(runUnix, unix[0]!);
     expectFast(runOther, other[0]!);
-  });
+  }, 300_000); // 3 parsers x 14 inputs of 5 MB: the bound is per input (fuzz.ts expectFast)
 });
 
 describe('keep(inode): only the rows a live diagnosis can use (its own, and inode 0)', () => {

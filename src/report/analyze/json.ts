@@ -4,6 +4,7 @@ import type { Snapshot } from '../../model/snapshot.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import type { CaptureResult } from '../../capture/capture.js';
 import { findingJson, summarize } from '../diagnose/json.js';
+import { safeJson } from '../../util/safe-text.js';
 
 /** Processes of a capture in report order: most severe finding first, then most fds (model/queries.ts rankProcesses). */
 export function byFindings(snapshot: Snapshot, findings: readonly Finding[]): Snapshot['processes'] {
@@ -38,5 +39,5 @@ export function analyzeJson(capture: CaptureResult, findings: readonly Finding[]
     skippedLines: capture.skippedLines.map((l) => ({ source: l.source, line: l.line, reason: l.reason })),
     warnings: snapshot.warnings,
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
+  return `${safeJson(doc, 2)}\n`;
 }

@@ -17,11 +17,7 @@ import sys
 import time
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            return int(a.split("=", 1)[1])
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 port = arg("port", 47120)

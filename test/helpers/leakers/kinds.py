@@ -20,12 +20,7 @@ import sys
 import tempfile
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            v = a.split("=", 1)[1]
-            return v if isinstance(default, str) else int(v)
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 signal.alarm(arg("lifetime", 60))

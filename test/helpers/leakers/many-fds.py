@@ -14,11 +14,7 @@ import socket
 import sys
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            return int(a.split("=", 1)[1])
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 target = arg("fds", 9000)

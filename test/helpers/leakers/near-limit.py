@@ -13,11 +13,7 @@ import signal
 import sys
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            return int(a.split("=", 1)[1])
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 limit = arg("limit", 200)

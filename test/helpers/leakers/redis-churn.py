@@ -26,12 +26,7 @@ import socket
 import sys
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            v = a.split("=", 1)[1]
-            return int(v) if isinstance(default, int) else v
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 lifetime = arg("lifetime", 60)

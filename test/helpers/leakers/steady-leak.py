@@ -15,12 +15,7 @@ import sys
 import time
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            v = a.split("=", 1)[1]
-            return type(default)(v)
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 rate = arg("rate", 5.0)

@@ -16,12 +16,7 @@ import sys
 import threading
 
 
-def arg(name, default):
-    for a in sys.argv[1:]:
-        if a.startswith(f"--{name}="):
-            v = a.split("=", 1)[1]
-            return int(v) if isinstance(default, int) else v
-    return default
+from leaker import arg  # noqa: E402 (beside this file)
 
 
 signal.alarm(arg("lifetime", 60))

@@ -158,7 +158,7 @@ describe('LsofReader: the column listing in pieces reads as it does whole', () =
     };
     fuzz(run, COLUMNS, 0x15f1);
     expectFast(run, COLUMNS[0]!);
-  });
+  }, 120_000); // 14 inputs of 5 MB: the bound is per input (fuzz.ts expectFast)
 });
 
 describe('LsofReader: lsof -F output in pieces reads as it does whole', () => {
