@@ -1,17 +1,20 @@
 /**
  * Turns the files lsof lists into records: processes (ProcessTable), fd numbers (FdNumbers), the
- * fds kept as records and the socket rows, one per socket however many fds share it.
+ * fds kept as records and the socket rows, one per socket however many fds share it. Files unlinked
+ * while open (NAME "... (deleted)") are kept as fd records with their SIZE/OFF as st_size; the
+ * targets of the other fds above 2 are tallied per process (targets.ts) without a record.
  */
 import type { Fd, FdKind } from '../../model/fd.js';
 import type { Socket } from '../../model/socket.js';
 import type { LineSink } from '../../util/skips.js';
 import { isDigits, quote } from '../text.js';
 import type { LsofFile } from './file.js';
-import { FD_NUMBER, FD_TRUNCATED, FILE_TYPES, NON_FD, SOCKET_TYPES } from './file.js';
+import { FD_NUMBER, FD_TRUNCATED, FILE_TYPES, isDeletedName, NON_FD, SOCKET_TYPES } from './file.js';
 import { FdNumbers } from './fd-numbers.js';
 import type { FdTable, ProcState } from './processes.js';
 import { ProcessTable } from './processes.js';
 import { inetSocket, TABLE_TYPES, tableSocket } from './sockets.js';
+import { tallyKey, Targets } from './targets.js';
 
 /** What one read of a capture (or a piece of it) added. */
 export interface LsofPiece {
@@ -61,11 +64,13 @@ export class Builder {
     this.sink.bad(reason, this.source, line, text);
   }
 
-  /** A file row the column reader only counts (not a socket, not kept): its fd of `kind`. */
-  count(p: ProcState, tid: number | null, fdNo: number | null, kind: FdKind): void {
-    if (fdNo === null) return;
+  /** A file row the column reader only counts (not a socket, not kept): its fd of `kind`; whether no input listed it before. */
+  count(p: ProcState, tid: number | null, fdNo: number | null, kind: FdKind): boolean {
+    if (fdNo === null) return false;
     this.numbers.listed(p.process.pid, tid, fdNo);
-    if (this.table.list(p, fdNo, kind) !== 'repeat') this.records++;
+    const listed = this.table.list(p, fdNo, kind);
+    if (listed !== 'repeat') this.records++;
+    return listed === 'new';
   }
 
   /** A file read whole; `tail` is a socket row's text from TYPE on (see ProcState.tails). */
@@ -123,8 +128,19 @@ export class Builder {
       const listed = this.table.list(p, fdNo, kind);
       if (listed === 'repeat') return; // the same fd again, on a thread's row
       this.records++;
-      if (listed === 'new' && (this.keepAll || kind === 'socket')) {
-        this.fds.push({ pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } });
+      const deleted = FILE_TYPES.has(type) && isDeletedName(f.name);
+      if (listed === 'new' && (this.keepAll || kind === 'socket' || deleted)) {
+        const fd: Fd = { pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } };
+        if (deleted) {
+          fd.deleted = true;
+          fd.size = f.size !== undefined && f.size !== null && f.size.length < 16 && isDigits(f.size) ? Number(f.size) : null;
+          fd.diskBytes = null; // lsof gives no blocks
+        }
+        this.fds.push(fd);
+      }
+      if (listed === 'new' && fdNo > 2) {
+        const key = tallyKey(kind, f.name, f.node);
+        if (key !== null) (p.targets ??= new Targets()).add(key, kind);
       }
       if (kind === 'socket' && tail !== null) (p.tails ??= [])[fdNo] = tail;
     }

@@ -13,13 +13,16 @@
  * - unix rows: NAME "[path] type=STREAM (CONNECTED)"; lsof cuts a path at its first space;
  * - "lsof: WARNING: ..." lines and their indented continuation are skipped; NOFD rows (fd directory
  *   unreadable) mark the process's fd table incomplete;
- * - fd numbers of 10000 and up read "*000r", "*001r", ... (fd-numbers.ts).
+ * - fd numbers of 10000 and up read "*000r", "*001r", ... (fd-numbers.ts);
+ * - files unlinked while open end their NAME in " (deleted)"; `lsof +L`/`+L1` (only those) add an
+ *   NLINK column after SIZE/OFF.
  *
  * One reader, fast on big captures: a row is read in place, by character codes and offsets into the
  * text, tokens found only as far as needed. Most rows of a big capture are files (mem, txt, REG,
- * FIFO, ...) or a thread's repeat of an fd already read: their fd is counted without a string or an
- * object per row. A socket row (or any row, when every fd is kept) is then read on from its TYPE
- * into an LsofFile for the builder. All scratch state belongs to the reader: readers are independent.
+ * FIFO, ...) or a thread's repeat of an fd already read: their fd is counted (and its target tallied,
+ * targets.ts) without an object per row, nor a string unless the target is new. A socket row, a
+ * deleted file (or any row, when every fd is kept) is then read on from its TYPE into an LsofFile
+ * for the builder. All scratch state belongs to the reader: readers are independent.
  * This file is over 400 lines because the row reader is one piece: splitting it would scatter the
  * offsets it shares.
  */
@@ -29,7 +32,9 @@ import { isPreamble } from '../../capture/detect-format.js';
 import { isSpace, MAX_LINE, quote } from '../text.js';
 import type { Builder } from './builder.js';
 import type { LsofFile } from './file.js';
-import { SOCKET_TYPES, splitInetName } from './file.js';
+import { DELETED, SOCKET_TYPES, splitInetName } from './file.js';
+import type { ProcState } from './processes.js';
+import { tallyKey, Targets } from './targets.js';
 import { unescapeLsof } from './unescape.js';
 
 /** Column layout from a header line "COMMAND PID [TID TASKCMD] [PPID] [PGID] USER FD TYPE ...". */
@@ -40,9 +45,11 @@ interface Layout {
   extra: number;
   /** Where the right-aligned TID column ends in the header: breaks ties on odd rows. */
   tidEnd: number | null;
+  /** An NLINK column after SIZE/OFF (`lsof +L`, `+L1`). */
+  nlink: boolean;
 }
 
-const NO_LAYOUT: Layout = { tasks: null, extra: 0, tidEnd: null };
+const NO_LAYOUT: Layout = { tasks: null, extra: 0, tidEnd: null, nlink: false };
 
 /** The layout a header line ("COMMAND PID ...") gives. */
 function layoutOf(raw: string): Layout {
@@ -53,6 +60,7 @@ function layoutOf(raw: string): Layout {
     tasks: tid !== null,
     extra: user < 0 ? 0 : names.slice(2, user).filter((n) => n === 'PPID' || n === 'PGID').length,
     tidEnd: tid === null ? null : tid.index + 3,
+    nlink: names.includes('NLINK'),
   };
 }
 
@@ -205,6 +213,11 @@ export class ColumnsReader {
   /** The last FD word read by fdClass: its number (or last 3 digits of "*NNN") and where its digits end. */
   private fdValue = 0;
   private fdEnd = 0;
+  /** Tokens of the last fileColumns(): -1 where the row has none. */
+  private deviceAt = -1;
+  private sizeAt = -1;
+  private nodeAt = -1;
+  private nameAt = -1;
   private lastTid: number | null = null;
   private stop: ((line: string) => boolean) | null = null;
   private rowStart = 0;
@@ -480,8 +493,9 @@ export class ColumnsReader {
     let fdNo: number | null = null;
     if (fd === FD_NUM) fdNo = this.fdValue;
     // A row the builder must read whole: a socket (unless a thread's row repeating one read before:
-    // the same text from TYPE on reads the same), NOFD, PID 0 (reported there), every row when all fds are kept.
-    if (fd === FD_NOFD || pid === 0 || b.keepAll || type === T_SOCKET) {
+    // the same text from TYPE on reads the same), a deleted file (kept), NOFD, PID 0 (reported there),
+    // every row when all fds are kept.
+    if (fd === FD_NOFD || pid === 0 || b.keepAll || type === T_SOCKET || (type === T_FILE && fd !== FD_NAMED && this.endsDeleted(le))) {
       const ts = this.ts[u + 2]!;
       if (type === T_SOCKET && pid !== 0 && fdNo !== null && b.table.sameTail(pid, fdNo, text, ts, le)) {
         b.numbers.listed(pid, tid, fdNo);
@@ -492,18 +506,56 @@ export class ColumnsReader {
     if (fd === FD_TRUNC) fdNo = b.numbers.truncated(pid, tid, this.fdValue);
     let kind = KIND_OF[type]!;
     if (type === T_FIFO) {
-      // [DEVICE] [SIZE/OFF] [NODE] NAME, as whole() reads them: a pipe's NAME is "pipe".
-      let i = u + 3;
-      if (this.isDeviceOrSize(i, false)) i++;
-      if (this.isDeviceOrSize(i, true) && this.isNum(i + 1) && this.has(i + 2)) i++;
-      if (this.isNum(i) && this.has(i + 1)) i++;
-      if (this.has(i) && !this.has(i + 1) && this.te[i]! - this.ts[i]! === 4 && text.startsWith('pipe', this.ts[i]!)) kind = 'pipe';
+      // a pipe's NAME is "pipe"
+      this.fileColumns(u + 3, false);
+      const n = this.nameAt;
+      if (n >= 0 && !this.has(n + 1) && this.te[n]! - this.ts[n]! === 4 && text.startsWith('pipe', this.ts[n]!)) kind = 'pipe';
     }
     const proc = b.table.peek(pid) ?? b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
     // a thread's rows are contiguous: its tid is added once per run of them
     if (tid !== null && tid !== pid && tid !== this.lastTid) (proc.tids ??= new Set()).add(tid);
     this.lastTid = tid;
-    b.count(proc, tid, fdNo, kind);
+    if (b.count(proc, tid, fdNo, kind) && fdNo! > 2 && (type === T_FILE || type === T_ANON || type === T_FIFO)) {
+      if (type !== T_FIFO) this.fileColumns(u + 3, false);
+      this.tally(proc, kind);
+    }
+  }
+
+  /** Whether the row, up to `le`, ends in " (deleted)" (trailing blanks aside). */
+  private endsDeleted(le: number): boolean {
+    const text = this.text;
+    let e = le;
+    while (e > 0 && isSpace(text.charCodeAt(e - 1))) e--;
+    return text.charCodeAt(e - 1) === 41 && text.endsWith(DELETED, e);
+  }
+
+  /**
+   * [DEVICE] [SIZE/OFF] [NLINK] [NODE] NAME from token i, into deviceAt, sizeAt, nodeAt, nameAt:
+   * DEVICE is "maj,min" or 0x..., SIZE/OFF 0t.., 0x.. or a number, NLINK a number under an NLINK
+   * header; a `socket` row's NODE (its inode) may end the row.
+   */
+  private fileColumns(i: number, socket: boolean): void {
+    let j = i;
+    this.deviceAt = this.sizeAt = this.nodeAt = this.nameAt = -1;
+    if (this.isDeviceOrSize(j, false)) this.deviceAt = j++;
+    if (this.isDeviceOrSize(j, true) && this.isNum(j + 1) && this.has(j + 2)) this.sizeAt = j++;
+    if (this.layout.nlink && this.isNum(j) && this.isNum(j + 1) && this.has(j + 2)) j++;
+    if (this.isNum(j) && (this.has(j + 1) || socket)) this.nodeAt = j++;
+    if (this.has(j)) this.nameAt = j;
+  }
+
+  /** Tallies the target of the row's new fd (a file, pipe or anon inode) for `p`, after fileColumns(). */
+  private tally(p: ProcState, kind: FdKind): void {
+    const n = this.nameAt;
+    if (n < 0) return;
+    const { text } = this;
+    const s = this.ts[n]!;
+    let e = this.end;
+    while (e > s && isSpace(text.charCodeAt(e - 1))) e--;
+    const targets = (p.targets ??= new Targets());
+    if (kind === 'file') return targets.addFileAt(text, s, e);
+    const key = tallyKey(kind, text.slice(s, e), this.nodeAt < 0 ? null : this.tok(this.nodeAt));
+    if (key !== null) targets.add(key, kind);
   }
 
   /**
@@ -541,16 +593,11 @@ export class ColumnsReader {
       inet.txQueue = split.txQueue;
       return b.add(inet, tail);
     }
-    // [DEVICE] [SIZE/OFF] [NODE] NAME: DEVICE is "maj,min" or 0x..., SIZE/OFF 0t.., 0x.. or a number.
-    let j = i;
-    let device: string | null = null;
-    let node: string | null = null;
-    if (this.isDeviceOrSize(j, false)) device = tok(j++);
-    if (this.isDeviceOrSize(j, true) && this.isNum(j + 1) && this.has(j + 2)) j++;
-    // a socket row: its inode even without a NAME after it
-    if (this.isNum(j) && (this.has(j + 1) || SOCKET_TYPES.has(type))) node = tok(j++);
-    const name = this.has(j) ? from(j).trim() : '';
+    this.fileColumns(i, SOCKET_TYPES.has(type));
+    const name = this.nameAt < 0 ? '' : from(this.nameAt).trim();
     if (SOCKET_TYPES.has(type) && name === '' && type !== 'netlink') return b.bad(lineNo, raw, `expected a NAME after the inode of a ${type} row`);
-    b.add(file(type, device, node, null, name), tail);
+    const f = file(type, this.deviceAt < 0 ? null : tok(this.deviceAt), this.nodeAt < 0 ? null : tok(this.nodeAt), null, name);
+    if (this.sizeAt >= 0) f.size = tok(this.sizeAt);
+    b.add(f, tail);
   }
 }

@@ -5,7 +5,8 @@
  * tag. A process set starts at "p", a file set at "f" (or, when "f" was not asked for, at a tag
  * repeated within the set). Example: `p9543 / cst-srv / f4 / tIPv4 / PTCP /
  * n127.0.0.1:47002->127.0.0.1:38146 / TST=CLOSE_WAIT / TQR=1 / TQS=0` -> fd 4 of pid 9543 and a
- * CLOSE_WAIT tcp socket with rxQueue 1. Text may come in pieces, each ending with a whole file set
+ * CLOSE_WAIT tcp socket with rxQueue 1. A file unlinked while open ends its "n" in " (deleted)"
+ * and has its st_size in "s" (an offset reads "s0t..."); "k" (link count, `+L`) is read over. Text may come in pieces, each ending with a whole file set
  * (cut before a "p" or "f" line): the process set being read goes on in the reader.
  */
 import { detach } from '../../capture/text-input.js';
@@ -53,6 +54,7 @@ export class FieldsReader {
         node: f.get('i') ?? null,
         protocol: f.get('P') ?? null,
         name: (f.get('n') ?? '').trim(),
+        size: f.get('s') ?? null,
         state: f.get('TST') ?? null,
         rxQueue: queue(f.get('TQR')),
         txQueue: queue(f.get('TQS')),

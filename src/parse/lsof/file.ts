@@ -21,6 +21,8 @@ export interface LsofFile {
   /** Protocol of IPv4/IPv6 rows (NODE column, -F "P"). */
   protocol: string | null;
   name: string;
+  /** SIZE/OFF (-F "s"): a size (digits) or an offset ("0t..."); the builder keeps a deleted file's size. */
+  size?: string | null;
   /** From "(STATE QR=n QS=n)" or the -F "T" fields. */
   state: string | null;
   rxQueue: number | null;
@@ -39,6 +41,14 @@ export const LSOF_STATES: Record<string, TcpState> = {
 /** TYPE values that are sockets; those lsof found in a /proc/net table get a socket row. */
 export const SOCKET_TYPES = new Set(['IPv4', 'IPv6', 'sock', 'unix', 'netlink', 'raw', 'raw6', 'pack', 'ax25', 'ipx', 'x.25', 'atalk', 'inet', 'inet6', 'key', 'ndrv']);
 export const FILE_TYPES = new Set(['REG', 'DIR', 'CHR', 'BLK', 'LINK']);
+/** The end of the NAME of a file unlinked while open (`lsof +L1` lists only those). */
+export const DELETED = ' (deleted)';
+
+/** A file unlinked while open: NAME "/var/log/app.log (deleted)"; not a memfd ("/memfd:x (deleted)"). */
+export function isDeletedName(name: string): boolean {
+  return name.endsWith(DELETED) && name.charCodeAt(0) === 47 && !name.startsWith('/memfd:');
+}
+
 /** FD words that are no fd number. */
 export const NON_FD = /^(cwd|rtd|txt|mem|mmap|ltx|DEL|NOFD|pd|tr|v86|err|jld|m86|Mxx)$/;
 /** FD column: a number, the mode (r w u, or blank) and the lock character. */

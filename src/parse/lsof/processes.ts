@@ -4,6 +4,7 @@
  */
 import type { FdKind } from '../../model/fd.js';
 import type { Process } from '../../model/process.js';
+import type { RepeatedTarget, Targets } from './targets.js';
 
 /**
  * The fds of one process listed so far: fd number -> the input that listed it first. An array, not
@@ -22,6 +23,8 @@ export interface ProcState {
   count: number;
   /** Socket fds: the row's text from TYPE on, so a thread row repeating it is known without decoding it again. */
   tails: string[] | null;
+  /** Targets of its fds above 2 (targets.ts), made at the first. */
+  targets: Targets | null;
 }
 
 /** How a listed fd counts: first listed by anyone, by an earlier input, or again by this input. */
@@ -57,7 +60,7 @@ export class ProcessTable {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
         fdTableComplete: true, fdLimit: null, netns: null, threads: null, fdKinds: null,
       },
-      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null,
+      tids: null, fds, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 }, count: 0, tails: null, targets: null,
     };
     this.procs.set(pid, p);
     this.created.push(p);
@@ -89,13 +92,14 @@ export class ProcessTable {
     return out;
   }
 
-  /** Every process read: fd counts, kinds, threads (when the capture lists tasks). */
-  processes(tasksListed: boolean): Array<Process & { fdKinds: Record<FdKind, number> }> {
-    return [...this.procs.values()].map(({ process, tids, kinds, count }) => ({
+  /** Every process read: fd counts, kinds, threads (when the capture lists tasks), targets held by several fds. */
+  processes(tasksListed: boolean): Array<Process & { fdKinds: Record<FdKind, number>; repeatedTargets: RepeatedTarget[] }> {
+    return [...this.procs.values()].map(({ process, tids, kinds, count, targets }) => ({
       ...process,
       fdCount: count,
       threads: tasksListed ? 1 + (tids?.size ?? 0) : null,
       fdKinds: kinds,
+      repeatedTargets: targets === null ? [] : targets.repeated(),
     }));
   }
 }

@@ -16,6 +16,7 @@ import { Builder } from './builder.js';
 import { ColumnsReader } from './columns.js';
 import { FieldsReader } from './fields.js';
 import type { FdTable } from './processes.js';
+import type { RepeatedTarget } from './targets.js';
 
 export type { FdTable } from './processes.js';
 
@@ -66,8 +67,11 @@ export class LsofReader {
     return { ...this.builder.takePiece(), stoppedAt: at };
   }
 
-  /** Once every piece was read: the processes, with fd counts and kinds (and threads, when the capture lists tasks). */
-  end(): Array<Process & { fdKinds: Record<FdKind, number> }> {
+  /**
+   * Once every piece was read: the processes, with fd counts and kinds, targets held by several fds
+   * (and threads, when the capture lists tasks).
+   */
+  end(): Array<Process & { fdKinds: Record<FdKind, number>; repeatedTargets: RepeatedTarget[] }> {
     if (this.reader instanceof FieldsReader) this.reader.endProcess(); // the last process set ends with the capture
     return this.builder.table.processes(this.builder.tasksListed);
   }

@@ -1,8 +1,8 @@
 /**
  * LsofReader as `fdleak analyze` streams a capture (in pieces, socket fds kept, other fds only
  * counted) against the same reader on the whole text with every fd kept: a capture read in pieces,
- * cut anywhere an analysis may cut it, gives the same processes (fds by kind), socket fds, socket
- * rows, skipped lines and record count. Counted rows are read in place (character codes and
+ * cut anywhere an analysis may cut it, gives the same processes (fds by kind, targets held by several
+ * fds), socket fds, deleted files' fds, socket rows, skipped lines and record count. Counted rows are read in place (character codes and
  * offsets); kept rows are read on into a file record: the two must agree, on real captures and on
  * mutated and random ones.
  * As `fdleak analyze` always did, lines around the tool's output (blank, "$ cmd", "# note") are
@@ -60,7 +60,7 @@ function pieces(format: Format, text: string, starts: number[]): Outcome {
     out.sockets.push(...piece.sockets);
     out.records += piece.records;
   });
-  out.processes = reader.end().map((p) => ({ pid: p.pid, command: p.command, fdTableComplete: p.fdTableComplete, fdKinds: p.fdKinds }));
+  out.processes = reader.end().map((p) => ({ pid: p.pid, command: p.command, fdTableComplete: p.fdTableComplete, fdKinds: p.fdKinds, repeatedTargets: p.repeatedTargets }));
   out.skipped = sink.skipped.map((s) => ({ line: s.line, reason: s.reason, text: s.text }));
   return out;
 }
@@ -74,9 +74,11 @@ function cuts(text: string, fields: boolean, r: () => number, n: number): number
 
 const COLUMNS = ['list-everything.txt', 'tcp-udp-queues.txt', 'sockets-files.txt', 'nonroot.txt', 'threads-K.txt', 'numeric-user-ppid-pgid.txt',
   'names-resolved.txt', 'truncated-fd-numbers.txt', 'ipv6-v4mapped.txt', 'wide-command.txt', 'no-protocol-X.txt', 'close-wait-filter.txt',
-  'bad-garbage.txt', 'bad-truncated.txt'].map((n) => fixture(`lsof/${n}`));
+  'bad-garbage.txt', 'bad-truncated.txt'].map((n) => fixture(`lsof/${n}`))
+  .concat(['lsof.txt', 'lsof-L1.txt'].map((n) => fixture(`rules/deleted-files/fires-lsof/${n}`))); // deleted files, +L1's NLINK, repeated targets
 const FIELDS = ['list-everything.txt', 'pcfnPtT-i.txt', 'many-fields.txt', 'n-only.txt', 'nonroot.txt', 'threads.txt', 'truncated-fd-numbers.txt',
-  'bad-garbage.txt', 'bad-unknown-tag.txt'].map((n) => fixture(`lsof-F/${n}`)).concat(fixture('lsof-F/F0-i.txt').replace(/\0\n?/g, '\n'));
+  'bad-garbage.txt', 'bad-unknown-tag.txt'].map((n) => fixture(`lsof-F/${n}`)).concat(fixture('lsof-F/F0-i.txt').replace(/\0\n?/g, '\n'))
+  .concat(fixture('rules/deleted-files/fires-lsof/lsof-F.txt'));
 
 function same(parseWhole: Whole, format: Format, fields: boolean, text: string, r: () => number): void {
   const reference = whole(parseWhole, text);
@@ -105,6 +107,18 @@ describe('LsofReader: the column listing in pieces reads as it does whole', () =
       } catch (error) {
         throw new Error(`case ${i} failed on ${JSON.stringify(text.slice(0, 400))}: ${String(error)}`);
       }
+    }
+  });
+
+  it('keeps deleted files (with and without +L1\'s NLINK column) and tallies repeated targets as whole', () => {
+    const r = rng(0x9e7);
+    for (const name of ['lsof.txt', 'lsof-L1.txt']) {
+      const text = fixture(`rules/deleted-files/fires-lsof/${name}`);
+      const reference = whole(readColumns, text);
+      expect(reference.fds.filter((f) => f.deleted === true).length).toBeGreaterThan(0);
+      expect(reference.fds.every((f) => f.kind === 'socket' || typeof f.size === 'number')).toBe(true);
+      if (name === 'lsof.txt') expect(reference.processes.flatMap((p) => p.repeatedTargets as unknown[]).length).toBeGreaterThan(0);
+      same(readColumns, 'lsof', false, text, r);
     }
   });
 
@@ -151,6 +165,14 @@ describe('LsofReader: lsof -F output in pieces reads as it does whole', () => {
   it('on every real capture, cut before any "p" or "f" line', () => {
     const r = rng(0x9e5);
     for (const text of FIELDS) same(readFields, 'lsof-F', true, text, r);
+  });
+
+  it('keeps deleted files ("s" as their size) and tallies repeated targets as whole', () => {
+    const text = fixture('rules/deleted-files/fires-lsof/lsof-F.txt');
+    const reference = whole(readFields, text);
+    expect(reference.fds.filter((f) => f.deleted === true && typeof f.size === 'number').length).toBeGreaterThan(0);
+    expect(reference.processes.flatMap((p) => p.repeatedTargets as unknown[]).length).toBeGreaterThan(0);
+    same(readFields, 'lsof-F', true, text, rng(0x9e8));
   });
 
   it('on mutated and random captures', () => {
