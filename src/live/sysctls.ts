@@ -69,7 +69,7 @@ function systemProgram(candidates: readonly string[]): string | undefined {
  * after `timeoutMs`. grep -H prefixes each value with its file, so a file the kernel lacks costs
  * only that value. `{ error }`, saying why, when it could not be run.
  */
-export async function readNetSysctlsIn(netnsPath: string, timeoutMs = 2000): Promise<NetSysctls | { error: string }> {
+export async function readNetSysctlsIn(netnsPath: string, timeoutMs = 5000): Promise<NetSysctls | { error: string }> {
   const nsenter = systemProgram(NSENTER);
   const grep = systemProgram(GREP);
   if (nsenter === undefined || grep === undefined) return { error: `${nsenter === undefined ? 'nsenter' : 'grep'} not found in /usr/bin or /bin` };
