@@ -85,8 +85,9 @@ export default defineRule({
           + (fin.length === 0 ? '' : `, the other half of the ${fin.length} FIN_WAIT2 held by ${holders(fin, snapshot.processes)}`)
           + ` (threshold ${min})`,
         evidence: rows.map((r) => ({ ...r })),
+        ...(pid === null && unread.length === 0 ? { advice: `${ADVICE} ${whoHolds(top)}` } : {}),
         ...(unread.length === 0 ? {} : {
-          advice: `${ADVICE} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
+          advice: `${ADVICE}${pid === null ? ` ${whoHolds(top)}` : ''} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
             'A handler is blocked or deadlocked before it read the request (waiting on a lock, a pool, an upstream): look at what those threads or tasks wait on, not only at close() on error paths.',
         }),
       }];
@@ -108,6 +109,12 @@ export default defineRule({
     return owned.concat(ownerless);
   },
 });
+
+/** How to find the process behind rows that name no owner. */
+function whoHolds(top: { peer: string; listener?: string }): string {
+  const port = top.listener === undefined ? top.peer.slice(top.peer.lastIndexOf(':') + 1) : top.listener.slice(1);
+  return `These rows name no owner: find the process with \`ss -tnp state close-wait\` or \`lsof -nP -iTCP:${port} -sTCP:CLOSE_WAIT\` (as root).`;
+}
 
 /**
  * Data bytes left unread in CLOSE_WAIT rows. Their rx_queue (Recv-Q) is rcv_nxt - copied_seq, and

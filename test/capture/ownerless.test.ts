@@ -53,6 +53,7 @@ describe('ownerless rows still feed close-wait, with pid null, grouped on the li
     expect([cw!.pid, cw!.count, cw!.confidence]).toEqual([null, total(clients), 'high']);
     expect(groups(cw!)).toEqual(expected(clients));
     expect(cw!.message).toContain('held by an owner this input does not name');
+    expect(cw!.advice).toContain('lsof -nP -iTCP:47110 -sTCP:CLOSE_WAIT');
   });
 
   it('raw /proc/net/tcp (inode set, pid unknown): close-wait with pid null, the count of st 08 rows with an inode', async () => {
