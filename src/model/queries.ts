@@ -1,3 +1,4 @@
+import type { Fd } from './fd.js';
 import type { Process } from './process.js';
 import type { ProcessStats, ScanSort } from './scan.js';
 import type { Snapshot } from './snapshot.js';
@@ -34,6 +35,40 @@ export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, 
  */
 export function isOwnerless(s: Socket): boolean {
   return s.inode === '0' || (s.inode === null && s.owners.length === 0);
+}
+
+/**
+ * Local ports that are listeners by the rows' own shape, for data without LISTEN rows (a grep for
+ * CLOSE_WAIT drops them): a local port shared by at least `min` rows whose peers are all distinct
+ * and on ephemeral ports (inside `range` when known, else 1024 and up). A client's connections
+ * never share a local port (connect() picks a new one each time), so they never qualify.
+ */
+export function inferredListenPorts(rows: readonly Socket[], min: number, range: [number, number] | null): Set<number> {
+  const byPort = new Map<number, Socket[]>();
+  for (const s of rows) {
+    if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) continue;
+    const list = byPort.get(s.local.port);
+    if (list === undefined) byPort.set(s.local.port, [s]);
+    else list.push(s);
+  }
+  const ephemeral = (port: number): boolean => (range === null ? port >= 1024 : port >= range[0] && port <= range[1]);
+  const out = new Set<number>();
+  for (const [port, list] of byPort) {
+    if (list.length < min) continue;
+    const peers = new Set(list.map((s) => `${s.remote!.address}|${s.remote!.port}`));
+    if (peers.size === list.length && list.every((s) => ephemeral(s.remote!.port!))) out.add(port);
+  }
+  return out;
+}
+
+/** Rows of captured text that name no owner but are held by an fd (inode unknown or not 0): someone's, not the kernel's alone. */
+export function isUnnamedOwner(s: Socket): boolean {
+  return s.owners.length === 0 && s.inode !== '0';
+}
+
+/** An fd lsof listed as TYPE `sock`: a socket it found in no /proc/net table of its own network namespace. */
+export function isLsofSockRow(fd: Pick<Fd, 'kind' | 'target'>): boolean {
+  return fd.kind === 'socket' && /^(?:protocol: |can't identify protocol)/.test(fd.target);
 }
 
 /** Is `address` a wildcard listening address? */

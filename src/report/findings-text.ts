@@ -11,21 +11,23 @@ export const COMPACT = { chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right
 export const SHOWN_FINDINGS = 20;
 
 /**
- * Ranked findings as text: severity badge, rule, message, evidence table, advice. A rule's advice is
+ * Ranked findings as text: severity badge, rule, message, evidence table, advice. `partial`: the line
+ * that replaces "nothing here looks like a leak" when the input let only part be judged. A rule's advice is
  * printed once, at its first finding; past `limit` findings, the rest are counted by rule: a
  * capture of thousands of processes gives hundreds of findings that say the same thing.
  */
-export function renderFindings(c: ChalkInstance, findings: readonly Finding[], showPid: boolean, limit = SHOWN_FINDINGS): string[] {
+export function renderFindings(c: ChalkInstance, findings: readonly Finding[], showPid: boolean, limit = SHOWN_FINDINGS, partial?: string): string[] {
   const out: string[] = [];
   if (findings.length === 0) {
-    out.push(c.green('no findings: nothing here looks like a leak'));
+    // Over a partial view (rules that could not run, owners not named), say what was judged.
+    out.push(partial === undefined ? c.green('no findings: nothing here looks like a leak') : c.yellow(wrap(partial, 96)));
     return out;
   }
   out.push(c.bold(`${findings.length} finding${findings.length === 1 ? '' : 's'}, worst first`));
   const advised = new Map<string, number>(); // rule -> the finding number that carries its advice
   findings.slice(0, limit).forEach((f, i) => {
     out.push('');
-    const who = showPid ? (f.pid === null ? 'no owner: ' : `pid ${f.pid} ${safeText(f.command ?? '')}: `) : '';
+    const who = showPid ? (f.pid === null ? 'no pid: ' : `pid ${f.pid} ${safeText(f.command ?? '')}: `) : '';
     out.push(`${i + 1}. ${badge(c, f.severity)} ${c.bold(f.rule)}  ${who}${safeText(f.message)}`);
     if (f.confidence === 'low') out.push(indent(c.dim(`low confidence: ${safeText(f.confidenceReason ?? 'the input cannot prove it')}`), 3));
     if (f.evidence.length > 0) out.push(indent(evidenceTable(f), 3));

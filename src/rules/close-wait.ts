@@ -1,9 +1,10 @@
-import { namespaceGroups, socketsByOwner } from '../model/queries.js';
+import { inferredListenPorts, isUnnamedOwner, listenerCovers, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { countBy, ranked } from '../util/group-by.js';
 import { formatEndpoint } from '../util/format.js';
 import { serviceName } from '../util/services.js';
 import { holders, otherHalf, rowsByTuple } from './halves.js';
+import type { Draft } from './rule.js';
 import { defineRule } from './rule.js';
 import { diagnosedProcess } from './subject.js';
 
@@ -20,33 +21,38 @@ export default defineRule({
   severity: 'warning',
   summary: 'sockets stuck in CLOSE_WAIT: the peer closed, the process never called close()',
   needs: ['socketTables'],
-  defaults: { min: 10, critical: 1000, evidence: 5 },
+  defaults: { min: 10, critical: 1000, evidence: 5, listenerPeers: 3 },
   describe: {
-    min: 'CLOSE_WAIT sockets one process must own to fire',
+    min: 'CLOSE_WAIT sockets one process (or the rows without a named owner) must hold to fire',
     critical: 'critical from this many on',
     evidence: 'peer groups listed',
+    listenerPeers: 'with no LISTEN row, rows sharing a local port with this many distinct peers on ephemeral ports make it a listener',
   },
   advice: ADVICE,
-  check(snapshot, { min, critical, evidence }) {
+  check(snapshot, { min, critical, evidence, listenerPeers }) {
     // A live diagnosis may hold other processes' CLOSE_WAIT rows (the other half of its FIN_WAIT2):
     // judge only the diagnosed process then. (A capture judges every owner it names, as before.)
     const subject = snapshot.kind === 'live' ? diagnosedProcess(snapshot.processes) : null;
+    const groups = namespaceGroups(snapshot);
     // FIN_WAIT2 rows of each namespace, by tuple: the other half of a CLOSE_WAIT row.
-    const finWait2 = new Map(namespaceGroups(snapshot).map(({ netns, rows }) => [netns, rowsByTuple(rows, 'FIN_WAIT2')]));
+    const finWait2 = new Map(groups.map(({ netns, rows }) => [netns, rowsByTuple(rows, 'FIN_WAIT2')]));
+    // Listener ports of each namespace told by the rows' shape (a grep that dropped the LISTEN rows).
+    const inferred = new Map(groups.map(({ netns, rows }) => [netns, inferredListenPorts(rows, listenerPeers, portRangeOf(snapshot, netns))]));
     const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
-    return [...socketsByOwner(snapshot)].flatMap(([pid, sockets]) => {
-      if (subject !== null && pid !== subject.pid) return [];
-      const halves = finWait2.get(netnsOf.get(pid) ?? null) ?? finWait2.get(null) ?? new Map<string, Socket>();
-      const listenPorts = new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+    const judge = (pid: number | null, netns: string | null, sockets: readonly Socket[], listenPorts: ReadonlySet<number | null | undefined>): Draft[] => {
+      const halves = finWait2.get(netns) ?? finWait2.get(null) ?? new Map<string, Socket>();
+      const guessed = inferred.get(netns) ?? inferred.get(null) ?? new Set<number>();
       const stuck = sockets.filter((s) => s.state === 'CLOSE_WAIT');
       if (stuck.length < min) return [];
-      // Server side (local port is one of its listeners): peers are clients on ephemeral ports,
-      // so group by client address and listener; client side: group by the remote endpoint.
+      // Server side (local port is a listener's): peers are clients on ephemeral ports, so group by
+      // client address and listener; client side: group by the remote endpoint.
+      const serverSide = (s: Socket): boolean => listenPorts.has(s.local?.port) || (s.local?.port != null && guessed.has(s.local.port));
       const keyOf = (s: Socket): string =>
-        listenPorts.has(s.local?.port) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`;
-      const groups = ranked(countBy(stuck, keyOf));
+        serverSide(s) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`;
+      const ranks = ranked(countBy(stuck, keyOf));
+      const noListenerRow = stuck.some((s) => serverSide(s) && !listenPorts.has(s.local?.port));
       type Row = { peer: string; listener?: string; service: string | null; count: number; unreadSockets?: number; unreadBytes?: number; finWait2Peers?: number };
-      const rows: Row[] = groups.slice(0, evidence).map(([key, count]) => {
+      const rows: Row[] = ranks.slice(0, evidence).map(([key, count]) => {
         const [side, a, port] = key.split('\t') as [string, string, string | undefined];
         const members = stuck.filter((s) => keyOf(s) === key);
         const unread = members.filter((s) => (s.rxQueue ?? 0) > 0);
@@ -68,23 +74,47 @@ export default defineRule({
       const topText = top.listener === undefined
         ? `${top.peer}${top.service === null ? '' : ` (${top.service})`}`
         : `clients ${top.peer} of listener ${top.listener}${top.service === null ? '' : ` (${top.service})`}`;
-      const share = groups.length === 1 ? 'all' : `${top.count}`;
+      const share = ranks.length === 1 ? 'all' : `${top.count}`;
+      const owner = pid === null ? ' held by an owner this input does not name' : '';
       return [{
         pid, score: stuck.length, count: stuck.length,
         severity: stuck.length >= critical ? ('critical' as const) : undefined,
-        message: `${stuck.length} sockets in CLOSE_WAIT, ${share} of them ${top.listener === undefined ? 'to' : 'from'} ${topText}`
+        message: `${stuck.length} sockets in CLOSE_WAIT${owner}, ${share} of them ${top.listener === undefined ? 'to' : 'from'} ${topText}`
+          + (noListenerRow ? ' (no LISTEN row in the data: listener told by its many clients on ephemeral ports)' : '')
           + (unread.length === 0 ? '' : `, ${unread.length === stuck.length ? 'all' : unread.length} never read to the end (${unreadBytes} bytes of data and the peer's FIN left in Recv-Q)`)
           + (fin.length === 0 ? '' : `, the other half of the ${fin.length} FIN_WAIT2 held by ${holders(fin, snapshot.processes)}`)
           + ` (threshold ${min})`,
         evidence: rows.map((r) => ({ ...r })),
+        ...(pid === null && unread.length === 0 ? { advice: `${ADVICE} ${whoHolds(top)}` } : {}),
         ...(unread.length === 0 ? {} : {
-          advice: `${ADVICE} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
+          advice: `${ADVICE}${pid === null ? ` ${whoHolds(top)}` : ''} Here ${unread.length} of the ${stuck.length} were never read to the end (Recv-Q > 0: not even the EOF was read): the application stopped reading them, not only closing. ` +
             'A handler is blocked or deadlocked before it read the request (waiting on a lock, a pool, an upstream): look at what those threads or tasks wait on, not only at close() on error paths.',
         }),
       }];
+    };
+    const owned = [...socketsByOwner(snapshot)].flatMap(([pid, sockets]) => {
+      if (subject !== null && pid !== subject.pid) return [];
+      return judge(pid, netnsOf.get(pid) ?? null, sockets, new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port)));
     });
+    // Captured text whose rows name no owner (netstat or ss without -p, /proc/net/tcp): still an
+    // incident, with pid null, grouped on the namespace's listeners. Inode 0 rows were never
+    // accepted (accept-backlog's); a live diagnosis judges its own process only.
+    // Rows on a listener with a non-empty accept queue may be its unaccepted children (accept-backlog's).
+    const ownerless = snapshot.kind === 'live' ? [] : groups.flatMap(({ netns, rows }) => {
+      const listeners = rows.filter((s) => s.state === 'LISTEN');
+      const queued = listeners.filter((l) => (l.rxQueue ?? 0) > 0);
+      const unnamed = rows.filter((s) => isUnnamedOwner(s) && !queued.some((l) => listenerCovers(l, s.local)));
+      return judge(null, netns, unnamed, new Set(listeners.map((s) => s.local?.port)));
+    });
+    return owned.concat(ownerless);
   },
 });
+
+/** How to find the process behind rows that name no owner. */
+function whoHolds(top: { peer: string; listener?: string }): string {
+  const port = top.listener === undefined ? top.peer.slice(top.peer.lastIndexOf(':') + 1) : top.listener.slice(1);
+  return `These rows name no owner: find the process with \`ss -tnp state close-wait\` or \`lsof -nP -iTCP:${port} -sTCP:CLOSE_WAIT\` (as root).`;
+}
 
 /**
  * Data bytes left unread in CLOSE_WAIT rows. Their rx_queue (Recv-Q) is rcv_nxt - copied_seq, and

@@ -14,6 +14,8 @@ export interface EngineResult {
   findings: Finding[];
   /** Rules that could not judge this snapshot, and why (the input lacked what they need). */
   skipped: SkippedRule[];
+  /** Ids of the rules that judged it. */
+  ran: string[];
 }
 
 export interface EngineOptions {
@@ -39,12 +41,14 @@ export function runRules(snapshot: Snapshot, options: EngineOptions = {}): Engin
   const commands = new Map(snapshot.processes.map((p) => [p.pid, p.command]));
   const findings: Finding[] = [];
   const skipped: SkippedRule[] = [];
+  const ran: string[] = [];
   for (const rule of rules) {
     const missing = rule.needs.filter((need) => !snapshot.coverage[need]);
     if (missing.length > 0) {
       skipped.push({ rule: rule.id, reason: missing.map((m) => NEED_REASONS[m] ?? m).join('; ') });
       continue;
     }
+    ran.push(rule.id);
     const thresholds = { ...rule.defaults, ...(options.thresholds?.[rule.id] ?? {}) } as Thresholds;
     for (const draft of rule.check(snapshot, thresholds)) {
       const finding: Finding = {
@@ -63,7 +67,7 @@ export function runRules(snapshot: Snapshot, options: EngineOptions = {}): Engin
       findings.push(finding);
     }
   }
-  return { findings: rankFindings(findings), skipped };
+  return { findings: rankFindings(findings), skipped, ran };
 }
 
 /** Severity, then score descending, then rule id, then pid: the order every reporter shows. */

@@ -1,4 +1,4 @@
-import { attribute, isOwnerless, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, inferredListenPorts, isOwnerless, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
@@ -20,19 +20,20 @@ export default defineRule({
   severity: 'warning',
   summary: 'FIN_WAIT2 accumulating: peers that never close their side',
   needs: ['socketTables'],
-  defaults: { ownedMin: 10, min: 100, pairedMin: 10, evidence: 5 },
+  defaults: { ownedMin: 10, min: 100, pairedMin: 10, evidence: 5, listenerPeers: 3 },
   describe: {
     ownedMin: 'FIN_WAIT2 sockets one process still holds an fd for (they never time out) to warn',
     min: 'orphaned FIN_WAIT2 rows (fd closed) in the namespace to report (info)',
     pairedMin: 'FIN_WAIT2 rows whose other end is a CLOSE_WAIT row in the data to warn, whatever min',
     evidence: 'peer or listener groups listed',
+    listenerPeers: 'with no LISTEN row, rows sharing a local port with this many distinct peers on ephemeral ports make it a listener',
   },
   advice:
     'FIN_WAIT2: this side closed or called shutdown(SHUT_WR), the peer acknowledged and never closed ' +
     'its own side. Sockets whose fd is still open never time out: the application waits for an EOF ' +
     'that never comes; add a read deadline and close(). Orphaned ones (fd closed) last ' +
     'net.ipv4.tcp_fin_timeout seconds; many of them point at the peer, which likely sits in CLOSE_WAIT.',
-  check(snapshot, { ownedMin, min, pairedMin, evidence }) {
+  check(snapshot, { ownedMin, min, pairedMin, evidence, listenerPeers }) {
     const owned = socketsByOwner(snapshot);
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
       const fin = rows.filter((s) => s.state === 'FIN_WAIT2');
@@ -40,8 +41,9 @@ export default defineRule({
       const closeWait = rowsByTuple(rows, 'CLOSE_WAIT');
       const orphaned = fin.filter(isOwnerless);
       const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
-      const listenPorts = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
       const range = portRangeOf(snapshot, netns);
+      // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
+      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...inferredListenPorts(rows, listenerPeers, range)]);
       const subject = diagnosedProcess(processes);
       const mine = subject === null ? [] : (owned.get(subject.pid) ?? []);
       const paired = (list: readonly Socket[]): Socket[] => list.flatMap((s) => otherHalf(closeWait, s) ?? []);

@@ -1,4 +1,4 @@
-import { attribute, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, inferredListenPorts, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint, percent } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
@@ -38,21 +38,23 @@ export default defineRule({
   severity: 'warning',
   summary: 'TIME_WAIT piling up towards one endpoint, against the ephemeral port range',
   needs: ['socketTables', 'ownerlessRows'],
-  defaults: { min: 100, warnPercent: 10, criticalPercent: 50, evidence: 5 },
+  defaults: { min: 100, warnPercent: 10, criticalPercent: 50, evidence: 5, listenerPeers: 3 },
   describe: {
     min: 'TIME_WAIT sockets towards one endpoint to report (info)',
     warnPercent: 'warning when one source address holds this share of ip_local_port_range towards one endpoint',
     criticalPercent: 'critical from this share on',
     evidence: 'endpoint groups listed',
+    listenerPeers: 'with no LISTEN row, rows sharing a local port with this many distinct peers on ephemeral ports make it a listener',
   },
   advice: ADVICE,
-  check(snapshot, { min, warnPercent, criticalPercent, evidence }) {
+  check(snapshot, { min, warnPercent, criticalPercent, evidence, listenerPeers }) {
     const owned = socketsByOwner(snapshot);
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
       const waiting = rows.filter((s) => s.state === 'TIME_WAIT');
       if (waiting.length === 0) return [];
-      const listenPorts = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
       const range = portRangeOf(snapshot, netns);
+      // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
+      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...inferredListenPorts(rows, listenerPeers, range)]);
       const size = range === null ? null : range[1] - range[0] + 1;
       const rangeText = range === null ? null : `${range[0]}-${range[1]}`;
       const groups = groupRows(waiting, listenPorts, range);

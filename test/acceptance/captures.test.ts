@@ -97,13 +97,20 @@ describe('analyze: netstat -anp', () => {
 });
 
 describe('analyze: raw /proc/net/tcp', () => {
-  it('namespace-wide findings without owners: the queue, TIME_WAIT to mysql, orphaned FIN_WAIT2', async () => {
-    const { findings } = await analyze('proc-net/tcp.txt');
+  it('namespace-wide findings without owners: the queue, CLOSE_WAIT held by an unnamed owner, TIME_WAIT to mysql, orphaned FIN_WAIT2', async () => {
+    const { findings, of } = await analyze('proc-net/tcp.txt');
+    // CLOSE_WAIT rows (st 08) with an inode: held by an fd of a process the text does not name (cw-srv).
+    const held = readFileSync(fixture('proc-net/tcp.txt'), 'utf8').split('\n').map((l) => l.trim().split(/\s+/)).filter((c) => c[3] === '08' && c[9] !== '0');
+    expect(held.length).toBeGreaterThan(0);
     expect(findings.map((f) => [f.rule, f.pid, f.count])).toEqual([
       ['accept-backlog', null, 5],
+      ['close-wait', null, held.length],
       ['time-wait', null, grep('proc-net/tcp.txt', /^\s*\d+: \S+ \S+ 06 /)],
       ['fin-wait2', null, 6],
     ]);
+    // grouped on the listener their local port is (cw-srv's 127.0.0.1:47101), not client by client
+    const localPort = Number.parseInt(held[0]![1]!.split(':')[1]!, 16);
+    expect(of('close-wait')[0]!.evidence.map((e) => [e.listener, e.count])).toEqual([[`:${localPort}`, held.length]]);
   });
 });
 

@@ -205,7 +205,7 @@ describe('thresholds a user sets', () => {
     const f = await fdleakIn(dir, ['analyze', join(ROOT, 'fixtures/lsof/sockets-files.txt')]);
     expect([f.code, f.stdout, f.stderr]).toEqual([2, '', 'fdleak: fdleak.config.json: unknown rule "delted-files" (run `fdleak rules` for the list)\n']);
     const t = await fdleakIn(work, ['rules', '--set', 'close-wait.mni=5']);
-    expect([t.code, t.stderr]).toEqual([2, 'fdleak: --set: unknown threshold "mni" of close-wait (it has: min, critical, evidence, off)\n']);
+    expect([t.code, t.stderr]).toEqual([2, 'fdleak: --set: unknown threshold "mni" of close-wait (it has: min, critical, evidence, listenerPeers, off)\n']);
     const v = await fdleakIn(work, ['rules', '--set', 'close-wait.min=lots']);
     expect([v.code, v.stderr]).toEqual([2, 'fdleak: --set: close-wait.min: expected a number >= 0, found "lots"\n']);
   });

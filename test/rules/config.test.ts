@@ -44,6 +44,7 @@ describe('rule configuration (--set, fdleak.config.json, --config)', () => {
       { key: 'min', value: 7, default: 10, origin: '--set' },
       { key: 'critical', value: 50, default: 1000, origin: 'fdleak.config.json' },
       { key: 'evidence', value: 5, default: 5, origin: 'default' },
+      { key: 'listenerPeers', value: 3, default: 3, origin: 'default' },
     ]);
     expect(engineOptions(c).only).not.toContain('time-wait');
     expect(engineOptions(c).only).toContain('fd-limit');
@@ -68,7 +69,7 @@ describe('rule configuration (--set, fdleak.config.json, --config)', () => {
   it('names what is wrong in one line: unknown rule, unknown threshold, bad value, bad file', () => {
     expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wiat.min=5'] }))).toBe('--set: unknown rule "close-wiat" (run `fdleak rules` for the list)');
     expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wiat=off'] }))).toBe('--set: unknown rule "close-wiat" (run `fdleak rules` for the list)');
-    expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wait.mni=5'] }))).toBe('--set: unknown threshold "mni" of close-wait (it has: min, critical, evidence, off)');
+    expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wait.mni=5'] }))).toBe('--set: unknown threshold "mni" of close-wait (it has: min, critical, evidence, listenerPeers, off)');
     expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wait.min=-1'] }))).toBe('--set: close-wait.min: expected a number >= 0, found "-1"');
     expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wait.min='] }))).toBe('--set: close-wait.min: expected a number >= 0, found ""');
     expect(message(() => loadRuleConfig({ cwd: dir, sets: ['close-wait=maybe'] }))).toBe('--set: close-wait: expected off or on, found "maybe"');

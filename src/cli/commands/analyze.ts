@@ -6,6 +6,7 @@ import { openLines } from '../../capture/text-input.js';
 import type { LineStream } from '../../capture/text-input.js';
 import { errnoOf, InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
+import { judgedScope } from '../../report/analyze/judged.js';
 import { analyzeJson } from '../../report/analyze/json.js';
 import { analyzeTable } from '../../report/analyze/table.js';
 import { failsAt, runRules } from '../../rules/engine.js';
@@ -46,10 +47,11 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
   } finally {
     for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
   }
-  const { findings, skipped } = runRules(capture.snapshot, engineOptions(options.rules));
+  const { findings, skipped, ran } = runRules(capture.snapshot, engineOptions(options.rules));
+  const judged = judgedScope(capture.snapshot, ran, skipped);
   io.out(options.json
-    ? analyzeJson(capture, findings, skipped)
-    : analyzeTable(capture, findings, skipped, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
+    ? analyzeJson(capture, findings, skipped, judged)
+    : analyzeTable(capture, findings, skipped, judged, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
   return failsAt(findings, options.failOn) ? 1 : 0;
 }
 

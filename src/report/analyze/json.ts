@@ -5,6 +5,7 @@ import type { SkippedRule } from '../../rules/engine.js';
 import type { CaptureResult } from '../../capture/capture.js';
 import { findingJson, summarize } from '../diagnose/json.js';
 import { safeJson } from '../../util/safe-text.js';
+import type { Judged } from './judged.js';
 
 /** Processes of a capture in report order: most severe finding first, then most fds (model/queries.ts rankProcesses). */
 export function byFindings(snapshot: Snapshot, findings: readonly Finding[]): Snapshot['processes'] {
@@ -14,7 +15,7 @@ export function byFindings(snapshot: Snapshot, findings: readonly Finding[]): Sn
 }
 
 /** `fdleak analyze --json` (schema fdleak/analyze@1). */
-export function analyzeJson(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[]): string {
+export function analyzeJson(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[], judged: Judged): string {
   const { snapshot, inputs } = capture;
   const doc = {
     schema: 'fdleak/analyze@1',
@@ -35,6 +36,7 @@ export function analyzeJson(capture: CaptureResult, findings: readonly Finding[]
       };
     }),
     findings: findings.map(findingJson),
+    judged,
     skippedRules: skipped,
     skippedLines: capture.skippedLines.map((l) => ({ source: l.source, line: l.line, reason: l.reason })),
     warnings: snapshot.warnings,

@@ -6,13 +6,15 @@ import type { SkippedRule } from '../../rules/engine.js';
 import { byFindings } from './json.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from '../diagnose/json.js';
-import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
+import { COMPACT, renderFindings, SHOWN_FINDINGS, TABLE_STYLE } from '../findings-text.js';
+import type { Judged } from './judged.js';
+import { judgedText } from './judged.js';
 import { safeText } from '../../util/safe-text.js';
 
 const TOP = 15;
 
 /** The terminal report of `fdleak analyze`: inputs, processes ranked, findings across processes. */
-export function analyzeTable(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[], ctx: ReportContext): string {
+export function analyzeTable(capture: CaptureResult, findings: readonly Finding[], skipped: readonly SkippedRule[], judged: Judged, ctx: ReportContext): string {
   const c = new Chalk({ level: ctx.color ? 1 : 0 });
   const { snapshot, inputs } = capture;
   const out: string[] = [];
@@ -38,7 +40,7 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
     if (ranked.length > TOP) out.push(c.dim(`(+${ranked.length - TOP} more processes; --json lists all)`));
     out.push('');
   }
-  out.push(...renderFindings(c, findings, true));
+  out.push(...renderFindings(c, findings, true, SHOWN_FINDINGS, judgedText(snapshot, judged)));
   const notes = [
     ...skipped.map((r) => `rule ${r.rule} could not run: ${r.reason}`),
     ...capture.skippedLines.slice(0, 5).map((l) => `${l.source}:${l.line}: skipped: ${l.reason}`),
