@@ -1,4 +1,7 @@
 /**
+ * Over 400 lines on purpose: the walk's order of reads (facts, fd walk, tables, orphan re-check)
+ * is one sequence whose correctness depends on that order; split, it would be read out of order.
+ *
  * `fdleak scan`: every process of a /proc tree, its fd count, socket fds and orphan sockets, its
  * RLIMIT_NOFILE, and the socket tables of every network namespace in use, as model records
  * (model/scan.ts) with the timings beside them. Files read:
