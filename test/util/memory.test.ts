@@ -11,7 +11,7 @@ import { collectGarbageAbove } from '../../src/util/memory.js';
 async function gcKinds(run: () => void): Promise<number[]> {
   const kinds: number[] = [];
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) if (e.startTime >= from && e.startTime <= to) kinds.push((e.detail as { kind: number }).kind);
+    for (const e of list.getEntries()) if (e.startTime >= from && e.startTime <= to) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
   });
   observer.observe({ entryTypes: ['gc'] });
   const from = performance.now();
