@@ -300,7 +300,7 @@ class CaptureBuilder {
         ownerlessRows: listing && (ownerless || this.formats.has('proc-net')),
       },
       warnings,
-    });
+    }, { inPlace: true });
   }
 }
 

@@ -86,34 +86,37 @@ let compiled: { snapshot: typeof SnapshotSchema; fd: typeof FdSchema; socket: ty
 /**
  * The only place that validates: collectors and parsers build plain objects, this checks them once.
  * A failure becomes an InputError at the failing record's origin (zod's raw message is never shown).
- * fds and sockets are checked record by record and each replaced in `input`'s own array by its
- * checked copy, so that a million-row capture is never held twice (memory); the first failure is
- * the one a check of the whole would report (processes, then fds, then sockets, then the rest).
+ * fds and sockets are checked record by record; the first failure is the one a check of the whole
+ * would report (processes, then fds, then sockets, then the rest). `inPlace`: each record is
+ * replaced in `input`'s own arrays by its checked copy, which the snapshot then holds, so that a
+ * caller that keeps no other reference never holds a million-row capture twice (analyze: memory).
  */
-export function buildSnapshot(input: SnapshotInput): Snapshot {
+export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
   compiled ??= { snapshot: z.compile(SnapshotSchema), fd: z.compile(FdSchema), socket: z.compile(SocketSchema) };
   const rest = compiled.snapshot.safeParse({ ...candidate, fds: [], sockets: [] });
   const restIssue = rest.success ? undefined : rest.error.issues[0]!;
   const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
   if (before) fail(candidate, restIssue.path, restIssue.message);
-  checkInPlace(candidate, 'fds', compiled.fd);
-  checkInPlace(candidate, 'sockets', compiled.socket);
+  const fds = checkRecords(candidate, 'fds', compiled.fd, inPlace);
+  const sockets = checkRecords(candidate, 'sockets', compiled.socket, inPlace);
   if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
-  return { ...rest.data, fds: input.fds, sockets: input.sockets };
+  return { ...rest.data, fds, sockets } as Snapshot;
 }
 
-/** Replaces each record of `candidate[key]` by its checked copy; throws at the first that fails. */
-function checkInPlace<S extends typeof FdSchema | typeof SocketSchema>(candidate: SnapshotInput, key: 'fds' | 'sockets', schema: S): void {
+/** The checked copies of `candidate[key]` (in its own array with `inPlace`); throws at the first that fails. */
+function checkRecords<S extends typeof FdSchema | typeof SocketSchema>(candidate: SnapshotInput, key: 'fds' | 'sockets', schema: S, inPlace: boolean): Array<z.infer<S>> {
   const records = candidate[key] as unknown[];
+  const out = inPlace ? records : new Array<unknown>(records.length);
   for (let i = 0; i < records.length; i++) { // indexed: once over every record, cold
     const result = schema.safeParse(records[i]);
     if (!result.success) {
       const issue = result.error.issues[0]!;
       fail(candidate, [key, i, ...issue.path], issue.message);
     }
-    records[i] = result.data;
+    out[i] = result.data;
   }
+  return out as Array<z.infer<S>>;
 }
 
 function fail(candidate: SnapshotInput, path: readonly PropertyKey[], message: string): never {

@@ -52,12 +52,17 @@ describe('a capture keeps records of socket fds without a row only', () => {
   }
 });
 
-describe('buildSnapshot checks records in place', () => {
-  it('returns checked copies in the same arrays, and a bad record names its line', async () => {
+describe('buildSnapshot checks records one by one', () => {
+  it('returns checked copies (in the same arrays with inPlace), and a bad record names its line', async () => {
     const { snapshot } = await capture('fixtures/lsof/sockets-files.txt');
     const sockets = snapshot.sockets.map((s) => ({ ...s, owners: s.owners.map((o) => ({ ...o })) }));
-    const again = buildSnapshot({ ...snapshot, sockets });
+    const copied = buildSnapshot({ ...snapshot, sockets });
+    expect(copied.sockets).not.toBe(sockets);
+    expect(copied.sockets).toEqual(snapshot.sockets);
+    const first = sockets[0];
+    const again = buildSnapshot({ ...snapshot, sockets }, { inPlace: true });
     expect(again.sockets).toBe(sockets);
+    expect(sockets[0]).not.toBe(first); // the checked copy took the original's place
     expect(again.sockets).toEqual(snapshot.sockets);
     const bad = snapshot.sockets.map((s) => ({ ...s }));
     bad[3] = { ...bad[3]!, inode: 'x1' };
