@@ -9,6 +9,10 @@
  *   ... [--base LSOF.txt]   replicate this saved `lsof -n` output instead of running lsof now
  *   ... [--keep]            keep the captures (their directory is printed)
  *   ... [--capture-only]    write the captures, print where, and stop (to profile, say)
+ *   ... --socket-heavy [--lines 1000000,5000000]
+ *                           the incident case instead: one process holding 15,000 sockets
+ *                           (`lsof -n -p PID` of it), replicated as other processes to each
+ *                           size given: most rows are sockets, and every socket is distinct
  *
  * The capture: while a small holder process (python3) keeps a realistic set of sockets open (a
  * listener, established loopback connections with both ends held, client ends whose peer closed
@@ -32,6 +36,12 @@
  * captures live under os.tmpdir() and are deleted at the end (unless --keep), as is the holder
  * (killed on exit, SIGINT and SIGTERM; it also exits when its stdin closes, and gives up after 15
  * minutes whatever happens). The table is markdown, ready for README.md.
+ *
+ * --socket-heavy: the holder (SOCKET_HOLDER) keeps 15,000 sockets: a listener, 4,000 established
+ * loopback connections with both ends held, 4,000 client ends in CLOSE_WAIT, 2,000 never-bound
+ * sockets (lsof "sock" rows) and 500 unix socketpairs; `lsof -n -p PID` of it (no thread rows) is
+ * the base, replicated as other processes only (renumbered PIDs and inodes: every socket distinct),
+ * to every size of --lines. What the memory target is about: it must not grow with the input.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
@@ -47,10 +57,13 @@ const { values: opts } = parseArgs({
     base: { type: 'string' },
     keep: { type: 'boolean', default: false },
     'capture-only': { type: 'boolean', default: false },
+    'socket-heavy': { type: 'boolean', default: false },
   },
 });
 const ROUNDS = Number(opts.rounds);
-const LINES = Number(opts.lines);
+const SOCKET_HEAVY = opts['socket-heavy'];
+const SIZES = opts.lines.split(',').map(Number);
+const LINES = SIZES[0];
 const KEEP = opts.keep || opts['capture-only'];
 const RSS_ROUNDS = 3;
 /** Rows above which a process other than the holder is left out of the base capture. */
@@ -91,6 +104,35 @@ done = threading.Event()
 threads = [threading.Thread(target=done.wait, daemon=True) for _ in range(3)]
 for t in threads:
     t.start()
+print(os.getpid(), len(os.listdir("/proc/self/fd")) - 1, flush=True)
+sys.stdin.read()
+`;
+
+/** --socket-heavy: one process holding 15,000 sockets, most of them TCP (the incident case). */
+const SOCKET_HOLDER = String.raw`
+import os, resource, signal, socket, sys
+signal.alarm(15 * 60)  # never outlive a stuck bench
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 19000), hard))
+keep = []
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(4096)
+keep.append(listener)
+def connect():
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    return client, server
+for _ in range(4000):                        # ESTABLISHED, both ends held
+    keep.extend(connect())
+for _ in range(4000):                        # CLOSE_WAIT: the peer closed, this end never does
+    client, server = connect()
+    server.close()
+    keep.append(client)
+for _ in range(2000):                        # never bound: lsof "sock" rows (orphans)
+    keep.append(socket.socket())
+for _ in range(500):                         # unix socketpairs
+    keep.extend(socket.socketpair())
 print(os.getpid(), len(os.listdir("/proc/self/fd")) - 1, flush=True)
 sys.stdin.read()
 `;
@@ -149,7 +191,7 @@ function replaceRight(line, token, text, shift) {
 function baseCapture(holderPid) {
   const r = opts.base !== undefined
     ? { stdout: readFileSync(opts.base, 'latin1'), stderr: '', status: 0 }
-    : spawnSync('lsof', ['-n'], { encoding: 'latin1', maxBuffer: 1 << 30 });
+    : spawnSync('lsof', SOCKET_HEAVY ? ['-n', '-p', holderPid] : ['-n'], { encoding: 'latin1', maxBuffer: 1 << 30 });
   if (r.error) throw r.error;
   let [header, ...rows] = r.stdout.replace(/\n$/, '').split('\n');
   if (!/^COMMAND\s+PID\s/.test(header) || rows.length < 100) throw new Error(`lsof -n printed no usable listing (exit ${r.status}): ${r.stderr.slice(0, 300)}`);
@@ -224,7 +266,7 @@ if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'fdleak-bench-analyze-'));
-const holder = await startHolder(HOLDER, [], 'socket holder');
+const holder = await startHolder(SOCKET_HEAVY ? SOCKET_HOLDER : HOLDER, [], 'socket holder');
 let stopped = false;
 const stopHolder = () => {
   if (stopped) return;
@@ -240,31 +282,33 @@ for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exi
 
 const base = baseCapture(holder.pid);
 stopHolder(); // the capture is taken: the holder's sockets are no longer needed
-const captures = [
-  { name: 'as is', path: join(dir, 'lsof-n-as-is.txt'), renumber: false },
-  { name: 'as other processes', path: join(dir, 'lsof-n-other-processes.txt'), renumber: true },
-];
-for (const c of captures) c.bytes = replicate(base, c.path, LINES, c.renumber);
+const captures = SOCKET_HEAVY
+  ? SIZES.map((lines) => ({ name: `socket-heavy, ${lines.toLocaleString('en-US')} lines`, path: join(dir, `lsof-n-sockets-${lines}.txt`), renumber: true, lines }))
+  : [
+    { name: 'as is', path: join(dir, 'lsof-n-as-is.txt'), renumber: false, lines: LINES },
+    { name: 'as other processes', path: join(dir, 'lsof-n-other-processes.txt'), renumber: true, lines: LINES },
+  ];
+for (const c of captures) c.bytes = replicate(base, c.path, c.lines, c.renumber);
 const share = (n) => `${((100 * n) / base.rows.length).toFixed(1)}%`;
 const typeList = [...base.types].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([t, n]) => `${t} ${n}`).join(', ');
 const processes = (n) => `${n} process${n === 1 ? '' : 'es'}`;
 const droppedText = base.dropped.processes === 0 ? '' : `; left out: ${base.dropped.rows} rows of ${processes(base.dropped.processes)} with more than ${BIG_PROCESS} rows each (other benchmarks' fd holders)`;
 const mixText = `${base.rows.length} rows of ${processes(base.processes)}, ${share(base.threadRows)} of them thread rows, ${share(base.sockets)} sockets (by TYPE: ${typeList})${droppedText}`;
 console.error(`bench: lsof -n gave ${mixText}`);
-if (base.sockets > base.rows.length / 5) {
+if (!SOCKET_HEAVY && base.sockets > base.rows.length / 5) {
   console.error('bench: warning: more than a fifth of the rows are sockets: other fd-holding workloads on this box skew the mix (and the memory: fdleak keeps every socket); run it again on a quieter box');
 }
-for (const c of captures) console.error(`bench: ${LINES} lines ${c.name}: ${(c.bytes / 2 ** 20).toFixed(0)} MiB, ${c.path}`);
+for (const c of captures) console.error(`bench: ${c.lines} lines ${c.name}: ${(c.bytes / 2 ** 20).toFixed(0)} MiB, ${c.path}`);
 if (opts['capture-only']) process.exit(0);
 
 const commands = captures.flatMap((c) => [
   {
     name: '`fdleak analyze FILE`', capture: c, argv: [BIN, 'analyze', c.path, '--fail-on', 'never'],
-    ok: (r) => r.status === 0 && r.stdout.startsWith(`${c.path}: lsof, ${LINES} lines`),
+    ok: (r) => r.status === 0 && r.stdout.startsWith(`${c.path}: lsof, ${c.lines} lines`),
   },
   {
     name: '`fdleak analyze FILE --json`', capture: c, argv: [BIN, 'analyze', c.path, '--json', '--fail-on', 'never'],
-    ok: (r) => r.status === 0 && JSON.parse(r.stdout).input?.lines === LINES,
+    ok: (r) => r.status === 0 && JSON.parse(r.stdout).input?.lines === c.lines,
   },
   { name: "`awk '{++S[$2]} END {...}' FILE`", capture: c, argv: ['awk', AWK, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, awk: true },
 ]);
@@ -312,7 +356,9 @@ const verdict = (c) => {
   return `${c.name}: ${(med[table] / awkOf(c)).toFixed(2)}x awk, ${(med[json] / awkOf(c)).toFixed(2)}x with --json; peak RSS ${mib(rss[table])}, ${mib(rss[json])} with --json`;
 };
 const out = [
-  `A ${LINES.toLocaleString('en-US')}-line \`lsof -n\` capture: one real capture of this box (${mixText}), replicated as is (${(captures[0].bytes / 2 ** 20).toFixed(0)} MiB) and as other processes (renumbered PIDs, TIDs and socket inodes; ${(captures[1].bytes / 2 ** 20).toFixed(0)} MiB). ${ROUNDS} interleaved rounds, medians.`,
+  SOCKET_HEAVY
+    ? `\`lsof -n -p PID\` of one process holding ${base.sockets.toLocaleString('en-US')} sockets (${mixText}), replicated as other processes (renumbered PIDs and socket inodes: every socket distinct) to ${captures.map((c) => `${c.lines.toLocaleString('en-US')} lines (${(c.bytes / 2 ** 20).toFixed(0)} MiB)`).join(' and ')}. ${ROUNDS} interleaved rounds, medians.`
+    : `A ${LINES.toLocaleString('en-US')}-line \`lsof -n\` capture: one real capture of this box (${mixText}), replicated as is (${(captures[0].bytes / 2 ** 20).toFixed(0)} MiB) and as other processes (renumbered PIDs, TIDs and socket inodes; ${(captures[1].bytes / 2 ** 20).toFixed(0)} MiB). ${ROUNDS} interleaved rounds, medians.`,
   `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${awkVersion()}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
   '',
   '| capture | command | median | min | max | median / awk | peak RSS |',
@@ -321,6 +367,6 @@ const out = [
   '',
   ...captures.map((c) => `fdleak read ${c.name}: "${summaries.get(c)}".`),
   '',
-  `Targets: at most 4x awk, peak RSS at most 200 MiB. ${captures.map(verdict).join('; ')}.`,
+  `Targets: at most 4x awk, peak RSS at most 200 MiB${SOCKET_HEAVY ? ' at 1M lines, 250 MiB at 5M' : ''}. ${captures.map(verdict).join('; ')}.`,
 ];
 console.log(out.join('\n'));

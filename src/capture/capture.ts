@@ -200,8 +200,8 @@ interface ProcessAcc {
 class CaptureBuilder {
   readonly formats = new Set<Format>();
   private readonly processes = new Map<number, ProcessAcc>();
-  private readonly socketFds: SocketFds = new Map();
-  private readonly sockets: Socket[] = [];
+  private socketFds: SocketFds = new Map();
+  private sockets: Socket[] = [];
 
   constructor(private readonly assume: Assumptions) {}
 
@@ -255,7 +255,13 @@ class CaptureBuilder {
   }
 
   build(takenAt: string, inputs: InputSummary[]): Snapshot {
-    const sockets = mergeSockets(this.sockets, this.socketFds);
+    // One lsof capture has one row per socket already (its reader joins them by inode): nothing to merge.
+    const single = inputs.length === 1 && (this.formats.has('lsof') || this.formats.has('lsof-F'));
+    const sockets = single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
+    const socketFds = this.socketFds;
+    // buildSnapshot replaces each record by its checked copy: nothing else may hold the originals.
+    this.sockets = [];
+    this.socketFds = new Map();
     const owned = new Map<number, number>();
     for (const s of sockets) for (const o of s.owners) owned.set(o.pid, (owned.get(o.pid) ?? 0) + 1);
     const processes: Process[] = [...this.processes.values()]
@@ -280,7 +286,7 @@ class CaptureBuilder {
       takenAt,
       kind: 'capture',
       processes,
-      fds: [...this.socketFds.values()].flatMap((fds) => [...fds.values()]).sort((a, b) => a.pid - b.pid || a.fd - b.fd),
+      fds: [...socketFds.values()].flatMap((fds) => [...fds.values()]).sort((a, b) => a.pid - b.pid || a.fd - b.fd),
       sockets,
       namespaces: [{ id: null, tables: [...this.formats], sysctls: this.sysctls(), backlogKnown: sockets.some((s) => s.backlog !== null) }],
       host: { fileNr: null, nrOpen: null },
@@ -294,7 +300,7 @@ class CaptureBuilder {
         ownerlessRows: listing && (ownerless || this.formats.has('proc-net')),
       },
       warnings,
-    });
+    }, { inPlace: true });
   }
 }
 
@@ -323,11 +329,20 @@ export function mergeSockets(rows: Socket[], socketFds: SocketFds): Socket[] {
   const sources = new Set<string>();
   for (const row of rows) sources.add(row.origin.source);
   const byTuples = sources.size > 1;
+  // The inode of an owner's fd: its record, else a row that names that owner with its inode (the
+  // lsof reader keeps no record of a socket fd whose row says both: parse/lsof/reader.ts rowless).
+  let ownerInodes: Map<number, Map<number, string>> | null = null;
+  const inodeOfFd = (pid: number, fd: number): string | null | undefined => {
+    const found = socketFds.get(pid)?.get(fd)?.inode;
+    if (found) return found;
+    ownerInodes ??= ownerInodeIndex(rows);
+    return ownerInodes.get(pid)?.get(fd);
+  };
   for (const row of rows) {
     if (row.inode === null) {
       for (const o of row.owners) {
-        const fd = o.fd === null ? undefined : socketFds.get(o.pid)?.get(o.fd);
-        if (fd?.inode) { row.inode = fd.inode; break; }
+        const inode = o.fd === null ? undefined : inodeOfFd(o.pid, o.fd);
+        if (inode) { row.inode = inode; break; }
       }
     }
     const inode = row.inode !== null && row.inode !== '0' ? inodeKey(row.inode) : null;
@@ -349,6 +364,21 @@ export function mergeSockets(rows: Socket[], socketFds: SocketFds): Socket[] {
     else list.push(row);
   }
   return out;
+}
+
+/** (pid, fd) -> inode, from the rows that name an owner's fd and their inode. */
+function ownerInodeIndex(rows: readonly Socket[]): Map<number, Map<number, string>> {
+  const index = new Map<number, Map<number, string>>();
+  for (const row of rows) {
+    if (row.inode === null || row.inode === '0') continue;
+    for (const o of row.owners) {
+      if (o.fd === null) continue;
+      let fds = index.get(o.pid);
+      if (fds === undefined) index.set(o.pid, (fds = new Map()));
+      if (!fds.has(o.fd)) fds.set(o.fd, row.inode);
+    }
+  }
+  return index;
 }
 
 function mergeInto(into: Socket, from: Socket): void {

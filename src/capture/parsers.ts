@@ -56,7 +56,7 @@ const NOTHING: Parsed = { processes: [], fds: [], sockets: [], records: 0 };
 
 const lsof: CaptureParser = {
   open(head, source, sink, shared) {
-    const reader = new LsofReader('lsof', { source, sink, listed: shared.listed, input: shared.inputs++ });
+    const reader = new LsofReader('lsof', { source, sink, rowless: true, listed: shared.listed, input: shared.inputs++ });
     const headerless = !head.some((l) => /^COMMAND\s+PID\s/.test(l.text));
     return {
       // `lsof | grep sock` drops the header: rows are read by their shape, without TID columns known
@@ -74,7 +74,7 @@ const MAX_PENDING = 1 << 20;
 /** lsof -F: a piece may only end before a process ("p") or file ("f") field. */
 const lsofFields: CaptureParser = {
   open(_head, source, sink, shared) {
-    const reader = new LsofReader('lsof-F', { source, sink, listed: shared.listed, input: shared.inputs++ });
+    const reader = new LsofReader('lsof-F', { source, sink, rowless: true, listed: shared.listed, input: shared.inputs++ });
     let pending: Chunk | null = null;
     return {
       read(chunk) {

@@ -81,26 +81,53 @@ export type SnapshotInput = Omit<Snapshot, 'schema'>;
  * (the generic one walks every field of every record through a schema object). Input that fails
  * is parsed again by the generic parser, so the issues and their paths are exactly its own.
  */
-let compiled: typeof SnapshotSchema | undefined;
+let compiled: { snapshot: typeof SnapshotSchema; fd: typeof FdSchema; socket: typeof SocketSchema } | undefined;
 
 /**
  * The only place that validates: collectors and parsers build plain objects, this checks them once.
  * A failure becomes an InputError at the failing record's origin (zod's raw message is never shown).
+ * fds and sockets are checked record by record; the first failure is the one a check of the whole
+ * would report (processes, then fds, then sockets, then the rest). `inPlace`: each record is
+ * replaced in `input`'s own arrays by its checked copy, which the snapshot then holds, so that a
+ * caller that keeps no other reference never holds a million-row capture twice (analyze: memory).
  */
-export function buildSnapshot(input: SnapshotInput): Snapshot {
+export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
-  compiled ??= z.compile(SnapshotSchema);
-  const result = compiled.safeParse(candidate);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const [collection, index] = issue.path;
+  compiled ??= { snapshot: z.compile(SnapshotSchema), fd: z.compile(FdSchema), socket: z.compile(SocketSchema) };
+  const rest = compiled.snapshot.safeParse({ ...candidate, fds: [], sockets: [] });
+  const restIssue = rest.success ? undefined : rest.error.issues[0]!;
+  const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
+  if (before) fail(candidate, restIssue.path, restIssue.message);
+  const fds = checkRecords(candidate, 'fds', compiled.fd, inPlace);
+  const sockets = checkRecords(candidate, 'sockets', compiled.socket, inPlace);
+  if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
+  return { ...rest.data, fds, sockets } as Snapshot;
+}
+
+/** The checked copies of `candidate[key]` (in its own array with `inPlace`); throws at the first that fails. */
+function checkRecords<S extends typeof FdSchema | typeof SocketSchema>(candidate: SnapshotInput, key: 'fds' | 'sockets', schema: S, inPlace: boolean): Array<z.infer<S>> {
+  const records = candidate[key] as unknown[];
+  const out = inPlace ? records : new Array<unknown>(records.length);
+  for (let i = 0; i < records.length; i++) { // indexed: once over every record, cold
+    const result = schema.safeParse(records[i]);
+    if (!result.success) {
+      const issue = result.error.issues[0]!;
+      fail(candidate, [key, i, ...issue.path], issue.message);
+    }
+    out[i] = result.data;
+  }
+  return out as Array<z.infer<S>>;
+}
+
+function fail(candidate: SnapshotInput, path: readonly PropertyKey[], message: string): never {
+  const [collection, index] = path;
   const record =
     typeof collection === 'string' && typeof index === 'number'
       ? (candidate as unknown as Record<string, unknown[]>)[collection]?.[index]
       : undefined;
   const origin = (record as { origin?: { source: string; line: number } } | undefined)?.origin;
-  const field = issue.path.slice(2).join('.') || issue.path.join('.');
-  throw new InputError(`invalid ${field}: ${issue.message.toLowerCase()}`, {
+  const field = path.slice(2).join('.') || path.join('.');
+  throw new InputError(`invalid ${field}: ${message.toLowerCase()}`, {
     source: origin?.source ?? 'snapshot',
     ...(origin !== undefined && origin.line > 0 ? { line: origin.line } : {}),
   });

@@ -32,6 +32,8 @@ export interface BuilderOptions {
   sink: LineSink;
   /** Keep a record of every fd, or of socket fds only (the others are counted per kind). */
   keepAll: boolean;
+  /** Without keepAll: records of socket fds without a row of their own only (see LsofReaderOptions). */
+  rowless?: boolean;
   /** fds listed so far by the inputs of one analysis, and this input's number among them. */
   listed: Map<number, FdTable>;
   input: number;
@@ -45,6 +47,7 @@ export class Builder {
   readonly source: string;
   readonly sink: LineSink;
   readonly keepAll: boolean;
+  readonly rowless: boolean;
   /** Whether the capture lists tasks (TID column, -F "K"): then threads can be counted. */
   tasksListed = false;
   private fds: Fd[] = [];
@@ -56,6 +59,7 @@ export class Builder {
     this.source = options.source;
     this.sink = options.sink;
     this.keepAll = options.keepAll;
+    this.rowless = options.rowless ?? false;
     this.table = new ProcessTable(options.listed, options.input);
     this.numbers = new FdNumbers(options.lastFd);
   }
@@ -129,7 +133,10 @@ export class Builder {
       if (listed === 'repeat') return; // the same fd again, on a thread's row
       this.records++;
       const deleted = FILE_TYPES.has(type) && isDeletedName(f.name);
-      if (listed === 'new' && (this.keepAll || kind === 'socket' || deleted)) {
+      // rowless: a socket fd whose row holds its inode is no orphan, and the row names its owner
+      // (pid, fd): it needs no record of its own (memory: most rows of a big capture are these).
+      const socketRecord = kind === 'socket' && (!this.rowless || socket === null || inode === null);
+      if (listed === 'new' && (this.keepAll || socketRecord || deleted)) {
         const fd: Fd = { pid: f.pid, fd: fdNo, kind, inode, target: f.name, hint, origin: { source: this.source, line: f.line } };
         if (deleted) {
           fd.deleted = true;
@@ -159,7 +166,8 @@ export class Builder {
     const owner = { pid: f.pid, fd: fdNo, command: p.process.command };
     const existing = this.socketByKey.get(key);
     if (existing === undefined) {
-      socket.owners.push(owner);
+      // a literal: push() onto an empty array reserves room for 17 (memory: one per row)
+      socket.owners = [owner];
       this.socketByKey.set(key, socket);
       this.sockets.push(socket);
       this.records++;

@@ -53,6 +53,9 @@ export class ProcessTable {
   }
 
   create(pid: number, command: string, uid: number | null): ProcState {
+    // A process's thread rows follow its own: the last one's row texts are done with (memory; a
+    // repeat found later is still known by its fd, only decoded again: sameTail).
+    if (this.last !== null) this.last.tails = null;
     let fds = this.listedFds.get(pid);
     if (fds === undefined) this.listedFds.set(pid, (fds = []));
     const p: ProcState = {

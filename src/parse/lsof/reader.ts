@@ -26,6 +26,12 @@ export interface LsofReaderOptions {
   sink?: LineSink;
   /** Keep a record of every fd (default: of socket fds only; the others are counted per process and kind). */
   keepAll?: boolean;
+  /**
+   * Without keepAll, keep records only of socket fds that have no socket row with their inode (lsof
+   * "sock" rows: the orphans; rows without an inode): the row of every other one names its owner
+   * (pid, fd) and its inode, which is all a merge or a rule asks of such an fd (analyze: bounded memory).
+   */
+  rowless?: boolean;
   /** fds listed so far by the inputs of one analysis (an fd two captures list counts once, for the first). */
   listed?: Map<number, FdTable>;
   /** This input's number among them. */
@@ -41,7 +47,7 @@ export class LsofReader {
   /** `format`: 'lsof' (the column listing) or 'lsof-F' (field output). */
   constructor(format: 'lsof' | 'lsof-F', options: LsofReaderOptions) {
     this.builder = new Builder({
-      source: options.source, sink: options.sink ?? STRICT(), keepAll: options.keepAll ?? false,
+      source: options.source, sink: options.sink ?? STRICT(), keepAll: options.keepAll ?? false, rowless: options.rowless ?? false,
       listed: options.listed ?? new Map(), input: options.input ?? 0, lastFd: options.lastFd ?? new Map(),
     });
     this.reader = format === 'lsof' ? new ColumnsReader(this.builder) : new FieldsReader(this.builder);

@@ -31,6 +31,8 @@ export function inetSocket(f: LsofFile, inode: string | null, source: string): S
     state = LSOF_STATES[f.state] ?? null;
     if (state === null) return `unknown TCP state ${quote(f.state)}`;
   }
+  local.address = shared(local.address);
+  if (remote !== null) remote.address = shared(remote.address);
   return {
     proto, family, state,
     detail: proto === 'tcp' ? null : remote === null ? 'UNCONN' : 'ESTAB',
@@ -39,6 +41,18 @@ export function inetSocket(f: LsofFile, inode: string | null, source: string): S
     uid: f.uid, inode, owners: [], netns: null,
     origin: { source, line: f.line },
   };
+}
+
+/** Addresses seen, each kept once: a big capture repeats a few addresses in every row (memory). */
+const ADDRESSES = new Map<string, string>();
+const MAX_ADDRESSES = 4096;
+
+/** The one copy of an address text (past MAX_ADDRESSES distinct ones, the text itself). */
+function shared(address: string): string {
+  const seen = ADDRESSES.get(address);
+  if (seen !== undefined) return seen;
+  if (ADDRESSES.size < MAX_ADDRESSES) ADDRESSES.set(address, address);
+  return address;
 }
 
 /** unix, netlink, raw, packet rows: lsof found them in /proc/net, so they are in a table. */
