@@ -27,6 +27,8 @@ export function judgedScope(snapshot: Snapshot, ran: readonly string[], skipped:
 /** One line for a report with no findings over a partial view: what was judged, and its limits. */
 export function judgedText(snapshot: Snapshot, judged: Judged): string | undefined {
   if (judged.limits.length === 0) return undefined;
-  const fds = snapshot.coverage.fdTables ? `${snapshot.fds.length} socket fds and ` : '';
+  // Counted per process (fdKinds): a capture keeps records only of the socket fds no row names.
+  const socketFds = snapshot.processes.reduce((n, p) => n + (p.fdKinds?.socket ?? 0), 0);
+  const fds = snapshot.coverage.fdTables ? `${socketFds} socket fds and ` : '';
   return `no findings in what this input let fdleak judge: ${judged.rules.length} rules (${judged.rules.join(', ')}) on ${fds}${snapshot.sockets.length} socket rows; ${judged.limits.join('; ')}`;
 }
