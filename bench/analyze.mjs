@@ -48,7 +48,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIN, median, peakRss, ROOT, run, startHolder } from './lib.mjs';
+import { BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -73,15 +73,7 @@ const AWK = '{++S[$2]} END {for (a in S) print a, S[a]}';
 const HOLDER = String.raw`
 import os, signal, socket, sys, threading
 signal.alarm(15 * 60)  # never outlive a stuck bench
-keep = []
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(128)
-keep.append(listener)
-def connect():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    return client, server
+${PY_LOOPBACK_PAIRS}
 for _ in range(50):                          # ESTABLISHED, both ends held
     keep.extend(connect())
 for _ in range(30):                          # CLOSE_WAIT: the peer closed, this end never does
@@ -114,15 +106,7 @@ import os, resource, signal, socket, sys
 signal.alarm(15 * 60)  # never outlive a stuck bench
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 19000), hard))
-keep = []
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4096)
-keep.append(listener)
-def connect():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    return client, server
+${PY_LOOPBACK_PAIRS}
 for _ in range(4000):                        # ESTABLISHED, both ends held
     keep.extend(connect())
 for _ in range(4000):                        # CLOSE_WAIT: the peer closed, this end never does
@@ -333,13 +317,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
   process.stderr.write(`bench: round ${round + 1}/${ROUNDS}\r`);
 }
-const rss = commands.map(() => []);
-for (let round = 0; round < RSS_ROUNDS; round++) {
-  commands.forEach((c, i) => {
-    const kib = peakRss(c.argv);
-    if (kib !== null) rss[i].push(kib);
-  });
-}
+const rss = peakRssRounds(commands, RSS_ROUNDS);
 load.push(loadavg()[0]);
 process.stderr.write('\n');
 if (KEEP) console.error(`bench: kept ${dir}`);

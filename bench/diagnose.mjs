@@ -36,7 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIN, median, peakRss, ROOT, run, startHolder } from './lib.mjs';
+import { BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -73,15 +73,7 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 if hard != resource.RLIM_INFINITY and hard < total + 64:
     sys.exit("the hard RLIMIT_NOFILE is %d: too low for %d fds (try --fds %d)" % (hard, total, hard - 64))
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-keep = []
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4096)
-keep.append(listener)
-def connect():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    return client, server
+${PY_LOOPBACK_PAIRS}
 if sys.argv[3] == "crowded":
     # The other ends in a forked peer: it accepts the ESTABLISHED ones and keeps them, then accepts
     # and closes the CLOSE_WAIT ones; it exits with the holder (same stdin).
@@ -212,13 +204,7 @@ async function benchCase(which) {
     sampleTables(pid);
     process.stderr.write(`bench: ${which}: round ${round + 1}/${ROUNDS}\r`);
   }
-  const rss = commands.map(() => []);
-  for (let round = 0; round < RSS_ROUNDS; round++) {
-    commands.forEach((c, i) => {
-      const kib = peakRss(c.argv);
-      if (kib !== null) rss[i].push(kib);
-    });
-  }
+  const rss = peakRssRounds(commands, RSS_ROUNDS);
   load.push(loadavg()[0]);
   process.stderr.write('\n');
   holder.child.stdin.end();

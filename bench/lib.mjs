@@ -52,3 +52,26 @@ export function startHolder(script, args, what) {
     });
   });
 }
+
+/** Peak RSS (KiB) of each command, `rounds` runs each, in turn: one array per command. */
+export function peakRssRounds(commands, rounds) {
+  const rss = commands.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    commands.forEach((c, i) => {
+      const kib = peakRss(c.argv);
+      if (kib !== null) rss[i].push(kib);
+    });
+  }
+  return rss;
+}
+
+/** Python for a holder: `keep` (fds held), a loopback `listener`, and `connect()` -> (client, server). */
+export const PY_LOOPBACK_PAIRS = `keep = []
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(4096)
+keep.append(listener)
+def connect():
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    return client, server`;

@@ -18,17 +18,25 @@ afterAll(stopAll);
 
 const text = (s: Socket): string => `${s.state} ${s.local?.address}:${s.local?.port} ${s.remote?.address}:${s.remote?.port} ${s.inode}`;
 
+/**
+ * A client holding 12 half-closed connections to a server of its own (the server's CLOSE_WAIT).
+ * On a loaded machine the server may not have accept()ed every connection yet when the client says
+ * ready (the unaccepted ones show inode 0): this waits until it holds all 12.
+ */
+async function halfClosed() {
+  const s = await startScenario('half-close-client.mjs', ['--port=0', '--connections=12']);
+  const server = Number(s.ready.serverPid);
+  for (let t = 0; t < 100; t++) {
+    const held = ssTcp(s.pid).filter((r) => r.state === 'CLOSE-WAIT' && r.pids.includes(server));
+    if (held.length >= 12) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { s, server };
+}
+
 describe('diagnose fast path = plain path, on a live process', () => {
   it('keep(inode, st) gives the rows of a full parse of the same text, filtered', async () => {
-    const s = await startScenario('half-close-client.mjs', ['--port=0', '--connections=12']);
-    const server = Number(s.ready.serverPid);
-    // On a loaded machine the server may not have accept()ed every connection yet when the client
-    // says ready (the unaccepted ones show inode 0): wait until it holds all 12.
-    for (let t = 0; t < 100; t++) {
-      const held = ssTcp(s.pid).filter((r) => r.state === 'CLOSE-WAIT' && r.pids.includes(server));
-      if (held.length >= 12) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const { s, server } = await halfClosed();
     const mine = socketFds(s.pid);
     const path = `/proc/${s.pid}/net/tcp`;
     const tcp = readFileSync(path, 'latin1'); // one reading: both paths see the same moment
@@ -46,15 +54,7 @@ describe('diagnose fast path = plain path, on a live process', () => {
   });
 
   it('the other halves from the text already read are those read again, and those ss shows', async () => {
-    const s = await startScenario('half-close-client.mjs', ['--port=0', '--connections=12']);
-    const server = Number(s.ready.serverPid);
-    // On a loaded machine the server may not have accept()ed every connection yet when the client
-    // says ready (the unaccepted ones show inode 0): wait until it holds all 12.
-    for (let t = 0; t < 100; t++) {
-      const held = ssTcp(s.pid).filter((r) => r.state === 'CLOSE-WAIT' && r.pids.includes(server));
-      if (held.length >= 12) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const { s, server } = await halfClosed();
     const mine = socketFds(s.pid);
     const netns = s.netns;
     const { sockets: rows, texts } = readNetTables(`/proc/${s.pid}/net`, netns, (inode) => inode === '0' || mine.has(inode));
