@@ -291,21 +291,24 @@ export function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: bo
     finishLimit(p);
     return 'ok';
   };
+  const kinds = walk.kinds;
+  /** One fd read: counted, by kind when asked, and kept if it is a socket. */
+  const record = (target: string, fdNo: number): void => {
+    found++;
+    if (kinds !== undefined) kinds[fdKindOfTarget(target)]++;
+    const inode = socketInodeOf(target);
+    if (inode >= 0) {
+      sockets++;
+      inodes.push(inode);
+      fdNames.push(fdNo);
+    }
+  };
   // The dense part: fds 0, 1, 2, ... until the count is reached or a readlink fails.
   let fd = 0;
-  const kinds = walk.kinds;
   if (count !== null) {
     try {
       for (; found < count; fd++) {
-        const target = link(dir, fdName(fd));
-        found++;
-        if (kinds !== undefined) kinds[fdKindOfTarget(target)]++;
-        const inode = socketInodeOf(target);
-        if (inode >= 0) {
-          sockets++;
-          inodes.push(inode);
-          fdNames.push(fd);
-        }
+        record(link(dir, fdName(fd)), fd);
       }
       walk.links += fd;
     } catch (error) {
@@ -338,14 +341,7 @@ export function walkFds(fs: ScanFs, procRoot: string, walk: Walk, sizeCounts: bo
         if (isDenied(error)) return denied(names.length);
         throw error;
       }
-      found++;
-      if (kinds !== undefined) kinds[fdKindOfTarget(target)]++;
-      const inode = socketInodeOf(target);
-      if (inode >= 0) {
-        sockets++;
-        inodes.push(inode);
-        fdNames.push(Number(name));
-      }
+      record(target, Number(name));
     }
     if (found === 0 && tried > 0 && gone === tried) return 'vanished'; // exited between listing and reading
   }
