@@ -48,7 +48,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, sta
 import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -307,16 +307,7 @@ for (const c of commands) {
   check(c, r);
   if (!c.awk && !c.argv.includes('--json')) summaries.set(c.capture, r.stdout.split('\n')[0].replace(`${c.capture.path}: `, ''));
 }
-const times = commands.map(() => []);
-for (let round = 0; round < ROUNDS; round++) {
-  for (let k = 0; k < commands.length; k++) {
-    const i = (k + round) % commands.length;
-    const r = run(commands[i].argv);
-    check(commands[i], r);
-    times[i].push(r.ms);
-  }
-  process.stderr.write(`bench: round ${round + 1}/${ROUNDS}\r`);
-}
+const times = alternatingRounds(commands, ROUNDS, check, (round) => process.stderr.write(`bench: round ${round + 1}/${ROUNDS}\r`));
 const rss = peakRssRounds(commands, RSS_ROUNDS);
 load.push(loadavg()[0]);
 process.stderr.write('\n');

@@ -36,7 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -193,17 +193,10 @@ async function benchCase(which) {
   sampleTables(pid);
   console.error(`bench: ${which}: pid ${pid} holds ${holder.fds} fds; its namespace: ${describeTables()}; ${ROUNDS} rounds`);
   for (const c of commands) check(c, run(c.argv)); // warm-up (page cache, lsof's first stat of each path): not counted
-  const times = commands.map(() => []);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (let k = 0; k < commands.length; k++) {
-      const i = (k + round) % commands.length;
-      const r = run(commands[i].argv);
-      check(commands[i], r);
-      times[i].push(r.ms);
-    }
+  const times = alternatingRounds(commands, ROUNDS, check, (round) => {
     sampleTables(pid);
     process.stderr.write(`bench: ${which}: round ${round + 1}/${ROUNDS}\r`);
-  }
+  });
   const rss = peakRssRounds(commands, RSS_ROUNDS);
   load.push(loadavg()[0]);
   process.stderr.write('\n');

@@ -75,3 +75,22 @@ def connect():
     client = socket.create_connection(listener.getsockname())
     server, _ = listener.accept()
     return client, server`;
+
+/**
+ * `rounds` rounds of every command, the order rotated each round (no command always runs first):
+ * each command's times in ms. `check(command, result)` throws when a run did not do its job;
+ * `after(round)` runs at the end of each round.
+ */
+export function alternatingRounds(commands, rounds, check, after = () => {}) {
+  const times = commands.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < commands.length; k++) {
+      const i = (k + round) % commands.length;
+      const r = run(commands[i].argv);
+      check(commands[i], r);
+      times[i].push(r.ms);
+    }
+    after(round);
+  }
+  return times;
+}
