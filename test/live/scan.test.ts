@@ -197,6 +197,29 @@ describe('scanProcesses on a captured /proc tree', () => {
     ]);
   });
 
+  it('steps over a few holes without listing the directory, and lists it where holes are many', async () => {
+    // The leaky process holds fds 0..42 (43). With fd 11 closed it holds 42, and st_size says so.
+    const dir = `${ROOT}/${LEAKY}/fd`;
+    const run = async (closed: ReadonlySet<number>): Promise<{ listed: boolean; leaky: unknown[] }> => {
+      let listed = false;
+      const fs = faulty((op, path) => {
+        if (op === 'list' && path === dir) listed = true;
+        if (op === 'size' && path === dir) return { value: 43 - closed.size };
+        return op === 'link' && closed.has(Number(path.slice(dir.length + 1))) ? errno('ENOENT', path) : undefined;
+      });
+      const r = await scanProcesses({ procRoot: ROOT, now: NOW, fs });
+      return { listed, leaky: rows([get(r.processes, LEAKY)])[0] as unknown[] };
+    };
+    // One hole in 42 fds: one failed readlink, no listing (a listing costs the whole directory).
+    const one = await run(new Set([11]));
+    expect(one.listed).toBe(false);
+    expect(one.leaky.slice(0, 3)).toEqual([LEAKY, 'leaky-app', 42]);
+    // Five holes in 38 fds: more than a tenth, so the directory is listed, with the same count.
+    const five = await run(new Set([3, 4, 5, 6, 7]));
+    expect(five.listed).toBe(true);
+    expect(five.leaky.slice(0, 3)).toEqual([LEAKY, 'leaky-app', 38]);
+  });
+
   it('treats a kernel thread or zombie (st_size 0) as holding nothing, without a readlink', async () => {
     let links = 0;
     const fs = faulty((op, path) => {
