@@ -139,8 +139,20 @@ function outcomeOf(b: SharedBuffers, i: number): WalkOutcome {
     fds: b.nums[at + 1] === -1 ? null : b.nums[at + 1]!,
     sockets: sockets === -1 ? null : sockets,
     unseen: b.nums[at + 3] === 1 ? 'permission' : null,
-    inodes: Array.from(b.inodes.subarray(from, from + found)),
-    fdNames: Array.from(b.fdNames.subarray(from, from + found)),
+    inodes: copied(b.inodes, from, found),
+    fdNames: copied(b.fdNames, from, found),
     links: b.nums[at + 4]!,
   };
+}
+
+/**
+ * `length` numbers of a shared array from `from`, as a plain array. An indexed loop: Array.from of
+ * a typed subarray goes through its iterator (outcomeOf took 9 ms of the main thread in a cpu
+ * profile of a bench scan; copying 45,000 slots in 1,000 units measured 2.8-4.7 ms that way,
+ * 0.2-2.2 ms with this loop).
+ */
+function copied(shared: Float64Array | Int32Array, from: number, length: number): number[] {
+  const out = new Array<number>(length);
+  for (let k = 0; k < length; k++) out[k] = shared[from + k]!;
+  return out;
 }
