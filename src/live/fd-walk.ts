@@ -20,6 +20,7 @@ import { errnoOf, isDenied, isVanished as isGone } from '../errors.js';
 import type { FdKind } from '../model/fd.js';
 import { fdKindOfTarget, socketInodeOf } from '../model/fd-target.js';
 import type { ProcessStats } from '../model/scan.js';
+import type { TallyResult } from '../parse/proc-net-tally.js';
 
 /**
  * ENOENT/ESRCH, and EINVAL: a process in the middle of exiting answers EINVAL to a listing of its
@@ -137,6 +138,28 @@ function enteringLinker(): FdLinker | undefined {
 export interface WalkHelper {
   /** Offers these processes (by pid, and their fd count) under the absolute `procRoot`; undefined if the helper is gone. */
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): SharedWalk | undefined;
+  /**
+   * Offers the socket tables of these namespaces, each read through the first of its members still
+   * alive under the absolute `procRoot` (live/net-tables.ts readNamespace), once the walk is over;
+   * undefined if the helper is gone. Claimed from one counter, like the walk.
+   */
+  shareTables?(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
+}
+
+/** A namespace's tables as read by either thread: through which member, and the tally; undefined when none was alive. */
+export interface TablesRead {
+  read: { via: number | 'self'; tally: TallyResult } | undefined;
+  /** Milliseconds the read took. */
+  ms: number;
+}
+
+export interface SharedTables {
+  /** The next job index to read; past the last when none is left. */
+  claim(): number;
+  /** What the helper read for a job it claimed; undefined if it could not (the main thread then reads it). */
+  take(index: number): TablesRead | undefined;
+  /** Jobs the helper thread claimed. */
+  helped(): number;
 }
 
 export interface SharedWalk {
