@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 /**
- * Benchmark of `fdleak scan` on a crowded box, side by side with what people run instead:
+ * Benchmark of `fdleak scan` on the incident-scale load (issue 14), side by side with what people
+ * run instead and with the least a program could do:
  *   - the lsof pipeline  `lsof -n | awk '{print $2}' | sort | uniq -c | sort -nr | head`
- *   - `ss -tanp`
- *   - bench/floor-walk.c: readdir + readlink of every /proc/<pid>/fd/<n>, nothing else (the floor),
- *     and the same with readlinkat (a lookup relative to the fd directory: what scan's chdir does)
- *   - the same walk in plain Node, three ways: readdirSync + readlinkSync of full paths; what scan
- *     does (fd count from st_size, chdir into the fd directory, readlink of bare names); and that
- *     split over worker threads (one per extra CPU): what Node alone costs, and whether threads
- *     pay on this machine at this load
- * The box: --workers processes x ~200 fds and one process with --big fds (TCP connections
- * over loopback, pipes, /dev/null, a few never-bound sockets), forked by one python3 holder in its
- * own process group. Runs are interleaved (one of each tool per round, the order rotating) and
- * repeated; the load average is printed before and after, and what else holds fds on the machine
- * (other users' processes are walked by every tool alike, but say how big the box really was).
+ *   - bench/floor-walk.c: readdir + readlink of every /proc/<pid>/fd/<n>, nothing else (the floor
+ *     the targets are judged against), and `--tables`: the same walk, then each network
+ *     namespace's socket tables read once, which scan's output needs too (TCP states, rows per
+ *     family, orphans): the least work that could produce scan's output;
+ *   - with --all: `ss -tanp`, the walk with readlinkat, and the walk in plain Node three ways
+ *     (readdirSync + readlinkSync of full paths; what scan does: fd count from st_size, chdir into
+ *     the fd directory, readlink of bare names; and that split over worker threads).
+ * The load is the shape of the shared bench's perfload.py (`--big 15000 --workers 150 --fds 200`),
+ * forked by one python3 holder in its own process group: --workers processes of --fds fds each (a
+ * listener, 35% loopback TCP pairs with both ends held, 10% unix socketpairs, 25% pipes, files) and
+ * one process of --big fds (~76% ESTABLISHED loopback sockets whose peers live in a helper process,
+ * ~6.7% CLOSE_WAIT, ~13% never bound, 4 listeners, pipes, files, epoll and eventfd). Like
+ * perfload's, each process has a hole low in its fd table (its closed start-up pipe).
+ *
+ * --runs N measures N times in a row on the same box (the issue's "three runs in a row"): each
+ * run is --rounds rounds, every tool once per round in a rotating order, so drift on the shared
+ * machine hits every tool alike; each run prints its medians, the paired ratios (the median of the
+ * per-round ratios: tools of one round run within seconds of each other) and the verdict on the
+ * targets (scan >= 4x faster than the lsof pipeline, <= 1.8x the C floor), with the load average.
  * Every run is timed by floor-walk --run: wall time, and CPU time (user + system, children
- * included), which a loaded machine disturbs less. Medians and ratios of both are printed, a
- * markdown table, then peak RSS (/usr/bin/time -f %M) and `--version` start-up.
+ * included), which a loaded machine disturbs less. Then, once: a markdown table of the last run,
+ * where scan's time goes in-process, peak RSS (/usr/bin/time -f %M) and `--version` start-up.
  *
- *   npm run build && node bench/scan.mjs [--runs 9] [--workers 150] [--big 15000] [--threads 0] [--json out.json]
- *                                        [--baseline other-build/bin/fdleak.js]
+ *   npm run build && node bench/scan.mjs [--runs 3] [--rounds 7] [--workers 150] [--fds 200] [--big 15000]
+ *                                        [--threads 0] [--all] [--json out.json] [--baseline other-build/bin/fdleak.js]
  *
+ * --baseline times another build's bin/fdleak.js (say, the old main) in the same rounds: `scan --json`.
  * --threads N gives the big process N extra threads, as a server would have: `lsof -n` lists every
  * task's fds (reference 3.7), fdleak and the floor read each process once. Default 0.
  *
@@ -29,36 +38,46 @@
  * children have PR_SET_PDEATHSIG; the holder gives up after 15 minutes whatever happens).
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const OUT = join(HERE, 'out');
 const BIN = join(ROOT, 'bin', 'fdleak.js');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : fallback;
-};
-const RUNS = Number(opt('runs', '9'));
-const WORKERS = Number(opt('workers', '150'));
-const BIG = Number(opt('big', '15000'));
-const THREADS = Number(opt('threads', '0'));
-const JSON_OUT = opt('json', undefined);
+const { values: opts } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '7' },
+    workers: { type: 'string', default: '150' },
+    fds: { type: 'string', default: '200' },
+    big: { type: 'string', default: '15000' },
+    threads: { type: 'string', default: '0' },
+    all: { type: 'boolean', default: false },
+    json: { type: 'string' },
+    baseline: { type: 'string' },
+  },
+});
+const RUNS = Number(opts.runs);
+const ROUNDS = Number(opts.rounds);
+const WORKERS = Number(opts.workers);
+const PER = Number(opts.fds);
+const BIG = Number(opts.big);
+const THREADS = Number(opts.threads);
+const JSON_OUT = opts.json;
 /** Another build's bin/fdleak.js (say, a worktree at the last commit), timed in the same rounds. */
-const BASELINE = opt('baseline', undefined);
-/** Set on some machines (this one): every node start then parses that CA bundle first. */
-const EXTRA_CA = process.env.NODE_EXTRA_CA_CERTS;
+const BASELINE = opts.baseline;
+/** The targets of issue 14, acceptance 2. */
+const TARGET = { lsofOverScan: 4, scanOverFloor: 1.8 };
 
 const HOLDER = String.raw`
-import ctypes, json, os, resource, signal, socket, sys, threading, time
+import ctypes, json, os, resource, shutil, signal, socket, struct, sys, tempfile, threading, time
 libc = ctypes.CDLL(None, use_errno=True)
 # fds leaked by whatever started the bench (a job runner's pipe at fd 250, say) would be inherited
-# by every child, and a hole below them sends every walk to its listing: close them, so the box
-# is the same from a terminal and from a CI job.
+# by every child: close them, so the box is the same from a terminal and from a CI job.
 for fd in [int(n) for n in os.listdir('/proc/self/fd')]:
     if fd > 2:
         try: os.close(fd)
@@ -66,31 +85,98 @@ for fd in [int(n) for n in os.listdir('/proc/self/fd')]:
 workers, per, big, threads = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the soft limit of the children too
-def hold(total, ready):
-    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+tmp = tempfile.mkdtemp(prefix='fdleak-bench-scan-')
+LINGER0 = struct.pack('ii', 1, 0)  # RST at teardown: no TIME_WAIT rows left for the next bench
+def rst(*socks):
+    for s in socks: s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER0)
+def files(n, tag, keep):
+    # 60% shared system files, 30% one log opened many times, 10% unlinked temp files ("(deleted)")
+    shared = [p for p in ('/etc/passwd', '/etc/hosts', '/etc/os-release', '/dev/null', '/dev/zero', '/dev/urandom', '/usr/bin/env') if os.path.exists(p)]
+    log = os.path.join(tmp, tag + '.log')
+    for j in range(n):
+        if j % 10 < 6: keep.append(os.open(shared[j % len(shared)], os.O_RDONLY))
+        elif j % 10 < 9: keep.append(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
+        else:
+            path = os.path.join(tmp, '%s.tmp%d' % (tag, j)); keep.append(os.open(path, os.O_RDWR | os.O_CREAT, 0o600)); os.unlink(path)
+def worker(m, ready):
+    # m fds (stdio included): a listener, 35% loopback TCP pairs (both ends), 10% unix socketpairs, 25% pipes, files
     keep = []
-    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(4096); keep.append(srv)
-    # 40% TCP connections (both ends here), 30% pipes, the rest /dev/null, and 4 never-bound
-    # sockets (orphans: each costs scan a second readlink, after the tables are read).
-    while len(keep) < total * 0.40:
-        cli = socket.create_connection(srv.getsockname()); acc, _ = srv.accept(); keep += [cli, acc]
-    while len(keep) < total * 0.70: keep += list(os.pipe())
-    keep += [socket.socket() for _ in range(4)]
-    while len(keep) < total - 4: keep.append(open('/dev/null'))
-    if total == big:
-        for _ in range(threads): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
-    os.write(ready, b'x')
+    lst = socket.socket(); lst.bind(('127.0.0.1', 0)); lst.listen(256); keep.append(lst)
+    for _ in range(int(m * 0.35) // 2):
+        c = socket.create_connection(lst.getsockname()); s, _ = lst.accept(); rst(c, s); keep += [c, s]
+    for _ in range(int(m * 0.10) // 2): keep += list(socket.socketpair())
+    for _ in range(int(m * 0.25) // 2): keep += list(os.pipe())
+    files(m - 3 - len(keep), 'w%d' % os.getpid(), keep)
+    os.write(ready, b'x'); os.close(ready)
     while True: time.sleep(3600)
-pids = []
-for total in [per] * workers + [big]:
+def big_main(n, ctl, ready):
+    # n fds: ~76% ESTABLISHED loopback sockets (their peers sent to the helper), ~6.7% CLOSE_WAIT,
+    # ~13% never bound or connected (orphans), 4 listeners, pipes, files, epoll and eventfd
+    scale = n / 15000.0
+    lsts = []
+    for _ in range(4):
+        l = socket.socket(); l.bind(('127.0.0.1', 0)); l.listen(4096); lsts.append(l)
+    cw, unbound, pipes, nfiles, anon = max(1, round(1000 * scale)), max(1, round(2000 * scale)), max(1, round(100 * scale)), max(1, round(300 * scale)), max(2, round(20 * scale))
+    est = n - 3 - 4 - cw - unbound - 2 * pipes - nfiles - anon
+    keep, batch = [], []
+    for i in range(est):
+        l = lsts[i % 4]; c = socket.create_connection(l.getsockname()); s, _ = l.accept(); rst(c, s)
+        keep.append(s); batch.append(c)
+        if len(batch) == 200 or i == est - 1:
+            socket.send_fds(ctl, [b'f'], [c.fileno() for c in batch])
+            for c in batch: c.close()
+            batch = []
+    ctl.close()  # EOF: the helper has every peer
+    for i in range(cw):
+        l = lsts[i % 4]; c = socket.create_connection(l.getsockname()); s, _ = l.accept(); rst(s); c.close(); keep.append(s)
+    keep += [socket.socket() for _ in range(unbound)]
+    for _ in range(pipes): keep += list(os.pipe())
+    files(nfiles, 'big', keep)
+    import select
+    keep += [select.epoll() if j % 2 == 0 else os.eventfd(0) for j in range(anon)]
+    for _ in range(threads): threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+    keep.append(lsts)
+    os.write(ready, b'x'); os.close(ready)
+    while True: time.sleep(3600)
+def helper_main(ctl, ready):
+    keep = []
+    while True:
+        msg, fds, _, _ = socket.recv_fds(ctl, 16, 256)
+        keep += fds
+        if not msg and not fds: break
+    ctl.close(); os.write(ready, b'x'); os.close(ready)
+    while True: time.sleep(3600)
+devnull = os.open('/dev/null', os.O_RDWR)
+def spawn(fn, *args, keep=()):
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(r); hold(total, w)
-    os.close(w); os.read(r, 1); os.close(r); pids.append(pid)
-print(json.dumps(pids), flush=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the holder
+        for fd in (0, 1, 2): os.dup2(devnull, fd)
+        for fd in [int(n) for n in os.listdir('/proc/self/fd')]:
+            if fd > 2 and fd != w and fd not in keep:
+                try: os.close(fd)
+                except OSError: pass
+        try: fn(*args, w)
+        finally: os._exit(3)
+    os.close(w)
+    return pid, r
+def ready(r):
+    if os.read(r, 1) != b'x': raise SystemExit('a box process failed to start')
+    os.close(r)
+pids = []
+for i in range(0, workers, 16):  # 16 at a time: the holder stays small while it forks
+    started = [spawn(worker, per) for _ in range(min(16, workers - i))]
+    for pid, r in started: ready(r); pids.append(pid)
+if big > 0:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    hpid, rh = spawn(helper_main, b, keep=(b.fileno(),))
+    bpid, rb = spawn(big_main, big, a, keep=(a.fileno(),))
+    a.close(); b.close(); ready(rb); ready(rh); pids += [hpid, bpid]
+print(json.dumps({'pids': pids, 'tmp': tmp}), flush=True)
 threading.Timer(900, lambda: os._exit(1)).start()
 sys.stdin.read()  # the bench closed the pipe (or died): the children follow by PDEATHSIG
+shutil.rmtree(tmp, ignore_errors=True)
 os._exit(0)
 `;
 
@@ -180,10 +266,12 @@ function fdHolders() {
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').trim().split(' ').slice(0, 3).join(' ');
 
 let holder;
+let holderTmp;
 function cleanup() {
   if (holder?.pid !== undefined && holder.exitCode === null) {
     try { process.kill(-holder.pid, 'SIGKILL'); } catch { /* gone */ }
   }
+  if (holderTmp !== undefined) rmSync(holderTmp, { recursive: true, force: true });
 }
 process.on('exit', cleanup);
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { cleanup(); process.exit(130); });
@@ -218,167 +306,139 @@ function peakRss(cmd, argv) {
 
 async function main() {
   mkdirSync(OUT, { recursive: true });
-  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('build first: npx tsc -p tsconfig.json');
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
   const floor = join(OUT, 'floor-walk');
   execFileSync('gcc', ['-O2', '-Wall', '-o', floor, join(HERE, 'floor-walk.c')]);
   stopwatch = floor;
 
   const before = fdHolders();
-  const loadBefore = loadavg();
-  console.log(`before the box: ${before.processes} processes, ${before.fds} fds; biggest: ${before.top.map((p) => `${p.pid} ${p.comm} ${p.fds}`).join(', ')}; load ${loadBefore}`);
+  console.log(`before the box: ${before.processes} processes, ${before.fds} fds; biggest: ${before.top.map((p) => `${p.pid} ${p.comm} ${p.fds}`).join(', ')}; load ${loadavg()}`);
   const t0 = Date.now();
-  holder = spawn('python3', ['-c', HOLDER, String(WORKERS), '200', String(BIG), String(THREADS)], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
-  const pids = await new Promise((resolve, reject) => {
+  holder = spawn('python3', ['-c', HOLDER, String(WORKERS), String(PER), String(BIG), String(THREADS)], { detached: true, stdio: ['pipe', 'pipe', 'inherit'] });
+  const { pids, tmp } = await new Promise((resolve, reject) => {
     let text = '';
     holder.stdout.on('data', (d) => { text += d; if (text.includes('\n')) resolve(JSON.parse(text)); });
     holder.once('exit', (code) => reject(new Error(`box holder exited with ${code}`)));
   });
-  const box = execFileSync(floor, { encoding: 'utf8' }).trim();
-  const tcpRows = execFileSync('sh', ['-c', 'cat /proc/net/tcp /proc/net/tcp6 | wc -l'], { encoding: 'utf8' }).trim();
-  console.log(`box: ${pids.length} processes (${WORKERS} x 200 fds, 1 x ${BIG}${THREADS > 0 ? ` with ${THREADS} extra threads` : ''}) up in ${Date.now() - t0} ms`);
-  console.log(`whole machine now: ${box}; /proc/net/tcp{,6} rows: ${tcpRows}; load ${execFileSync('cat', ['/proc/loadavg'], { encoding: 'utf8' }).trim()}`);
+  holderTmp = tmp;
+  const bigFds = BIG;
+  const box = execFileSync(floor, ['--tables'], { encoding: 'utf8' }).trim();
+  console.log(`box: ${pids.length} processes (${WORKERS} x ${PER} fds, 1 x ${bigFds}${THREADS > 0 ? ` with ${THREADS} extra threads` : ''} and its peers' holder) up in ${Date.now() - t0} ms`);
+  console.log(`whole machine now: ${box}; load ${loadavg()}`);
 
   // fdleak runs as an installed command does, through bin/fdleak.js's launcher line, which drops
   // NODE_EXTRA_CA_CERTS (Node 20 parses that bundle at start-up: ~40 ms here). The node rows measure
-  // Node's own cost, so they run without it too; `node bin/fdleak.js` keeps it, to show what it costs.
+  // Node's own cost, so they run without it too.
   const node = ['env', ['-u', 'NODE_EXTRA_CA_CERTS', process.execPath]];
   const tools = {
     // --debug: one stderr line saying whether the helper thread ran (counted below); nothing else changes.
-    'fdleak scan': [BIN, ['--debug', 'scan']],
     'fdleak scan --json': [BIN, ['--debug', 'scan', '--json']],
-    ...(EXTRA_CA === undefined ? {} : { 'node bin/fdleak.js scan (NODE_EXTRA_CA_CERTS kept)': [process.execPath, [BIN, 'scan']] }),
-    ...(BASELINE === undefined ? {} : { 'fdleak scan, baseline build': [BASELINE, ['scan']] }),
+    'fdleak scan': [BIN, ['--debug', 'scan']],
+    ...(BASELINE === undefined ? {} : { 'baseline build: scan --json': [BASELINE, ['scan', '--json']] }),
     'lsof pipeline': ['sh', ['-c', "lsof -n 2>/dev/null | awk '{print $2}' | sort | uniq -c | sort -nr | head"]],
-    'ss -tanp': ['ss', ['-tanp']],
-    'floor (C readdir+readlink)': [floor, []],
-    'floor, readlinkat': [floor, ['--at']],
-    // What Node itself costs: start-up, then readdirSync + readlinkSync of every fd, nothing else.
-    'node floor (JS readdir+readlink)': [node[0], [...node[1], '-e', NODE_FLOOR]],
-    // The least scan's own way of walking can cost in Node, on one thread and shared with workers.
-    'node walk as scan does it': [node[0], [...node[1], '-e', NODE_DENSE]],
-    'node walk, + worker threads': [node[0], [...node[1].slice(0, 2), 'THREADS=1', process.execPath, '-e', NODE_DENSE]],
-  };
-  const times = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
-  const cpus = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
-  for (const [cmd, argv] of Object.values(tools)) time(cmd, argv); // warm the dentry cache once
-  const loadStart = loadavg();
-  const helperRuns = { with: 0, without: 0 }; // fdleak scan runs whose helper thread walked a share, or not
-  const machineFds = []; // after each round: other users' processes come and go on a shared machine
-  for (let round = 0; round < RUNS; round++) {
-    // Interleaved, and the order rotates, so drift on the shared machine hits every tool alike.
-    const names = Object.keys(tools);
-    const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
-    for (const name of order) {
-      const { wall, cpu, stderr } = run(...tools[name]);
-      times[name].push(wall);
-      cpus[name].push(cpu);
-      const shared = /, (\d+) of \d+ processes on a second thread/.exec(stderr);
-      if (shared !== null) helperRuns[Number(shared[1]) > 0 ? 'with' : 'without']++;
-    }
-    machineFds.push(fdHolders().fds);
-    process.stdout.write(`round ${round + 1}/${RUNS}\r`);
-  }
-  const loadEnd = loadavg();
-  const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-  const cpuMed = Object.fromEntries(Object.entries(cpus).map(([k, v]) => [k, median(v)]));
-  console.log(`\nwall time, median of ${RUNS} interleaved runs (ms; min-max), and CPU time (user + system, median); load average ${loadStart} before the rounds, ${loadEnd} after; fds on the machine ${Math.min(...machineFds)}-${Math.max(...machineFds)}:`);
-  for (const [k, v] of Object.entries(times)) console.log(`  ${k.padEnd(33)} ${med[k].toFixed(0).padStart(6)}   (${`${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(11)} cpu ${cpuMed[k].toFixed(0).padStart(5)}`);
-  const scanMs = med['fdleak scan'];
-  const cFloor = med['floor (C readdir+readlink)'];
-  const ratios = {
-    lsofOverScan: med['lsof pipeline'] / scanMs,
-    scanOverFloor: scanMs / cFloor,
-    scanOverFloorAt: scanMs / med['floor, readlinkat'],
-    jsonOverFloor: med['fdleak scan --json'] / cFloor,
-    ssOverScan: med['ss -tanp'] / scanMs,
-    nodeFloorOverFloor: med['node floor (JS readdir+readlink)'] / cFloor,
-    scanOverNodeFloor: scanMs / med['node floor (JS readdir+readlink)'],
-    nodeWalkOverFloorAt: med['node walk as scan does it'] / med['floor, readlinkat'],
-    scanOverNodeWalk: scanMs / med['node walk as scan does it'],
-    threadsOverOne: med['node walk, + worker threads'] / med['node walk as scan does it'],
-  };
-  console.log(`fdleak scan's helper thread walked a share in ${helperRuns.with} of ${helperRuns.with + helperRuns.without} runs (it starts only when a core is free: src/cli/prefetch.ts)`);
-  console.log('ratios of medians:');
-  const cpuScan = cpuMed['fdleak scan'];
-  // Paired: the median of the per-round ratios. Tools of one round run within seconds of each
-  // other, so a load spike or another user's process coming and going hits both sides of a ratio.
-  const paired = (xs, a, b) => median(xs[a].map((v, r) => v / xs[b][r]));
-  const cpuRatios = { lsofOverScan: cpuMed['lsof pipeline'] / cpuScan, scanOverFloor: cpuScan / cpuMed['floor (C readdir+readlink)'] };
-  const pairedRatios = {
-    lsofOverScan: paired(times, 'lsof pipeline', 'fdleak scan'),
-    scanOverFloor: paired(times, 'fdleak scan', 'floor (C readdir+readlink)'),
-    cpuLsofOverScan: paired(cpus, 'lsof pipeline', 'fdleak scan'),
-    cpuScanOverFloor: paired(cpus, 'fdleak scan', 'floor (C readdir+readlink)'),
-    threadsOverOne: paired(times, 'node walk, + worker threads', 'node walk as scan does it'),
-    ...(BASELINE === undefined ? {} : {
-      baselineOverScan: paired(times, 'fdleak scan, baseline build', 'fdleak scan'),
-      cpuBaselineOverScan: paired(cpus, 'fdleak scan, baseline build', 'fdleak scan'),
+    'C floor (readdir+readlink)': [floor, []],
+    'C floor + tables': [floor, ['--tables']],
+    ...(!opts.all ? {} : {
+      'ss -tanp': ['ss', ['-tanp']],
+      'C floor, readlinkat': [floor, ['--at']],
+      // What Node itself costs: start-up, then readdirSync + readlinkSync of every fd, nothing else.
+      'node floor (JS readdir+readlink)': [node[0], [...node[1], '-e', NODE_FLOOR]],
+      // The least scan's own way of walking can cost in Node, on one thread and shared with workers.
+      'node walk as scan does it': [node[0], [...node[1], '-e', NODE_DENSE]],
+      'node walk, + worker threads': [node[0], [...node[1].slice(0, 2), 'THREADS=1', process.execPath, '-e', NODE_DENSE]],
     }),
   };
-  const verdict = (ok) => (ok ? 'met' : 'MISSED');
-  console.log(`  lsof pipeline / fdleak scan    ${ratios.lsofOverScan.toFixed(2)}x   (target >= 4x: ${verdict(ratios.lsofOverScan >= 4)}; paired by round ${pairedRatios.lsofOverScan.toFixed(2)}x; CPU time ${cpuRatios.lsofOverScan.toFixed(2)}x, paired ${pairedRatios.cpuLsofOverScan.toFixed(2)}x)`);
-  console.log(`  fdleak scan / C floor          ${ratios.scanOverFloor.toFixed(2)}x   (target <= 1.8x: ${verdict(ratios.scanOverFloor <= 1.8)}; paired by round ${pairedRatios.scanOverFloor.toFixed(2)}x; CPU time ${cpuRatios.scanOverFloor.toFixed(2)}x, paired ${pairedRatios.cpuScanOverFloor.toFixed(2)}x)`);
-  console.log(`  fdleak scan / C readlinkat     ${ratios.scanOverFloorAt.toFixed(2)}x`);
-  console.log(`  node floor / C floor           ${ratios.nodeFloorOverFloor.toFixed(2)}x   (what Node alone costs: start-up and per-call overhead)`);
-  console.log(`  node walk / C readlinkat       ${ratios.nodeWalkOverFloorAt.toFixed(2)}x   (the same lookups from Node: start-up and per-call overhead)`);
-  console.log(`  fdleak scan / node walk        ${ratios.scanOverNodeWalk.toFixed(2)}x   (what scan adds to the bare walk: limits, names, socket tables, orphan check, output)`);
-  {
-    const nodeWalk = med['node walk as scan does it'];
-    console.log(`  where scan's ${(scanMs - cFloor).toFixed(0)} ms over the C floor go: ${(nodeWalk - cFloor).toFixed(0)} ms Node start-up and per-call cost for the same links (node walk - C floor; node -e 0 is timed below), ${(scanMs - nodeWalk).toFixed(0)} ms scan's own work and modules (scan - node walk)`);
-  }
-  console.log(`  node walk + threads / 1 thread ${ratios.threadsOverOne.toFixed(2)}x   (paired ${pairedRatios.threadsOverOne.toFixed(2)}x: ${pairedRatios.threadsOverOne < 0.95 ? 'threads pay here' : 'threads do not pay here, at this load'})`);
-  console.log(`  fdleak scan / node floor       ${ratios.scanOverNodeFloor.toFixed(2)}x`);
-  console.log(`  fdleak scan --json / C floor   ${ratios.jsonOverFloor.toFixed(2)}x`);
-  console.log(`  ss -tanp / fdleak scan         ${ratios.ssOverScan.toFixed(2)}x`);
-  if (BASELINE !== undefined) {
-    const base = med['fdleak scan, baseline build'];
-    console.log(`  baseline build / fdleak scan   ${(base / scanMs).toFixed(2)}x   (paired ${pairedRatios.baselineOverScan.toFixed(2)}x, CPU time paired ${pairedRatios.cpuBaselineOverScan.toFixed(2)}x; baseline: lsof ${(med['lsof pipeline'] / base).toFixed(2)}x slower, ${(base / cFloor).toFixed(2)}x the C floor, paired ${paired(times, 'fdleak scan, baseline build', 'floor (C readdir+readlink)').toFixed(2)}x)`);
-  }
+  for (const [cmd, argv] of Object.values(tools)) time(cmd, argv); // warm the dentry cache once
 
-  console.log(`\nmarkdown (box: ${WORKERS} x 200 fds + 1 x ${BIG}; machine: ${box}, ${Math.min(...machineFds)}-${Math.max(...machineFds)} fds over the rounds; ${os.availableParallelism()} CPUs; load ${loadStart} -> ${loadEnd}; median of ${RUNS} interleaved runs; the last columns: median of the per-round ratios):\n`);
-  console.log('| command | wall ms, median | min-max | CPU ms, median | wall vs fdleak scan, paired | CPU vs fdleak scan, paired |');
-  console.log('|---|---:|---:|---:|---:|---:|');
-  for (const [k, v] of Object.entries(times)) {
-    console.log(`| ${k.replace(/\|/g, '\\|')} | ${med[k].toFixed(0)} | ${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)} | ${cpuMed[k].toFixed(0)} | ${paired(times, k, 'fdleak scan').toFixed(2)}x | ${paired(cpus, k, 'fdleak scan').toFixed(2)}x |`);
+  const paired = (xs, a, b) => median(xs[a].map((v, r) => v / xs[b][r]));
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  const results = [];
+  for (let n = 1; n <= RUNS; n++) {
+    const times = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
+    const cpus = Object.fromEntries(Object.keys(tools).map((k) => [k, []]));
+    const helperRuns = { with: 0, without: 0 }; // fdleak scan runs whose helper thread walked a share, or not
+    const machineFds = []; // after each round: other users' processes come and go on a shared machine
+    const loadStart = loadavg();
+    for (let round = 0; round < ROUNDS; round++) {
+      // Interleaved, and the order rotates, so drift on the shared machine hits every tool alike.
+      const names = Object.keys(tools);
+      const order = names.slice(round % names.length).concat(names.slice(0, round % names.length));
+      for (const name of order) {
+        const { wall, cpu, stderr } = run(...tools[name]);
+        times[name].push(wall);
+        cpus[name].push(cpu);
+        const shared = /, (\d+) of \d+ processes on a second thread/.exec(stderr);
+        if (shared !== null) helperRuns[Number(shared[1]) > 0 ? 'with' : 'without']++;
+      }
+      machineFds.push(fdHolders().fds);
+      process.stdout.write(`run ${n}/${RUNS}, round ${round + 1}/${ROUNDS}\r`);
+    }
+    const loadEnd = loadavg();
+    const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    const cpuMed = Object.fromEntries(Object.entries(cpus).map(([k, v]) => [k, median(v)]));
+    const judged = {};
+    for (const scan of ['fdleak scan --json', 'fdleak scan']) {
+      judged[scan] = {
+        lsofOverScan: paired(times, 'lsof pipeline', scan),
+        scanOverFloor: paired(times, scan, 'C floor (readdir+readlink)'),
+        scanOverFloorTables: paired(times, scan, 'C floor + tables'),
+        cpuLsofOverScan: paired(cpus, 'lsof pipeline', scan),
+        cpuScanOverFloor: paired(cpus, scan, 'C floor (readdir+readlink)'),
+      };
+    }
+    const met = Object.values(judged).every((j) => j.lsofOverScan >= TARGET.lsofOverScan && j.scanOverFloor <= TARGET.scanOverFloor);
+    const baselineOverScan = BASELINE === undefined ? undefined : paired(times, 'baseline build: scan --json', 'fdleak scan --json');
+    console.log(`\nrun ${n} of ${RUNS}: ${ROUNDS} rounds; load average ${loadStart} before, ${loadEnd} after; fds on the machine ${Math.min(...machineFds)}-${Math.max(...machineFds)}; fdleak's helper thread walked a share in ${helperRuns.with} of ${helperRuns.with + helperRuns.without} runs (it starts only when a core is free: src/cli/prefetch.ts)`);
+    console.log('  wall ms, median (min-max), CPU ms median:');
+    for (const [k, v] of Object.entries(times)) console.log(`    ${k.padEnd(34)} ${med[k].toFixed(0).padStart(6)}   (${`${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(11)} cpu ${cpuMed[k].toFixed(0).padStart(5)}`);
+    console.log('  paired ratios (median of the per-round ratios):');
+    for (const [scan, j] of Object.entries(judged)) {
+      console.log(`    lsof pipeline / ${scan.padEnd(19)} ${j.lsofOverScan.toFixed(2)}x  (target >= ${TARGET.lsofOverScan}x: ${verdict(j.lsofOverScan >= TARGET.lsofOverScan)}; CPU time ${j.cpuLsofOverScan.toFixed(2)}x)`);
+      console.log(`    ${scan.padEnd(19)} / C floor       ${j.scanOverFloor.toFixed(2)}x  (target <= ${TARGET.scanOverFloor}x: ${verdict(j.scanOverFloor <= TARGET.scanOverFloor)}; CPU time ${j.cpuScanOverFloor.toFixed(2)}x; / C floor + tables ${j.scanOverFloorTables.toFixed(2)}x)`);
+    }
+    if (baselineOverScan !== undefined) console.log(`    baseline build / fdleak scan --json ${baselineOverScan.toFixed(2)}x  (above 1: this build is faster)`);
+    if (opts.all) {
+      console.log(`    node walk + threads / 1 thread     ${paired(times, 'node walk, + worker threads', 'node walk as scan does it').toFixed(2)}x`);
+      console.log(`    fdleak scan / node walk            ${paired(times, 'fdleak scan', 'node walk as scan does it').toFixed(2)}x   (what scan adds to the bare walk: facts, tables, orphan check, output)`);
+    }
+    console.log(`  run ${n}: targets ${met ? 'MET' : 'not met'}`);
+    results.push({ run: n, loadStart, loadEnd, machineFds, helperRuns, times, cpus, medians: med, cpuMedians: cpuMed, judged, baselineOverScan, met });
+  }
+  const inARow = results.every((r) => r.met);
+  console.log(`\n${RUNS} runs in a row: ${results.map((r) => `run ${r.run} ${r.met ? 'met' : 'missed'} (lsof/scan ${r.judged['fdleak scan --json'].lsofOverScan.toFixed(2)}x, scan/floor ${r.judged['fdleak scan --json'].scanOverFloor.toFixed(2)}x; table: ${r.judged['fdleak scan'].lsofOverScan.toFixed(2)}x, ${r.judged['fdleak scan'].scanOverFloor.toFixed(2)}x)`).join('; ')} -> ${inARow ? 'TARGETS MET in every run' : 'targets NOT met in every run'}`);
+
+  const last = results.at(-1);
+  console.log(`\nmarkdown, run ${last.run} (load: ${WORKERS} x ${PER} fds + 1 x ${bigFds} and its peers; machine: ${box}, ${Math.min(...last.machineFds)}-${Math.max(...last.machineFds)} fds over the rounds; ${os.availableParallelism()} CPUs; load ${last.loadStart} -> ${last.loadEnd}; median of ${ROUNDS} interleaved rounds; the last columns: median of the per-round ratios):\n`);
+  console.log('| command | wall ms, median | min-max | CPU ms, median | wall vs fdleak scan --json, paired |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [k, v] of Object.entries(last.times)) {
+    console.log(`| ${k.replace(/\|/g, '\\|')} | ${last.medians[k].toFixed(0)} | ${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)} | ${last.cpuMedians[k].toFixed(0)} | ${paired(last.times, k, 'fdleak scan --json').toFixed(2)}x |`);
   }
   console.log('');
 
   // Where fdleak's time goes, in-process (no node start-up): the scan, and each namespace's tables.
-  // Uses tsc's file-per-module output in dist/ (the bundle has no stable module names); skipped
-  // if the build no longer emits it.
+  // Uses tsc's file-per-module output in dist/ (the bundle has no stable module names).
   let inner = [];
   let work = null;
-  let tables = [];
-  let full = [];
   try {
     const { scanProcesses } = await import(join(ROOT, 'dist', 'live', 'scan.js'));
     const works = [];
-    for (let i = 0; i < Math.min(RUNS, 5); i++) {
+    let tables = [];
+    for (let i = 0; i < 5; i++) {
       const { snapshot, timings } = await scanProcesses({ excludePids: [process.pid] });
       inner.push(timings.durationMs);
       works.push(timings);
-      tables = snapshot.host.namespaces.map((n) => `${n.id}: ${Object.values(n.rows).reduce((a, b) => a + b, 0)} rows in ${timings.tablesByNetns[n.id]} ms`);
+      tables = snapshot.host.namespaces.map((ns) => `${ns.id}: ${Object.values(ns.rows).reduce((a, b) => a + b, 0)} rows in ${timings.tablesByNetns[ns.id]} ms`);
     }
     work = Object.fromEntries(Object.keys(works[0]).filter((k) => typeof works[0][k] === 'number').map((k) => [k, median(works.map((w) => w[k]))]));
-    console.log(`in-process scanProcesses(): median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
+    console.log(`in-process scanProcesses(), one thread: median ${median(inner).toFixed(0)} ms = facts ${work.facts} + fd walk ${work.walk} (${work.links} readlinks) + tables ${work.tables} + orphan check ${work.verify} (${work.verifyLinks} readlinks)`);
     console.log(`  tables: ${tables.join('; ')}`);
-    const { readNetTables } = await import(join(ROOT, 'dist', 'live', 'diagnose.js'));
-    for (let i = 0; i < 3; i++) {
-      const s = performance.now();
-      readNetTables('/proc/self/net', null);
-      full.push(performance.now() - s);
-    }
-    console.log(`  same tables fully parsed (live-process readNetTables, as diagnose does): median ${median(full).toFixed(0)} ms`);
   } catch (error) {
     console.log(`in-process breakdown skipped: ${error.message}`);
   }
 
-  const rss = {
-    'fdleak scan': median([0, 1, 2].map(() => peakRss(...tools['fdleak scan']))),
-    'fdleak scan --json': median([0, 1, 2].map(() => peakRss(...tools['fdleak scan --json']))),
-    'lsof pipeline': median([0, 1, 2].map(() => peakRss(...tools['lsof pipeline']))),
-    'floor (C readdir+readlink)': median([0, 1, 2].map(() => peakRss(...tools['floor (C readdir+readlink)']))),
-  };
+  const rss = {};
+  for (const k of ['fdleak scan --json', 'fdleak scan', 'lsof pipeline', 'C floor (readdir+readlink)']) rss[k] = median([0, 1, 2].map(() => peakRss(...tools[k])));
   console.log('peak RSS, median of 3 (MiB):');
   for (const [k, v] of Object.entries(rss)) console.log(`  ${k.padEnd(28)} ${(v / 1024).toFixed(1)}`);
 
@@ -391,7 +451,7 @@ async function main() {
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
 
   if (JSON_OUT !== undefined) {
-    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, threads: THREADS, helperRuns, before, loadBefore, loadStart, loadEnd, cpus: os.availableParallelism(), box, times, medians: med, ratios, cpuMs: cpus, cpuMedians: cpuMed, cpuRatios, pairedRatios, machineFds, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work, tables, fullParseMs: full.length ? median(full) : null }, null, 2)}\n`);
+    writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, rounds: ROUNDS, load: { workers: WORKERS, fds: PER, big: bigFds, threads: THREADS }, before, box, cpus: os.availableParallelism(), results, inARow, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work }, null, 2)}\n`);
   }
 }
 

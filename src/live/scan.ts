@@ -1,7 +1,4 @@
 /**
- * Over 400 lines on purpose: the walk's order of reads (facts, fd walk, tables, orphan re-check)
- * is one sequence whose correctness depends on that order; split, it would be read out of order.
- *
  * `fdleak scan`: every process of a /proc tree, its fd count, socket fds and orphan sockets, its
  * RLIMIT_NOFILE, and the socket tables of every network namespace in use, as model records
  * (model/scan.ts) with the timings beside them. Files read:
@@ -14,7 +11,7 @@
  * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
  *   of ONE member per namespace, after the walk, counted by parse/proc-net-tally.ts (only the inode
  *   column and the TCP state are scanned: a host namespace can hold 100k rows). Its sockstat and
- *   sockstat6 first: a TCP table they show empty is not read (isEmptyTcp);
+ *   sockstat6 first: a TCP table they show empty is not read (live/net-tables.ts);
  * - net.ipv4.ip_local_port_range of each namespace: /proc/sys for fdleak's own, and through
  *   `nsenter --net` for the others (root, live /proc only), one process per namespace, started
  *   before the walk and awaited after it.
@@ -26,10 +23,11 @@
  * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
  * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
  * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Reading
- * the socket tables on the helper while this thread scanned them measured no faster: the kernel's
- * formatting of the rows is most of their cost.
- * Over 400 lines: the steps of one scan (facts, walk, tables, orphan check, sysctls) in the order
- * they must run, with the helpers only they use.
+ * one namespace's tables on the helper while this thread scanned them measured no faster: the
+ * kernel's formatting of the rows is most of their cost. With several namespaces, the helper reads
+ * some of them while this thread reads the others (readNamespaces).
+ * Just over 400 lines: the steps of one scan (facts, walk, tables, orphan check, sysctls) in the
+ * order they must run, with the helpers only they use; their order is what makes them correct.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
@@ -39,11 +37,10 @@ import type { Location } from '../model/location.js';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot } from '../model/scan.js';
 import type { NetSysctls } from '../model/snapshot.js';
 import { socketInodeOf } from '../model/fd-target.js';
-import type { TableSpec, TallyResult } from '../parse/proc-net-tally.js';
-import { NetTally, TALLY_TABLES } from '../parse/proc-net-tally.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
-import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
+import { readNamespace, tcpInUse } from './net-tables.js';
+import type { ScanFs, TablesRead, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
@@ -64,6 +61,8 @@ export interface ScanTimings {
   verifyLinks: number;
   /** Processes whose fds the helper thread walked. */
   helped: number;
+  /** Namespaces whose tables the helper thread read. */
+  tablesHelped: number;
   /** Milliseconds spent reading each namespace's tables (first read), by namespace id. */
   tablesByNetns: Record<string, number>;
 }
@@ -176,18 +175,24 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const namespaces: NetnsSummary[] = [];
   const tables = new Map<string, Set<number>>();
   const tablesByNetns: Record<string, number> = {};
-  for (const [id, list] of members) {
-    const t0 = performance.now();
-    const living = list.filter((pid) => alive.has(pid));
-    const read = readNamespace(fs, procRoot, list.length === 0 ? ['self'] : living);
+  const ids = [...members.keys()];
+  const jobs = ids.map((id) => {
+    const list = members.get(id)!;
+    return list.length === 0 ? ['self' as const] : list.filter((pid) => alive.has(pid));
+  });
+  const socketsIn = new Map<string, number>();
+  for (const w of kept) if (w.process.netns !== null) socketsIn.set(w.process.netns, (socketsIn.get(w.process.netns) ?? 0) + w.inodes.length);
+  const { reads, helped: tablesHelped } = readNamespaces(fs, procRoot, jobs, ids.map((id) => socketsIn.get(id) ?? 0), offer === undefined ? undefined : options.helper);
+  ids.forEach((id, i) => {
+    const { read, ms: took } = reads[i]!;
     namespaces.push({
-      id, processes: list.length, readVia: read?.via ?? null,
+      id, processes: members.get(id)!.length, readVia: read?.via ?? null,
       tcpByState: read?.tally.tcpByState ?? {}, rows: read?.tally.rows ?? {},
       timeWait: { count: read?.tally.tcpByState.TIME_WAIT ?? 0, portRange: null, busiestPeer: read?.tally.busiestPeer ?? null },
     });
     if (read !== undefined) tables.set(id, read.tally.inodes);
-    tablesByNetns[id] = ms(performance.now() - t0);
-  }
+    tablesByNetns[id] = took;
+  });
 
   const tTables = performance.now();
   let verifyLinks = 0;
@@ -270,9 +275,39 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       durationMs: ms(end - started),
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
-      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesByNetns,
+      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesByNetns,
     },
   };
+}
+
+/**
+ * The tables of each namespace (`jobs`: the members to read them through, in order), and how many
+ * the helper thread read. With a helper that shared the walk and more than one namespace, both
+ * threads claim namespaces from one counter, the most sockets walked first: the kernel formats
+ * every row of a table read (~2 µs a row), so on a box whose second namespace held 24,000 TCP rows
+ * that read took 70-100 ms of a 470-600 ms scan, and a second core can take it. One namespace is
+ * read here alone (its tcp table is most of the work and cannot be split), and the helper is
+ * released (its thread then ends).
+ */
+function readNamespaces(fs: ScanFs, procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[], helper: WalkHelper | undefined):
+  { reads: TablesRead[]; helped: number } {
+  const readHere = (i: number): TablesRead => {
+    const t0 = performance.now();
+    return { read: readNamespace(fs, procRoot, jobs[i]!), ms: ms(performance.now() - t0) };
+  };
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+  const shared = helper?.shareTables?.(resolve(procRoot), jobs.length > 1 ? order.map((i) => jobs[i]!) : []);
+  if (shared === undefined || jobs.length < 2) return { reads: jobs.map((_, i) => readHere(i)), helped: 0 };
+  const reads = new Array<TablesRead>(jobs.length);
+  const mine = new Set<number>();
+  for (let k = shared.claim(); k < order.length; k = shared.claim()) {
+    mine.add(k);
+    reads[order[k]!] = readHere(order[k]!);
+  }
+  order.forEach((i, k) => {
+    if (!mine.has(k)) reads[i] = shared.take(k) ?? readHere(i);
+  });
+  return { reads, helped: shared.helped() };
 }
 
 /**
@@ -366,64 +401,4 @@ function readFacts(fs: ScanFs, procRoot: string, pid: number, places: Map<string
     netns: readNetns(procRoot, pid, fs.link), unseen: null,
     location: locationFromFile(() => fs.read(`${dir}/cgroup`), places),
   };
-}
-
-/** Reads the tables of a namespace through the first member still alive; undefined if none is. */
-function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): { via: number | 'self'; tally: TallyResult } | undefined {
-  for (const pid of members) {
-    try {
-      return { via: pid, tally: readTables(fs, `${procRoot}/${pid}/net`) };
-    } catch (error) {
-      if (isVanished(error) || isDenied(error)) continue; // that member exited (or is a zombie): try the next
-      throw error;
-    }
-  }
-  return undefined;
-}
-
-/** Throws ENOENT if the member exits before or during the read: the caller tries the next one. */
-function readTables(fs: ScanFs, netDir: string): TallyResult {
-  const tally = new NetTally();
-  // A table the kernel lacks (no IPv6, no udplite) is absent from the listing; a listed one that
-  // turns ENOENT means the member exited mid-read, and a partial read would invent orphans.
-  const present = new Set(fs.list(netDir));
-  const tcp = tcpInUse(fs, netDir, present);
-  for (const table of TALLY_TABLES) {
-    if (!present.has(table.file)) continue;
-    if (tcp !== null && isEmptyTcp(table, tcp, tally)) tally.none(table.family);
-    else tally.scan(fs.read(`${netDir}/${table.file}`), `${netDir}/${table.file}`, table);
-  }
-  return tally.result();
-}
-
-/** sockstat and sockstat6 of a namespace: TCP sockets in use per family, TIME_WAIT sockets. */
-interface TcpInUse {
-  v4: number;
-  v6: number | null;
-  timeWait: number;
-}
-
-/**
- * TCP tables can be known empty without reading them, which matters because the kernel walks the
- * whole machine's TCP hash (every bucket, every namespace's sockets) for each one: ~8 ms per table
- * per namespace on the bench box, 20% of a scan's table time for a tcp6 with no row. A tcp or
- * tcp6 table lists the hashed sockets of its family (listening or connected: sockstat's "inuse",
- * per namespace and family), TIME_WAIT sockets ("tw": the namespace's, both families) and
- * half-open requests (only behind a listener of the family, itself "inuse"). So tcp is empty when
- * inuse and tw are 0, and tcp6 when its inuse is 0 and every TIME_WAIT socket was already a
- * TIME_WAIT row of tcp. sockstat is read before the tables, like them after the fd walk; null
- * (read everything) where it is missing or unexpected.
- */
-function tcpInUse(fs: ScanFs, netDir: string, present: ReadonlySet<string>): TcpInUse | null {
-  if (!present.has('sockstat')) return null;
-  const v4 = /^TCP: inuse (\d+) orphan -?\d+ tw (\d+) /m.exec(fs.read(`${netDir}/sockstat`).toString('latin1'));
-  if (v4 === null) return null;
-  const v6 = present.has('sockstat6') ? /^TCP6: inuse (\d+)$/m.exec(fs.read(`${netDir}/sockstat6`).toString('latin1')) : null;
-  return { v4: Number(v4[1]), v6: v6 === null ? null : Number(v6[1]), timeWait: Number(v4[2]) };
-}
-
-function isEmptyTcp(table: TableSpec, tcp: TcpInUse, tally: NetTally): boolean {
-  if (table.file === 'tcp') return tcp.v4 === 0 && tcp.timeWait === 0;
-  if (table.file === 'tcp6') return tcp.v6 === 0 && tcp.timeWait === tally.timeWaitRows();
-  return false;
 }

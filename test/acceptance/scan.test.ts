@@ -337,11 +337,27 @@ describe('fdleak scan, live', () => {
         const until = Date.now() + 5000;
         return { ...walk, claim: () => { while (walk.claimed() === 0 && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
       },
+      // And the tables: this thread claims no namespace before the helper has claimed them all, so
+      // the helper reads every one, the test's own namespace included (checked below).
+      shareTables: (root: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>) => {
+        const tables = helper.shareTables(root, jobs);
+        if (tables === undefined || jobs.length === 0) return tables;
+        const nap = new Int32Array(new SharedArrayBuffer(4));
+        const until = Date.now() + 5000;
+        return { ...tables, claim: () => { while (tables.helped() < jobs.length && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return tables.claim(); } };
+      },
     };
     const shared = await scanProcesses({ excludePids: [process.pid], helper: patient });
     const alone = await scanProcesses({ excludePids: [process.pid] });
     expect(shared.timings.helped).toBeGreaterThan(0);
     expect(alone.timings.helped).toBe(0);
+    expect(alone.timings.tablesHelped).toBe(0);
+    if (held.netnsNote === 'ok') {
+      // Two namespaces at least (the test's own and fdleak's): the helper thread read all their
+      // tables (its own count), so the orphan counts and the summary checked below are from its reads.
+      expect(shared.snapshot.host.namespaces.length).toBeGreaterThan(1);
+      expect(shared.timings.tablesHelped).toBe(shared.snapshot.host.namespaces.length);
+    }
     expect(mine(shared)).toHaveLength(ours.length);
     expect(mine(shared)).toEqual(mine(alone));
     expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);

@@ -1,7 +1,11 @@
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { readFileSync, readlinkSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Walk } from '../../src/live/fd-walk.js';
+import { walkFds } from '../../src/live/fd-walk.js';
 import type { ScanFs, ScanOptions, ScanTimings } from '../../src/live/scan.js';
 import { NODE_FS, scanProcesses as scanOutcome } from '../../src/live/scan.js';
 import { rankProcesses, scanSortKey } from '../../src/model/queries.js';
@@ -9,6 +13,7 @@ import type { ProcessStats, ScanSnapshot, ScanSort } from '../../src/model/scan.
 import { ScanSnapshotSchema } from '../../src/model/scan.js';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
 import { tallyProcNet } from '../../src/parse/proc-net-tally.js';
+import { fdTargets, socketFds } from '../helpers/proc.js';
 
 const ROOT = fileURLToPath(new URL('../../fixtures/scan/basic/proc', import.meta.url));
 const NOW = (): Date => new Date('2026-11-22T03:00:00.000Z');
@@ -197,6 +202,29 @@ describe('scanProcesses on a captured /proc tree', () => {
     ]);
   });
 
+  it('steps over a few holes without listing the directory, and lists it where holes are many', async () => {
+    // The leaky process holds fds 0..42 (43). With fd 11 closed it holds 42, and st_size says so.
+    const dir = `${ROOT}/${LEAKY}/fd`;
+    const run = async (closed: ReadonlySet<number>): Promise<{ listed: boolean; leaky: unknown[] }> => {
+      let listed = false;
+      const fs = faulty((op, path) => {
+        if (op === 'list' && path === dir) listed = true;
+        if (op === 'size' && path === dir) return { value: 43 - closed.size };
+        return op === 'link' && closed.has(Number(path.slice(dir.length + 1))) ? errno('ENOENT', path) : undefined;
+      });
+      const r = await scanProcesses({ procRoot: ROOT, now: NOW, fs });
+      return { listed, leaky: rows([get(r.processes, LEAKY)])[0] as unknown[] };
+    };
+    // One hole in 42 fds: one failed readlink, no listing (a listing costs the whole directory).
+    const one = await run(new Set([11]));
+    expect(one.listed).toBe(false);
+    expect(one.leaky.slice(0, 3)).toEqual([LEAKY, 'leaky-app', 42]);
+    // Five holes in 38 fds: more than a tenth, so the directory is listed, with the same count.
+    const five = await run(new Set([3, 4, 5, 6, 7]));
+    expect(five.listed).toBe(true);
+    expect(five.leaky.slice(0, 3)).toEqual([LEAKY, 'leaky-app', 38]);
+  });
+
   it('treats a kernel thread or zombie (st_size 0) as holding nothing, without a readlink', async () => {
     let links = 0;
     const fs = faulty((op, path) => {
@@ -348,5 +376,51 @@ describe('scanProcesses on a captured /proc tree', () => {
 
   it('fails with one clear line when the /proc root cannot be listed', async () => {
     await expect(scanProcesses({ procRoot: `${ROOT}/nope` })).rejects.toThrowError(/nope: cannot list the process directory: ENOENT/);
+  });
+});
+
+describe('the fd walk of a live process with holes in its fd table', () => {
+  // Two python3 holders: 300 fds with 3 holes low in the table (a closed pipe end, as every
+  // perfload process has), and 300 fds with a hole at every other fd from 3 to 200.
+  const HOLDER = 'import os, socket, sys\nkeep = [socket.socket() for _ in range(40)] + [os.pipe() for _ in range(130)]\n'
+    + 'holes = [5, 9, 17] if sys.argv[1] == "few" else list(range(3, 200, 2))\n'
+    + 'for fd in holes: os.close(fd)\nprint("up", flush=True)\nsys.stdin.read()';
+  const held: ChildProcess[] = [];
+  const start = async (which: 'few' | 'many'): Promise<number> => {
+    const child = spawn('python3', ['-c', HOLDER, which], { stdio: ['pipe', 'pipe', 'inherit'] });
+    held.push(child);
+    await new Promise((resolve) => child.stdout!.once('data', resolve));
+    return child.pid!;
+  };
+  afterAll(() => { for (const child of held) child.kill('SIGKILL'); });
+
+  const walkOf = (pid: number): { walk: Walk; listed: string[] } => {
+    const listed: string[] = [];
+    const fs: ScanFs = { ...NODE_FS, list: (path) => { listed.push(path); return NODE_FS.list(path); } };
+    const walk: Walk = { process: { pid, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null, fdLimit: null, limitUsed: null, netns: null, unseen: null, location: null }, inodes: [], fdNames: [], links: 0 };
+    expect(walkFds(fs, '/proc', walk, true, (dir, name) => readlinkSync(`${dir}/${name}`))).toBe('ok');
+    return { walk, listed };
+  };
+  const sizeCounts = (): boolean => statSync('/proc/self/fd').size > 0;
+
+  it('steps over a few holes without listing the directory, with the numbers /proc gives', async (ctx) => {
+    if (!sizeCounts()) ctx.skip('st_size of /proc/<pid>/fd is not the fd count on this kernel (before 6.2): every table is listed');
+    const pid = await start('few');
+    const { walk, listed } = walkOf(pid);
+    expect(listed).toEqual([]);
+    expect(walk.links).toBe(fdTargets(pid).size + 3); // every fd once, and one failed readlink per hole
+    expect(walk.process.fds).toBe(fdTargets(pid).size);
+    expect(walk.process.sockets).toBe(socketFds(pid).size);
+    expect(walk.inodes.map(String).sort()).toEqual([...socketFds(pid).keys()].sort());
+  });
+
+  it('lists the directory where holes are many, with the same numbers', async (ctx) => {
+    if (!sizeCounts()) ctx.skip('st_size of /proc/<pid>/fd is not the fd count on this kernel (before 6.2): every table is listed');
+    const pid = await start('many');
+    const { walk, listed } = walkOf(pid);
+    expect(listed).toEqual([`/proc/${pid}/fd`]);
+    expect(walk.process.fds).toBe(fdTargets(pid).size);
+    expect(walk.process.sockets).toBe(socketFds(pid).size);
+    expect(walk.fdNames.sort((a, b) => a - b)).toEqual([...socketFds(pid).values()].sort((a, b) => a - b));
   });
 });

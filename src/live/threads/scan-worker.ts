@@ -1,14 +1,17 @@
 /**
  * The worker of scan-helper.ts: takes units from the shared counter, walks each process's fd table
  * exactly as the main thread does (live/fd-walk.ts walkFds; full paths, because a worker may not
- * chdir), and writes what it found into the unit's slots. Bundled as dist/cli/scan-worker.js.
+ * chdir), and writes what it found into the unit's slots. After the walk, it may be handed the
+ * socket tables of some namespaces: it reads those it claims as the main thread would
+ * (live/net-tables.ts readNamespace) and posts each tally back. Bundled as dist/cli/scan-worker.js.
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import type { ProcessStats } from '../../model/scan.js';
-import type { Walk } from '../fd-walk.js';
+import type { TablesRead, Walk } from '../fd-walk.js';
 import { NODE_FS, walkFds } from '../fd-walk.js';
-import type { SharedBuffers } from './scan-helper.js';
+import { readNamespace } from '../net-tables.js';
+import type { SharedBuffers, SharedTablesJob } from './scan-helper.js';
 import { DONE, FAILED, NUMS } from './scan-helper.js';
 
 const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}`);
@@ -51,5 +54,30 @@ function walkUnit(b: SharedBuffers, i: number): boolean {
   return true;
 }
 
-parentPort?.once('message', helpWalk);
+/** Reads the namespaces it claims until none is left: each tally posted, then its state set. */
+export function helpTables(job: SharedTablesJob): void {
+  for (let i = Atomics.add(job.ctl, 0, 1); i < job.jobs.length; i = Atomics.add(job.ctl, 0, 1)) {
+    Atomics.add(job.ctl, 1, 1);
+    let state = FAILED;
+    try {
+      const t0 = performance.now();
+      const read = readNamespace(NODE_FS, job.procRoot, job.jobs[i]!);
+      const result: TablesRead = { read, ms: Math.round((performance.now() - t0) * 10) / 10 };
+      job.port.postMessage({ index: i, result });
+      state = DONE;
+    } catch {
+      // a table the parser rejects, or anything unexpected: the main thread reads it and says why
+    }
+    Atomics.store(job.state, i, state);
+    Atomics.notify(job.state, i);
+  }
+  job.port.close();
+}
+
+// The walk first; then the tables job the scan hands out once the walk is over (its list may be
+// empty): after it no listener is left and the thread ends, as it would after a walk alone.
+parentPort?.once('message', (walk: SharedBuffers) => {
+  helpWalk(walk);
+  parentPort?.once('message', helpTables);
+});
 parentPort?.postMessage('up');

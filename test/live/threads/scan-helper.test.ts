@@ -1,14 +1,17 @@
 /**
  * The helper thread of `fdleak scan` (scan-helper.ts, and scan-worker.ts as `npm run build` bundles
- * it), driven directly: the main thread claims nothing here, so the helper walks every unit. The
- * scan's own use of it is tested against live processes in test/live/scan.test.ts.
+ * it), driven directly: the main thread claims nothing here, so the helper walks every unit and
+ * reads the tables of every namespace it is handed. The scan's own use of it is tested against
+ * live processes in test/acceptance/scan.test.ts.
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Walk } from '../../../src/live/fd-walk.js';
 import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
+import { readNamespace } from '../../../src/live/net-tables.js';
 import { DONE, FAILED, SLACK, startScanHelper } from '../../../src/live/threads/scan-helper.js';
+import { socketFds } from '../../helpers/proc.js';
 
 const WORKER = new URL('../../../dist/cli/scan-worker.js', import.meta.url);
 let holder: ChildProcess;
@@ -16,7 +19,7 @@ let pid: number;
 
 beforeAll(async () => {
   // 40 never-bound sockets and a few pipes: more sockets than SLACK, so a unit sized 0 overflows.
-  holder = spawn('python3', ['-c', 'import os, socket, sys\nkeep = [socket.socket() for _ in range(40)] + [os.pipe() for _ in range(3)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  holder = spawn('python3', ['-c', 'import os, socket, sys\nkeep = [socket.socket() for _ in range(40)] + [os.pipe() for _ in range(3)]\nlistener = socket.socket()\nlistener.bind(("127.0.0.1", 0))\nlistener.listen(1)\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise((resolve) => holder.stdout!.once('data', resolve));
   pid = holder.pid!;
 });
@@ -69,5 +72,34 @@ describe('the scan helper', () => {
     const walk = h.share('/proc', [{ pid: gone, count: 3 }])!;
     expect(walk.take(0)).toMatchObject({ outcome: 'vanished' });
     expect(walk.helper()).toEqual({ claimed: 1, done: 1 });
+  });
+
+  it('after the walk, reads the tables of a namespace it claims, as this thread reads them', async () => {
+    const h = await helper();
+    expect(h.shareTables('/proc', [[pid]])).toBeUndefined(); // not before the walk was handed out
+    h.share('/proc', []); // a walk with nothing in it: the worker then waits for the tables
+    const tables = h.shareTables('/proc', [[pid]])!;
+    const theirs = tables.take(0)!; // this thread claimed nothing
+    expect(tables.helped()).toBe(1);
+    const mine = readNamespace(NODE_FS, '/proc', [pid])!;
+    expect(theirs.read!.via).toBe(pid);
+    // Every socket of the holder is a row of both reads (its listener, and node's socketpairs for
+    // its stdio) but its 40 never-bound ones.
+    const inodes = [...socketFds(pid).keys()].map(Number);
+    const inTables = (set: ReadonlySet<number>): number[] => inodes.filter((i) => set.has(i)).sort();
+    expect(inTables(theirs.read!.tally.inodes)).toHaveLength(inodes.length - 40);
+    expect(inTables(theirs.read!.tally.inodes)).toEqual(inTables(mine.tally.inodes));
+    expect(theirs.read!.tally.tcpByState.LISTEN).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(theirs.read!.tally.rows).sort()).toEqual(Object.keys(mine.tally.rows).sort());
+    expect(h.shareTables('/proc', [[pid]])).toBeUndefined(); // once
+  });
+
+  it('says a namespace none of whose members is alive could not be read', async () => {
+    const gone = spawnSync('true').pid!;
+    const h = await helper();
+    h.share('/proc', []);
+    const tables = h.shareTables('/proc', [[gone]])!;
+    expect(tables.take(0)).toEqual({ read: undefined, ms: expect.any(Number) });
+    expect(tables.helped()).toBe(1);
   });
 });
