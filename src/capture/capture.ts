@@ -27,6 +27,8 @@ import { detach, linesOf } from './text-input.js';
 import { formatChange } from './format-switch.js';
 import type { FormatChange } from './format-switch.js';
 import { Unpaster } from './paste.js';
+import { MAX_SOCKET_RECORDS, SocketFold } from './fold.js';
+import { attachFold } from '../model/folded.js';
 
 export interface InputSummary {
   source: string;
@@ -59,8 +61,19 @@ export interface CaptureResult {
 const MAX_SKIPPED_SHARE = 0.2;
 const MIN_SKIPPED_TO_FAIL = 10;
 
-/** Reads every input and builds the merged snapshot. */
-export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}): Promise<CaptureResult> {
+/**
+ * Socket rows one lsof capture keeps as records before it folds them (capture/fold.ts): below
+ * this, every row is a record, as the merge of several captures needs.
+ */
+const FOLD_AFTER = 100_000;
+
+/**
+ * Reads every input and builds the merged snapshot. A single lsof input of more than `foldAfter`
+ * sockets folds its rows as they stream (capture/fold.ts): its memory then stays bounded.
+ */
+export async function analyzeCapture(
+  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}, { foldAfter = FOLD_AFTER } = {},
+): Promise<CaptureResult> {
   const builder = new CaptureBuilder(assume);
   const shared: Shared = { listed: new Map(), inputs: 0, ...(assume.state === undefined ? {} : { state: assume.state }) };
   const inputs: InputSummary[] = [];
@@ -97,6 +110,9 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
               break;
             }
           }
+          if (builder.folded) {
+            throw new InputError(`another capture (${change.format}) follows an lsof capture of more than ${foldAfter.toLocaleString('en-US')} sockets in one stream: give each capture as a file of its own`, { source: stream.source });
+          }
           // The chunk holds the end of this part and the start of the next: each read by its own parser.
           const [before, after] = splitChunk(chunk, change.at);
           if (before !== null && part.reader.readUntil === undefined) part.records += builder.add(part.reader.read(before));
@@ -104,6 +120,8 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
           part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
           chunk = after;
         }
+        // One lsof capture, large: from here on its socket rows fold as they stream.
+        if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords > foldAfter) builder.fold(part.reader);
       }
       part.detachSkipped();
     }
@@ -202,8 +220,33 @@ class CaptureBuilder {
   private readonly processes = new Map<number, ProcessAcc>();
   private socketFds: SocketFds = new Map();
   private sockets: Socket[] = [];
+  /** The rows of one large lsof capture, folded (then `sockets` stays empty). */
+  private folding: SocketFold | null = null;
 
   constructor(private readonly assume: Assumptions) {}
+
+  get folded(): boolean {
+    return this.folding !== null;
+  }
+
+  get socketRecords(): number {
+    return this.sockets.length;
+  }
+
+  /** From now on, one lsof capture's socket rows fold (capture/fold.ts), those read so far too. */
+  fold(reader: InputReader): void {
+    const fold = new SocketFold(this.assume.portRange ?? null);
+    reader.foldInto!(fold); // the reader's rows are the records held here
+    this.sockets = [];
+    for (const fds of this.socketFds.values()) {
+      for (const [n, fd] of fds) {
+        if (fd.kind !== 'socket') continue;
+        fold.socketFd(fd);
+        fds.delete(n);
+      }
+    }
+    this.folding = fold;
+  }
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
   add(parsed: Parsed): number {
@@ -226,6 +269,10 @@ class CaptureBuilder {
     }
     for (const fd of parsed.fds) {
       this.process(fd.pid, null).fromFdTable = true;
+      if (this.folding !== null && fd.kind === 'socket') {
+        this.folding.socketFd(fd);
+        continue;
+      }
       let fds = this.socketFds.get(fd.pid);
       if (fds === undefined) this.socketFds.set(fd.pid, (fds = new Map()));
       fds.set(fd.fd, fd);
@@ -233,6 +280,9 @@ class CaptureBuilder {
     for (const s of parsed.sockets) {
       this.sockets.push(s);
       for (const o of s.owners) this.process(o.pid, o.command);
+    }
+    if (this.sockets.length > MAX_SOCKET_RECORDS) {
+      throw new InputError(`more than ${MAX_SOCKET_RECORDS.toLocaleString('en-US')} socket rows to merge: more than fdleak analyze judges in bounded memory; analyze one capture at a time, or capture less (lsof -nP -p PID, ss -tanp state close-wait)`, { source: 'analyze' });
     }
     return parsed.records;
   }
@@ -257,17 +307,23 @@ class CaptureBuilder {
   build(takenAt: string, inputs: InputSummary[]): Snapshot {
     // One lsof capture has one row per socket already (its reader joins them by inode): nothing to merge.
     const single = inputs.length === 1 && (this.formats.has('lsof') || this.formats.has('lsof-F'));
-    const sockets = single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
+    const fold = this.folding;
+    const sockets = fold !== null ? fold.kept : single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
     const socketFds = this.socketFds;
     // buildSnapshot replaces each record by its checked copy: nothing else may hold the originals.
     this.sockets = [];
     this.socketFds = new Map();
     const owned = new Map<number, number>();
     for (const s of sockets) for (const o of s.owners) owned.set(o.pid, (owned.get(o.pid) ?? 0) + 1);
+    const ownedFolded = (pid: number): number => {
+      let n = 0;
+      for (const count of fold?.statesOf(pid)?.values() ?? []) n += count;
+      return n;
+    };
     const processes: Process[] = [...this.processes.values()]
       .sort((a, b) => a.pid - b.pid)
       .map((p) => {
-        const fdCount = p.fromFdTable ? Object.values(p.kinds).reduce((a, b) => a + b, 0) : (owned.get(p.pid) ?? 0);
+        const fdCount = p.fromFdTable ? Object.values(p.kinds).reduce((a, b) => a + b, 0) : (owned.get(p.pid) ?? 0) + ownedFolded(p.pid);
         return {
           pid: p.pid, command: p.command, cmdline: null, uid: null, startTime: null,
           fdCount,
@@ -282,7 +338,7 @@ class CaptureBuilder {
     const ownerless = sockets.some((s) => s.inode === '0' || (s.owners.length === 0 && s.state !== null && s.state !== 'LISTEN'));
     const listing = this.formats.has('ss') || this.formats.has('netstat') || this.formats.has('proc-net');
     const warnings = inputs.filter((i) => i.skipped > 0).map((i) => `${i.source}: ${i.skipped} of ${i.lines} lines could not be read and were skipped`);
-    return buildSnapshot({
+    const snapshot = buildSnapshot({
       takenAt,
       kind: 'capture',
       processes,
@@ -292,7 +348,7 @@ class CaptureBuilder {
       host: { fileNr: null, nrOpen: null },
       coverage: {
         fdTables: hasFdTables,
-        socketTables: sockets.length > 0 || listing,
+        socketTables: sockets.length > 0 || (fold?.rows ?? 0) > 0 || listing,
         netnsAware: false,
         limits: this.assume.fdLimit !== undefined,
         sysctls: this.assume.portRange !== undefined || this.assume.somaxconn !== undefined,
@@ -301,6 +357,8 @@ class CaptureBuilder {
       },
       warnings,
     }, { inPlace: true });
+    if (fold !== null) attachFold(snapshot, fold);
+    return snapshot;
   }
 }
 

@@ -1,0 +1,129 @@
+/**
+ * Hash tables of numbers in typed arrays, for what a large capture keeps per socket: a JS Map or
+ * Set spends 30-80 bytes an entry (and a heap number for keys past 2^30); these spend 4-8 bytes a
+ * slot, at most 3/4 full. Open addressing, linear probing, no deletion.
+ */
+
+/** Knuth's multiplicative hash of a 32-bit key into `mask + 1` slots. */
+function slotOf(key: number, mask: number): number {
+  return Math.imul(key, 0x9e3779b1) >>> 0 & mask;
+}
+
+/**
+ * Keys 1 .. 2^32-1 (socket inodes: the kernel's get_next_ino() numbers are 32-bit), each with an
+ * int32 value: 8 bytes a slot.
+ */
+export class U32Map {
+  private keys = new Uint32Array(1024);
+  private values = new Int32Array(1024);
+  private mask = 1023;
+  size = 0;
+
+  /** The slot of `key`: its own, or the empty one where it would go. */
+  private find(key: number): number {
+    const { keys, mask } = this;
+    let i = slotOf(key, mask);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key || k === 0) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** The value of `key`, or undefined. */
+  get(key: number): number | undefined {
+    const i = this.find(key);
+    return this.keys[i] === 0 ? undefined : this.values[i];
+  }
+
+  /** Sets `key` to `value` unless it is there; returns whether it was added. */
+  add(key: number, value: number): boolean {
+    let i = this.find(key);
+    if (this.keys[i] !== 0) return false;
+    if ((this.size + 1) * 4 > this.keys.length * 3) {
+      this.grow();
+      i = this.find(key);
+    }
+    this.keys[i] = key;
+    this.values[i] = value;
+    this.size++;
+    return true;
+  }
+
+  private grow(): void {
+    const { keys, values } = this;
+    this.keys = new Uint32Array(keys.length * 2);
+    this.values = new Int32Array(keys.length * 2);
+    this.mask = keys.length * 2 - 1;
+    for (let j = 0; j < keys.length; j++) {
+      if (keys[j] === 0) continue;
+      const i = this.find(keys[j]!);
+      this.keys[i] = keys[j]!;
+      this.values[i] = values[j]!;
+    }
+  }
+}
+
+/** Whole numbers 0 .. 2^53-2: 8 bytes a slot (a key is stored plus one, 0 marks an empty slot). */
+export class NumberSet {
+  private keys = new Float64Array(16);
+  private mask = 15;
+  size = 0;
+
+  private find(stored: number): number {
+    const { keys, mask } = this;
+    // the low 32 bits and the bits above them, folded
+    let i = slotOf((stored >>> 0) ^ Math.floor(stored / 4294967296), mask);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === stored || k === 0) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  has(key: number): boolean {
+    return this.keys[this.find(key + 1)] !== 0;
+  }
+
+  /** Adds `key`; returns whether it was new. */
+  add(key: number): boolean {
+    const stored = key + 1;
+    let i = this.find(stored);
+    if (this.keys[i] !== 0) return false;
+    if ((this.size + 1) * 4 > this.keys.length * 3) {
+      const old = this.keys;
+      this.keys = new Float64Array(old.length * 2);
+      this.mask = old.length * 2 - 1;
+      for (let j = 0; j < old.length; j++) if (old[j] !== 0) this.keys[this.find(old[j]!)] = old[j]!;
+      i = this.find(stored);
+    }
+    this.keys[i] = stored;
+    this.size++;
+    return true;
+  }
+}
+
+/**
+ * Columns of small integers appended row by row, in blocks of 64K rows (no copy when it grows, and
+ * at most one partly used block): `width` int32 columns a row.
+ */
+export class IntRows {
+  private readonly blocks: Int32Array[] = [];
+  length = 0;
+
+  constructor(private readonly width: number) {}
+
+  push(values: readonly number[]): void {
+    const at = this.length & 0xffff;
+    if (at === 0) this.blocks.push(new Int32Array(this.width << 16));
+    const block = this.blocks[this.blocks.length - 1]!;
+    const base = at * this.width;
+    for (let c = 0; c < this.width; c++) block[base + c] = values[c]!;
+    this.length++;
+  }
+
+  /** Column `c` of row `row`. */
+  get(row: number, c: number): number {
+    return this.blocks[row >>> 16]![(row & 0xffff) * this.width + c]!;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * One large lsof capture, folded as it streams (model/folded.ts says what the rules read of it).
+ * A socket row is met once per fd that holds it (a fork()ed listener, a dup()); each distinct socket
+ * is kept as:
+ * - its inode in a U32Map (8 bytes a slot, with the pid that held it first), so that a row met again
+ *   adds an owner, never a socket; rows whose key is no 32-bit inode go the record way (below);
+ * - counts per owner and state (what a summary shows), and a tally per local port of its peers (what
+ *   tells a listener from the rows' shape: a set of peers per port only while they are all distinct);
+ * - a CLOSE_WAIT row: 7 int32 columns (owner, addresses, ports, Recv-Q, inode), once per owner;
+ * - a socket fd with no row (lsof "sock" rows): 6 int32 columns.
+ * Everything else (LISTEN, FIN_WAIT2, SYN_RECV, ..., rows without an inode) stays a Socket record,
+ * as in a small capture. Memory then grows by about 12 bytes a socket (the inode table), 28 a
+ * CLOSE_WAIT row and 24 a sock row, instead of the ~600 bytes of a record and its checked copy; the
+ * caps below make hostile input an InputError, never an out-of-memory abort.
+ */
+import { InputError } from '../errors.js';
+import type { Fd } from '../model/fd.js';
+import type { FoldedSocketFd, FoldedSockets } from '../model/folded.js';
+import { isLsofSockRow } from '../model/queries.js';
+import type { Owner, Socket } from '../model/socket.js';
+import { halfKey } from '../rules/subject.js';
+import { IntRows, NumberSet, U32Map } from './compact.js';
+
+/** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
+export const MAX_FOLDED_SOCKETS = 12_000_000;
+/** Socket records (the rows not folded) one analysis may hold. */
+export const MAX_SOCKET_RECORDS = 2_000_000;
+/** Distinct addresses one capture may name. */
+const MAX_ADDRESSES = 1_000_000;
+
+const FIRST_OWNER = 1;
+const INET6 = 2;
+
+/** A row's key as the lsof reader makes it: the inode as a number, or a text. */
+export type SocketKey = string | number;
+
+export class SocketFold implements FoldedSockets {
+  rows = 0;
+  /** inode -> the pid that held it first (0: the socket is a record, in `keptByInode`). */
+  private readonly inodes = new U32Map();
+  /** Sockets of several processes: inode -> the pids after the first. */
+  private readonly sharedBy = new Map<number, number[]>();
+  /** The rows kept as records, and by key. */
+  readonly kept: Socket[] = [];
+  private readonly keptByKey = new Map<SocketKey, Socket>();
+  private readonly states = new Map<number, Map<string, number>>();
+  private readonly addresses = new Map<string, number>();
+  private readonly addressList: string[] = [];
+  // Local port tally (queries.ts inferredListenPorts): rows, whether a peer repeated or is not ephemeral, first peer, peers.
+  private readonly portRows = new Uint32Array(65536);
+  private readonly portBad = new Uint8Array(65536);
+  private readonly portFirst = new Float64Array(65536);
+  private readonly portPeers = new Map<number, NumberSet>();
+  /** CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q (-1: in bigQueues), inode, flags. */
+  private readonly closeWait = new IntRows(7);
+  private readonly bigQueues = new Map<number, number>();
+  /** Socket fds without a row: pid, fd, inode (-1: none), hint, flags (1: sock row); inodes past 2^31 as the text's index. */
+  private readonly socketFds = new IntRows(5);
+  private readonly hints: string[] = [];
+  private readonly bigInodes: string[] = [];
+
+  /** `range`: ip_local_port_range the rows are judged with (--port-range), for the port tally. */
+  constructor(private readonly range: [number, number] | null) {}
+
+  /**
+   * A socket row of `owner`, keyed as the reader keys it; returns whether it is a new socket. The
+   * row's `owners` is set here.
+   */
+  socket(socket: Socket, owner: Owner, key: SocketKey): boolean {
+    const inode = typeof key === 'number' && key > 0 && key <= 0xffffffff ? key : 0;
+    const first = inode === 0 ? 0 : this.inodes.get(inode);
+    // a record (no 32-bit inode, a state rules read row by row, or the first row of its inode was)
+    if (first === 0 || (first === undefined && !foldable(socket))) return this.keep(socket, owner, key, inode);
+    if (first === undefined) {
+      if (this.inodes.size >= MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
+      this.inodes.add(inode, owner.pid);
+      this.rows++;
+      this.tally(socket);
+      this.own(socket, owner.pid, inode, true);
+      return true;
+    }
+    // met again: another fd of its first owner adds nothing; another process owns it too
+    if (first === owner.pid) return false;
+    let others = this.sharedBy.get(inode);
+    if (others === undefined) this.sharedBy.set(inode, (others = []));
+    if (others.includes(owner.pid)) return false;
+    others.push(owner.pid);
+    this.own(socket, owner.pid, inode, false);
+    return false;
+  }
+
+  /** The reader's rows so far (a capture folds once it is large): every key and its record. */
+  adopt(byKey: Map<SocketKey, Socket>): void {
+    for (const [key, socket] of byKey) {
+      const owners = socket.owners;
+      socket.owners = [];
+      for (const o of owners) this.socket(socket, o, key);
+    }
+  }
+
+  /** A socket fd the reader kept a record of (no row of its own names it). */
+  socketFd(fd: Fd): void {
+    // an inode as its number when the text is that number's own (and fits), else as the text
+    const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
+    const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
+    let hint = fd.hint === null ? -1 : this.hints.indexOf(fd.hint);
+    if (hint < 0 && fd.hint !== null) hint = this.hints.push(fd.hint) - 1;
+    if (this.hints.length > 64) throw tooMany('64 distinct lsof socket protocols');
+    this.socketFds.push([fd.pid, fd.fd, inode, hint, isLsofSockRow(fd) ? 1 : 0]);
+  }
+
+  private keep(socket: Socket, owner: Owner, key: SocketKey, inode: number): boolean {
+    const existing = this.keptByKey.get(key);
+    if (existing !== undefined) {
+      if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) existing.owners.push(owner);
+      return false;
+    }
+    if (this.kept.length >= MAX_SOCKET_RECORDS) throw tooMany(`${MAX_SOCKET_RECORDS.toLocaleString('en-US')} sockets in states other than ESTABLISHED and CLOSE_WAIT`);
+    if (inode !== 0) this.inodes.add(inode, 0);
+    socket.owners = [owner];
+    this.keptByKey.set(key, socket);
+    this.kept.push(socket);
+    this.tally(socket);
+    return true;
+  }
+
+  /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
+  private own(socket: Socket, pid: number, inode: number, first: boolean): void {
+    let states = this.states.get(pid);
+    if (states === undefined) this.states.set(pid, (states = new Map()));
+    const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
+    states.set(state, (states.get(state) ?? 0) + 1);
+    if (socket.state !== 'CLOSE_WAIT') return;
+    const rx = socket.rxQueue ?? 0;
+    const row = this.closeWait.length;
+    if (rx > 0x7fffffff) this.bigQueues.set(row, rx);
+    this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
+      (socket.local!.port! << 16) | socket.remote!.port!, rx > 0x7fffffff ? -1 : rx, inode | 0,
+      (first ? FIRST_OWNER : 0) | (socket.family === 'inet6' ? INET6 : 0)]);
+  }
+
+  private address(text: string): number {
+    let i = this.addresses.get(text);
+    if (i === undefined) {
+      if (this.addressList.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct addresses`);
+      this.addresses.set(text, (i = this.addressList.push(text) - 1));
+    }
+    return i;
+  }
+
+  /** Counts a distinct row on its local port, as inferredListenPorts() does. */
+  private tally(s: Socket): void {
+    if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) return;
+    const port = s.local.port;
+    const rp = s.remote.port;
+    const n = ++this.portRows[port]!;
+    if (this.portBad[port] === 1) return;
+    const range = this.range;
+    if (range === null ? rp < 1024 : rp < range[0] || rp > range[1]) {
+      this.portBad[port] = 1;
+      this.portPeers.delete(port);
+      return;
+    }
+    const peer = this.address(s.remote.address) * 65536 + rp;
+    if (n === 1) {
+      this.portFirst[port] = peer;
+      return;
+    }
+    let peers = this.portPeers.get(port);
+    if (peers === undefined) {
+      this.portPeers.set(port, (peers = new NumberSet()));
+      peers.add(this.portFirst[port]!);
+    }
+    if (!peers.add(peer)) {
+      this.portBad[port] = 1;
+      this.portPeers.delete(port);
+    }
+  }
+
+  // --- FoldedSockets: what the rules and reports read ---
+
+  hasInode(inode: string): boolean {
+    if (inode.length > 10 || (inode.length > 1 && inode.charCodeAt(0) === 48)) return false;
+    const n = Number(inode);
+    return n > 0 && n <= 0xffffffff && (this.inodes.get(n) ?? 0) !== 0;
+  }
+
+  statesOf(pid: number): ReadonlyMap<string, number> | undefined {
+    return this.states.get(pid);
+  }
+
+  closeWaitOwners(): number[] {
+    const pids = new Set<number>();
+    for (let r = 0; r < this.closeWait.length; r++) pids.add(this.closeWait.get(r, 0));
+    return [...pids];
+  }
+
+  closeWaitOf(pid: number): Socket[] {
+    const out: Socket[] = [];
+    for (let r = 0; r < this.closeWait.length; r++) if (this.closeWait.get(r, 0) === pid) out.push(this.closeWaitRecord(r));
+    return out;
+  }
+
+  closeWaitByKey(keys: ReadonlySet<string>): Socket[] {
+    const out = new Map<number, Socket>(); // by inode: a socket once, with every owner
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const inode = this.closeWait.get(r, 5);
+      const known = out.get(inode);
+      if (known !== undefined) {
+        known.owners.push({ pid: this.closeWait.get(r, 0), fd: null, command: null });
+        continue;
+      }
+      const s = this.closeWaitRecord(r);
+      if (keys.has(halfKey(s.local, s.remote))) out.set(inode, s);
+    }
+    return [...out.values()];
+  }
+
+  private closeWaitRecord(r: number): Socket {
+    const c = this.closeWait;
+    const ports = c.get(r, 3) >>> 0;
+    const rx = c.get(r, 4);
+    return {
+      proto: 'tcp', family: (c.get(r, 6) & INET6) === 0 ? 'inet' : 'inet6', state: 'CLOSE_WAIT', detail: null,
+      local: { address: this.addressList[c.get(r, 1)]!, port: ports >>> 16 },
+      remote: { address: this.addressList[c.get(r, 2)]!, port: ports & 0xffff },
+      rxQueue: rx < 0 ? this.bigQueues.get(r)! : rx, txQueue: null, backlog: null, uid: null,
+      inode: String(c.get(r, 5) >>> 0), owners: [{ pid: c.get(r, 0), fd: null, command: null }], netns: null,
+      origin: { source: '', line: 0 },
+    };
+  }
+
+  inferredListenPorts(min: number, range: [number, number] | null): Set<number> {
+    if ((range === null) !== (this.range === null) || (range !== null && (range[0] !== this.range![0] || range[1] !== this.range![1]))) {
+      throw new Error('a folded capture is judged with the port range it was folded with');
+    }
+    const out = new Set<number>();
+    for (let port = 0; port < 65536; port++) if (this.portRows[port]! >= min && this.portRows[port]! > 0 && this.portBad[port] === 0) out.add(port);
+    return out;
+  }
+
+  forEachSocketFd(fn: (fd: FoldedSocketFd) => void): void {
+    const c = this.socketFds;
+    for (let r = 0; r < c.length; r++) {
+      const inode = c.get(r, 2);
+      const hint = c.get(r, 3);
+      fn({
+        pid: c.get(r, 0), fd: c.get(r, 1),
+        inode: inode === -1 ? null : inode < -1 ? this.bigInodes[-2 - inode]! : String(inode),
+        hint: hint < 0 ? null : this.hints[hint]!, sockRow: c.get(r, 4) === 1,
+      });
+    }
+  }
+}
+
+/**
+ * Rows folded: TCP in ESTABLISHED or CLOSE_WAIT (with both endpoints), or with no state (lsof -T),
+ * and sockets of other protocols, which no rule reads one by one. Other TCP states stay records.
+ */
+function foldable(s: Socket): boolean {
+  if (s.proto !== 'tcp') return true;
+  if (s.state === 'ESTABLISHED' || s.state === null) return true;
+  return s.state === 'CLOSE_WAIT' && s.local?.port != null && s.remote?.port != null;
+}
+
+function tooMany(what: string): InputError {
+  return new InputError(`more than ${what}: more than fdleak analyze judges in bounded memory; capture less at once (lsof -nP -p PID, or one user's processes: lsof -nP -u USER)`, { source: 'analyze' });
+}
