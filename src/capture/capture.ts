@@ -65,7 +65,7 @@ const MIN_SKIPPED_TO_FAIL = 10;
  * Socket rows one lsof capture keeps as records before it folds them (capture/fold.ts): below
  * this, every row is a record, as the merge of several captures needs.
  */
-const FOLD_AFTER = 100_000;
+const FOLD_AFTER = 10_000;
 
 /**
  * Reads every input and builds the merged snapshot. A single lsof input of more than `foldAfter`
@@ -92,6 +92,8 @@ export async function analyzeCapture(
     let parts = 1;
     for await (const chunks of stream.chunks()) {
       for (let chunk of chunks) {
+        // One lsof capture, large: from here on its socket rows fold as they stream.
+        if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) builder.fold(part.reader);
         if (unpaster !== null) chunk = unpaster.chunk(chunk);
         for (;;) {
           let change: FormatChange | null;
@@ -120,8 +122,6 @@ export async function analyzeCapture(
           part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
           chunk = after;
         }
-        // One lsof capture, large: from here on its socket rows fold as they stream.
-        if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords > foldAfter) builder.fold(part.reader);
       }
       part.detachSkipped();
     }
@@ -222,6 +222,7 @@ class CaptureBuilder {
   private sockets: Socket[] = [];
   /** The rows of one large lsof capture, folded (then `sockets` stays empty). */
   private folding: SocketFold | null = null;
+  private socketFdRecords = 0;
 
   constructor(private readonly assume: Assumptions) {}
 
@@ -229,8 +230,9 @@ class CaptureBuilder {
     return this.folding !== null;
   }
 
+  /** Socket rows and socket fd records held. */
   get socketRecords(): number {
-    return this.sockets.length;
+    return this.sockets.length + this.socketFdRecords;
   }
 
   /** From now on, one lsof capture's socket rows fold (capture/fold.ts), those read so far too. */
@@ -269,9 +271,12 @@ class CaptureBuilder {
     }
     for (const fd of parsed.fds) {
       this.process(fd.pid, null).fromFdTable = true;
-      if (this.folding !== null && fd.kind === 'socket') {
-        this.folding.socketFd(fd);
-        continue;
+      if (fd.kind === 'socket') {
+        if (this.folding !== null) {
+          this.folding.socketFd(fd);
+          continue;
+        }
+        this.socketFdRecords++;
       }
       let fds = this.socketFds.get(fd.pid);
       if (fds === undefined) this.socketFds.set(fd.pid, (fds = new Map()));

@@ -6,61 +6,84 @@
 
 /** Knuth's multiplicative hash of a 32-bit key into `mask + 1` slots. */
 function slotOf(key: number, mask: number): number {
-  return Math.imul(key, 0x9e3779b1) >>> 0 & mask;
+  return (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
 }
 
 /**
  * Keys 1 .. 2^32-1 (socket inodes: the kernel's get_next_ino() numbers are 32-bit), each with an
- * int32 value: 8 bytes a slot.
+ * int32 value: 8 bytes a slot, at most 4/5 full. In 16 shards that grow one at a time by half
+ * (2^k, 1.5 * 2^k, 2^(k+1), ...: a slot is found by multiplying, not masking), so that growing
+ * costs a few percent more for a moment, not twice the table.
  */
 export class U32Map {
-  private keys = new Uint32Array(1024);
-  private values = new Int32Array(1024);
-  private mask = 1023;
+  private readonly keys: Uint32Array[] = [];
+  private readonly values: Int32Array[] = [];
+  private readonly counts = new Int32Array(16);
   size = 0;
 
-  /** The slot of `key`: its own, or the empty one where it would go. */
-  private find(key: number): number {
-    const { keys, mask } = this;
-    let i = slotOf(key, mask);
+  constructor() {
+    for (let i = 0; i < 16; i++) {
+      this.keys.push(new Uint32Array(64));
+      this.values.push(new Int32Array(64));
+    }
+  }
+
+  /** The slot of `key` in a shard's keys: its own, or the empty one where it would go. */
+  private find(keys: Uint32Array, key: number, hash: number): number {
+    const size = keys.length;
+    // the hash's low 24 bits scaled to the size (its top 4 bits chose the shard)
+    let i = Math.floor(((hash & 0xffffff) * size) / 16777216);
     for (;;) {
       const k = keys[i]!;
       if (k === key || k === 0) return i;
-      i = (i + 1) & mask;
+      if (++i === size) i = 0;
     }
   }
 
   /** The value of `key`, or undefined. */
   get(key: number): number | undefined {
-    const i = this.find(key);
-    return this.keys[i] === 0 ? undefined : this.values[i];
+    const hash = Math.imul(key, 0x9e3779b1) >>> 0;
+    const shard = hash >>> 28;
+    const keys = this.keys[shard]!;
+    const i = this.find(keys, key, hash);
+    return keys[i] === 0 ? undefined : this.values[shard]![i];
   }
 
   /** Sets `key` to `value` unless it is there; returns whether it was added. */
   add(key: number, value: number): boolean {
-    let i = this.find(key);
-    if (this.keys[i] !== 0) return false;
-    if ((this.size + 1) * 4 > this.keys.length * 3) {
-      this.grow();
-      i = this.find(key);
+    const hash = Math.imul(key, 0x9e3779b1) >>> 0;
+    const shard = hash >>> 28;
+    let keys = this.keys[shard]!;
+    let i = this.find(keys, key, hash);
+    if (keys[i] !== 0) return false;
+    if ((this.counts[shard]! + 1) * 5 > keys.length * 4) {
+      keys = this.grow(shard);
+      i = this.find(keys, key, hash);
     }
-    this.keys[i] = key;
-    this.values[i] = value;
+    keys[i] = key;
+    this.values[shard]![i] = value;
+    this.counts[shard]!++;
     this.size++;
     return true;
   }
 
-  private grow(): void {
-    const { keys, values } = this;
-    this.keys = new Uint32Array(keys.length * 2);
-    this.values = new Int32Array(keys.length * 2);
-    this.mask = keys.length * 2 - 1;
+  private grow(shard: number): Uint32Array {
+    const keys = this.keys[shard]!;
+    const values = this.values[shard]!;
+    // 2^k -> 1.5 * 2^k -> 2^(k+1)
+    const size = (keys.length & (keys.length - 1)) === 0 ? keys.length * 1.5 : (keys.length / 3) * 4;
+    const grownKeys = new Uint32Array(size);
+    const grownValues = new Int32Array(size);
     for (let j = 0; j < keys.length; j++) {
-      if (keys[j] === 0) continue;
-      const i = this.find(keys[j]!);
-      this.keys[i] = keys[j]!;
-      this.values[i] = values[j]!;
+      const k = keys[j]!;
+      if (k === 0) continue;
+      const i = this.find(grownKeys, k, Math.imul(k, 0x9e3779b1) >>> 0);
+      grownKeys[i] = k;
+      grownValues[i] = values[j]!;
     }
+    this.keys[shard] = grownKeys;
+    this.values[shard] = grownValues;
+    return grownKeys;
   }
 }
 

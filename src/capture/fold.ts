@@ -6,11 +6,11 @@
  *   adds an owner, never a socket; rows whose key is no 32-bit inode go the record way (below);
  * - counts per owner and state (what a summary shows), and a tally per local port of its peers (what
  *   tells a listener from the rows' shape: a set of peers per port only while they are all distinct);
- * - a CLOSE_WAIT row: 7 int32 columns (owner, addresses, ports, Recv-Q, inode), once per owner;
- * - a socket fd with no row (lsof "sock" rows): 6 int32 columns.
+ * - a CLOSE_WAIT row: 6 int32 columns (owner, addresses, ports, Recv-Q, inode), once per owner;
+ * - a socket fd with no row (lsof "sock" rows): 4 int32 columns.
  * Everything else (LISTEN, FIN_WAIT2, SYN_RECV, ..., rows without an inode) stays a Socket record,
- * as in a small capture. Memory then grows by about 12 bytes a socket (the inode table), 28 a
- * CLOSE_WAIT row and 24 a sock row, instead of the ~600 bytes of a record and its checked copy; the
+ * as in a small capture. Memory then grows by about 10-13 bytes a socket (the inode table), 24 a
+ * CLOSE_WAIT row and 16 a sock row, instead of the ~600 bytes of a record and its checked copy; the
  * caps below make hostile input an InputError, never an out-of-memory abort.
  */
 import { InputError } from '../errors.js';
@@ -28,8 +28,9 @@ export const MAX_SOCKET_RECORDS = 2_000_000;
 /** Distinct addresses one capture may name. */
 const MAX_ADDRESSES = 1_000_000;
 
-const FIRST_OWNER = 1;
-const INET6 = 2;
+const INET6 = 1;
+/** Recv-Q from here on is kept aside (bigQueues). */
+const RX_BIG = 1 << 28;
 
 /** A row's key as the lsof reader makes it: the inode as a number, or a text. */
 export type SocketKey = string | number;
@@ -51,11 +52,18 @@ export class SocketFold implements FoldedSockets {
   private readonly portBad = new Uint8Array(65536);
   private readonly portFirst = new Float64Array(65536);
   private readonly portPeers = new Map<number, NumberSet>();
-  /** CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q (-1: in bigQueues), inode, flags. */
-  private readonly closeWait = new IntRows(7);
+  /**
+   * CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q << 2 |
+   * flags (Recv-Q past 2^28: RX_BIG, the number in bigQueues), inode.
+   */
+  private readonly closeWait = new IntRows(6);
   private readonly bigQueues = new Map<number, number>();
-  /** Socket fds without a row: pid, fd, inode (-1: none), hint, flags (1: sock row); inodes past 2^31 as the text's index. */
-  private readonly socketFds = new IntRows(5);
+  private byOwner: Map<number, Int32Array> | null = null;
+  /**
+   * Socket fds without a row: pid, fd, inode (-1: none; < -1: the text's index in bigInodes, for
+   * texts that are not a number below 10^9), (hint + 1) << 1 | 1 for a sock row.
+   */
+  private readonly socketFds = new IntRows(4);
   private readonly hints: string[] = [];
   private readonly bigInodes: string[] = [];
 
@@ -76,7 +84,7 @@ export class SocketFold implements FoldedSockets {
       this.inodes.add(inode, owner.pid);
       this.rows++;
       this.tally(socket);
-      this.own(socket, owner.pid, inode, true);
+      this.own(socket, owner.pid, inode);
       return true;
     }
     // met again: another fd of its first owner adds nothing; another process owns it too
@@ -85,7 +93,7 @@ export class SocketFold implements FoldedSockets {
     if (others === undefined) this.sharedBy.set(inode, (others = []));
     if (others.includes(owner.pid)) return false;
     others.push(owner.pid);
-    this.own(socket, owner.pid, inode, false);
+    this.own(socket, owner.pid, inode);
     return false;
   }
 
@@ -106,7 +114,7 @@ export class SocketFold implements FoldedSockets {
     let hint = fd.hint === null ? -1 : this.hints.indexOf(fd.hint);
     if (hint < 0 && fd.hint !== null) hint = this.hints.push(fd.hint) - 1;
     if (this.hints.length > 64) throw tooMany('64 distinct lsof socket protocols');
-    this.socketFds.push([fd.pid, fd.fd, inode, hint, isLsofSockRow(fd) ? 1 : 0]);
+    this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
   }
 
   private keep(socket: Socket, owner: Owner, key: SocketKey, inode: number): boolean {
@@ -125,7 +133,7 @@ export class SocketFold implements FoldedSockets {
   }
 
   /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
-  private own(socket: Socket, pid: number, inode: number, first: boolean): void {
+  private own(socket: Socket, pid: number, inode: number): void {
     let states = this.states.get(pid);
     if (states === undefined) this.states.set(pid, (states = new Map()));
     const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
@@ -133,10 +141,10 @@ export class SocketFold implements FoldedSockets {
     if (socket.state !== 'CLOSE_WAIT') return;
     const rx = socket.rxQueue ?? 0;
     const row = this.closeWait.length;
-    if (rx > 0x7fffffff) this.bigQueues.set(row, rx);
+    if (rx >= RX_BIG) this.bigQueues.set(row, rx);
     this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
-      (socket.local!.port! << 16) | socket.remote!.port!, rx > 0x7fffffff ? -1 : rx, inode | 0,
-      (first ? FIRST_OWNER : 0) | (socket.family === 'inet6' ? INET6 : 0)]);
+      (socket.local!.port! << 16) | socket.remote!.port!,
+      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0), inode | 0]);
   }
 
   private address(text: string): number {
@@ -190,15 +198,30 @@ export class SocketFold implements FoldedSockets {
   }
 
   closeWaitOwners(): number[] {
-    const pids = new Set<number>();
-    for (let r = 0; r < this.closeWait.length; r++) pids.add(this.closeWait.get(r, 0));
-    return [...pids];
+    return [...this.closeWaitRows().keys()];
   }
 
   closeWaitOf(pid: number): Socket[] {
-    const out: Socket[] = [];
-    for (let r = 0; r < this.closeWait.length; r++) if (this.closeWait.get(r, 0) === pid) out.push(this.closeWaitRecord(r));
-    return out;
+    return [...(this.closeWaitRows().get(pid) ?? [])].map((r) => this.closeWaitRecord(r));
+  }
+
+  /** CLOSE_WAIT rows by owner, made at the first question (a process's rows mostly come together). */
+  private closeWaitRows(): Map<number, Int32Array> {
+    if (this.byOwner !== null) return this.byOwner;
+    const counts = new Map<number, number>();
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const pid = this.closeWait.get(r, 0);
+      counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    }
+    const byOwner = new Map([...counts].map(([pid, n]) => [pid, new Int32Array(n)]));
+    const filled = new Map<number, number>();
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const pid = this.closeWait.get(r, 0);
+      const at = filled.get(pid) ?? 0;
+      byOwner.get(pid)![at] = r;
+      filled.set(pid, at + 1);
+    }
+    return (this.byOwner = byOwner);
   }
 
   closeWaitByKey(keys: ReadonlySet<string>): Socket[] {
@@ -219,12 +242,12 @@ export class SocketFold implements FoldedSockets {
   private closeWaitRecord(r: number): Socket {
     const c = this.closeWait;
     const ports = c.get(r, 3) >>> 0;
-    const rx = c.get(r, 4);
+    const rx = c.get(r, 4) >>> 2;
     return {
-      proto: 'tcp', family: (c.get(r, 6) & INET6) === 0 ? 'inet' : 'inet6', state: 'CLOSE_WAIT', detail: null,
+      proto: 'tcp', family: (c.get(r, 4) & INET6) === 0 ? 'inet' : 'inet6', state: 'CLOSE_WAIT', detail: null,
       local: { address: this.addressList[c.get(r, 1)]!, port: ports >>> 16 },
       remote: { address: this.addressList[c.get(r, 2)]!, port: ports & 0xffff },
-      rxQueue: rx < 0 ? this.bigQueues.get(r)! : rx, txQueue: null, backlog: null, uid: null,
+      rxQueue: rx === RX_BIG ? this.bigQueues.get(r)! : rx, txQueue: null, backlog: null, uid: null,
       inode: String(c.get(r, 5) >>> 0), owners: [{ pid: c.get(r, 0), fd: null, command: null }], netns: null,
       origin: { source: '', line: 0 },
     };
@@ -243,11 +266,11 @@ export class SocketFold implements FoldedSockets {
     const c = this.socketFds;
     for (let r = 0; r < c.length; r++) {
       const inode = c.get(r, 2);
-      const hint = c.get(r, 3);
+      const hint = (c.get(r, 3) >> 1) - 1;
       fn({
         pid: c.get(r, 0), fd: c.get(r, 1),
         inode: inode === -1 ? null : inode < -1 ? this.bigInodes[-2 - inode]! : String(inode),
-        hint: hint < 0 ? null : this.hints[hint]!, sockRow: c.get(r, 4) === 1,
+        hint: hint < 0 ? null : this.hints[hint]!, sockRow: (c.get(r, 3) & 1) === 1,
       });
     }
   }

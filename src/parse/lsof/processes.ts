@@ -7,11 +7,38 @@ import type { Process } from '../../model/process.js';
 import type { RepeatedTarget, Targets } from './targets.js';
 
 /**
- * The fds of one process listed so far: fd number -> the input that listed it first. An array, not
- * a Map: fd numbers are small and dense, and a million-line capture lists hundreds of thousands.
- * Shared by the inputs of one analysis: an fd that two captures list is counted once, by the first.
+ * The fds of one process listed so far: fd number -> the input that listed it first. Two bytes an
+ * fd in a typed array (fd numbers are small and dense, and a million-line capture lists millions;
+ * a JS array took eight, and its copies as it grew were garbage of the same size); numbers past
+ * DENSE in a Map. Shared by the inputs of one analysis: an fd that two captures list is counted
+ * once, by the first.
  */
-export type FdTable = number[];
+export class FdTable {
+  private dense = new Uint16Array(16);
+  private sparse: Map<number, number> | null = null;
+
+  /** The input that listed `fd` first, or undefined. */
+  get(fd: number): number | undefined {
+    if (fd >= DENSE) return this.sparse?.get(fd);
+    const v = fd < this.dense.length ? this.dense[fd]! : 0;
+    return v === 0 ? undefined : v - 1;
+  }
+
+  set(fd: number, input: number): void {
+    if (fd >= DENSE) return void (this.sparse ??= new Map()).set(fd, input);
+    if (fd >= this.dense.length) {
+      let size = this.dense.length * 2;
+      while (size <= fd) size *= 2;
+      const grown = new Uint16Array(size);
+      grown.set(this.dense);
+      this.dense = grown;
+    }
+    this.dense[fd] = input + 1;
+  }
+}
+
+/** fd numbers below this are held in FdTable's array (4 MiB at most), above in a Map. */
+const DENSE = 1 << 21;
 
 export interface ProcState {
   process: Process;
@@ -57,7 +84,7 @@ export class ProcessTable {
     // repeat found later is still known by its fd, only decoded again: sameTail).
     if (this.last !== null) this.last.tails = null;
     let fds = this.listedFds.get(pid);
-    if (fds === undefined) this.listedFds.set(pid, (fds = []));
+    if (fds === undefined) this.listedFds.set(pid, (fds = new FdTable()));
     const p: ProcState = {
       process: {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
@@ -73,9 +100,9 @@ export class ProcessTable {
 
   /** Counts fd `fdNo` of `p` unless this input listed it already. */
   list(p: ProcState, fdNo: number, kind: FdKind): Listing {
-    const prev = p.fds[fdNo];
+    const prev = p.fds.get(fdNo);
     if (prev === this.input) return 'repeat';
-    p.fds[fdNo] = this.input;
+    p.fds.set(fdNo, this.input);
     p.count++;
     if (prev !== undefined) return 'listed';
     p.kinds[kind]++;
@@ -85,7 +112,7 @@ export class ProcessTable {
   /** Whether this input listed fd `fdNo` of `pid` with the row text `tail` from TYPE on. */
   sameTail(pid: number, fdNo: number, text: string, from: number, to: number): boolean {
     const p = this.peek(pid);
-    const tail = p?.fds[fdNo] === this.input ? p.tails?.[fdNo] : undefined;
+    const tail = p?.fds.get(fdNo) === this.input ? p.tails?.[fdNo] : undefined;
     return tail !== undefined && to - from === tail.length && text.slice(from, to) === tail;
   }
 
