@@ -10,22 +10,27 @@ function slotOf(key: number, mask: number): number {
 }
 
 /**
- * Keys 1 .. 2^32-1 (socket inodes: the kernel's get_next_ino() numbers are 32-bit), each with an
- * int32 value: 8 bytes a slot, at most 4/5 full. In 16 shards that grow one at a time by half
+ * Keys 1 .. 2^32-1 (socket inodes: the kernel's get_next_ino() numbers are 32-bit), each with a
+ * value 0 .. 2^31-1: 6 bytes a slot while every value is below 2^16, 8 after, at most 4/5 full. In 16 shards that grow one at a time by half
  * (2^k, 1.5 * 2^k, 2^(k+1), ...: a slot is found by multiplying, not masking), so that growing
  * costs a few percent more for a moment, not twice the table.
  */
 export class U32Map {
   private readonly keys: Uint32Array[] = [];
-  private readonly values: Int32Array[] = [];
+  private values: Array<Uint16Array | Int32Array> = [];
   private readonly counts = new Int32Array(16);
   size = 0;
 
   constructor() {
     for (let i = 0; i < 16; i++) {
       this.keys.push(new Uint32Array(64));
-      this.values.push(new Int32Array(64));
+      this.values.push(new Uint16Array(64));
     }
+  }
+
+  /** Values past 2^16: every shard's values as int32 from now on. */
+  private widen(): void {
+    this.values = this.values.map((v) => Int32Array.from(v));
   }
 
   /** The slot of `key` in a shard's keys: its own, or the empty one where it would go. */
@@ -56,6 +61,7 @@ export class U32Map {
     let keys = this.keys[shard]!;
     let i = this.find(keys, key, hash);
     if (keys[i] !== 0) return false;
+    if (value > 0xffff && this.values[0] instanceof Uint16Array) this.widen();
     if ((this.counts[shard]! + 1) * 5 > keys.length * 4) {
       keys = this.grow(shard);
       i = this.find(keys, key, hash);
@@ -73,7 +79,7 @@ export class U32Map {
     // 2^k -> 1.5 * 2^k -> 2^(k+1)
     const size = (keys.length & (keys.length - 1)) === 0 ? keys.length * 1.5 : (keys.length / 3) * 4;
     const grownKeys = new Uint32Array(size);
-    const grownValues = new Int32Array(size);
+    const grownValues = values instanceof Uint16Array ? new Uint16Array(size) : new Int32Array(size);
     for (let j = 0; j < keys.length; j++) {
       const k = keys[j]!;
       if (k === 0) continue;

@@ -2,14 +2,14 @@
  * One large lsof capture, folded as it streams (model/folded.ts says what the rules read of it).
  * A socket row is met once per fd that holds it (a fork()ed listener, a dup()); each distinct socket
  * is kept as:
- * - its inode in a U32Map (8 bytes a slot, with the pid that held it first), so that a row met again
+ * - its inode in a U32Map (6 bytes a slot, with the process that held it first), so that a row met again
  *   adds an owner, never a socket; rows whose key is no 32-bit inode go the record way (below);
  * - counts per owner and state (what a summary shows), and a tally per local port of its peers (what
  *   tells a listener from the rows' shape: a set of peers per port only while they are all distinct);
- * - a CLOSE_WAIT row: 6 int32 columns (owner, addresses, ports, Recv-Q, inode), once per owner;
+ * - a CLOSE_WAIT row: 5 int32 columns (owner, addresses, ports, Recv-Q), once per owner;
  * - a socket fd with no row (lsof "sock" rows): 4 int32 columns.
  * Everything else (LISTEN, FIN_WAIT2, SYN_RECV, ..., rows without an inode) stays a Socket record,
- * as in a small capture. Memory then grows by about 10-13 bytes a socket (the inode table), 24 a
+ * as in a small capture. Memory then grows by about 8-10 bytes a socket (the inode table), 20 a
  * CLOSE_WAIT row and 16 a sock row, instead of the ~600 bytes of a record and its checked copy; the
  * caps below make hostile input an InputError, never an out-of-memory abort.
  */
@@ -37,8 +37,9 @@ export type SocketKey = string | number;
 
 export class SocketFold implements FoldedSockets {
   rows = 0;
-  /** inode -> the pid that held it first (0: the socket is a record, in `keptByInode`). */
+  /** inode -> the pid that held it first, as its number in pidIndex (0: the socket is a record, in `keptByKey`). */
   private readonly inodes = new U32Map();
+  private readonly pidIndex = new Map<number, number>();
   /** Sockets of several processes: inode -> the pids after the first. */
   private readonly sharedBy = new Map<number, number[]>();
   /** The rows kept as records, and by key. */
@@ -54,9 +55,9 @@ export class SocketFold implements FoldedSockets {
   private readonly portPeers = new Map<number, NumberSet>();
   /**
    * CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q << 2 |
-   * flags (Recv-Q past 2^28: RX_BIG, the number in bigQueues), inode.
+   * flags (Recv-Q past 2^28: RX_BIG, the number in bigQueues).
    */
-  private readonly closeWait = new IntRows(6);
+  private readonly closeWait = new IntRows(5);
   private readonly bigQueues = new Map<number, number>();
   private byOwner: Map<number, Int32Array> | null = null;
   /**
@@ -79,21 +80,23 @@ export class SocketFold implements FoldedSockets {
     const first = inode === 0 ? 0 : this.inodes.get(inode);
     // a record (no 32-bit inode, a state rules read row by row, or the first row of its inode was)
     if (first === 0 || (first === undefined && !foldable(socket))) return this.keep(socket, owner, key, inode);
+    let index = this.pidIndex.get(owner.pid);
+    if (index === undefined) this.pidIndex.set(owner.pid, (index = this.pidIndex.size + 1));
     if (first === undefined) {
       if (this.inodes.size >= MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
-      this.inodes.add(inode, owner.pid);
+      this.inodes.add(inode, index);
       this.rows++;
       this.tally(socket);
-      this.own(socket, owner.pid, inode);
+      this.own(socket, owner.pid);
       return true;
     }
     // met again: another fd of its first owner adds nothing; another process owns it too
-    if (first === owner.pid) return false;
+    if (first === index) return false;
     let others = this.sharedBy.get(inode);
     if (others === undefined) this.sharedBy.set(inode, (others = []));
     if (others.includes(owner.pid)) return false;
     others.push(owner.pid);
-    this.own(socket, owner.pid, inode);
+    this.own(socket, owner.pid);
     return false;
   }
 
@@ -133,7 +136,7 @@ export class SocketFold implements FoldedSockets {
   }
 
   /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
-  private own(socket: Socket, pid: number, inode: number): void {
+  private own(socket: Socket, pid: number): void {
     let states = this.states.get(pid);
     if (states === undefined) this.states.set(pid, (states = new Map()));
     const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
@@ -144,7 +147,7 @@ export class SocketFold implements FoldedSockets {
     if (rx >= RX_BIG) this.bigQueues.set(row, rx);
     this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
       (socket.local!.port! << 16) | socket.remote!.port!,
-      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0), inode | 0]);
+      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0)]);
   }
 
   private address(text: string): number {
@@ -225,16 +228,15 @@ export class SocketFold implements FoldedSockets {
   }
 
   closeWaitByKey(keys: ReadonlySet<string>): Socket[] {
-    const out = new Map<number, Socket>(); // by inode: a socket once, with every owner
+    // by key: a 4-tuple is one socket in a namespace (a capture's rows are one namespace's), with every owner
+    const out = new Map<string, Socket>();
     for (let r = 0; r < this.closeWait.length; r++) {
-      const inode = this.closeWait.get(r, 5);
-      const known = out.get(inode);
-      if (known !== undefined) {
-        known.owners.push({ pid: this.closeWait.get(r, 0), fd: null, command: null });
-        continue;
-      }
       const s = this.closeWaitRecord(r);
-      if (keys.has(halfKey(s.local, s.remote))) out.set(inode, s);
+      const key = halfKey(s.local, s.remote);
+      if (!keys.has(key)) continue;
+      const known = out.get(key);
+      if (known === undefined) out.set(key, s);
+      else known.owners.push(s.owners[0]!);
     }
     return [...out.values()];
   }
@@ -248,7 +250,7 @@ export class SocketFold implements FoldedSockets {
       local: { address: this.addressList[c.get(r, 1)]!, port: ports >>> 16 },
       remote: { address: this.addressList[c.get(r, 2)]!, port: ports & 0xffff },
       rxQueue: rx === RX_BIG ? this.bigQueues.get(r)! : rx, txQueue: null, backlog: null, uid: null,
-      inode: String(c.get(r, 5) >>> 0), owners: [{ pid: c.get(r, 0), fd: null, command: null }], netns: null,
+      inode: null, owners: [{ pid: c.get(r, 0), fd: null, command: null }], netns: null,
       origin: { source: '', line: 0 },
     };
   }

@@ -7,14 +7,14 @@ import type { Process } from '../../model/process.js';
 import type { RepeatedTarget, Targets } from './targets.js';
 
 /**
- * The fds of one process listed so far: fd number -> the input that listed it first. Two bytes an
- * fd in a typed array (fd numbers are small and dense, and a million-line capture lists millions;
+ * The fds of one process listed so far: fd number -> the input that listed it first. A byte an
+ * fd in a typed array (two from the 255th input on) (fd numbers are small and dense, and a million-line capture lists millions;
  * a JS array took eight, and its copies as it grew were garbage of the same size); numbers past
  * DENSE in a Map. Shared by the inputs of one analysis: an fd that two captures list is counted
  * once, by the first.
  */
 export class FdTable {
-  private dense = new Uint16Array(16);
+  private dense: Uint8Array | Uint16Array = new Uint8Array(16);
   private sparse: Map<number, number> | null = null;
 
   /** The input that listed `fd` first, or undefined. */
@@ -26,10 +26,11 @@ export class FdTable {
 
   set(fd: number, input: number): void {
     if (fd >= DENSE) return void (this.sparse ??= new Map()).set(fd, input);
+    if (input >= 0xff && this.dense instanceof Uint8Array) this.dense = Uint16Array.from(this.dense); // the 255th input
     if (fd >= this.dense.length) {
       let size = this.dense.length * 2;
       while (size <= fd) size *= 2;
-      const grown = new Uint16Array(size);
+      const grown = this.dense instanceof Uint8Array ? new Uint8Array(size) : new Uint16Array(size);
       grown.set(this.dense);
       this.dense = grown;
     }
