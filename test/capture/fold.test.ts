@@ -104,3 +104,27 @@ describe('a live capture of the socket mix, folded', () => {
     expect(held(child)).toBe(held(mix.pid) + 1);
   }, 30_000);
 });
+
+describe('a capture past what fits in bounded memory is an input error, never an abort', () => {
+  /** `n` socket rows of one process each, every pid and inode distinct. */
+  function manyProcesses(n: number): Buffer[] {
+    const rows = ['COMMAND   PID USER   FD   TYPE  DEVICE SIZE/OFF NODE NAME'];
+    for (let i = 0; i < n; i++) rows.push(`python3 ${1000 + i} root    3u  IPv4 ${100000 + i}      0t0  TCP 127.0.0.1:${1024 + (i % 60000)}->127.0.0.1:80 (ESTABLISHED)`);
+    const text = Buffer.from(`${rows.join('\n')}\n`, 'latin1');
+    return Array.from({ length: Math.ceil(text.length / 65536) }, (_, i) => text.subarray(i * 65536, (i + 1) * 65536));
+  }
+
+  it('more than 100,000 processes: one line naming the cap and how to capture less', async () => {
+    const stream = await openLines('-', Readable.from(manyProcesses(100_001)));
+    await expect(analyzeCapture([stream], undefined, TAKEN_AT)).rejects.toThrow(/^stdin: more than 100,000 processes: .*lsof -nP -p PID/);
+    stream.close();
+  });
+
+  it('another capture after a folded lsof capture in one stream: one line saying to give each its own file', async () => {
+    const lsof = Buffer.concat(manyProcesses(50));
+    const ss = Buffer.from('State  Recv-Q Send-Q Local Address:Port Peer Address:Port\nESTAB  0      0      127.0.0.1:80      127.0.0.1:1024\n', 'latin1');
+    const stream = await openLines('-', Readable.from([lsof, ss]));
+    await expect(analyzeCapture([stream], undefined, TAKEN_AT, {}, { foldAfter: 0 })).rejects.toThrow(/another capture \(ss\) follows an lsof capture .* give each capture as a file of its own/);
+    stream.close();
+  });
+});

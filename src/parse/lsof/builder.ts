@@ -70,7 +70,7 @@ export class Builder {
     this.sink = options.sink;
     this.keepAll = options.keepAll;
     this.rowless = options.rowless ?? false;
-    this.table = new ProcessTable(options.listed, options.input);
+    this.table = new ProcessTable(options.listed, options.input, options.source);
     this.numbers = new FdNumbers(options.lastFd);
   }
 

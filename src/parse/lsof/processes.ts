@@ -2,6 +2,7 @@
  * The processes of an lsof capture and what was read of each one's fd table: which fds were listed
  * (a thread's row repeating an fd of its process counts once), how many of each kind, its threads.
  */
+import { InputError } from '../../errors.js';
 import type { FdKind } from '../../model/fd.js';
 import type { Process } from '../../model/process.js';
 import type { RepeatedTarget, Targets } from './targets.js';
@@ -38,6 +39,9 @@ export class FdTable {
   }
 }
 
+/** Processes one capture may name (each costs about a kilobyte until the report is made). */
+const MAX_PROCESSES = 100_000;
+
 /** fd numbers below this are held in FdTable's array (4 MiB at most), above in a Map. */
 const DENSE = 1 << 21;
 
@@ -64,7 +68,7 @@ export class ProcessTable {
   private created: ProcState[] = [];
   private last: ProcState | null = null;
 
-  constructor(private readonly listedFds: Map<number, FdTable>, readonly input: number) {}
+  constructor(private readonly listedFds: Map<number, FdTable>, readonly input: number, private readonly source = 'lsof') {}
 
   peek(pid: number): ProcState | undefined {
     if (this.last !== null && this.last.process.pid === pid) return this.last;
@@ -81,6 +85,9 @@ export class ProcessTable {
   }
 
   create(pid: number, command: string, uid: number | null): ProcState {
+    if (this.procs.size >= MAX_PROCESSES) {
+      throw new InputError(`more than ${MAX_PROCESSES.toLocaleString('en-US')} processes: more than fdleak reads in bounded memory (a box runs a few thousand); capture fewer at once (lsof -nP -p PID, or -u USER)`, { source: this.source });
+    }
     // A process's thread rows follow its own: the last one's row texts are done with (memory; a
     // repeat found later is still known by its fd, only decoded again: sameTail).
     if (this.last !== null) this.last.tails = null;
