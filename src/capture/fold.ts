@@ -40,12 +40,16 @@ export class SocketFold implements FoldedSockets {
   /** inode -> the pid that held it first, as its number in pidIndex (0: the socket is a record, in `keptByKey`). */
   private readonly inodes = new U32Map();
   private readonly pidIndex = new Map<number, number>();
+  private lastPid = 0;
+  private lastIndex = 0;
   /** Sockets of several processes: inode -> the pids after the first. */
   private readonly sharedBy = new Map<number, number[]>();
   /** The rows kept as records, and by key. */
   readonly kept: Socket[] = [];
   private readonly keptByKey = new Map<SocketKey, Socket>();
   private readonly states = new Map<number, Map<string, number>>();
+  private lastStatesPid = 0;
+  private lastStates: Map<string, number> | null = null;
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
   // Local port tally (queries.ts inferredListenPorts): rows, whether a peer repeated or is not ephemeral, first peer, peers.
@@ -66,6 +70,7 @@ export class SocketFold implements FoldedSockets {
    */
   private readonly socketFds = new IntRows(4);
   private readonly hints: string[] = [];
+  private readonly hintIndex = new Map<string, number>();
   private readonly bigInodes: string[] = [];
 
   /** `range`: ip_local_port_range the rows are judged with (--port-range), for the port tally. */
@@ -80,8 +85,7 @@ export class SocketFold implements FoldedSockets {
     const first = inode === 0 ? 0 : this.inodes.get(inode);
     // a record (no 32-bit inode, a state rules read row by row, or the first row of its inode was)
     if (first === 0 || (first === undefined && !foldable(socket))) return this.keep(socket, owner, key, inode);
-    let index = this.pidIndex.get(owner.pid);
-    if (index === undefined) this.pidIndex.set(owner.pid, (index = this.pidIndex.size + 1));
+    const index = this.indexOf(owner.pid);
     if (first === undefined) {
       if (this.inodes.size >= MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
       this.inodes.add(inode, index);
@@ -100,6 +104,16 @@ export class SocketFold implements FoldedSockets {
     return false;
   }
 
+  /** A process's number in pidIndex (rows of one process come together: the last one is asked again). */
+  private indexOf(pid: number): number {
+    if (pid === this.lastPid) return this.lastIndex;
+    let index = this.pidIndex.get(pid);
+    if (index === undefined) this.pidIndex.set(pid, (index = this.pidIndex.size + 1));
+    this.lastPid = pid;
+    this.lastIndex = index;
+    return index;
+  }
+
   /** The reader's rows so far (a capture folds once it is large): every key and its record. */
   adopt(byKey: Map<SocketKey, Socket>): void {
     for (const [key, socket] of byKey) {
@@ -114,9 +128,11 @@ export class SocketFold implements FoldedSockets {
     // an inode as its number when the text is that number's own (and fits), else as the text
     const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
     const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
-    let hint = fd.hint === null ? -1 : this.hints.indexOf(fd.hint);
-    if (hint < 0 && fd.hint !== null) hint = this.hints.push(fd.hint) - 1;
-    if (this.hints.length > 64) throw tooMany('64 distinct lsof socket protocols');
+    let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
+    if (hint < 0 && fd.hint !== null) {
+      if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
+      this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+    }
     this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
   }
 
@@ -137,8 +153,10 @@ export class SocketFold implements FoldedSockets {
 
   /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
   private own(socket: Socket, pid: number): void {
-    let states = this.states.get(pid);
+    let states = pid === this.lastStatesPid ? this.lastStates! : this.states.get(pid);
     if (states === undefined) this.states.set(pid, (states = new Map()));
+    this.lastStatesPid = pid;
+    this.lastStates = states;
     const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
     states.set(state, (states.get(state) ?? 0) + 1);
     if (socket.state !== 'CLOSE_WAIT') return;
