@@ -131,6 +131,17 @@ function isTypeAt(text: string, s: number, e: number): boolean {
   return true;
 }
 
+/** text[s, e) is /^[A-Z][A-Z0-9]*$/: a protocol in NODE (TCP, UDP, UDPLITE). */
+function isProtocolAt(text: string, s: number, e: number): boolean {
+  let c = text.charCodeAt(s);
+  if (e === s || c < 65 || c > 90) return false;
+  for (let j = s + 1; j < e; j++) {
+    c = text.charCodeAt(j);
+    if (!((c >= 65 && c <= 90) || isDigit(c))) return false;
+  }
+  return true;
+}
+
 const T_OTHER = 0;
 const T_FILE = 1;
 const T_FIFO = 2;
@@ -576,11 +587,12 @@ export class ColumnsReader {
     const b = this.b;
     if (fd === FD_NOFD) return b.add(file('', null, null, null, this.has(u + 2) ? from(u + 2).trim() : ''));
     const type = tok(u + 2);
-    const tail = SOCKET_TYPES.has(type) ? raw.slice(this.ts[u + 2]! - ls) : null;
+    // kept to know a thread's row repeating it: none without a TID column
+    const tail = SOCKET_TYPES.has(type) && this.layout.tasks !== false ? raw.slice(this.ts[u + 2]! - ls) : null;
     const i = u + 3;
     if (type === 'IPv4' || type === 'IPv6') {
       // DEVICE (the inode) and SIZE/OFF, then the protocol in NODE, then NAME.
-      const isProtocol = (k: number): boolean => this.has(k) && /^[A-Z][A-Z0-9]*$/.test(tok(k));
+      const isProtocol = (k: number): boolean => this.has(k) && isProtocolAt(this.text, this.ts[k]!, this.te[k]!);
       let n = i;
       while (this.has(n) && n < i + 3 && !isProtocol(n)) n++;
       if (!isProtocol(n)) return b.bad(lineNo, raw, `expected the protocol (TCP, UDP) in the NODE column of an ${type} row`);
