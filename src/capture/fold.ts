@@ -20,6 +20,7 @@ import { isLsofSockRow } from '../model/queries.js';
 import type { Owner, Socket } from '../model/socket.js';
 import { halfKey } from '../rules/subject.js';
 import { IntRows, NumberSet, U32Map } from './compact.js';
+import { detach } from './text-input.js';
 
 /** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
 export const MAX_FOLDED_SOCKETS = 12_000_000;
@@ -172,7 +173,8 @@ export class SocketFold implements FoldedSockets {
     let i = this.addresses.get(text);
     if (i === undefined) {
       if (this.addressList.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct addresses`);
-      this.addresses.set(text, (i = this.addressList.push(text) - 1));
+      const kept = detach(text); // not a slice of the text it came from: that would keep it alive
+      this.addresses.set(kept, (i = this.addressList.push(kept) - 1));
     }
     return i;
   }

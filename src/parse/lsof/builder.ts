@@ -190,6 +190,23 @@ export class Builder {
     }
   }
 
+  /** Whether socket rows go to a fold (the column reader then reads plain IPv4 TCP rows in place: inetRow). */
+  get folding(): boolean {
+    return this.fold !== null;
+  }
+
+  /**
+   * An IPv4 TCP row the column reader read in place, as add() takes a socket row: its fd listed
+   * (a thread's repeat adds nothing), its socket given to the fold keyed by its inode.
+   */
+  inetRow(p: ProcState, tid: number | null, fdNo: number, inode: number, socket: Socket, tail: string | null): void {
+    this.numbers.listed(p.process.pid, tid, fdNo);
+    if (this.table.list(p, fdNo, 'socket') === 'repeat') return;
+    this.records++;
+    if (tail !== null) (p.tails ??= [])[fdNo] = tail;
+    if (this.fold!.socket(socket, { pid: p.process.pid, fd: fdNo, command: p.process.command }, inode)) this.records++;
+  }
+
   /** From now on, socket rows go to `sink`, with every row kept so far (between reads). */
   foldInto(sink: SocketSink): void {
     sink.adopt(this.socketByKey);
