@@ -56,11 +56,16 @@ export class U32Map {
 
   /** Sets `key` to `value` unless it is there; returns whether it was added. */
   add(key: number, value: number): boolean {
+    return this.getOrAdd(key, value) === undefined;
+  }
+
+  /** The value of `key`; if it has none, sets it to `value` and returns undefined (one lookup for both). */
+  getOrAdd(key: number, value: number): number | undefined {
     const hash = Math.imul(key, 0x9e3779b1) >>> 0;
     const shard = hash >>> 28;
     let keys = this.keys[shard]!;
     let i = this.find(keys, key, hash);
-    if (keys[i] !== 0) return false;
+    if (keys[i] !== 0) return this.values[shard]![i];
     if (value > 0xffff && this.values[0] instanceof Uint16Array) this.widen();
     if ((this.counts[shard]! + 1) * 5 > keys.length * 4) {
       keys = this.grow(shard);
@@ -70,7 +75,7 @@ export class U32Map {
     this.values[shard]![i] = value;
     this.counts[shard]!++;
     this.size++;
-    return true;
+    return undefined;
   }
 
   private grow(shard: number): Uint32Array {

@@ -83,13 +83,14 @@ export class SocketFold implements FoldedSockets {
    */
   socket(socket: Socket, owner: Owner, key: SocketKey): boolean {
     const inode = typeof key === 'number' && key > 0 && key <= 0xffffffff ? key : 0;
-    const first = inode === 0 ? 0 : this.inodes.get(inode);
-    // a record (no 32-bit inode, a state rules read row by row, or the first row of its inode was)
-    if (first === 0 || (first === undefined && !foldable(socket))) return this.keep(socket, owner, key, inode);
+    if (inode === 0) return this.keep(socket, owner, key);
+    const fold = foldable(socket);
     const index = this.indexOf(owner.pid);
+    // the first row of an inode decides: folded (its first owner's number), or a record (0)
+    const first = this.inodes.getOrAdd(inode, fold ? index : 0);
+    if (first === undefined && this.inodes.size > MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
+    if (first === 0 || (first === undefined && !fold)) return this.keep(socket, owner, key);
     if (first === undefined) {
-      if (this.inodes.size >= MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
-      this.inodes.add(inode, index);
       this.rows++;
       this.tally(socket);
       this.own(socket, owner.pid);
@@ -137,14 +138,14 @@ export class SocketFold implements FoldedSockets {
     this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
   }
 
-  private keep(socket: Socket, owner: Owner, key: SocketKey, inode: number): boolean {
+  /** A row kept as a record (its inode, if any, is in the table as 0). */
+  private keep(socket: Socket, owner: Owner, key: SocketKey): boolean {
     const existing = this.keptByKey.get(key);
     if (existing !== undefined) {
       if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) existing.owners.push(owner);
       return false;
     }
     if (this.kept.length >= MAX_SOCKET_RECORDS) throw tooMany(`${MAX_SOCKET_RECORDS.toLocaleString('en-US')} sockets in states other than ESTABLISHED and CLOSE_WAIT`);
-    if (inode !== 0) this.inodes.add(inode, 0);
     socket.owners = [owner];
     this.keptByKey.set(key, socket);
     this.kept.push(socket);
