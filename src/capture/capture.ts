@@ -288,7 +288,7 @@ class CaptureBuilder {
       for (const o of s.owners) this.process(o.pid, o.command);
     }
     if (this.sockets.length > MAX_SOCKET_RECORDS) {
-      throw new InputError(`more than ${MAX_SOCKET_RECORDS.toLocaleString('en-US')} socket rows to merge: more than fdleak analyze judges in bounded memory; analyze one capture at a time, or capture less (lsof -nP -p PID, ss -tanp state close-wait)`, { source: 'analyze' });
+      throw new InputError(`more than ${MAX_SOCKET_RECORDS.toLocaleString('en-US')} socket rows kept one by one (ss, netstat and /proc/net rows, and captures merged): more than fdleak analyze judges in bounded memory; capture less (ss -tanp state close-wait, lsof -nP -p PID), or give a large lsof capture alone`, { source: 'analyze' });
     }
     return parsed.records;
   }

@@ -25,7 +25,7 @@ import { detach } from './text-input.js';
 /** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
 export const MAX_FOLDED_SOCKETS = 12_000_000;
 /** Socket records (the rows not folded) one analysis may hold. */
-export const MAX_SOCKET_RECORDS = 2_000_000;
+export const MAX_SOCKET_RECORDS = 1_000_000;
 /** Distinct addresses one capture may name. */
 const MAX_ADDRESSES = 1_000_000;
 
