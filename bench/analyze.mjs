@@ -27,7 +27,8 @@
  * - "as other processes": each copy after the first stands for other processes of a bigger box:
  *   its PIDs, TIDs and socket inodes are renumbered (one map per copy, so a socket shared after
  *   fork() stays shared; numbers keep their column's right edge). Every row is then a distinct fd,
- *   every socket is kept: the most records, the most memory.
+ *   every socket is distinct: the most for fdleak to keep (past 10,000 sockets it folds them:
+ *   src/capture/fold.ts).
  *
  * Each round runs, for each capture, `fdleak analyze FILE --fail-on never`, the same with --json,
  * and the awk one-liner, in a rotating order so none always goes first; times are wall-clock
@@ -280,7 +281,7 @@ const droppedText = base.dropped.processes === 0 ? '' : `; left out: ${base.drop
 const mixText = `${base.rows.length} rows of ${processes(base.processes)}, ${share(base.threadRows)} of them thread rows, ${share(base.sockets)} sockets (by TYPE: ${typeList})${droppedText}`;
 console.error(`bench: lsof -n gave ${mixText}`);
 if (!SOCKET_HEAVY && base.sockets > base.rows.length / 5) {
-  console.error('bench: warning: more than a fifth of the rows are sockets: other fd-holding workloads on this box skew the mix (and the memory: fdleak keeps every socket); run it again on a quieter box');
+  console.error('bench: warning: more than a fifth of the rows are sockets: other fd-holding workloads on this box skew the mix (socket rows cost fdleak the most to read); run it again on a quieter box');
 }
 for (const c of captures) console.error(`bench: ${c.lines} lines ${c.name}: ${(c.bytes / 2 ** 20).toFixed(0)} MiB, ${c.path}`);
 if (opts['capture-only']) process.exit(0);

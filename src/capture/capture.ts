@@ -3,8 +3,9 @@
  * parser of its format, and merges every input into one snapshot, so that an lsof and an ss
  * capture taken at the same moment are judged together (orphans = socket fds in lsof with no row).
  *
- * Memory stays bounded on large captures: only socket fds are kept as records; other fds are
- * counted per process and kind.
+ * Memory stays bounded on large captures: other fds than sockets are counted per process and kind,
+ * and one lsof capture past FOLD_AFTER sockets folds its socket rows as they stream (fold.ts);
+ * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap.
  */
 import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
@@ -12,9 +13,7 @@ import { FD_KINDS } from '../model/fd.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot, UNKNOWN_SYSCTLS } from '../model/snapshot.js';
-import type { Owner, Socket, TcpState } from '../model/socket.js';
-import { isWildcard } from '../model/queries.js';
-import { formatEndpoint } from '../util/format.js';
+import type { Socket, TcpState } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { SkippedLine } from '../util/skips.js';
 import type { Format } from './detect-format.js';
@@ -27,6 +26,10 @@ import { detach, linesOf } from './text-input.js';
 import { formatChange } from './format-switch.js';
 import type { FormatChange } from './format-switch.js';
 import { Unpaster } from './paste.js';
+import { MAX_SOCKET_RECORDS, SocketFold } from './fold.js';
+import { attachFold } from '../model/folded.js';
+import { mergeSockets } from './merge.js';
+import type { SocketFds } from './merge.js';
 
 export interface InputSummary {
   source: string;
@@ -59,8 +62,19 @@ export interface CaptureResult {
 const MAX_SKIPPED_SHARE = 0.2;
 const MIN_SKIPPED_TO_FAIL = 10;
 
-/** Reads every input and builds the merged snapshot. */
-export async function analyzeCapture(streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}): Promise<CaptureResult> {
+/**
+ * Socket rows one lsof capture keeps as records before it folds them (capture/fold.ts): below
+ * this, every row is a record, as the merge of several captures needs.
+ */
+const FOLD_AFTER = 10_000;
+
+/**
+ * Reads every input and builds the merged snapshot. A single lsof input of more than `foldAfter`
+ * sockets folds its rows as they stream (capture/fold.ts): its memory then stays bounded.
+ */
+export async function analyzeCapture(
+  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}, { foldAfter = FOLD_AFTER } = {},
+): Promise<CaptureResult> {
   const builder = new CaptureBuilder(assume);
   const shared: Shared = { listed: new Map(), inputs: 0, ...(assume.state === undefined ? {} : { state: assume.state }) };
   const inputs: InputSummary[] = [];
@@ -79,6 +93,8 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
     let parts = 1;
     for await (const chunks of stream.chunks()) {
       for (let chunk of chunks) {
+        // One lsof capture, large: from here on its socket rows fold as they stream.
+        if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) builder.fold(part.reader);
         if (unpaster !== null) chunk = unpaster.chunk(chunk);
         for (;;) {
           let change: FormatChange | null;
@@ -96,6 +112,9 @@ export async function analyzeCapture(streams: LineStream[], forced: Format | und
               part.records += builder.add(part.reader.read(chunk));
               break;
             }
+          }
+          if (builder.folded) {
+            throw new InputError(`another capture (${change.format}) follows an lsof capture of more than ${foldAfter.toLocaleString('en-US')} sockets in one stream: give each capture as a file of its own`, { source: stream.source });
           }
           // The chunk holds the end of this part and the start of the next: each read by its own parser.
           const [before, after] = splitChunk(chunk, change.at);
@@ -202,8 +221,35 @@ class CaptureBuilder {
   private readonly processes = new Map<number, ProcessAcc>();
   private socketFds: SocketFds = new Map();
   private sockets: Socket[] = [];
+  /** The rows of one large lsof capture, folded (then `sockets` stays empty). */
+  private folding: SocketFold | null = null;
+  private socketFdRecords = 0;
 
   constructor(private readonly assume: Assumptions) {}
+
+  get folded(): boolean {
+    return this.folding !== null;
+  }
+
+  /** Socket rows and socket fd records held. */
+  get socketRecords(): number {
+    return this.sockets.length + this.socketFdRecords;
+  }
+
+  /** From now on, one lsof capture's socket rows fold (capture/fold.ts), those read so far too. */
+  fold(reader: InputReader): void {
+    const fold = new SocketFold(this.assume.portRange ?? null);
+    reader.foldInto!(fold); // the reader's rows are the records held here
+    this.sockets = [];
+    for (const fds of this.socketFds.values()) {
+      for (const [n, fd] of fds) {
+        if (fd.kind !== 'socket') continue;
+        fold.socketFd(fd);
+        fds.delete(n);
+      }
+    }
+    this.folding = fold;
+  }
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */
   add(parsed: Parsed): number {
@@ -226,6 +272,13 @@ class CaptureBuilder {
     }
     for (const fd of parsed.fds) {
       this.process(fd.pid, null).fromFdTable = true;
+      if (fd.kind === 'socket') {
+        if (this.folding !== null) {
+          this.folding.socketFd(fd);
+          continue;
+        }
+        this.socketFdRecords++;
+      }
       let fds = this.socketFds.get(fd.pid);
       if (fds === undefined) this.socketFds.set(fd.pid, (fds = new Map()));
       fds.set(fd.fd, fd);
@@ -233,6 +286,9 @@ class CaptureBuilder {
     for (const s of parsed.sockets) {
       this.sockets.push(s);
       for (const o of s.owners) this.process(o.pid, o.command);
+    }
+    if (this.sockets.length > MAX_SOCKET_RECORDS) {
+      throw new InputError(`more than ${MAX_SOCKET_RECORDS.toLocaleString('en-US')} socket rows kept one by one (ss, netstat and /proc/net rows, and captures merged): more than fdleak analyze judges in bounded memory; capture less (ss -tanp state close-wait, lsof -nP -p PID), or give a large lsof capture alone`, { source: 'analyze' });
     }
     return parsed.records;
   }
@@ -257,17 +313,23 @@ class CaptureBuilder {
   build(takenAt: string, inputs: InputSummary[]): Snapshot {
     // One lsof capture has one row per socket already (its reader joins them by inode): nothing to merge.
     const single = inputs.length === 1 && (this.formats.has('lsof') || this.formats.has('lsof-F'));
-    const sockets = single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
+    const fold = this.folding;
+    const sockets = fold !== null ? fold.kept : single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
     const socketFds = this.socketFds;
     // buildSnapshot replaces each record by its checked copy: nothing else may hold the originals.
     this.sockets = [];
     this.socketFds = new Map();
     const owned = new Map<number, number>();
     for (const s of sockets) for (const o of s.owners) owned.set(o.pid, (owned.get(o.pid) ?? 0) + 1);
+    const ownedFolded = (pid: number): number => {
+      let n = 0;
+      for (const count of fold?.statesOf(pid)?.values() ?? []) n += count;
+      return n;
+    };
     const processes: Process[] = [...this.processes.values()]
       .sort((a, b) => a.pid - b.pid)
       .map((p) => {
-        const fdCount = p.fromFdTable ? Object.values(p.kinds).reduce((a, b) => a + b, 0) : (owned.get(p.pid) ?? 0);
+        const fdCount = p.fromFdTable ? Object.values(p.kinds).reduce((a, b) => a + b, 0) : (owned.get(p.pid) ?? 0) + ownedFolded(p.pid);
         return {
           pid: p.pid, command: p.command, cmdline: null, uid: null, startTime: null,
           fdCount,
@@ -282,7 +344,7 @@ class CaptureBuilder {
     const ownerless = sockets.some((s) => s.inode === '0' || (s.owners.length === 0 && s.state !== null && s.state !== 'LISTEN'));
     const listing = this.formats.has('ss') || this.formats.has('netstat') || this.formats.has('proc-net');
     const warnings = inputs.filter((i) => i.skipped > 0).map((i) => `${i.source}: ${i.skipped} of ${i.lines} lines could not be read and were skipped`);
-    return buildSnapshot({
+    const snapshot = buildSnapshot({
       takenAt,
       kind: 'capture',
       processes,
@@ -292,7 +354,7 @@ class CaptureBuilder {
       host: { fileNr: null, nrOpen: null },
       coverage: {
         fdTables: hasFdTables,
-        socketTables: sockets.length > 0 || listing,
+        socketTables: sockets.length > 0 || (fold?.rows ?? 0) > 0 || listing,
         netnsAware: false,
         limits: this.assume.fdLimit !== undefined,
         sysctls: this.assume.portRange !== undefined || this.assume.somaxconn !== undefined,
@@ -301,104 +363,7 @@ class CaptureBuilder {
       },
       warnings,
     }, { inPlace: true });
-  }
-}
-
-/** Socket fds by pid and fd number. */
-export type SocketFds = Map<number, Map<number, Fd>>;
-
-/**
- * One row per socket across inputs: by inode where known (lsof DEVICE, ss ino:, /proc inode), else
- * by an owner's fd resolved through the lsof fd table, else by protocol, state and both endpoints.
- */
-export function mergeSockets(rows: Socket[], socketFds: SocketFds): Socket[] {
-  const byInode = new Map<string | number, Socket>();
-  // An inode keyed as the number it is (cheaper to hash), unless its text is not the number's own.
-  const inodeKey = (inode: string): string | number => (inode.length < 16 && (inode.length === 1 || inode.charCodeAt(0) !== 48) && /^\d+$/.test(inode) ? Number(inode) : inode);
-  const byTuple = new Map<string, Socket[]>();
-  const matched = new Map<Socket, Set<string>>(); // sources already merged into a row
-  const out: Socket[] = [];
-  // /proc/net gives a listener the remote 0.0.0.0:0 where ss and lsof give none: the same thing.
-  const remoteOf = (r: Socket): string => (r.remote === null || (r.remote.port === 0 && isWildcard(r.remote.address)) ? '-' : formatEndpoint(r.remote));
-  const tupleOf = (r: Socket): string => `${r.proto}|${r.state ?? r.detail}|${formatEndpoint(r.local)}|${remoteOf(r)}`;
-  // A row with the same tuple from ANOTHER input, not yet matched by this input.
-  const tupled = (r: Socket): boolean => r.family === 'inet' || r.family === 'inet6';
-  const partner = (row: Socket, wantInode: boolean): Socket | undefined =>
-    !tupled(row) ? undefined : byTuple.get(tupleOf(row))?.find((r) => r.origin.source !== row.origin.source && !matched.get(r)?.has(row.origin.source) && (!wantInode || r.inode === null));
-  // Rows of one input are merged by inode only: a partner by tuple comes from another input.
-  const sources = new Set<string>();
-  for (const row of rows) sources.add(row.origin.source);
-  const byTuples = sources.size > 1;
-  // The inode of an owner's fd: its record, else a row that names that owner with its inode (the
-  // lsof reader keeps no record of a socket fd whose row says both: parse/lsof/reader.ts rowless).
-  let ownerInodes: Map<number, Map<number, string>> | null = null;
-  const inodeOfFd = (pid: number, fd: number): string | null | undefined => {
-    const found = socketFds.get(pid)?.get(fd)?.inode;
-    if (found) return found;
-    ownerInodes ??= ownerInodeIndex(rows);
-    return ownerInodes.get(pid)?.get(fd);
-  };
-  for (const row of rows) {
-    if (row.inode === null) {
-      for (const o of row.owners) {
-        const inode = o.fd === null ? undefined : inodeOfFd(o.pid, o.fd);
-        if (inode) { row.inode = inode; break; }
-      }
-    }
-    const inode = row.inode !== null && row.inode !== '0' ? inodeKey(row.inode) : null;
-    const existing = (inode === null ? undefined : byInode.get(inode)) ?? (byTuples ? partner(row, inode !== null) : undefined);
-    if (existing !== undefined) {
-      mergeInto(existing, row);
-      if (inode !== null) byInode.set(inode, existing);
-      const set = matched.get(existing) ?? new Set<string>();
-      set.add(row.origin.source);
-      matched.set(existing, set);
-      continue;
-    }
-    if (inode !== null) byInode.set(inode, row);
-    out.push(row);
-    if (!byTuples || !tupled(row)) continue;
-    const t = tupleOf(row);
-    const list = byTuple.get(t);
-    if (list === undefined) byTuple.set(t, [row]);
-    else list.push(row);
-  }
-  return out;
-}
-
-/** (pid, fd) -> inode, from the rows that name an owner's fd and their inode. */
-function ownerInodeIndex(rows: readonly Socket[]): Map<number, Map<number, string>> {
-  const index = new Map<number, Map<number, string>>();
-  for (const row of rows) {
-    if (row.inode === null || row.inode === '0') continue;
-    for (const o of row.owners) {
-      if (o.fd === null) continue;
-      let fds = index.get(o.pid);
-      if (fds === undefined) index.set(o.pid, (fds = new Map()));
-      if (!fds.has(o.fd)) fds.set(o.fd, row.inode);
-    }
-  }
-  return index;
-}
-
-function mergeInto(into: Socket, from: Socket): void {
-  into.state ??= from.state;
-  into.detail ??= from.detail;
-  into.local ??= from.local;
-  into.remote ??= from.remote;
-  into.rxQueue ??= from.rxQueue;
-  into.txQueue ??= from.txQueue;
-  into.backlog ??= from.backlog;
-  into.uid ??= from.uid;
-  if (into.inode === null || into.inode === '0') into.inode = from.inode ?? into.inode;
-  const seen = new Set(into.owners.map((o) => `${o.pid}:${o.fd ?? ''}`));
-  for (const o of from.owners) {
-    const k = `${o.pid}:${o.fd ?? ''}`;
-    if (seen.has(k)) continue;
-    // An owner without fd (netstat) adds nothing if the pid is already known with an fd.
-    if (o.fd === null && into.owners.some((x) => x.pid === o.pid)) continue;
-    into.owners = into.owners.filter((x: Owner) => !(x.pid === o.pid && x.fd === null));
-    into.owners.push(o);
-    seen.add(k);
+    if (fold !== null) attachFold(snapshot, fold);
+    return snapshot;
   }
 }

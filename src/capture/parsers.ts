@@ -11,6 +11,7 @@ import type { Socket, SocketProto, TcpState } from '../model/socket.js';
 import { LineSink } from '../util/skips.js';
 import type { Format } from './detect-format.js';
 import { isPreamble } from './detect-format.js';
+import type { SocketSink } from '../parse/lsof/builder.js';
 import type { FdTable } from '../parse/lsof/reader.js';
 import { LsofReader } from '../parse/lsof/reader.js';
 import { parseNetstat } from '../parse/netstat.js';
@@ -46,6 +47,8 @@ export interface InputReader {
   end(): Parsed;
   /** What the reading assumed that the text does not say (shown in the report's input). */
   assumed?: string[];
+  /** lsof: socket rows go to `sink` from now on, with those read so far (capture/fold.ts). */
+  foldInto?(sink: SocketSink): void;
 }
 
 export interface CaptureParser {
@@ -64,6 +67,7 @@ const lsof: CaptureParser = {
       read: (chunk) => reader.read(chunk.text, chunk.first),
       readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop),
       end: () => ({ ...NOTHING, processes: reader.end() }),
+      foldInto: (sink) => reader.foldInto(sink),
     };
   },
 };
@@ -77,6 +81,7 @@ const lsofFields: CaptureParser = {
     const reader = new LsofReader('lsof-F', { source, sink, rowless: true, listed: shared.listed, input: shared.inputs++ });
     let pending: Chunk | null = null;
     return {
+      foldInto: (sink) => reader.foldInto(sink),
       read(chunk) {
         // Lines over MAX_LINE are in no chunk: blank lines (passed over) keep the numbers in step.
         const text = pending === null ? chunk.text : pending.text + '\n'.repeat(chunk.first - pending.first - pending.count + 1) + chunk.text;

@@ -76,7 +76,8 @@ async function openFile(path: string): Promise<NodeJS.ReadableStream> {
   if (info.isCharacterDevice()) {
     return createReadStream('', { fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), highWaterMark: 1 << 20 });
   }
-  return createReadStream(path, { highWaterMark: 1 << 20 });
+  // reads of 256 KiB: 1 MiB reads, each a fresh buffer, kept a 5M-line capture's RSS 25 MiB higher
+  return createReadStream(path, { highWaterMark: 1 << 18 });
 }
 
 const openFd = promisify(open) as (path: string, flags: number) => Promise<number>;

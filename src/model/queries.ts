@@ -1,4 +1,5 @@
 import type { Fd } from './fd.js';
+import { foldOf } from './folded.js';
 import type { Process } from './process.js';
 import type { ProcessStats, ScanSort } from './scan.js';
 import type { Snapshot } from './snapshot.js';
@@ -192,4 +193,96 @@ export function scanSortKey(sort: ScanSort, growth?: (p: ProcessStats) => number
     case 'orphans': return (p) => p.orphanSockets;
     case 'headroom': return (p) => p.limitUsed;
   }
+}
+
+/** Socket rows of a snapshot, the rows a large capture folded into counts included (model/folded.ts). */
+export function socketRowCount(snapshot: Snapshot): number {
+  return snapshot.sockets.length + (foldOf(snapshot)?.rows ?? 0);
+}
+
+/** Processes that own a socket row, a folded one included. */
+export function socketOwnerPids(snapshot: Snapshot): Set<number> {
+  const pids = new Set<number>();
+  for (const s of snapshot.sockets) for (const o of s.owners) pids.add(o.pid);
+  const fold = foldOf(snapshot);
+  if (fold !== undefined) for (const p of snapshot.processes) if (fold.statesOf(p.pid) !== undefined) pids.add(p.pid);
+  return pids;
+}
+
+/** inferredListenPorts() of a namespace's rows, over the rows a large capture folded too. */
+export function listenPortsByShape(snapshot: Snapshot, rows: readonly Socket[], min: number, range: [number, number] | null): Set<number> {
+  const fold = foldOf(snapshot);
+  return fold === undefined ? inferredListenPorts(rows, min, range) : fold.inferredListenPorts(min, range);
+}
+
+/** The sockets each process owns that a rule about CLOSE_WAIT must see: its records, and its folded CLOSE_WAIT rows. */
+export function closeWaitCandidates(snapshot: Snapshot): Array<[number, () => Socket[]]> {
+  const owned = socketsByOwner(snapshot);
+  const fold = foldOf(snapshot);
+  if (fold === undefined) return [...owned].map(([pid, sockets]) => [pid, () => sockets]);
+  const pids = new Set([...owned.keys(), ...fold.closeWaitOwners()]);
+  return [...pids].map((pid) => [pid, () => (owned.get(pid) ?? []).concat(fold.closeWaitOf(pid))]);
+}
+
+/** The CLOSE_WAIT rows of a namespace by their own (local|remote) key (rules/halves.ts rowsByTuple), folded ones whose key is asked for included. */
+export function closeWaitByKey(snapshot: Snapshot, rows: readonly Socket[], wanted: ReadonlySet<string>, keyOf: (s: Socket) => string): Map<string, Socket> {
+  const out = new Map<string, Socket>();
+  for (const s of rows) if (s.state === 'CLOSE_WAIT') out.set(keyOf(s), s);
+  const fold = foldOf(snapshot);
+  if (fold !== undefined && wanted.size > 0) for (const s of fold.closeWaitByKey(wanted)) if (!out.has(keyOf(s))) out.set(keyOf(s), s);
+  return out;
+}
+
+/** The orphan socket fds of one process (orphanSocketFds). */
+export interface OrphanFds {
+  count: number;
+  /** Those with an inode (the ones a summary counts: without one, only lsof's reading says it). */
+  withInode: number;
+  /** Whether every one is an lsof sock row. */
+  allSockRows: boolean;
+  /** fd numbers by hint ("unknown" without one), in the order read. */
+  byHint: Map<string, number[]>;
+}
+
+const orphanIndexes = new WeakMap<Snapshot, Map<number, OrphanFds>>();
+
+/**
+ * Socket fds in no socket table of the process's network namespace (isOrphanSocket), or without an
+ * inode and lsof's sock reading (isLsofSockRow), by pid ascending: records and folded fds alike.
+ * Built once per snapshot.
+ */
+export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
+  const known = orphanIndexes.get(snapshot);
+  if (known !== undefined) return known;
+  const tables = tableInodes(snapshot);
+  const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
+  const byPid = new Map<number, OrphanFds>();
+  const add = (pid: number, fd: number, inode: string | null, hint: string | null, sockRow: boolean): void => {
+    let o = byPid.get(pid);
+    if (o === undefined) byPid.set(pid, (o = { count: 0, withInode: 0, allSockRows: true, byHint: new Map() }));
+    o.count++;
+    if (inode !== null) o.withInode++;
+    if (!sockRow) o.allSockRows = false;
+    const key = hint ?? 'unknown';
+    const list = o.byHint.get(key);
+    if (list === undefined) o.byHint.set(key, [fd]);
+    else list.push(fd);
+  };
+  const fds = snapshot.fds;
+  // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
+  for (let i = 0; i < fds.length; i++) {
+    const fd = fds[i]!;
+    if (fd.kind !== 'socket') continue;
+    // Without an inode (lsof -F without "i"), lsof's own reading: a sock row is in none of its tables.
+    if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, judgedNetns(snapshot, processes.get(fd.pid)), fd.inode)) {
+      add(fd.pid, fd.fd, fd.inode, fd.hint, isLsofSockRow(fd));
+    }
+  }
+  foldOf(snapshot)?.forEachSocketFd((f) => {
+    // A folded capture is text: no namespace is known, any table will do.
+    if (f.inode === null ? f.sockRow : !foldOf(snapshot)!.hasInode(f.inode) && isOrphanSocket(tables, null, f.inode)) add(f.pid, f.fd, f.inode, f.hint, f.sockRow);
+  });
+  const sorted = new Map([...byPid].sort((a, b) => a[0] - b[0]));
+  orphanIndexes.set(snapshot, sorted);
+  return sorted;
 }

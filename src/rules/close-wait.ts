@@ -1,4 +1,4 @@
-import { inferredListenPorts, isUnnamedOwner, listenerCovers, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { closeWaitCandidates, isUnnamedOwner, listenerCovers, listenPortsByShape, namespaceGroups, portRangeOf } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { countBy, ranked } from '../util/group-by.js';
 import { formatEndpoint } from '../util/format.js';
@@ -37,7 +37,7 @@ export default defineRule({
     // FIN_WAIT2 rows of each namespace, by tuple: the other half of a CLOSE_WAIT row.
     const finWait2 = new Map(groups.map(({ netns, rows }) => [netns, rowsByTuple(rows, 'FIN_WAIT2')]));
     // Listener ports of each namespace told by the rows' shape (a grep that dropped the LISTEN rows).
-    const inferred = new Map(groups.map(({ netns, rows }) => [netns, inferredListenPorts(rows, listenerPeers, portRangeOf(snapshot, netns))]));
+    const inferred = new Map(groups.map(({ netns, rows }) => [netns, listenPortsByShape(snapshot, rows, listenerPeers, portRangeOf(snapshot, netns))]));
     const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
     const judge = (pid: number | null, netns: string | null, sockets: readonly Socket[], listenPorts: ReadonlySet<number | null | undefined>): Draft[] => {
       const halves = finWait2.get(netns) ?? finWait2.get(null) ?? new Map<string, Socket>();
@@ -92,8 +92,10 @@ export default defineRule({
         }),
       }];
     };
-    const owned = [...socketsByOwner(snapshot)].flatMap(([pid, sockets]) => {
+    // The sockets of each owner (a large capture's folded CLOSE_WAIT rows made one owner at a time).
+    const owned = closeWaitCandidates(snapshot).flatMap(([pid, socketsOf]) => {
       if (subject !== null && pid !== subject.pid) return [];
+      const sockets = socketsOf();
       return judge(pid, netnsOf.get(pid) ?? null, sockets, new Set(sockets.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port)));
     });
     // Captured text whose rows name no owner (netstat or ss without -p, /proc/net/tcp): still an

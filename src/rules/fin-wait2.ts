@@ -1,12 +1,12 @@
-import { attribute, inferredListenPorts, isOwnerless, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, closeWaitByKey, isOwnerless, listenPortsByShape, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
 import { serviceName } from '../util/services.js';
-import { holders, otherHalf, rowsByTuple } from './halves.js';
+import { holders, otherHalf } from './halves.js';
 import type { Draft } from './rule.js';
 import { defineRule } from './rule.js';
-import { diagnosedProcess, listensOn, touchesEndpoint } from './subject.js';
+import { diagnosedProcess, halfKey, listensOn, touchesEndpoint } from './subject.js';
 
 /**
  * FIN_WAIT2: this side closed (or shut down writing), the peer acknowledged but never closed its
@@ -38,12 +38,13 @@ export default defineRule({
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
       const fin = rows.filter((s) => s.state === 'FIN_WAIT2');
       if (fin.length === 0) return [];
-      const closeWait = rowsByTuple(rows, 'CLOSE_WAIT');
+      // CLOSE_WAIT rows by their own key (rowsByTuple), folded ones only where a FIN_WAIT2 row is their other half
+      const closeWait = closeWaitByKey(snapshot, rows, new Set(fin.map((s) => halfKey(s.remote, s.local))), (s) => halfKey(s.local, s.remote));
       const orphaned = fin.filter(isOwnerless);
       const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...inferredListenPorts(rows, listenerPeers, range)]);
+      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...listenPortsByShape(snapshot, rows, listenerPeers, range)]);
       const subject = diagnosedProcess(processes);
       const mine = subject === null ? [] : (owned.get(subject.pid) ?? []);
       const paired = (list: readonly Socket[]): Socket[] => list.flatMap((s) => otherHalf(closeWait, s) ?? []);

@@ -1,7 +1,7 @@
 import { numberRuns } from '../util/format.js';
-import type { Fd } from '../model/fd.js';
-import { isLsofSockRow, isOrphanSocket, judgedNetns, socketsByOwner, tableInodes } from '../model/queries.js';
-import { countBy, groupBy, ranked } from '../util/group-by.js';
+import type { OrphanFds } from '../model/queries.js';
+import { orphanSocketFds, socketOwnerPids } from '../model/queries.js';
+import { ranked } from '../util/group-by.js';
 import type { Draft } from './rule.js';
 import { defineRule } from './rule.js';
 
@@ -32,56 +32,44 @@ export default defineRule({
     'client construction on error paths (metrics, tracing, DB or HTTP clients created per request or ' +
     'per login), and make ownership explicit (try/finally, defer, with-blocks).',
   check(snapshot, { min, critical, evidence, netnsSpan }) {
-    const orphans: Fd[] = [];
-    const tables = tableInodes(snapshot);
     const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
-    const fds = snapshot.fds;
-    // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
-    for (let i = 0; i < fds.length; i++) {
-      const fd = fds[i]!;
-      if (fd.kind !== 'socket') continue;
-      // Without an inode (lsof -F without "i"), lsof's own reading: a sock row is in none of its tables.
-      if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, judgedNetns(snapshot, processes.get(fd.pid)), fd.inode)) orphans.push(fd);
-    }
-    const byPid = groupBy(orphans, (fd) => fd.pid);
+    // by pid: socket fds in no table of their namespace, records and a large capture's folded fds alike
+    const byPid = orphanSocketFds(snapshot);
     // A host-wide lsof run in one network namespace lists every other namespace's sockets as sock
     // rows: processes with orphan-looking sockets and no socket row of their own. From netnsSpan of
     // them on, one piece of advice to scope the capture replaces their findings.
-    const owned = snapshot.coverage.netnsAware ? new Map() : socketsByOwner(snapshot);
-    const foreign = snapshot.coverage.netnsAware ? [] : [...byPid].filter(([pid]) => (owned.get(pid)?.length ?? 0) === 0);
+    const owners = snapshot.coverage.netnsAware ? new Set<number>() : socketOwnerPids(snapshot);
+    const foreign = snapshot.coverage.netnsAware ? [] : [...byPid].filter(([pid]) => !owners.has(pid));
     const spans = foreign.length >= netnsSpan;
     const drafts: Draft[] = spans ? [spanDraft(foreign, processes, evidence)] : [];
     const skip = new Set(spans ? foreign.map(([pid]) => pid) : []);
     return drafts.concat([...byPid].flatMap(([pid, fds]): Draft[] => {
-      if (fds.length < min || skip.has(pid)) return [];
-      const byHint = ranked(countBy(fds, (fd) => fd.hint ?? 'unknown'));
-      const rows = byHint.slice(0, evidence).map(([protocol, count]) => {
-        const numbers = fds.filter((fd) => (fd.hint ?? 'unknown') === protocol).map((fd) => fd.fd);
-        return { protocol, count, fds: fdList(numbers) };
-      });
+      if (fds.count < min || skip.has(pid)) return [];
+      const byHint = ranked(new Map([...fds.byHint].map(([hint, numbers]) => [hint, numbers.length])));
+      const rows = byHint.slice(0, evidence).map(([protocol, count]) => ({ protocol, count, fds: fdList(fds.byHint.get(protocol)!) }));
       const draft = {
-        pid, score: fds.length, count: fds.length,
-        severity: fds.length >= critical ? ('critical' as const) : undefined,
-        message: `${fds.length} socket fds in no socket table (never connected, or closed by the stack but not by the app) (threshold ${min})`,
+        pid, score: fds.count, count: fds.count,
+        severity: fds.count >= critical ? ('critical' as const) : undefined,
+        message: `${fds.count} socket fds in no socket table (never connected, or closed by the stack but not by the app) (threshold ${min})`,
         evidence: rows,
       };
       if (snapshot.coverage.netnsAware) return [draft];
-      return [{ ...draft, confidence: 'low' as const, confidenceReason: fds.every(isLsofSockRow) ? SOCK_REASON : LOW_REASON }];
+      return [{ ...draft, confidence: 'low' as const, confidenceReason: fds.allSockRows ? SOCK_REASON : LOW_REASON }];
     }));
   },
 });
 
 /** The one finding of a capture that spans network namespaces: which processes, and how to scope it. */
-function spanDraft(foreign: Array<[number, Fd[]]>, processes: ReadonlyMap<number, { command: string }>, evidence: number): Draft {
-  const total = foreign.reduce((n, [, fds]) => n + fds.length, 0);
-  const top = [...foreign].sort((a, b) => b[1].length - a[1].length || a[0] - b[0]);
+function spanDraft(foreign: Array<[number, OrphanFds]>, processes: ReadonlyMap<number, { command: string }>, evidence: number): Draft {
+  const total = foreign.reduce((n, [, fds]) => n + fds.count, 0);
+  const top = [...foreign].sort((a, b) => b[1].count - a[1].count || a[0] - b[0]);
   const pid = top[0]![0];
   const scope = `lsof -nP -p ${pid}, or inside its namespace: nsenter --net=/proc/${pid}/ns/net lsof -nP -p ${pid}`;
   return {
     pid: null, score: 0, count: total, severity: 'info',
     message: `${foreign.length} processes hold ${total} socket fds that lsof found in no table, and no socket it could identify: ` +
       `they most likely live in other network namespaces (containers), whose tables a host-wide lsof does not read. Scope the capture: ${scope}`,
-    evidence: top.slice(0, evidence).map(([p, fds]) => ({ pid: p, command: processes.get(p)?.command ?? null, sockets: fds.length })),
+    evidence: top.slice(0, evidence).map(([p, fds]) => ({ pid: p, command: processes.get(p)?.command ?? null, sockets: fds.count })),
     advice: 'lsof reads the socket tables of its own network namespace only: a socket of a process in another namespace ' +
       '(a container, a pod) shows as TYPE sock ("protocol: TCP"), just like a leaked one. Run lsof on one process ' +
       `(lsof -nP -p PID) inside its namespace (nsenter --net=/proc/PID/ns/net lsof -nP -p PID), or run fdleak diagnose PID, which reads each process's own namespace.`,

@@ -1,4 +1,4 @@
-import { attribute, inferredListenPorts, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, listenPortsByShape, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint, percent } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
@@ -54,7 +54,7 @@ export default defineRule({
       if (waiting.length === 0) return [];
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...inferredListenPorts(rows, listenerPeers, range)]);
+      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...listenPortsByShape(snapshot, rows, listenerPeers, range)]);
       const size = range === null ? null : range[1] - range[0] + 1;
       const rangeText = range === null ? null : `${range[0]}-${range[1]}`;
       const groups = groupRows(waiting, listenPorts, range);

@@ -5,7 +5,7 @@
  * targets of the other fds above 2 are tallied per process (targets.ts) without a record.
  */
 import type { Fd, FdKind } from '../../model/fd.js';
-import type { Socket } from '../../model/socket.js';
+import type { Owner, Socket } from '../../model/socket.js';
 import type { LineSink } from '../../util/skips.js';
 import { isDigits, quote } from '../text.js';
 import type { LsofFile } from './file.js';
@@ -25,6 +25,15 @@ export interface LsofPiece {
   sockets: Socket[];
   /** fds and socket rows read. */
   records: number;
+}
+
+/**
+ * Where socket rows go instead of records (capture/fold.ts): `socket()` is given every row with its
+ * owner and key, and says whether the socket is new; `adopt()` takes the rows kept so far.
+ */
+export interface SocketSink {
+  socket(socket: Socket, owner: Owner, key: string | number): boolean;
+  adopt(byKey: Map<string | number, Socket>): void;
 }
 
 export interface BuilderOptions {
@@ -54,13 +63,14 @@ export class Builder {
   private sockets: Socket[] = [];
   private records = 0;
   private readonly socketByKey = new Map<string | number, Socket>();
+  private fold: SocketSink | null = null;
 
   constructor(options: BuilderOptions) {
     this.source = options.source;
     this.sink = options.sink;
     this.keepAll = options.keepAll;
     this.rowless = options.rowless ?? false;
-    this.table = new ProcessTable(options.listed, options.input);
+    this.table = new ProcessTable(options.listed, options.input, options.source);
     this.numbers = new FdNumbers(options.lastFd);
   }
 
@@ -164,6 +174,10 @@ export class Builder {
     const key = inode !== null ? (inode.length < 16 && (inode.length === 1 || inode.charCodeAt(0) !== 48) ? Number(inode) : inode) :
       (socket.proto === 'tcp' && socket.remote !== null ? `tcp|${f.name}` : fdNo !== null ? `${f.pid}:${fdNo}` : `${f.pid}|${f.type}|${f.name}`);
     const owner = { pid: f.pid, fd: fdNo, command: p.process.command };
+    if (this.fold !== null) {
+      if (this.fold.socket(socket, owner, key)) this.records++;
+      return;
+    }
     const existing = this.socketByKey.get(key);
     if (existing === undefined) {
       // a literal: push() onto an empty array reserves room for 17 (memory: one per row)
@@ -174,6 +188,30 @@ export class Builder {
     } else if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) {
       existing.owners.push(owner); // a socket shared after fork()
     }
+  }
+
+  /** Whether socket rows go to a fold (the column reader then reads plain IPv4 TCP rows in place: inetRow). */
+  get folding(): boolean {
+    return this.fold !== null;
+  }
+
+  /**
+   * An IPv4 TCP row the column reader read in place, as add() takes a socket row: its fd listed
+   * (a thread's repeat adds nothing), its socket given to the fold keyed by its inode.
+   */
+  inetRow(p: ProcState, tid: number | null, fdNo: number, inode: number, socket: Socket, tail: string | null): void {
+    this.numbers.listed(p.process.pid, tid, fdNo);
+    if (this.table.list(p, fdNo, 'socket') === 'repeat') return;
+    this.records++;
+    if (tail !== null) (p.tails ??= [])[fdNo] = tail;
+    if (this.fold!.socket(socket, { pid: p.process.pid, fd: fdNo, command: p.process.command }, inode)) this.records++;
+  }
+
+  /** From now on, socket rows go to `sink`, with every row kept so far (between reads). */
+  foldInto(sink: SocketSink): void {
+    sink.adopt(this.socketByKey);
+    this.socketByKey.clear();
+    this.fold = sink;
   }
 
   /** What was read since the last call; the state stays for the next read. */

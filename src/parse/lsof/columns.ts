@@ -131,6 +131,17 @@ function isTypeAt(text: string, s: number, e: number): boolean {
   return true;
 }
 
+/** text[s, e) is /^[A-Z][A-Z0-9]*$/: a protocol in NODE (TCP, UDP, UDPLITE). */
+function isProtocolAt(text: string, s: number, e: number): boolean {
+  let c = text.charCodeAt(s);
+  if (e === s || c < 65 || c > 90) return false;
+  for (let j = s + 1; j < e; j++) {
+    c = text.charCodeAt(j);
+    if (!((c >= 65 && c <= 90) || isDigit(c))) return false;
+  }
+  return true;
+}
+
 const T_OTHER = 0;
 const T_FILE = 1;
 const T_FIFO = 2;
@@ -501,6 +512,8 @@ export class ColumnsReader {
         b.numbers.listed(pid, tid, fdNo);
         return;
       }
+      // a folded capture's plain IPv4 TCP row (most rows of a big one): read in place
+      if (type === T_SOCKET && fd === FD_NUM && pid !== 0 && b.folding && !b.keepAll && this.inet(ls, le, lineNo, pid, tid, u, cmdLen, uid)) return;
       return this.whole(ls, le, lineNo, { pid, tid, u, cmdLen, uid }, fd);
     }
     if (fd === FD_TRUNC) fdNo = b.numbers.truncated(pid, tid, this.fdValue);
@@ -519,6 +532,65 @@ export class ColumnsReader {
       if (type !== T_FIFO) this.fileColumns(u + 3, false);
       this.tally(proc, kind);
     }
+  }
+
+  /**
+   * An IPv4 TCP row in ESTABLISHED or CLOSE_WAIT, "IPv4 INODE SIZE/OFF TCP a.b.c.d:p->e.f.g.h:q
+   * (STATE)", read in place into a socket for the fold (Builder.inetRow): what whole() and the
+   * builder make of it, without the file record and its strings. Anything else (another shape,
+   * names, queues, another state) returns false, and the row is read whole.
+   */
+  private inet(ls: number, le: number, lineNo: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null): boolean {
+    const { text, b } = this;
+    const t = this.ts[u + 2]!;
+    if (this.te[u + 2]! - t !== 4 || text.charCodeAt(t + 3) !== 52 || !this.has(u + 6)) return false; // "IPv4"
+    const ds = this.ts[u + 3]!;
+    const de = this.te[u + 3]!;
+    if (!isNumAt(text, ds, de) || (de - ds > 1 && text.charCodeAt(ds) === 48) || !isDigit(text.charCodeAt(this.ts[u + 4]!))) return false;
+    const inode = numAt(text, ds, de);
+    const ps = this.ts[u + 5]!;
+    if (inode === 0 || inode > 0xffffffff || this.te[u + 5]! - ps !== 3 || !text.startsWith('TCP', ps)) return false;
+    // NAME: local->remote (STATE), trailing blanks aside
+    let i = this.ts[u + 6]!;
+    const local = this.hostPort(i, le);
+    if (local === null) return false;
+    i = this.hpEnd;
+    if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 62) return false; // "->"
+    const remote = this.hostPort(i + 2, le);
+    if (remote === null) return false;
+    i = this.hpEnd;
+    if (text.charCodeAt(i) !== 32 || text.charCodeAt(i + 1) !== 40) return false; // " ("
+    const state = text.startsWith('ESTABLISHED)', i + 2) ? 'ESTABLISHED' : text.startsWith('CLOSE_WAIT)', i + 2) ? 'CLOSE_WAIT' : null;
+    if (state === null) return false;
+    for (i += state.length + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
+    const p = b.table.peek(pid) ?? b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
+    if (tid !== null && tid !== pid) (p.tids ??= new Set()).add(tid);
+    const tail = this.layout.tasks !== false ? detach(text.slice(t, le)) : null;
+    b.inetRow(p, tid, this.fdValue, inode, {
+      proto: 'tcp', family: 'inet', state, detail: null, local, remote,
+      rxQueue: null, txQueue: null, backlog: null, uid, inode: String(inode), owners: [], netns: null,
+      origin: { source: b.source, line: lineNo },
+    }, tail);
+    return true;
+  }
+
+  /** Where the last hostPort() ended. */
+  private hpEnd = 0;
+
+  /** "a.b.c.d:port" (a host of digits and dots, as an IPv4 row's host reads as it is) at text[i, le): the endpoint, or null. */
+  private hostPort(i: number, le: number): { address: string; port: number } | null {
+    const text = this.text;
+    const hs = i;
+    if (!isDigit(text.charCodeAt(i))) return null;
+    while (i < le && (isDigit(text.charCodeAt(i)) || text.charCodeAt(i) === 46)) i++;
+    if (text.charCodeAt(i) !== 58) return null; // ":"
+    const he = i++;
+    const ps = i;
+    let port = 0;
+    while (i < le && isDigit(text.charCodeAt(i)) && i - ps < 6) port = port * 10 + text.charCodeAt(i++) - 48;
+    if (i === ps || i - ps > 5 || port > 65535) return null;
+    this.hpEnd = i;
+    return { address: text.slice(hs, he), port };
   }
 
   /** Whether the row, up to `le`, ends in " (deleted)" (trailing blanks aside). */
@@ -576,11 +648,12 @@ export class ColumnsReader {
     const b = this.b;
     if (fd === FD_NOFD) return b.add(file('', null, null, null, this.has(u + 2) ? from(u + 2).trim() : ''));
     const type = tok(u + 2);
-    const tail = SOCKET_TYPES.has(type) ? raw.slice(this.ts[u + 2]! - ls) : null;
+    // kept to know a thread's row repeating it: none without a TID column
+    const tail = SOCKET_TYPES.has(type) && this.layout.tasks !== false ? raw.slice(this.ts[u + 2]! - ls) : null;
     const i = u + 3;
     if (type === 'IPv4' || type === 'IPv6') {
       // DEVICE (the inode) and SIZE/OFF, then the protocol in NODE, then NAME.
-      const isProtocol = (k: number): boolean => this.has(k) && /^[A-Z][A-Z0-9]*$/.test(tok(k));
+      const isProtocol = (k: number): boolean => this.has(k) && isProtocolAt(this.text, this.ts[k]!, this.te[k]!);
       let n = i;
       while (this.has(n) && n < i + 3 && !isProtocol(n)) n++;
       if (!isProtocol(n)) return b.bad(lineNo, raw, `expected the protocol (TCP, UDP) in the NODE column of an ${type} row`);

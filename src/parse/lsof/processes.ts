@@ -2,16 +2,48 @@
  * The processes of an lsof capture and what was read of each one's fd table: which fds were listed
  * (a thread's row repeating an fd of its process counts once), how many of each kind, its threads.
  */
+import { InputError } from '../../errors.js';
 import type { FdKind } from '../../model/fd.js';
 import type { Process } from '../../model/process.js';
 import type { RepeatedTarget, Targets } from './targets.js';
 
 /**
- * The fds of one process listed so far: fd number -> the input that listed it first. An array, not
- * a Map: fd numbers are small and dense, and a million-line capture lists hundreds of thousands.
- * Shared by the inputs of one analysis: an fd that two captures list is counted once, by the first.
+ * The fds of one process listed so far: fd number -> the input that listed it first. A byte an
+ * fd in a typed array (two from the 255th input on) (fd numbers are small and dense, and a million-line capture lists millions;
+ * a JS array took eight, and its copies as it grew were garbage of the same size); numbers past
+ * DENSE in a Map. Shared by the inputs of one analysis: an fd that two captures list is counted
+ * once, by the first.
  */
-export type FdTable = number[];
+export class FdTable {
+  private dense: Uint8Array | Uint16Array = new Uint8Array(16);
+  private sparse: Map<number, number> | null = null;
+
+  /** The input that listed `fd` first, or undefined. */
+  get(fd: number): number | undefined {
+    if (fd >= DENSE) return this.sparse?.get(fd);
+    const v = fd < this.dense.length ? this.dense[fd]! : 0;
+    return v === 0 ? undefined : v - 1;
+  }
+
+  set(fd: number, input: number): void {
+    if (fd >= DENSE) return void (this.sparse ??= new Map()).set(fd, input);
+    if (input >= 0xff && this.dense instanceof Uint8Array) this.dense = Uint16Array.from(this.dense); // the 255th input
+    if (fd >= this.dense.length) {
+      let size = this.dense.length * 2;
+      while (size <= fd) size *= 2;
+      const grown = this.dense instanceof Uint8Array ? new Uint8Array(size) : new Uint16Array(size);
+      grown.set(this.dense);
+      this.dense = grown;
+    }
+    this.dense[fd] = input + 1;
+  }
+}
+
+/** Processes one capture may name (each costs about a kilobyte until the report is made). */
+const MAX_PROCESSES = 100_000;
+
+/** fd numbers below this are held in FdTable's array (4 MiB at most), above in a Map. */
+const DENSE = 1 << 21;
 
 export interface ProcState {
   process: Process;
@@ -36,7 +68,7 @@ export class ProcessTable {
   private created: ProcState[] = [];
   private last: ProcState | null = null;
 
-  constructor(private readonly listedFds: Map<number, FdTable>, readonly input: number) {}
+  constructor(private readonly listedFds: Map<number, FdTable>, readonly input: number, private readonly source = 'lsof') {}
 
   peek(pid: number): ProcState | undefined {
     if (this.last !== null && this.last.process.pid === pid) return this.last;
@@ -53,11 +85,14 @@ export class ProcessTable {
   }
 
   create(pid: number, command: string, uid: number | null): ProcState {
+    if (this.procs.size >= MAX_PROCESSES) {
+      throw new InputError(`more than ${MAX_PROCESSES.toLocaleString('en-US')} processes: more than fdleak reads in bounded memory (a box runs a few thousand); capture fewer at once (lsof -nP -p PID, or -u USER)`, { source: this.source });
+    }
     // A process's thread rows follow its own: the last one's row texts are done with (memory; a
     // repeat found later is still known by its fd, only decoded again: sameTail).
     if (this.last !== null) this.last.tails = null;
     let fds = this.listedFds.get(pid);
-    if (fds === undefined) this.listedFds.set(pid, (fds = []));
+    if (fds === undefined) this.listedFds.set(pid, (fds = new FdTable()));
     const p: ProcState = {
       process: {
         pid, command, cmdline: null, uid, startTime: null, fdCount: 0,
@@ -73,9 +108,9 @@ export class ProcessTable {
 
   /** Counts fd `fdNo` of `p` unless this input listed it already. */
   list(p: ProcState, fdNo: number, kind: FdKind): Listing {
-    const prev = p.fds[fdNo];
+    const prev = p.fds.get(fdNo);
     if (prev === this.input) return 'repeat';
-    p.fds[fdNo] = this.input;
+    p.fds.set(fdNo, this.input);
     p.count++;
     if (prev !== undefined) return 'listed';
     p.kinds[kind]++;
@@ -85,7 +120,7 @@ export class ProcessTable {
   /** Whether this input listed fd `fdNo` of `pid` with the row text `tail` from TYPE on. */
   sameTail(pid: number, fdNo: number, text: string, from: number, to: number): boolean {
     const p = this.peek(pid);
-    const tail = p?.fds[fdNo] === this.input ? p.tails?.[fdNo] : undefined;
+    const tail = p?.fds.get(fdNo) === this.input ? p.tails?.[fdNo] : undefined;
     return tail !== undefined && to - from === tail.length && text.slice(from, to) === tail;
   }
 

@@ -11,7 +11,7 @@ import type { FdKind } from '../../model/fd.js';
 import type { Process } from '../../model/process.js';
 import type { LineSink } from '../../util/skips.js';
 import { STRICT } from '../../util/skips.js';
-import type { LsofPiece } from './builder.js';
+import type { LsofPiece, SocketSink } from './builder.js';
 import { Builder } from './builder.js';
 import { ColumnsReader } from './columns.js';
 import { FieldsReader } from './fields.js';
@@ -71,6 +71,11 @@ export class LsofReader {
   readUntil(text: string, firstLine: number, stop: (line: string) => boolean): LsofPiece & { stoppedAt: number } {
     const at = this.reader instanceof ColumnsReader ? this.reader.read(text, firstLine, stop) : (this.reader.read(text, firstLine), -1);
     return { ...this.builder.takePiece(), stoppedAt: at };
+  }
+
+  /** Socket rows go to `sink` from now on, with those read so far (builder.ts SocketSink): a large capture's fold. */
+  foldInto(sink: SocketSink): void {
+    this.builder.foldInto(sink);
   }
 
   /**

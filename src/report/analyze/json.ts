@@ -3,7 +3,8 @@ import { rankProcesses } from '../../model/queries.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import type { CaptureResult } from '../../capture/capture.js';
-import { findingJson, summarize } from '../diagnose/json.js';
+import { findingJson } from '../diagnose/json.js';
+import { analyzeSummary } from './summary.js';
 import { safeJson } from '../../util/safe-text.js';
 import type { Judged } from './judged.js';
 
@@ -27,7 +28,7 @@ export function analyzeJson(capture: CaptureResult, findings: readonly Finding[]
       ...(capture.assumed.length > 0 ? { assumed: capture.assumed } : {}),
     },
     processes: byFindings(snapshot, findings).map((p) => {
-      const s = summarize(snapshot, p);
+      const s = analyzeSummary(snapshot, p);
       return {
         pid: p.pid, command: p.command,
         fds: p.fdKinds === null ? null : p.fdCount,

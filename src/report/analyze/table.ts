@@ -5,7 +5,7 @@ import type { Finding } from '../../model/finding.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { byFindings } from './json.js';
 import type { ReportContext } from '../context.js';
-import { summarize } from '../diagnose/json.js';
+import { analyzeSummary } from './summary.js';
 import { COMPACT, renderFindings, SHOWN_FINDINGS, TABLE_STYLE } from '../findings-text.js';
 import type { Judged } from './judged.js';
 import { judgedText } from './judged.js';
@@ -32,7 +32,7 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
       style: TABLE_STYLE, ...COMPACT,
     });
     for (const p of ranked.slice(0, TOP)) {
-      const s = summarize(snapshot, p);
+      const s = analyzeSummary(snapshot, p);
       const states = Object.entries(s.sockets.byState).slice(0, 4).map(([k, v]) => `${safeText(k)} ${v}`).join(', ');
       table.push([p.pid, safeText(p.command), ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states]);
     }

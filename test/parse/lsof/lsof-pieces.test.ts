@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { isPreamble } from '../../../src/capture/detect-format.js';
 import { LsofReader } from '../../../src/parse/lsof/reader.js';
+import type { FdTable } from '../../../src/parse/lsof/reader.js';
 import { stripCr } from '../../../src/parse/text.js';
 import type { LsofRecords } from './read.js';
 import { readColumns, readFields } from './read.js';
@@ -131,7 +132,7 @@ describe('LsofReader: the column listing in pieces reads as it does whole', () =
 
   it('counts an fd that a second input lists again once, and still gives that input\'s socket rows', () => {
     const text = fixture('lsof/tcp-udp-queues.txt');
-    const listed = new Map<number, number[]>();
+    const listed = new Map<number, FdTable>();
     const [a, b] = [0, 1].map((input) => new LsofReader('lsof', { source: 'ab'[input]!, sink: new LineSink(false), listed, input }));
     const first = a!.read(text);
     const second = b!.read(text);

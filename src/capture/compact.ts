@@ -1,0 +1,163 @@
+/**
+ * Hash tables of numbers in typed arrays, for what a large capture keeps per socket: a JS Map or
+ * Set spends 30-80 bytes an entry (and a heap number for keys past 2^30); these spend 4-8 bytes a
+ * slot, at most 3/4 full. Open addressing, linear probing, no deletion.
+ */
+
+/** Knuth's multiplicative hash of a 32-bit key into `mask + 1` slots. */
+function slotOf(key: number, mask: number): number {
+  return (Math.imul(key, 0x9e3779b1) >>> 0) & mask;
+}
+
+/**
+ * Keys 1 .. 2^32-1 (socket inodes: the kernel's get_next_ino() numbers are 32-bit), each with a
+ * value 0 .. 2^31-1: 6 bytes a slot while every value is below 2^16, 8 after, at most 4/5 full. In 16 shards that grow one at a time by half
+ * (2^k, 1.5 * 2^k, 2^(k+1), ...: a slot is found by multiplying, not masking), so that growing
+ * costs a few percent more for a moment, not twice the table.
+ */
+export class U32Map {
+  private readonly keys: Uint32Array[] = [];
+  private values: Array<Uint16Array | Int32Array> = [];
+  private readonly counts = new Int32Array(16);
+  size = 0;
+
+  constructor() {
+    for (let i = 0; i < 16; i++) {
+      this.keys.push(new Uint32Array(64));
+      this.values.push(new Uint16Array(64));
+    }
+  }
+
+  /** Values past 2^16: every shard's values as int32 from now on. */
+  private widen(): void {
+    this.values = this.values.map((v) => Int32Array.from(v));
+  }
+
+  /** The slot of `key` in a shard's keys: its own, or the empty one where it would go. */
+  private find(keys: Uint32Array, key: number, hash: number): number {
+    const size = keys.length;
+    // the hash's low 24 bits scaled to the size (its top 4 bits chose the shard)
+    let i = Math.floor(((hash & 0xffffff) * size) / 16777216);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === key || k === 0) return i;
+      if (++i === size) i = 0;
+    }
+  }
+
+  /** The value of `key`, or undefined. */
+  get(key: number): number | undefined {
+    const hash = Math.imul(key, 0x9e3779b1) >>> 0;
+    const shard = hash >>> 28;
+    const keys = this.keys[shard]!;
+    const i = this.find(keys, key, hash);
+    return keys[i] === 0 ? undefined : this.values[shard]![i];
+  }
+
+  /** Sets `key` to `value` unless it is there; returns whether it was added. */
+  add(key: number, value: number): boolean {
+    return this.getOrAdd(key, value) === undefined;
+  }
+
+  /** The value of `key`; if it has none, sets it to `value` and returns undefined (one lookup for both). */
+  getOrAdd(key: number, value: number): number | undefined {
+    const hash = Math.imul(key, 0x9e3779b1) >>> 0;
+    const shard = hash >>> 28;
+    let keys = this.keys[shard]!;
+    let i = this.find(keys, key, hash);
+    if (keys[i] !== 0) return this.values[shard]![i];
+    if (value > 0xffff && this.values[0] instanceof Uint16Array) this.widen();
+    if ((this.counts[shard]! + 1) * 5 > keys.length * 4) {
+      keys = this.grow(shard);
+      i = this.find(keys, key, hash);
+    }
+    keys[i] = key;
+    this.values[shard]![i] = value;
+    this.counts[shard]!++;
+    this.size++;
+    return undefined;
+  }
+
+  private grow(shard: number): Uint32Array {
+    const keys = this.keys[shard]!;
+    const values = this.values[shard]!;
+    // 2^k -> 1.5 * 2^k -> 2^(k+1)
+    const size = (keys.length & (keys.length - 1)) === 0 ? keys.length * 1.5 : (keys.length / 3) * 4;
+    const grownKeys = new Uint32Array(size);
+    const grownValues = values instanceof Uint16Array ? new Uint16Array(size) : new Int32Array(size);
+    for (let j = 0; j < keys.length; j++) {
+      const k = keys[j]!;
+      if (k === 0) continue;
+      const i = this.find(grownKeys, k, Math.imul(k, 0x9e3779b1) >>> 0);
+      grownKeys[i] = k;
+      grownValues[i] = values[j]!;
+    }
+    this.keys[shard] = grownKeys;
+    this.values[shard] = grownValues;
+    return grownKeys;
+  }
+}
+
+/** Whole numbers 0 .. 2^53-2: 8 bytes a slot (a key is stored plus one, 0 marks an empty slot). */
+export class NumberSet {
+  private keys = new Float64Array(16);
+  private mask = 15;
+  size = 0;
+
+  private find(stored: number): number {
+    const { keys, mask } = this;
+    // the low 32 bits and the bits above them, folded
+    let i = slotOf((stored >>> 0) ^ Math.floor(stored / 4294967296), mask);
+    for (;;) {
+      const k = keys[i]!;
+      if (k === stored || k === 0) return i;
+      i = (i + 1) & mask;
+    }
+  }
+
+  has(key: number): boolean {
+    return this.keys[this.find(key + 1)] !== 0;
+  }
+
+  /** Adds `key`; returns whether it was new. */
+  add(key: number): boolean {
+    const stored = key + 1;
+    let i = this.find(stored);
+    if (this.keys[i] !== 0) return false;
+    if ((this.size + 1) * 4 > this.keys.length * 3) {
+      const old = this.keys;
+      this.keys = new Float64Array(old.length * 2);
+      this.mask = old.length * 2 - 1;
+      for (let j = 0; j < old.length; j++) if (old[j] !== 0) this.keys[this.find(old[j]!)] = old[j]!;
+      i = this.find(stored);
+    }
+    this.keys[i] = stored;
+    this.size++;
+    return true;
+  }
+}
+
+/**
+ * Columns of small integers appended row by row, in blocks of 64K rows (no copy when it grows, and
+ * at most one partly used block): `width` int32 columns a row.
+ */
+export class IntRows {
+  private readonly blocks: Int32Array[] = [];
+  length = 0;
+
+  constructor(private readonly width: number) {}
+
+  push(values: readonly number[]): void {
+    const at = this.length & 0xffff;
+    if (at === 0) this.blocks.push(new Int32Array(this.width << 16));
+    const block = this.blocks[this.blocks.length - 1]!;
+    const base = at * this.width;
+    for (let c = 0; c < this.width; c++) block[base + c] = values[c]!;
+    this.length++;
+  }
+
+  /** Column `c` of row `row`. */
+  get(row: number, c: number): number {
+    return this.blocks[row >>> 16]![(row & 0xffff) * this.width + c]!;
+  }
+}

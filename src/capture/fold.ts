@@ -1,0 +1,314 @@
+/**
+ * One large lsof capture, folded as it streams (model/folded.ts says what the rules read of it).
+ * A socket row is met once per fd that holds it (a fork()ed listener, a dup()); each distinct socket
+ * is kept as:
+ * - its inode in a U32Map (6 bytes a slot, with the process that held it first), so that a row met again
+ *   adds an owner, never a socket; rows whose key is no 32-bit inode go the record way (below);
+ * - counts per owner and state (what a summary shows), and a tally per local port of its peers (what
+ *   tells a listener from the rows' shape: a set of peers per port only while they are all distinct);
+ * - a CLOSE_WAIT row: 5 int32 columns (owner, addresses, ports, Recv-Q), once per owner;
+ * - a socket fd with no row (lsof "sock" rows): 4 int32 columns.
+ * Everything else (LISTEN, FIN_WAIT2, SYN_RECV, ..., rows without an inode) stays a Socket record,
+ * as in a small capture. Memory then grows by about 8-10 bytes a socket (the inode table), 20 a
+ * CLOSE_WAIT row and 16 a sock row, instead of the ~600 bytes of a record and its checked copy; the
+ * caps below make hostile input an InputError, never an out-of-memory abort.
+ */
+import { InputError } from '../errors.js';
+import type { Fd } from '../model/fd.js';
+import type { FoldedSocketFd, FoldedSockets } from '../model/folded.js';
+import { isLsofSockRow } from '../model/queries.js';
+import type { Owner, Socket } from '../model/socket.js';
+import { halfKey } from '../rules/subject.js';
+import { IntRows, NumberSet, U32Map } from './compact.js';
+import { detach } from './text-input.js';
+
+/** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
+export const MAX_FOLDED_SOCKETS = 12_000_000;
+/** Socket records (the rows not folded) one analysis may hold. */
+export const MAX_SOCKET_RECORDS = 1_000_000;
+/** Distinct addresses one capture may name. */
+const MAX_ADDRESSES = 1_000_000;
+
+const INET6 = 1;
+/** Recv-Q from here on is kept aside (bigQueues). */
+const RX_BIG = 1 << 28;
+
+/** A row's key as the lsof reader makes it: the inode as a number, or a text. */
+export type SocketKey = string | number;
+
+export class SocketFold implements FoldedSockets {
+  rows = 0;
+  /** inode -> the pid that held it first, as its number in pidIndex (0: the socket is a record, in `keptByKey`). */
+  private readonly inodes = new U32Map();
+  private readonly pidIndex = new Map<number, number>();
+  private lastPid = 0;
+  private lastIndex = 0;
+  /** Sockets of several processes: inode -> the pids after the first. */
+  private readonly sharedBy = new Map<number, number[]>();
+  /** The rows kept as records, and by key. */
+  readonly kept: Socket[] = [];
+  private readonly keptByKey = new Map<SocketKey, Socket>();
+  private readonly states = new Map<number, Map<string, number>>();
+  private lastStatesPid = 0;
+  private lastStates: Map<string, number> | null = null;
+  private readonly addresses = new Map<string, number>();
+  private readonly addressList: string[] = [];
+  // Local port tally (queries.ts inferredListenPorts): rows, whether a peer repeated or is not ephemeral, first peer, peers.
+  private readonly portRows = new Uint32Array(65536);
+  private readonly portBad = new Uint8Array(65536);
+  private readonly portFirst = new Float64Array(65536);
+  private readonly portPeers = new Map<number, NumberSet>();
+  /**
+   * CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q << 2 |
+   * flags (Recv-Q past 2^28: RX_BIG, the number in bigQueues).
+   */
+  private readonly closeWait = new IntRows(5);
+  private readonly bigQueues = new Map<number, number>();
+  private byOwner: Map<number, Int32Array> | null = null;
+  /**
+   * Socket fds without a row: pid, fd, inode (-1: none; < -1: the text's index in bigInodes, for
+   * texts that are not a number below 10^9), (hint + 1) << 1 | 1 for a sock row.
+   */
+  private readonly socketFds = new IntRows(4);
+  private readonly hints: string[] = [];
+  private readonly hintIndex = new Map<string, number>();
+  private readonly bigInodes: string[] = [];
+
+  /** `range`: ip_local_port_range the rows are judged with (--port-range), for the port tally. */
+  constructor(private readonly range: [number, number] | null) {}
+
+  /**
+   * A socket row of `owner`, keyed as the reader keys it; returns whether it is a new socket. The
+   * row's `owners` is set here.
+   */
+  socket(socket: Socket, owner: Owner, key: SocketKey): boolean {
+    const inode = typeof key === 'number' && key > 0 && key <= 0xffffffff ? key : 0;
+    if (inode === 0) return this.keep(socket, owner, key);
+    const fold = foldable(socket);
+    const index = this.indexOf(owner.pid);
+    // the first row of an inode decides: folded (its first owner's number), or a record (0)
+    const first = this.inodes.getOrAdd(inode, fold ? index : 0);
+    if (first === undefined && this.inodes.size > MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
+    if (first === 0 || (first === undefined && !fold)) return this.keep(socket, owner, key);
+    if (first === undefined) {
+      this.rows++;
+      this.tally(socket);
+      this.own(socket, owner.pid);
+      return true;
+    }
+    // met again: another fd of its first owner adds nothing; another process owns it too
+    if (first === index) return false;
+    let others = this.sharedBy.get(inode);
+    if (others === undefined) this.sharedBy.set(inode, (others = []));
+    if (others.includes(owner.pid)) return false;
+    others.push(owner.pid);
+    this.own(socket, owner.pid);
+    return false;
+  }
+
+  /** A process's number in pidIndex (rows of one process come together: the last one is asked again). */
+  private indexOf(pid: number): number {
+    if (pid === this.lastPid) return this.lastIndex;
+    let index = this.pidIndex.get(pid);
+    if (index === undefined) this.pidIndex.set(pid, (index = this.pidIndex.size + 1));
+    this.lastPid = pid;
+    this.lastIndex = index;
+    return index;
+  }
+
+  /** The reader's rows so far (a capture folds once it is large): every key and its record. */
+  adopt(byKey: Map<SocketKey, Socket>): void {
+    for (const [key, socket] of byKey) {
+      const owners = socket.owners;
+      socket.owners = [];
+      for (const o of owners) this.socket(socket, o, key);
+    }
+  }
+
+  /** A socket fd the reader kept a record of (no row of its own names it). */
+  socketFd(fd: Fd): void {
+    // an inode as its number when the text is that number's own (and fits), else as the text
+    const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
+    const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
+    let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
+    if (hint < 0 && fd.hint !== null) {
+      if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
+      this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+    }
+    this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
+  }
+
+  /** A row kept as a record (its inode, if any, is in the table as 0). */
+  private keep(socket: Socket, owner: Owner, key: SocketKey): boolean {
+    const existing = this.keptByKey.get(key);
+    if (existing !== undefined) {
+      if (!existing.owners.some((o) => o.pid === owner.pid && o.fd === owner.fd)) existing.owners.push(owner);
+      return false;
+    }
+    if (this.kept.length >= MAX_SOCKET_RECORDS) throw tooMany(`${MAX_SOCKET_RECORDS.toLocaleString('en-US')} sockets in states other than ESTABLISHED and CLOSE_WAIT`);
+    socket.owners = [owner];
+    this.keptByKey.set(key, socket);
+    this.kept.push(socket);
+    this.tally(socket);
+    return true;
+  }
+
+  /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
+  private own(socket: Socket, pid: number): void {
+    let states = pid === this.lastStatesPid ? this.lastStates! : this.states.get(pid);
+    if (states === undefined) this.states.set(pid, (states = new Map()));
+    this.lastStatesPid = pid;
+    this.lastStates = states;
+    const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
+    states.set(state, (states.get(state) ?? 0) + 1);
+    if (socket.state !== 'CLOSE_WAIT') return;
+    const rx = socket.rxQueue ?? 0;
+    const row = this.closeWait.length;
+    if (rx >= RX_BIG) this.bigQueues.set(row, rx);
+    this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
+      (socket.local!.port! << 16) | socket.remote!.port!,
+      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0)]);
+  }
+
+  private address(text: string): number {
+    let i = this.addresses.get(text);
+    if (i === undefined) {
+      if (this.addressList.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct addresses`);
+      const kept = detach(text); // not a slice of the text it came from: that would keep it alive
+      this.addresses.set(kept, (i = this.addressList.push(kept) - 1));
+    }
+    return i;
+  }
+
+  /** Counts a distinct row on its local port, as inferredListenPorts() does. */
+  private tally(s: Socket): void {
+    if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) return;
+    const port = s.local.port;
+    const rp = s.remote.port;
+    const n = ++this.portRows[port]!;
+    if (this.portBad[port] === 1) return;
+    const range = this.range;
+    if (range === null ? rp < 1024 : rp < range[0] || rp > range[1]) {
+      this.portBad[port] = 1;
+      this.portPeers.delete(port);
+      return;
+    }
+    const peer = this.address(s.remote.address) * 65536 + rp;
+    if (n === 1) {
+      this.portFirst[port] = peer;
+      return;
+    }
+    let peers = this.portPeers.get(port);
+    if (peers === undefined) {
+      this.portPeers.set(port, (peers = new NumberSet()));
+      peers.add(this.portFirst[port]!);
+    }
+    if (!peers.add(peer)) {
+      this.portBad[port] = 1;
+      this.portPeers.delete(port);
+    }
+  }
+
+  // --- FoldedSockets: what the rules and reports read ---
+
+  hasInode(inode: string): boolean {
+    if (inode.length > 10 || (inode.length > 1 && inode.charCodeAt(0) === 48)) return false;
+    const n = Number(inode);
+    return n > 0 && n <= 0xffffffff && (this.inodes.get(n) ?? 0) !== 0;
+  }
+
+  statesOf(pid: number): ReadonlyMap<string, number> | undefined {
+    return this.states.get(pid);
+  }
+
+  closeWaitOwners(): number[] {
+    return [...this.closeWaitRows().keys()];
+  }
+
+  closeWaitOf(pid: number): Socket[] {
+    return [...(this.closeWaitRows().get(pid) ?? [])].map((r) => this.closeWaitRecord(r));
+  }
+
+  /** CLOSE_WAIT rows by owner, made at the first question (a process's rows mostly come together). */
+  private closeWaitRows(): Map<number, Int32Array> {
+    if (this.byOwner !== null) return this.byOwner;
+    const counts = new Map<number, number>();
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const pid = this.closeWait.get(r, 0);
+      counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    }
+    const byOwner = new Map([...counts].map(([pid, n]) => [pid, new Int32Array(n)]));
+    const filled = new Map<number, number>();
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const pid = this.closeWait.get(r, 0);
+      const at = filled.get(pid) ?? 0;
+      byOwner.get(pid)![at] = r;
+      filled.set(pid, at + 1);
+    }
+    return (this.byOwner = byOwner);
+  }
+
+  closeWaitByKey(keys: ReadonlySet<string>): Socket[] {
+    // by key: a 4-tuple is one socket in a namespace (a capture's rows are one namespace's), with every owner
+    const out = new Map<string, Socket>();
+    for (let r = 0; r < this.closeWait.length; r++) {
+      const s = this.closeWaitRecord(r);
+      const key = halfKey(s.local, s.remote);
+      if (!keys.has(key)) continue;
+      const known = out.get(key);
+      if (known === undefined) out.set(key, s);
+      else known.owners.push(s.owners[0]!);
+    }
+    return [...out.values()];
+  }
+
+  private closeWaitRecord(r: number): Socket {
+    const c = this.closeWait;
+    const ports = c.get(r, 3) >>> 0;
+    const rx = c.get(r, 4) >>> 2;
+    return {
+      proto: 'tcp', family: (c.get(r, 4) & INET6) === 0 ? 'inet' : 'inet6', state: 'CLOSE_WAIT', detail: null,
+      local: { address: this.addressList[c.get(r, 1)]!, port: ports >>> 16 },
+      remote: { address: this.addressList[c.get(r, 2)]!, port: ports & 0xffff },
+      rxQueue: rx === RX_BIG ? this.bigQueues.get(r)! : rx, txQueue: null, backlog: null, uid: null,
+      inode: null, owners: [{ pid: c.get(r, 0), fd: null, command: null }], netns: null,
+      origin: { source: '', line: 0 },
+    };
+  }
+
+  inferredListenPorts(min: number, range: [number, number] | null): Set<number> {
+    if ((range === null) !== (this.range === null) || (range !== null && (range[0] !== this.range![0] || range[1] !== this.range![1]))) {
+      throw new Error('a folded capture is judged with the port range it was folded with');
+    }
+    const out = new Set<number>();
+    for (let port = 0; port < 65536; port++) if (this.portRows[port]! >= min && this.portRows[port]! > 0 && this.portBad[port] === 0) out.add(port);
+    return out;
+  }
+
+  forEachSocketFd(fn: (fd: FoldedSocketFd) => void): void {
+    const c = this.socketFds;
+    for (let r = 0; r < c.length; r++) {
+      const inode = c.get(r, 2);
+      const hint = (c.get(r, 3) >> 1) - 1;
+      fn({
+        pid: c.get(r, 0), fd: c.get(r, 1),
+        inode: inode === -1 ? null : inode < -1 ? this.bigInodes[-2 - inode]! : String(inode),
+        hint: hint < 0 ? null : this.hints[hint]!, sockRow: (c.get(r, 3) & 1) === 1,
+      });
+    }
+  }
+}
+
+/**
+ * Rows folded: TCP in ESTABLISHED or CLOSE_WAIT (with both endpoints), or with no state (lsof -T),
+ * and sockets of other protocols, which no rule reads one by one. Other TCP states stay records.
+ */
+function foldable(s: Socket): boolean {
+  if (s.proto !== 'tcp') return true;
+  if (s.state === 'ESTABLISHED' || s.state === null) return true;
+  return s.state === 'CLOSE_WAIT' && s.local?.port != null && s.remote?.port != null;
+}
+
+function tooMany(what: string): InputError {
+  return new InputError(`more than ${what}: more than fdleak analyze judges in bounded memory; capture less at once (lsof -nP -p PID, or one user's processes: lsof -nP -u USER)`, { source: 'analyze' });
+}

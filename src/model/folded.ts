@@ -1,0 +1,54 @@
+/**
+ * Socket rows of one large capture folded into counts instead of records (capture/fold.ts builds
+ * them): a million-line lsof capture keeps no record of its ESTABLISHED, CLOSE_WAIT, unix or udp
+ * sockets, nor of its socket fds in no table, only what the rules and reports ask of them. The
+ * snapshot's `sockets` and `fds` then hold the other rows only (LISTEN, FIN_WAIT2, ... and deleted
+ * files); the queries in queries.ts answer over both. Attached beside a snapshot (not in it: a
+ * snapshot stays the plain, validated document of snapshot.ts).
+ */
+import type { Snapshot } from './snapshot.js';
+import type { Socket } from './socket.js';
+
+/** A socket fd the capture lists in no socket row of its own (lsof "sock" rows, rows without an inode). */
+export interface FoldedSocketFd {
+  pid: number;
+  fd: number;
+  inode: string | null;
+  /** lsof's "protocol: TCP" reading, as Fd.hint. */
+  hint: string | null;
+  /** isLsofSockRow() of its record. */
+  sockRow: boolean;
+}
+
+export interface FoldedSockets {
+  /** Distinct socket rows folded (beside the snapshot's `sockets`). */
+  readonly rows: number;
+  /** Whether a folded row has this inode. */
+  hasInode(inode: string): boolean;
+  /** Folded sockets a process owns (each once however many of its fds hold it), by state as summaries name it. */
+  statesOf(pid: number): ReadonlyMap<string, number> | undefined;
+  /** Processes that own folded CLOSE_WAIT rows. */
+  closeWaitOwners(): number[];
+  /** The folded CLOSE_WAIT rows a process owns, as records (made on each call: one process at a time). */
+  closeWaitOf(pid: number): Socket[];
+  /** The folded CLOSE_WAIT rows whose own (local|remote) key is one of `keys`, as records, each once. */
+  closeWaitByKey(keys: ReadonlySet<string>): Socket[];
+  /**
+   * Local ports that are listeners by the rows' shape (queries.ts inferredListenPorts), over every
+   * row of the capture, folded or not, for the port range the capture was folded with.
+   */
+  inferredListenPorts(min: number, range: [number, number] | null): Set<number>;
+  /** Each socket fd kept without a row, in the order read. */
+  forEachSocketFd(fn: (fd: FoldedSocketFd) => void): void;
+}
+
+const folds = new WeakMap<Snapshot, FoldedSockets>();
+
+export function attachFold(snapshot: Snapshot, fold: FoldedSockets): void {
+  folds.set(snapshot, fold);
+}
+
+/** The folded rows of a snapshot, or undefined (every row is a record: live data, small captures). */
+export function foldOf(snapshot: Snapshot): FoldedSockets | undefined {
+  return folds.get(snapshot);
+}
