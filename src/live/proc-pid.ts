@@ -138,7 +138,8 @@ function enter(dir: string): string | undefined {
 
 function fdRecord(pid: number, fd: number, target: string, origin: Fd['origin']): Fd {
   const kind = fdKindOfTarget(target);
-  return { pid, fd, kind, target, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, hint: null, origin };
+  // Keys in FdSchema's order: buildSnapshot then keeps the record as it is (model/as-is.ts).
+  return { pid, fd, kind, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, target, hint: null, origin };
 }
 
 /** Number of open fds from st_size of /proc/<pid>/fd; undefined if the process is gone. */

@@ -4,9 +4,15 @@ import type { ProcessStats, ScanSort } from './scan.js';
 import type { Snapshot } from './snapshot.js';
 import type { Socket } from './socket.js';
 
-/** Sockets each process owns (a socket shared after fork counts for every owner). */
+/**
+ * Sockets each process owns (a socket shared after fork counts for every owner). Built once per
+ * snapshot (three rules ask; ~4 ms each over a 15,000-fd process's rows); callers never change it.
+ */
 export function socketsByOwner(snapshot: Snapshot): Map<number, Socket[]> {
-  const out = new Map<number, Socket[]>();
+  let out = ownersIndexes.get(snapshot);
+  if (out !== undefined) return out;
+  out = new Map<number, Socket[]>();
+  ownersIndexes.set(snapshot, out);
   for (const s of snapshot.sockets) {
     for (const o of s.owners) {
       const list = out.get(o.pid);
@@ -16,6 +22,8 @@ export function socketsByOwner(snapshot: Snapshot): Map<number, Socket[]> {
   }
   return out;
 }
+
+const ownersIndexes = new WeakMap<Snapshot, Map<number, Socket[]>>();
 
 /** Rows of a process's network namespace (all rows when namespaces are unknown). */
 export function rowsOfNetns(snapshot: Snapshot, netns: string | null): Socket[] {
@@ -44,6 +52,42 @@ export function isOwnerless(s: Socket): boolean {
  * never share a local port (connect() picks a new one each time), so they never qualify.
  */
 export function inferredListenPorts(rows: readonly Socket[], min: number, range: [number, number] | null): Set<number> {
+  const byPort = rowsByLocalPort(rows);
+  return new Set([...byPort.keys()].filter((port) => listenerShaped(byPort.get(port)!, min, range)));
+}
+
+/**
+ * inferredListenPorts as a lookup that judges a port only when asked, once: the rules ask only
+ * about ports that no LISTEN row explains. Measured on a diagnose of a 15,000-fd process whose
+ * 11,500 connections share its listener's port: building the whole set (a peer key per row) cost
+ * 15-17 ms in each of close-wait, fin-wait2 and time-wait, where none of them needed it. One lookup
+ * per rows array, min and range, shared by the rules (rows arrays are never changed).
+ */
+export function inferredListenPort(rows: readonly Socket[], min: number, range: [number, number] | null): (port: number | null | undefined) => boolean {
+  let byKey = listenerLookups.get(rows);
+  if (byKey === undefined) listenerLookups.set(rows, (byKey = new Map()));
+  const key = `${min} ${range?.join('-') ?? ''}`;
+  const known = byKey.get(key);
+  if (known !== undefined) return known;
+  let byPort: Map<number, Socket[]> | undefined; // built on the first question
+  const verdicts = new Map<number, boolean>();
+  const lookup = (port: number | null | undefined): boolean => {
+    if (port == null) return false;
+    let verdict = verdicts.get(port);
+    if (verdict === undefined) {
+      byPort ??= rowsByLocalPort(rows);
+      const list = byPort.get(port);
+      verdicts.set(port, (verdict = list !== undefined && listenerShaped(list, min, range)));
+    }
+    return verdict;
+  };
+  byKey.set(key, lookup);
+  return lookup;
+}
+const listenerLookups = new WeakMap<readonly Socket[], Map<string, (port: number | null | undefined) => boolean>>();
+
+/** The TCP rows that could share a listener's local port (not LISTEN, both ports known), by local port. */
+function rowsByLocalPort(rows: readonly Socket[]): Map<number, Socket[]> {
   const byPort = new Map<number, Socket[]>();
   for (const s of rows) {
     if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) continue;
@@ -51,14 +95,15 @@ export function inferredListenPorts(rows: readonly Socket[], min: number, range:
     if (list === undefined) byPort.set(s.local.port, [s]);
     else list.push(s);
   }
+  return byPort;
+}
+
+/** Rows of one local port: at least `min`, their peers all distinct and on ephemeral ports. */
+function listenerShaped(list: readonly Socket[], min: number, range: [number, number] | null): boolean {
+  if (list.length < min) return false;
   const ephemeral = (port: number): boolean => (range === null ? port >= 1024 : port >= range[0] && port <= range[1]);
-  const out = new Set<number>();
-  for (const [port, list] of byPort) {
-    if (list.length < min) continue;
-    const peers = new Set(list.map((s) => `${s.remote!.address}|${s.remote!.port}`));
-    if (peers.size === list.length && list.every((s) => ephemeral(s.remote!.port!))) out.add(port);
-  }
-  return out;
+  const peers = new Set(list.map((s) => `${s.remote!.address}|${s.remote!.port}`));
+  return peers.size === list.length && list.every((s) => ephemeral(s.remote!.port!));
 }
 
 /** Rows of captured text that name no owner but are held by an fd (inode unknown or not 0): someone's, not the kernel's alone. */

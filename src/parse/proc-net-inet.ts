@@ -129,7 +129,7 @@ function parseInetRow(
         proto, family, state, detail: proto === 'tcp' ? null : udpDetail(st),
         local: { address: addressOf(m[1]!, family, order), port: parseInt(m[2]!, 16) },
         remote: { address: addressOf(m[3]!, family, order), port: parseInt(m[4]!, 16) },
-        txQueue: parseInt(m[6]!, 16), rxQueue: parseInt(m[7]!, 16),
+        rxQueue: parseInt(m[7]!, 16), txQueue: parseInt(m[6]!, 16), // schema order (model/as-is.ts)
         backlog: null, uid: Number(m[8]!), inode: m[9]!, owners: [], netns,
         origin: { source, line },
       };
@@ -159,7 +159,7 @@ function parseInetRow(
   }
   return {
     proto, family, state, detail, local, remote,
-    txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
+    rxQueue: parseInt(queues[2]!, 16), txQueue: parseInt(queues[1]!, 16),
     backlog: null, uid, inode, owners: [], netns,
     origin: { source, line },
   };
