@@ -41,6 +41,9 @@ export function readProcNetText(path: string): string | null {
  */
 const KEEP_COLUMNS = /[ \t]*(?:\S+[ \t]+){3}(\S+)[ \t]+(?:\S+[ \t]+){5}(\S+)/y;
 
+/** Judges a row on its inode column and its st column (the state code as 2 hex digits, "08"), as text. */
+export type KeepRow = (inode: string, st: string) => boolean;
+
 /**
  * Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere.
  * `sink` decides what a bad row does: strict (live kernel text, the default) throws an InputError;
@@ -59,7 +62,7 @@ export function parseProcNetInet(
   netns: string | null = null,
   order: ByteOrder = endianness(),
   sink: LineSink = STRICT(),
-  keep?: (inode: string, st: string) => boolean,
+  keep?: KeepRow,
 ): Socket[] {
   const proto = protoOfTable(table);
   const family = table.endsWith('6') ? 'inet6' : 'inet';
