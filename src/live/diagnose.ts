@@ -72,12 +72,14 @@ export function readNetTables(
 }
 
 /**
- * The socket tables no one has claimed yet, claimed and read here (the worker of proc-pid-worker.ts
- * reads the others). Only once every fd link has been claimed: tables are read after the fds.
+ * The texts of the socket tables (NET_TABLE_FILES) under `netDir`: all of them, or with a worker
+ * (proc-pid-worker.ts) those it has not claimed yet, claimed here one by one; it reads the others.
  */
-function readOwnNetTexts(prefetch: ProcPidPrefetch, netDir: string): NetTexts {
+function readNetTexts(netDir: string, prefetch?: ProcPidPrefetch): NetTexts {
   const texts: NetTexts = new Map();
-  for (let t = Atomics.add(prefetch.claims, 1, 1); t < NET_TABLE_FILES.length; t = Atomics.add(prefetch.claims, 1, 1)) {
+  let next = 0;
+  const claim = (): number => (prefetch === undefined ? next++ : Atomics.add(prefetch.claims, 1, 1));
+  for (let t = claim(); t < NET_TABLE_FILES.length; t = claim()) {
     texts.set(NET_TABLE_FILES[t]!, readProcNetText(`${netDir}/${NET_TABLE_FILES[t]}`));
   }
   return texts;
@@ -118,12 +120,13 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
     const netns = readNetns(procRoot, pid);
     const prefetch = options.prefetch?.pid === pid && options.prefetch.procRoot === procRoot ? options.prefetch : undefined;
-    // With a worker: once every link is claimed, this thread reads its share of the socket tables
-    // while the worker finishes, then builds the fd records while the worker reads its share.
-    let texts: NetTexts | undefined; // those read here; the worker reads the others
-    const fdTable = prefetch === undefined
-      ? readProcPidFd(procRoot, pid)
-      : await readProcPidFdShared(prefetch, () => (texts = readOwnNetTexts(prefetch, `${source}/net`)));
+    // The socket tables, then the fd links. With a worker, it has read tcp and tcp6 (the costly ones
+    // in a crowded namespace) while this thread loaded its modules; this thread reads those it has
+    // not claimed. Either order leaves a socket that churns between the two reads looking like an
+    // orphan (tables first: one opened in between; fds first: one closed in between), so the order
+    // that lets the worker start at once is taken, and the same without a worker.
+    const texts = readNetTexts(`${source}/net`, prefetch); // with a worker: those it left
+    const fdTable = prefetch === undefined ? readProcPidFd(procRoot, pid) : await readProcPidFdShared(prefetch);
     options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);
@@ -139,10 +142,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       const fd = fdTable.fds[i]!;
       if (fd.kind === 'socket' && fd.inode !== null) fdByInode.set(fd.inode, fd.fd);
     }
-    if (prefetch !== undefined) {
-      texts ??= readOwnNetTexts(prefetch, `${source}/net`); // the worker failed before: read them all here
-      // Unless every table was read here, the worker has the rest (or, had it failed, null).
-      if (texts.size < NET_TABLE_FILES.length) for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
+    // Unless every table was read here, the worker has the rest (had it failed: null, and
+    // readNetTables reads what is missing).
+    if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
+      for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
     }
     const keep: KeepRows = {
       inet: (inode, st) => inode === '0' || fdByInode.has(inode) || HALF_CLOSED_CODES.has(st),
@@ -191,7 +194,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     }
 
     const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
-    const names = await protocols.result;
+    const names = await protocols.result; 
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a

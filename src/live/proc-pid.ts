@@ -47,11 +47,10 @@ export function readProcPidFd(procRoot: string, pid: number): FdTable {
 
 /**
  * readProcPidFd with a worker's help (proc-pid-worker.ts): takes the names listed for it, reads
- * links from the chunks the worker has not claimed, calls `meanwhile` (other reading to do while
- * the worker finishes its last chunk), then adds the worker's share. The same table as
+ * links from the chunks the worker has not claimed, then adds the worker's share. The same table as
  * readProcPidFd, which it falls back to whenever the worker could not do its part.
  */
-export async function readProcPidFdShared(prefetch: ProcPidPrefetch, meanwhile: () => void = () => {}): Promise<FdTable> {
+export async function readProcPidFdShared(prefetch: ProcPidPrefetch): Promise<FdTable> {
   const { procRoot, pid } = prefetch;
   const names = await prefetch.names();
   if (names === null) return readProcPidFd(procRoot, pid);
@@ -63,7 +62,6 @@ export async function readProcPidFdShared(prefetch: ProcPidPrefetch, meanwhile: 
     if (start < names.length) mine++;
     return start;
   });
-  meanwhile();
   // On a busy machine the worker may not even have started: then this thread read every link.
   const theirs = mine === Math.ceil(names.length / FD_CHUNK) ? { starts: [], links: '', denied: false } : await prefetch.links();
   if (theirs === null) return readProcPidFd(procRoot, pid);
