@@ -35,13 +35,16 @@ export default defineRule({
     const orphans: Fd[] = [];
     const tables = tableInodes(snapshot);
     const processes = new Map(snapshot.processes.map((p) => [p.pid, p]));
+    // The namespace each process's fds are judged in, once per process rather than once per fd.
+    const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, judgedNetns(snapshot, p)]));
     const fds = snapshot.fds;
     // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
     for (let i = 0; i < fds.length; i++) {
       const fd = fds[i]!;
       if (fd.kind !== 'socket') continue;
       // Without an inode (lsof -F without "i"), lsof's own reading: a sock row is in none of its tables.
-      if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, judgedNetns(snapshot, processes.get(fd.pid)), fd.inode)) orphans.push(fd);
+      const netns = netnsOf.has(fd.pid) ? netnsOf.get(fd.pid)! : judgedNetns(snapshot, undefined);
+      if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, netns, fd.inode)) orphans.push(fd);
     }
     const byPid = groupBy(orphans, (fd) => fd.pid);
     // A host-wide lsof run in one network namespace lists every other namespace's sockets as sock
