@@ -38,7 +38,7 @@ export interface LiveOptions {
   timings?: Map<string, number>;
 }
 
-/** Which rows readNetTables parses: inet rows judged on their inode and st (numbers), the others on their inode. */
+/** Which rows readNetTables parses: inet rows judged on their inode and st columns, the others on their inode. */
 export interface KeepRows {
   inet: KeepRow;
   other: (inode: string) => boolean;
