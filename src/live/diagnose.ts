@@ -22,7 +22,8 @@ import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
 import { runSsListenBacklogs } from './ss-backlog.js';
 import { HALF_CLOSED_CODES, readOtherHalves } from './other-halves.js';
-import { startSocketProtocols } from './socket-protocols.js';
+import type { ProtocolHelper } from './socket-protocols.js';
+import { startProtocolHelper, startSocketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
 import { addFdDetails, readInotifyLimits, readInotifyUser } from './fd-details.js';
 import { locationOf } from './cgroup.js';
@@ -103,6 +104,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     throw error;
   }
   const warnings: string[] = [];
+  let helper: ProtocolHelper | undefined; // python3, started early for the orphans' protocols
   try {
     const statText = readIfPresent(`${source}/stat`, true);
     if (statText === undefined) throw gone();
@@ -115,6 +117,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       throw new InputError('has exited (a zombie until its parent reaps it): it holds no fds to diagnose', { source: `pid ${pid} (${stat.command})` });
     }
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
+    if (procRoot === '/proc') helper = await startProtocolHelper(pid);
     const cmdline = readIfPresent(`${source}/cmdline`, true);
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
@@ -174,7 +177,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // waited for before the last look at stat; measured with 2,000 orphans at a load average of
     // 6-10 on 2 cores: 60-200 ms of wall time, no longer on the critical path.
     const orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && orphanInodes.has(f.inode)) : [];
-    const protocols = await startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings);
+    const protocols = await startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
     // The other end of its half-closed connections, when another process of the namespace holds it.
     for (const row of readOtherHalves(procRoot, pid, netns, sockets, halfClosedOfOthers)) sockets.push(row);
     options.timings?.set('tables', performance.now());
@@ -243,6 +246,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     if (isVanished(error)) throw vanished();
     if (isDenied(error)) throw new InputError(`permission denied reading ${String((error as { path?: string }).path ?? source)}`, { source: `pid ${pid}` });
     throw error;
+  } finally {
+    helper?.close(); // not asked (an error on the way): it exits on its closed stdin
   }
 }
 
