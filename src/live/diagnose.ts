@@ -37,6 +37,13 @@ export interface LiveOptions {
   prefetch?: ProcPidPrefetch;
   /** Filled with when each step ended (performance.now()): fds, tables, facts, validated; and whether the worker helped. */
   timings?: Map<string, number>;
+  /**
+   * Start python3 for the orphans' protocols before reading (socket-protocols.ts startProtocolHelper),
+   * so that its start-up is not waited for: for one read (`fdleak diagnose`). Off by default: a
+   * reader that reads again and again (watch, trace) would pay a python3 start per read of a
+   * process with no orphan, where otherwise none is started.
+   */
+  earlyProtocols?: boolean;
 }
 
 /** Which rows readNetTables parses: inet rows judged on their inode and st columns, the others on their inode. */
@@ -117,7 +124,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       throw new InputError('has exited (a zombie until its parent reaps it): it holds no fds to diagnose', { source: `pid ${pid} (${stat.command})` });
     }
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
-    if (procRoot === '/proc') helper = await startProtocolHelper(pid);
+    if (procRoot === '/proc' && options.earlyProtocols === true) helper = await startProtocolHelper(pid);
     const cmdline = readIfPresent(`${source}/cmdline`, true);
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);

@@ -78,9 +78,9 @@ describe('diagnose fast path = plain path, on a live process', () => {
     expect(fromRead).toHaveLength(12);
   });
 
-  it('the orphan protocols, asked while the rest is read, are on the fds of the snapshot', async () => {
+  it.each([false, true])('the orphan protocols, asked while the rest is read, are on the fds of the snapshot (python3 started before reading: %s)', async (earlyProtocols) => {
     const s = await startScenario('unbound-sockets.py', ['--tcp=5', '--udp=3', '--tcp6=2']);
-    const snapshot = await collectLiveProcess(s.pid, { backlog: false });
+    const snapshot = await collectLiveProcess(s.pid, { backlog: false, earlyProtocols });
     const inTables = tableInodes(s.pid);
     const orphans = snapshot.fds.filter((f) => f.kind === 'socket' && !inTables.has(f.inode!));
     expect(orphans).toHaveLength(10);
