@@ -8,9 +8,9 @@ import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
-import type { Fd } from '../model/fd.js';
 import { countKinds } from '../model/fd.js';
 import type { Socket } from '../model/socket.js';
+import type { KeepRow } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, readProcNetText } from '../parse/proc-net-inet.js';
 import { parseProcNetOther } from '../parse/proc-net-other.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
@@ -21,8 +21,9 @@ import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
 import { runSsListenBacklogs } from './ss-backlog.js';
-import { readOtherHalves } from './other-halves.js';
-import { startSocketProtocols } from './socket-protocols.js';
+import { HALF_CLOSED_CODES, readOtherHalves } from './other-halves.js';
+import type { ProtocolHelper } from './socket-protocols.js';
+import { startProtocolHelper, startSocketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
 import { addFdDetails, readInotifyLimits, readInotifyUser } from './fd-details.js';
 import { locationOf } from './cgroup.js';
@@ -36,54 +37,60 @@ export interface LiveOptions {
   prefetch?: ProcPidPrefetch;
   /** Filled with when each step ended (performance.now()): fds, tables, facts, validated; and whether the worker helped. */
   timings?: Map<string, number>;
+  /**
+   * Start python3 for the orphans' protocols before reading (socket-protocols.ts startProtocolHelper),
+   * so that its start-up is not waited for: for one read (`fdleak diagnose`). Off by default: a
+   * reader that reads again and again (watch, trace) would pay a python3 start per read of a
+   * process with no orphan, where otherwise none is started.
+   */
+  earlyProtocols?: boolean;
+}
+
+/** Which rows readNetTables parses: inet rows judged on their inode and st columns, the others on their inode. */
+export interface KeepRows {
+  inet: KeepRow;
+  other: (inode: string) => boolean;
 }
 
 /**
- * Reads the socket tables of the namespace seen through `netDir` (/proc/<pid>/net). `keep(inode)`:
- * only rows whose inode it accepts (the others are not parsed, see parseProcNetInet). `texts`:
- * tables already read (proc-pid-worker.ts), by file name; the others are read here. Returns the
- * texts too, so that the other halves (other-halves.ts) are looked for in the same reading.
+ * Reads the socket tables of the namespace seen through `netDir` (/proc/<pid>/net). `keep`: only
+ * rows it accepts (the others are not parsed, see parseProcNetInet). `texts`: tables already read
+ * (proc-pid-worker.ts), by file name; the others are read here.
  */
 export function readNetTables(
   netDir: string,
   netns: string | null,
-  keep?: (inode: string) => boolean,
+  keep?: KeepRows,
   texts?: NetTexts,
-): { sockets: Socket[]; tables: string[]; texts: NetTexts } {
+): { sockets: Socket[]; tables: string[] } {
   const sockets: Socket[] = [];
   const tables: string[] = [];
-  const read: NetTexts = new Map();
   const add = (name: string, parse: (text: string, path: string) => Socket[]): void => {
     const path = `${netDir}/${name}`;
     const text = texts?.has(name) === true ? texts.get(name)! : readProcNetText(path);
-    read.set(name, text);
     if (text === null) return;
     tables.push(name);
     for (const row of parse(text, path)) sockets.push(row);
   };
-  for (const table of INET_TABLES) add(table, (text, path) => parseProcNetInet(text, path, table, netns, undefined, undefined, keep));
-  add('unix', (text, path) => parseProcNetUnix(text, path, netns, undefined, keep));
-  add('netlink', (text, path) => parseProcNetOther(text, path, 'netlink', netns, undefined, keep));
-  add('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep));
-  return { sockets, tables, texts: read };
+  for (const table of INET_TABLES) add(table, (text, path) => parseProcNetInet(text, path, table, netns, undefined, undefined, keep?.inet));
+  add('unix', (text, path) => parseProcNetUnix(text, path, netns, undefined, keep?.other));
+  add('netlink', (text, path) => parseProcNetOther(text, path, 'netlink', netns, undefined, keep?.other));
+  add('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep?.other));
+  return { sockets, tables };
 }
 
 /**
- * The socket tables no one has claimed yet, claimed and read here (the worker of proc-pid-worker.ts
- * reads the others). Only once every fd link has been claimed: tables are read after the fds.
+ * The texts of the socket tables (NET_TABLE_FILES) under `netDir`: all of them, or with a worker
+ * (proc-pid-worker.ts) those it has not claimed yet, claimed here one by one; it reads the others.
  */
-function readOwnNetTexts(prefetch: ProcPidPrefetch, netDir: string): NetTexts {
+function readNetTexts(netDir: string, prefetch?: ProcPidPrefetch): NetTexts {
   const texts: NetTexts = new Map();
-  for (let t = Atomics.add(prefetch.claims, 1, 1); t < NET_TABLE_FILES.length; t = Atomics.add(prefetch.claims, 1, 1)) {
+  let next = 0;
+  const claim = (): number => (prefetch === undefined ? next++ : Atomics.add(prefetch.claims, 1, 1));
+  for (let t = claim(); t < NET_TABLE_FILES.length; t = claim()) {
     texts.set(NET_TABLE_FILES[t]!, readProcNetText(`${netDir}/${NET_TABLE_FILES[t]}`));
   }
   return texts;
-}
-
-/** Socket fds whose inode is in none of the tables read: the protocol of these is asked of the xattr. */
-function orphanSockets(fds: readonly Fd[], rows: readonly Socket[]): Fd[] {
-  const inTables = new Set(rows.map((r) => r.inode));
-  return fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode));
 }
 
 /** Collects the snapshot `fdleak diagnose <pid>` judges. Throws InputError if the pid is not there. */
@@ -104,6 +111,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     throw error;
   }
   const warnings: string[] = [];
+  let helper: ProtocolHelper | undefined; // python3, started early for the orphans' protocols
   try {
     const statText = readIfPresent(`${source}/stat`, true);
     if (statText === undefined) throw gone();
@@ -116,44 +124,58 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       throw new InputError('has exited (a zombie until its parent reaps it): it holds no fds to diagnose', { source: `pid ${pid} (${stat.command})` });
     }
     if (stat.state === 'Z') warnings.push(`pid ${pid} is a zombie: it holds no fds until its parent reaps it`);
+    if (procRoot === '/proc' && options.earlyProtocols === true) helper = await startProtocolHelper(pid);
     const cmdline = readIfPresent(`${source}/cmdline`, true);
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
     const netns = readNetns(procRoot, pid);
     const prefetch = options.prefetch?.pid === pid && options.prefetch.procRoot === procRoot ? options.prefetch : undefined;
-    // With a worker: once every link is claimed, this thread reads its share of the socket tables
-    // while the worker finishes, then builds the fd records while the worker reads its share.
-    let texts: NetTexts | undefined; // those read here; the worker reads the others
-    const fdTable = prefetch === undefined
-      ? readProcPidFd(procRoot, pid)
-      : await readProcPidFdShared(prefetch, () => (texts = readOwnNetTexts(prefetch, `${source}/net`)));
+    // The socket tables, then the fd links. With a worker, it has read tcp and tcp6 (the costly ones
+    // in a crowded namespace) while this thread loaded its modules; this thread reads those it has
+    // not claimed. Either order leaves a socket that churns between the two reads looking like an
+    // orphan (tables first: one opened in between; fds first: one closed in between), so the order
+    // that lets the worker start at once is taken, and the same without a worker.
+    const texts = readNetTexts(`${source}/net`, prefetch); // with a worker: those it left
+    const fdTable = prefetch === undefined ? readProcPidFd(procRoot, pid) : await readProcPidFdShared(prefetch);
     options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);
     }
     // Join rows to this process's fds by inode; keep only its own rows and ownerless ones
-    // (TIME_WAIT, orphaned FIN_WAIT2, unaccepted children): nothing else can concern it. The
+    // (TIME_WAIT, orphaned FIN_WAIT2, unaccepted children): nothing else can concern it, but the
+    // FIN_WAIT2 and CLOSE_WAIT rows of others, where the other halves of its own are (few, and
+    // parsed in this one pass rather than in a second pass over the text: measured on a 15,000-fd
+    // process with 1,000 CLOSE_WAIT in a 25,000-row table, that second pass cost 35-48 ms). The
     // others are not even parsed: on a busy host they are nearly all of the rows.
     const fdByInode = new Map<string, number>();
     for (let i = 0; i < fdTable.fds.length; i++) { // indexed: cold, over every fd, for-of costs more
       const fd = fdTable.fds[i]!;
       if (fd.kind === 'socket' && fd.inode !== null) fdByInode.set(fd.inode, fd.fd);
     }
-    if (prefetch !== undefined) {
-      texts ??= readOwnNetTexts(prefetch, `${source}/net`); // the worker failed before: read them all here
-      // Unless every table was read here, the worker has the rest (or, had it failed, null).
-      if (texts.size < NET_TABLE_FILES.length) for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
+    // Unless every table was read here, the worker has the rest (had it failed: null, and
+    // readNetTables reads what is missing).
+    if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
+      for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
     }
-    const keep = (inode: string): boolean => inode === '0' || fdByInode.has(inode);
-    const { sockets: allRows, tables, texts: read } = readNetTables(`${source}/net`, netns, keep, texts);
+    const keep: KeepRows = {
+      inet: (inode, st) => inode === '0' || fdByInode.has(inode) || HALF_CLOSED_CODES.has(st),
+      other: (inode) => inode === '0' || fdByInode.has(inode),
+    };
+    const { sockets: rows, tables } = readNetTables(`${source}/net`, netns, keep, texts);
     const sockets: Socket[] = [];
-    for (const row of allRows) {
+    const halfClosedOfOthers: Socket[] = [];
+    // Socket fds in no table (orphans): those whose inode no row claimed.
+    const orphanInodes = new Set(fdByInode.keys());
+    for (const row of rows) {
       const fd = row.inode === null ? undefined : fdByInode.get(row.inode);
       if (fd !== undefined) {
         row.owners.push({ pid, fd, command: stat.command });
         sockets.push(row);
+        orphanInodes.delete(row.inode!);
       } else if (row.inode === '0') {
         sockets.push(row);
+      } else if (row.state === 'FIN_WAIT2' || row.state === 'CLOSE_WAIT') {
+        halfClosedOfOthers.push(row);
       }
     }
 
@@ -161,10 +183,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // helper program runs while the rest is read (the other halves, sysctls, fd details) and is
     // waited for before the last look at stat; measured with 2,000 orphans at a load average of
     // 6-10 on 2 cores: 60-200 ms of wall time, no longer on the critical path.
-    const orphans = procRoot === '/proc' ? orphanSockets(fdTable.fds, allRows) : [];
-    const protocols = await startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings);
+    const orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && orphanInodes.has(f.inode)) : [];
+    const protocols = await startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
     // The other end of its half-closed connections, when another process of the namespace holds it.
-    for (const row of readOtherHalves(procRoot, pid, netns, sockets, read)) sockets.push(row);
+    for (const row of readOtherHalves(procRoot, pid, netns, sockets, halfClosedOfOthers)) sockets.push(row);
     options.timings?.set('tables', performance.now());
     const queued = sockets.some((s) => s.state === 'LISTEN' && s.owners.length > 0 && (s.rxQueue ?? 0) > 0);
     const live = procRoot === '/proc';
@@ -182,7 +204,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     }
 
     const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
-    const names = await protocols.result;
+    const names = await protocols.result; 
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a
@@ -231,6 +253,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     if (isVanished(error)) throw vanished();
     if (isDenied(error)) throw new InputError(`permission denied reading ${String((error as { path?: string }).path ?? source)}`, { source: `pid ${pid}` });
     throw error;
+  } finally {
+    helper?.close(); // not asked (an error on the way): it exits on its closed stdin
   }
 }
 

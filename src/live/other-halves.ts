@@ -12,7 +12,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Socket } from '../model/socket.js';
 import { parseProcNetInet, readProcNetText } from '../parse/proc-net-inet.js';
-import { TCP_STATES } from '../model/tcp-state.js';
 import { utf8Escaped } from '../util/safe-text.js';
 
 const key = (s: Socket, reversed: boolean): string => {
@@ -20,44 +19,55 @@ const key = (s: Socket, reversed: boolean): string => {
   return reversed ? `${text(s.remote)}|${text(s.local)}` : `${text(s.local)}|${text(s.remote)}`;
 };
 
+/** The st column of the two halves in /proc/net/tcp: FIN_WAIT2 is "05", CLOSE_WAIT "08" (model/tcp-state.ts). */
+export const HALF_CLOSED_CODES: ReadonlySet<string> = new Set(['05', '08']);
+
 /**
  * Rows of others opposite `pid`'s half-closed rows among `sockets`, with owners where readable.
- * `texts`: the tcp and tcp6 tables as diagnose read them (readNetTables), by file name; a table not
- * among them is read here.
+ * `candidates`: the FIN_WAIT2 and CLOSE_WAIT rows of others (an inode not 0 that is not in
+ * `sockets`) that diagnose parsed in its one pass over the tables (readNetTables); without them,
+ * the tcp and tcp6 tables are read and those rows parsed here.
  */
 export function readOtherHalves(
   procRoot: string,
   pid: number,
   netns: string | null,
   sockets: readonly Socket[],
-  texts?: ReadonlyMap<string, string | null>,
+  candidates?: readonly Socket[],
 ): Socket[] {
+  // No candidate, nothing to look for (measured: building `want` and `have` over the 12,500 rows
+  // of a 15,000-fd process cost 10-14 ms, for none of them).
+  if (candidates?.length === 0) return [];
+  const mine = (s: Socket): boolean => s.owners.some((o) => o.pid === pid);
   const want = new Map<string, 'CLOSE_WAIT' | 'FIN_WAIT2'>();
   for (const s of sockets) {
-    const mine = s.owners.some((o) => o.pid === pid);
-    if (s.state === 'FIN_WAIT2' && (mine || s.inode === '0')) want.set(key(s, true), 'CLOSE_WAIT');
-    else if (s.state === 'CLOSE_WAIT' && mine) want.set(key(s, true), 'FIN_WAIT2');
+    if (s.state === 'FIN_WAIT2' && (s.inode === '0' || mine(s))) want.set(key(s, true), 'CLOSE_WAIT');
+    else if (s.state === 'CLOSE_WAIT' && mine(s)) want.set(key(s, true), 'FIN_WAIT2');
   }
   if (want.size === 0) return [];
   const have = new Set(sockets.map((s) => s.inode));
-  // Only rows in a wanted state, held by someone else, are parsed: the others are passed over on
-  // their st and inode columns (parseProcNetInet's keep), in the text diagnose already read. Measured
-  // with 1,000 CLOSE_WAIT of a 15,000-fd process at a load average of ~10 on 2 cores: the table
-  // read again and all of its 40,000 rows parsed took 0.8-1.8 s; this, on 24,000 rows, 44-130 ms.
-  const codes = new Set([...want.values()].map((state) => TCP_STATES.indexOf(state) + 1)); // the "st" code
-  const keep = (inode: string, st: string): boolean => inode !== '0' && !have.has(inode) && codes.has(parseInt(st, 16));
   const found: Socket[] = [];
-  for (const table of ['tcp', 'tcp6'] as const) {
-    const path = `${procRoot}/${pid}/net/${table}`;
-    const text = texts?.has(table) === true ? texts.get(table)! : readProcNetText(path);
-    if (text === null) continue;
-    for (const row of parseProcNetInet(text, path, table, netns, undefined, undefined, keep)) {
-      if (row.inode === '0' || have.has(row.inode)) continue; // ownerless rows are in already
-      if (row.state !== null && want.get(key(row, false)) === row.state) found.push(row);
-    }
+  for (const row of candidates ?? readHalfClosed(procRoot, pid, netns, have)) {
+    if (row.inode === '0' || have.has(row.inode)) continue; // ownerless rows are in already
+    if (row.state !== null && want.get(key(row, false)) === row.state) found.push(row);
   }
   if (found.length > 0) addOwners(procRoot, pid, netns, found);
   return found;
+}
+
+/**
+ * The FIN_WAIT2 and CLOSE_WAIT rows of others in `pid`'s tcp and tcp6 tables, read now: only those
+ * rows are parsed, the others passed over on their st and inode columns (parseProcNetInet's keep).
+ */
+function readHalfClosed(procRoot: string, pid: number, netns: string | null, have: ReadonlySet<string | null>): Socket[] {
+  const rows: Socket[] = [];
+  const keep = (inode: string, st: string): boolean => inode !== '0' && HALF_CLOSED_CODES.has(st) && !have.has(inode);
+  for (const table of ['tcp', 'tcp6'] as const) {
+    const path = `${procRoot}/${pid}/net/${table}`;
+    const text = readProcNetText(path);
+    if (text !== null) for (const row of parseProcNetInet(text, path, table, netns, undefined, undefined, keep)) rows.push(row);
+  }
+  return rows;
 }
 
 /** Fills the owners of `rows` from the fd links of the processes in namespace `netns`. */

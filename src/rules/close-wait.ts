@@ -41,12 +41,12 @@ export default defineRule({
     const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, p.netns]));
     const judge = (pid: number | null, netns: string | null, sockets: readonly Socket[], listenPorts: ReadonlySet<number | null | undefined>): Draft[] => {
       const halves = finWait2.get(netns) ?? finWait2.get(null) ?? new Map<string, Socket>();
-      const guessed = inferred.get(netns) ?? inferred.get(null) ?? new Set<number>();
+      const guessed = inferred.get(netns) ?? inferred.get(null) ?? ((): boolean => false);
       const stuck = sockets.filter((s) => s.state === 'CLOSE_WAIT');
       if (stuck.length < min) return [];
       // Server side (local port is a listener's): peers are clients on ephemeral ports, so group by
       // client address and listener; client side: group by the remote endpoint.
-      const serverSide = (s: Socket): boolean => listenPorts.has(s.local?.port) || (s.local?.port != null && guessed.has(s.local.port));
+      const serverSide = (s: Socket): boolean => listenPorts.has(s.local?.port) || guessed(s.local?.port);
       const keyOf = (s: Socket): string =>
         serverSide(s) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`;
       const ranks = ranked(countBy(stuck, keyOf));

@@ -44,7 +44,9 @@ export default defineRule({
       const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...listenPortsByShape(snapshot, rows, listenerPeers, range)]);
+      const listening = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+      const inferred = listenPortsByShape(snapshot, rows, listenerPeers, range);
+      const listenPorts = { has: (port: number | null | undefined): boolean => listening.has(port) || inferred(port) };
       const subject = diagnosedProcess(processes);
       const mine = subject === null ? [] : (owned.get(subject.pid) ?? []);
       const paired = (list: readonly Socket[]): Socket[] => list.flatMap((s) => otherHalf(closeWait, s) ?? []);

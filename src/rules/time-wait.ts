@@ -54,7 +54,9 @@ export default defineRule({
       if (waiting.length === 0) return [];
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listenPorts = new Set<number | null | undefined>([...rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port), ...listenPortsByShape(snapshot, rows, listenerPeers, range)]);
+      const listening = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+      const inferred = listenPortsByShape(snapshot, rows, listenerPeers, range);
+      const listenPorts = { has: (port: number | null | undefined): boolean => listening.has(port) || inferred(port) };
       const size = range === null ? null : range[1] - range[0] + 1;
       const rangeText = range === null ? null : `${range[0]}-${range[1]}`;
       const groups = groupRows(waiting, listenPorts, range);
@@ -114,7 +116,7 @@ export default defineRule({
 });
 
 /** Groups TIME_WAIT rows by endpoint, largest first, with what each holds of the ephemeral range. */
-function groupRows(waiting: Socket[], listenPorts: Set<number | null | undefined>, range: [number, number] | null): Group[] {
+function groupRows(waiting: Socket[], listenPorts: { has(port: number | null | undefined): boolean }, range: [number, number] | null): Group[] {
   const byKey = new Map<string, Group>();
   for (const s of waiting) {
     const side = listenPorts.has(s.local?.port) ? 'listener' : 'peer';

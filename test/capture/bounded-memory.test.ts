@@ -53,16 +53,21 @@ describe('a capture keeps records of socket fds without a row only', () => {
 });
 
 describe('buildSnapshot checks records one by one', () => {
-  it('returns checked copies (in the same arrays with inPlace), and a bad record names its line', async () => {
+  it('returns checked records (in the same arrays with inPlace), and a bad record names its line', async () => {
     const { snapshot } = await capture('fixtures/lsof/sockets-files.txt');
     const sockets = snapshot.sockets.map((s) => ({ ...s, owners: s.owners.map((o) => ({ ...o })) }));
     const copied = buildSnapshot({ ...snapshot, sockets });
     expect(copied.sockets).not.toBe(sockets);
     expect(copied.sockets).toEqual(snapshot.sockets);
+    // A record zod would give back unchanged stays as it is (model/as-is.ts); one zod changes (here
+    // an unknown key, which it drops) is replaced by zod's checked copy, in its place.
     const first = sockets[0];
+    sockets[1] = { ...sockets[1]!, extra: 1 } as (typeof sockets)[number];
+    const changed = sockets[1];
     const again = buildSnapshot({ ...snapshot, sockets }, { inPlace: true });
     expect(again.sockets).toBe(sockets);
-    expect(sockets[0]).not.toBe(first); // the checked copy took the original's place
+    expect(sockets[0]).toBe(first);
+    expect(sockets[1]).not.toBe(changed); // the checked copy took the original's place
     expect(again.sockets).toEqual(snapshot.sockets);
     const bad = snapshot.sockets.map((s) => ({ ...s }));
     bad[3] = { ...bad[3]!, inode: 'x1' };

@@ -1,14 +1,14 @@
 /**
  * diagnose's speed tricks against the plain path, on live processes (issue 14): rows passed over on
  * their st and inode columns without being cut out of the text (parseProcNetInet's keep), the other
- * halves looked for in the text diagnose already read, and the orphan protocol helper running while
+ * halves looked for among the rows diagnose already parsed in its one pass, and the orphan protocol helper running while
  * the rest is read. Each must give what the plain path gives at the same moment: the full parse of
  * the same text, filtered afterwards, and what /proc (test/helpers/proc.ts) and ss say.
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess, readNetTables } from '../../src/live/diagnose.js';
-import { readOtherHalves } from '../../src/live/other-halves.js';
+import { HALF_CLOSED_CODES, readOtherHalves } from '../../src/live/other-halves.js';
 import type { Socket } from '../../src/model/socket.js';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
 import { startScenario, stopAll } from '../helpers/netns.js';
@@ -57,10 +57,18 @@ describe('diagnose fast path = plain path, on a live process', () => {
     const { s, server } = await halfClosed();
     const mine = socketFds(s.pid);
     const netns = s.netns;
-    const { sockets: rows, texts } = readNetTables(`/proc/${s.pid}/net`, netns, (inode) => inode === '0' || mine.has(inode));
-    for (const r of rows) if (mine.has(r.inode!)) r.owners.push({ pid: s.pid, fd: mine.get(r.inode!)!, command: 'node' });
-    const fromRead = readOtherHalves('/proc', s.pid, netns, rows, texts);
-    const readAgain = readOtherHalves('/proc', s.pid, netns, rows);
+    // diagnose's keep: its own rows, inode 0, and the half-closed rows of others (the candidates).
+    const { sockets: rows } = readNetTables(`/proc/${s.pid}/net`, netns, {
+      inet: (inode, st) => inode === '0' || mine.has(inode) || HALF_CLOSED_CODES.has(st),
+      other: (inode) => inode === '0' || mine.has(inode),
+    });
+    const own = rows.filter((r) => r.inode === '0' || mine.has(r.inode!));
+    for (const r of own) if (mine.has(r.inode!)) r.owners.push({ pid: s.pid, fd: mine.get(r.inode!)!, command: 'node' });
+    const candidates = rows.filter((r) => !own.includes(r));
+    expect(candidates.length).toBeGreaterThanOrEqual(12);
+    expect(candidates.every((r) => r.state === 'CLOSE_WAIT' || r.state === 'FIN_WAIT2')).toBe(true);
+    const fromRead = readOtherHalves('/proc', s.pid, netns, own, candidates);
+    const readAgain = readOtherHalves('/proc', s.pid, netns, own);
     expect(fromRead.map(text).sort()).toEqual(readAgain.map(text).sort());
     // ss: the server's CLOSE_WAIT sockets, by inode, with the server as owner.
     const ss = ssTcp(s.pid).filter((r) => r.state === 'CLOSE-WAIT');
@@ -70,9 +78,9 @@ describe('diagnose fast path = plain path, on a live process', () => {
     expect(fromRead).toHaveLength(12);
   });
 
-  it('the orphan protocols, asked while the rest is read, are on the fds of the snapshot', async () => {
+  it.each([false, true])('the orphan protocols, asked while the rest is read, are on the fds of the snapshot (python3 started before reading: %s)', async (earlyProtocols) => {
     const s = await startScenario('unbound-sockets.py', ['--tcp=5', '--udp=3', '--tcp6=2']);
-    const snapshot = await collectLiveProcess(s.pid, { backlog: false });
+    const snapshot = await collectLiveProcess(s.pid, { backlog: false, earlyProtocols });
     const inTables = tableInodes(s.pid);
     const orphans = snapshot.fds.filter((f) => f.kind === 'socket' && !inTables.has(f.inode!));
     expect(orphans).toHaveLength(10);

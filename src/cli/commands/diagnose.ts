@@ -34,7 +34,7 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
   // A thread id (/proc/<tid> exists for threads too): report its process, and say so.
   const asked = threadOf(options.procRoot, pid);
   const target = asked === undefined ? pid : asked.tgid;
-  const first = await collectLiveProcess(target, { procRoot: options.procRoot, prefetch: options.prefetch, timings });
+  const first = await collectLiveProcess(target, { procRoot: options.procRoot, prefetch: options.prefetch, timings, earlyProtocols: true });
   const snapshot = options.sampleMs === undefined ? first : await sampleAgain(first, options.sampleMs, options.procRoot);
   const thread = asked === undefined ? undefined : { tid: pid, name: asked.name };
   const process = snapshot.processes[0]!;

@@ -1,6 +1,6 @@
 /**
- * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/fd links, chunk by chunk
- * from the shared counter, then its share of /proc/<pid>/net tables, and posts both. Bundled as
+ * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/net tables, then its share
+ * of /proc/<pid>/fd links, chunk by chunk from the shared counters, and posts both. Bundled as
  * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.js); node: built-ins only, so it
  * starts fast. Full paths: worker threads cannot chdir, so the main thread's bare-name trick
  * (proc-pid.ts) is not open here.
@@ -11,9 +11,28 @@ import type { ReaderData, WorkerMessage } from './proc-pid-worker.js';
 
 const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
 
-/** Reads the chunks and tables this thread claims from `data.claims`, for the names in fd/. */
-export function readShare(data: ReaderData, names: readonly string[], post: (message: WorkerMessage) => void): void {
-  const { dir, claims, chunk, tables } = data;
+/**
+ * Reads the tables this thread claims from `data.claims`, the costly ones first (tcp, tcp6), as soon
+ * as it is up (the main thread is still loading its modules then), and posts them; then the link
+ * chunks it claims, once the names in fd/ come.
+ */
+function readTables(data: ReaderData, post: (message: WorkerMessage) => void): void {
+  const { dir, claims, tables } = data;
+  const texts: Array<[string, string | null]> = [];
+  for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
+    try {
+      texts.push([tables[t]!, readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
+    } catch (error) {
+      if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
+      // Anything else: left out, so the main thread reads it and reports it as it always does.
+    }
+  }
+  post({ kind: 'tables', texts });
+}
+
+/** Reads the link chunks this thread claims from `data.claims`, for the names in fd/, and posts them. */
+function readLinks(data: ReaderData, names: readonly string[], post: (message: WorkerMessage) => void): void {
+  const { dir, claims, chunk } = data;
   const starts: number[] = [];
   const links: string[] = [];
   let denied = false;
@@ -35,18 +54,11 @@ export function readShare(data: ReaderData, names: readonly string[], post: (mes
     }
   }
   post({ kind: 'links', starts, links: links.join('\0'), denied });
-  // Tables only once every link is claimed: the fds are read before the tables, as without a worker.
-  const texts: Array<[string, string | null]> = [];
-  for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
-    try {
-      texts.push([tables[t]!, readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
-    } catch (error) {
-      if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
-      // Anything else: left out, so the main thread reads it and reports it as it always does.
-    }
-  }
-  post({ kind: 'tables', texts });
 }
 
 const port = parentPort;
-if (port !== null) port.once('message', (names: string[]) => readShare(workerData as ReaderData, names, (m) => port.postMessage(m)));
+if (port !== null) {
+  const post = (m: WorkerMessage): void => port.postMessage(m);
+  readTables(workerData as ReaderData, post);
+  port.once('message', (names: string[]) => readLinks(workerData as ReaderData, names, post));
+}

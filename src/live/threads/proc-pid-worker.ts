@@ -1,14 +1,20 @@
 /**
- * /proc/<pid>/fd and /proc/<pid>/net/* read beside the main thread, started by bin/fdleak.js
+ * /proc/<pid>/net/* and /proc/<pid>/fd read beside the main thread, started by bin/fdleak.js
  * (src/cli/prefetch.ts) before fdleak's modules load, so that the costs that grow with the process
- * (a readlink per fd, ~4 µs of kernel time each: 60 ms at 15,000 fds; ~20 ms for the kernel to
- * walk its TCP hash for tcp and tcp6) run on a second core while the main thread compiles modules,
- * reads stat and limits, and builds the fd records.
+ * or its namespace (the kernel writing the TCP table: ~50 ms for 25,000 rows; a readlink per fd,
+ * ~4 µs of kernel time each: 60 ms at 15,000 fds) run on a second core while the main thread
+ * compiles modules, reads stat and limits, and builds the fd records.
  *
- * fd/ is listed on libuv's thread pool while a worker thread starts; the worker then reads links
- * chunk by chunk; when the main thread needs the table it claims chunks from the same counter (a
- * SharedArrayBuffer), so the two finish together (readProcPidFdShared in proc-pid.ts). The socket
- * tables are shared out the same way, one table per claim, once every link is read. Nothing waits
+ * The worker reads the socket tables first, one table per claim from a shared counter (a
+ * SharedArrayBuffer), tcp and tcp6 first: it is up ~30 ms after the start, while the main thread
+ * still loads its modules for 50-70 ms, so the costliest read of a crowded namespace is done
+ * before the main thread asks (measured on a 15,000-fd process in a 25,000-row namespace: the main
+ * thread read tcp itself, 50-65 ms on its critical path, while the worker, done with its links,
+ * waited). The main thread claims the tables left before it reads any link: tables are read before
+ * the fds, with or without the worker (live/diagnose.ts). fd/ is listed on libuv's thread pool
+ * while the worker starts; the worker then reads links chunk by chunk; when the main thread needs
+ * the table it claims chunks from the same counter, so the two finish together
+ * (readProcPidFdShared in proc-pid.ts). Nothing waits
  * on a thread that is not running: if the listing is not back when the main thread needs it, the
  * main thread lists fd/ itself (and hands the list to the worker); on a busy machine the worker may
  * get little done, and the main thread claims the rest. Anything that does not go as on the main
@@ -52,10 +58,10 @@ export interface ReaderData {
   tables: readonly string[];
 }
 
-/** What the worker posts, in this order (it is sent the names: an array of strings). */
+/** What the worker posts, in this order (it is sent the names, an array of strings, for the links). */
 export type WorkerMessage =
-  | ({ kind: 'links' } & FdWorkerLinks)
   | { kind: 'tables'; texts: Array<[string, string | null]> }
+  | ({ kind: 'links' } & FdWorkerLinks)
   | { kind: 'failed' };
 
 /** A read of one process under way beside the main thread. Each answer is null if the worker could not give it. */
@@ -68,7 +74,7 @@ export interface ProcPidPrefetch {
   names(): Promise<string[] | null>;
   /** The worker's share of the links, once no chunk is left to claim. */
   links(): Promise<FdWorkerLinks | null>;
-  /** The tables the worker claimed, read after every link. */
+  /** The tables the worker claimed, read before any link. */
   netTexts(): Promise<NetTexts | null>;
   /** What the worker has delivered so far: fd chunks and socket tables it read (its proof of work). */
   readonly delivered: { chunks: number; tables: number };
@@ -127,15 +133,20 @@ export function prefetchProcPid(procRoot: string, pid: number, reader: URL): Pro
     } else if (message.kind === 'tables') {
       delivered.tables = message.texts.length;
       settleTables(new Map(message.texts));
-      worker.unref();
     }
     else giveUp();
   });
   worker.on('error', giveUp);
   worker.on('exit', giveUp);
-  const awaited = <T>(promise: Promise<T>): Promise<T> => {
-    worker.ref();
-    return promise;
+  // Ref'd only while an answer is awaited (the worker never keeps the process alive by itself).
+  let awaiting = 0;
+  const awaited = async <T>(promise: Promise<T>): Promise<T> => {
+    if (awaiting++ === 0) worker.ref();
+    try {
+      return await promise;
+    } finally {
+      if (--awaiting === 0) worker.unref();
+    }
   };
   return {
     procRoot,
