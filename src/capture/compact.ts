@@ -45,12 +45,22 @@ export class U32Map {
     }
   }
 
+  /**
+   * The key get() asked last and its slot: a getOrAdd() of that key right after reuses the slot
+   * instead of probing again (SocketFold asks get() then getOrAdd() of most rows; a probe of a big
+   * table is mostly a cache miss). Any insertion (and growth) forgets it: 0 is no key.
+   */
+  private probedKey = 0;
+  private probedAt = 0;
+
   /** The value of `key`, or undefined. */
   get(key: number): number | undefined {
     const hash = Math.imul(key, 0x9e3779b1) >>> 0;
     const shard = hash >>> 28;
     const keys = this.keys[shard]!;
     const i = this.find(keys, key, hash);
+    this.probedKey = key;
+    this.probedAt = i;
     return keys[i] === 0 ? undefined : this.values[shard]![i];
   }
 
@@ -64,8 +74,9 @@ export class U32Map {
     const hash = Math.imul(key, 0x9e3779b1) >>> 0;
     const shard = hash >>> 28;
     let keys = this.keys[shard]!;
-    let i = this.find(keys, key, hash);
+    let i = key === this.probedKey ? this.probedAt : this.find(keys, key, hash);
     if (keys[i] !== 0) return this.values[shard]![i];
+    this.probedKey = 0;
     if (value > 0xffff && this.values[0] instanceof Uint16Array) this.widen();
     if ((this.counts[shard]! + 1) * 5 > keys.length * 4) {
       keys = this.grow(shard);

@@ -106,6 +106,45 @@ export class SocketFold implements FoldedSockets {
     return false;
   }
 
+  // --- rows the lsof reader read in place (columns.ts), as socket() takes them, without a Socket ---
+
+  /**
+   * Whether a row of `pid` with this inode may go in place (tcpRow, tableRow): its inode is new,
+   * or folded already with `pid` as its first owner. Otherwise (a record, or another process's
+   * socket) the row goes to socket() whole.
+   */
+  fresh(inode: number, pid: number): boolean {
+    const first = this.inodes.get(inode);
+    return first === undefined || first === this.indexOf(pid);
+  }
+
+  /**
+   * socket() of a fresh() IPv4 TCP row in ESTABLISHED or CLOSE_WAIT, no queues shown: its addresses
+   * are text[ls, le) and text[rs, re). Returns whether the socket is new.
+   */
+  tcpRow(pid: number, inode: number, closeWait: boolean, text: string, ls: number, le: number, lport: number, rs: number, re: number, rport: number): boolean {
+    if (!this.added(pid, inode)) return false;
+    this.tallyPort(lport, rport, text, rs, re);
+    this.countState(pid, closeWait ? 'CLOSE_WAIT' : 'ESTABLISHED');
+    if (closeWait) this.closeWait.push([pid, this.addressAt(text, ls, le), this.addressAt(text, rs, re), (lport << 16) | rport, 0]);
+    return true;
+  }
+
+  /** socket() of a fresh() row of a socket that is no TCP one (unix: `state` 'UNIX'). Returns whether the socket is new. */
+  tableRow(pid: number, inode: number, state: string): boolean {
+    if (!this.added(pid, inode)) return false;
+    this.countState(pid, state);
+    return true;
+  }
+
+  /** Adds a fresh() inode (whether it is new), as socket() does. */
+  private added(pid: number, inode: number): boolean {
+    if (this.inodes.getOrAdd(inode, this.indexOf(pid)) !== undefined) return false;
+    if (this.inodes.size > MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
+    this.rows++;
+    return true;
+  }
+
   /** A process's number in pidIndex (rows of one process come together: the last one is asked again). */
   private indexOf(pid: number): number {
     if (pid === this.lastPid) return this.lastIndex;
@@ -155,12 +194,7 @@ export class SocketFold implements FoldedSockets {
 
   /** A folded socket of `pid`: its state counted, a CLOSE_WAIT row kept. */
   private own(socket: Socket, pid: number): void {
-    let states = pid === this.lastStatesPid ? this.lastStates! : this.states.get(pid);
-    if (states === undefined) this.states.set(pid, (states = new Map()));
-    this.lastStatesPid = pid;
-    this.lastStates = states;
-    const state = socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase());
-    states.set(state, (states.get(state) ?? 0) + 1);
+    this.countState(pid, socket.state ?? (socket.proto === 'tcp' ? 'UNKNOWN' : socket.proto.toUpperCase()));
     if (socket.state !== 'CLOSE_WAIT') return;
     const rx = socket.rxQueue ?? 0;
     const row = this.closeWait.length;
@@ -168,6 +202,30 @@ export class SocketFold implements FoldedSockets {
     this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
       (socket.local!.port! << 16) | socket.remote!.port!,
       (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0)]);
+  }
+
+  /**
+   * address() of text[s, e), the last one asked remembered: a big capture's rows name a few
+   * addresses over and over, so most rows find theirs without a slice (one string a row otherwise).
+   */
+  private addressAt(text: string, s: number, e: number): number {
+    const last = this.lastAddress;
+    if (e - s === last.length && text.startsWith(last, s)) return this.lastAddressIndex;
+    const i = this.address(s === 0 && e === text.length ? text : text.slice(s, e));
+    this.lastAddress = this.addressList[i]!;
+    return (this.lastAddressIndex = i);
+  }
+
+  private lastAddress = '\0';
+  private lastAddressIndex = -1;
+
+  /** One more folded socket of `pid` in `state` (as summaries name it). */
+  private countState(pid: number, state: string): void {
+    let states = pid === this.lastStatesPid ? this.lastStates! : this.states.get(pid);
+    if (states === undefined) this.states.set(pid, (states = new Map()));
+    this.lastStatesPid = pid;
+    this.lastStates = states;
+    states.set(state, (states.get(state) ?? 0) + 1);
   }
 
   private address(text: string): number {
@@ -183,8 +241,11 @@ export class SocketFold implements FoldedSockets {
   /** Counts a distinct row on its local port, as inferredListenPorts() does. */
   private tally(s: Socket): void {
     if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) return;
-    const port = s.local.port;
-    const rp = s.remote.port;
+    this.tallyPort(s.local.port, s.remote.port, s.remote.address, 0, s.remote.address.length);
+  }
+
+  /** tally() of a row on local `port` whose peer is text[rs, re):rp. */
+  private tallyPort(port: number, rp: number, text: string, rs: number, re: number): void {
     const n = ++this.portRows[port]!;
     if (this.portBad[port] === 1) return;
     const range = this.range;
@@ -193,7 +254,7 @@ export class SocketFold implements FoldedSockets {
       this.portPeers.delete(port);
       return;
     }
-    const peer = this.address(s.remote.address) * 65536 + rp;
+    const peer = this.addressAt(text, rs, re) * 65536 + rp;
     if (n === 1) {
       this.portFirst[port] = peer;
       return;

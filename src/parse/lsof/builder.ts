@@ -11,7 +11,7 @@ import { isDigits, quote } from '../text.js';
 import type { LsofFile } from './file.js';
 import { FD_NUMBER, FD_TRUNCATED, FILE_TYPES, isDeletedName, NON_FD, SOCKET_TYPES } from './file.js';
 import { FdNumbers } from './fd-numbers.js';
-import type { FdTable, ProcState } from './processes.js';
+import type { FdTable, Listing, ProcState } from './processes.js';
 import { ProcessTable } from './processes.js';
 import { inetSocket, TABLE_TYPES, tableSocket } from './sockets.js';
 import { tallyKey, Targets } from './targets.js';
@@ -34,6 +34,11 @@ export interface LsofPiece {
 export interface SocketSink {
   socket(socket: Socket, owner: Owner, key: string | number): boolean;
   adopt(byKey: Map<string | number, Socket>): void;
+  // Rows the column reader read in place, without a Socket (fold.ts says how they count):
+  /** Whether a row of `pid` keyed by `inode` may go to tcpRow() or tableRow(), rather than socket(). */
+  fresh(inode: number, pid: number): boolean;
+  tcpRow(pid: number, inode: number, closeWait: boolean, text: string, ls: number, le: number, lport: number, rs: number, re: number, rport: number): boolean;
+  tableRow(pid: number, inode: number, state: string): boolean;
 }
 
 export interface BuilderOptions {
@@ -190,21 +195,37 @@ export class Builder {
     }
   }
 
-  /** Whether socket rows go to a fold (the column reader then reads plain IPv4 TCP rows in place: inetRow). */
+  /** Whether socket rows go to a fold (the column reader then reads plain socket rows in place: listSocket). */
   get folding(): boolean {
     return this.fold !== null;
   }
 
+  /** The fold socket rows go to (while folding only). */
+  get folder(): SocketSink {
+    return this.fold!;
+  }
+
   /**
-   * An IPv4 TCP row the column reader read in place, as add() takes a socket row: its fd listed
-   * (a thread's repeat adds nothing), its socket given to the fold keyed by its inode.
+   * A socket fd of a row the column reader reads in place (the socket goes to the fold's tcpRow or tableRow): listed (a
+   * thread's repeat adds nothing: 'repeat'), its tail kept.
    */
-  inetRow(p: ProcState, tid: number | null, fdNo: number, inode: number, socket: Socket, tail: string | null): void {
+  listSocket(p: ProcState, tid: number | null, fdNo: number, tail: string | null): Listing {
     this.numbers.listed(p.process.pid, tid, fdNo);
-    if (this.table.list(p, fdNo, 'socket') === 'repeat') return;
+    const listed = this.table.list(p, fdNo, 'socket');
+    if (listed === 'repeat') return listed;
     this.records++;
     if (tail !== null) (p.tails ??= [])[fdNo] = tail;
-    if (this.fold!.socket(socket, { pid: p.process.pid, fd: fdNo, command: p.process.command }, inode)) this.records++;
+    return listed;
+  }
+
+  /** A socket the fold took from a row read in place (tcpRow, tableRow): a new one is a record read. */
+  folded(isNew: boolean): void {
+    if (isNew) this.records++;
+  }
+
+  /** A socket fd record the column reader made in place (an lsof "sock" row), as add() keeps it. */
+  socketFd(fd: Fd): void {
+    this.fds.push(fd);
   }
 
   /** From now on, socket rows go to `sink`, with every row kept so far (between reads). */

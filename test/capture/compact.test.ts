@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { U32Map } from '../../src/capture/compact.js';
+
+/** A small deterministic generator (xorshift32), so that a failure repeats. */
+function random(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return x >>> 0;
+  };
+}
+
+describe('U32Map', () => {
+  it('answers as a Map does, get() then getOrAdd() of the same key or another, through growth', () => {
+    const next = random(0x2545f491);
+    const map = new U32Map();
+    const ref = new Map<number, number>();
+    const wrong: string[] = [];
+    // keys from a small range repeat (met again), from the whole range are mostly new
+    const key = (): number => (next() % 2 === 0 ? 1 + (next() % 5000) : 1 + (next() % 0xfffffffe));
+    for (let n = 0; n < 200_000; n++) {
+      const k = key();
+      const value = next() % (n < 100_000 ? 0xffff : 0x7fffffff); // values past 2^16 widen the table
+      if (map.get(k) !== ref.get(k)) wrong.push(`get ${k} at ${n}`);
+      // getOrAdd of the key get() just probed (the slot it remembers), or of another one
+      const other = next() % 4 === 0 ? key() : k;
+      const before = ref.get(other);
+      if (map.getOrAdd(other, value) !== before) wrong.push(`getOrAdd ${other} at ${n}`);
+      if (before === undefined) ref.set(other, value);
+    }
+    expect(map.size).toBe(ref.size);
+    for (const [k, v] of ref) if (map.get(k) !== v) wrong.push(`${k} at the end`);
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
+});
