@@ -19,9 +19,13 @@ const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
 const READER = new URL('../../../dist/cli/proc-pid-reader.cjs', import.meta.url);
 const prefetch = (procRoot: string, pid: number) => prefetchProcPid(procRoot, pid, READER);
 
-/** Waits until the worker has claimed its first chunk of `names` (it is up and reading). */
+/**
+ * Waits until the worker has claimed its first chunk of `names` (it is up and reading). The bound is
+ * generous: under a loaded test run a worker took over 5 s to start, and the main thread then read
+ * every table itself (a flaky `delivered.tables` of 0, not a defect of the worker).
+ */
 async function workerStarted(claims: Int32Array): Promise<void> {
-  for (let waited = 0; Atomics.load(claims, 0) === 0 && waited < 5000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+  for (let waited = 0; Atomics.load(claims, 0) === 0 && waited < 25_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
 }
 const children: Array<{ kill(): boolean }> = [];
 afterAll(() => {
