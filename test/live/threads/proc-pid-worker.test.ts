@@ -21,8 +21,8 @@ const prefetch = (procRoot: string, pid: number) => prefetchProcPid(procRoot, pi
 
 /**
  * Waits until the worker has claimed its first chunk of `names` (it is up and reading). The bound is
- * generous: under a loaded test run a worker took over 5 s to start, and the main thread then read
- * every table itself (a flaky `delivered.tables` of 0, not a defect of the worker).
+ * generous: with 5 s, a loaded test run once saw `delivered.tables` of 0, which is what happens when
+ * the wait gives up before the worker is up and the main thread reads every table itself.
  */
 async function workerStarted(claims: Int32Array): Promise<void> {
   for (let waited = 0; Atomics.load(claims, 0) === 0 && waited < 25_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
