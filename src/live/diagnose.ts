@@ -204,7 +204,17 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     }
 
     const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
-    const names = await protocols.result; 
+    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives; the
+    // host's limits: read while the protocol helper works (they do not depend on its answer), not
+    // after it. Measured on a 15,000-fd process with 2,000 orphans: the wait for python3's 2,000
+    // getxattr calls is 40-60 ms of wall time in which this thread had nothing else to do.
+    const uid = readUid(procRoot, pid);
+    addFdDetails(procRoot, pid, fdTable.fds);
+    const location = locationOf(procRoot, pid);
+    const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
+    const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
+    const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
+    const names = await protocols.result;
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a
@@ -219,7 +229,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       pid,
       command: stat.command,
       cmdline: cmdline === undefined ? null : parseCmdline(cmdline),
-      uid: readUid(procRoot, pid),
+      uid,
       startTime: stat.startTime,
       fdCount: fdTable.count,
       fdTableComplete: fdTable.complete,
@@ -228,10 +238,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       threads: stat.threads,
       fdKinds: countKinds(fdTable.fds),
     };
-    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives.
-    addFdDetails(procRoot, pid, fdTable.fds);
-    process.location = locationOf(procRoot, pid);
-    if (fdTable.fds.some((f) => f.anonType === 'inotify')) process.inotifyUser = readInotifyUser(procRoot, pid);
+    process.location = location;
+    if (inotify) process.inotifyUser = inotifyUser;
     options.timings?.set('facts', performance.now());
     const snapshot = buildSnapshot({
       takenAt,
@@ -240,7 +248,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       fds: fdTable.fds,
       sockets,
       namespaces: [{ id: netns, tables, sysctls, backlogKnown }],
-      host: { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) },
+      host,
       coverage: {
         fdTables: fdTable.complete, socketTables: true, netnsAware: true, limits: fdLimit !== null,
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,
