@@ -317,12 +317,20 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
     else list.push(fd);
   };
   const fds = snapshot.fds;
+  // The namespace of the previous fd's pid: fds come pid by pid, so two Map lookups per fd become
+  // one per pid (a 15,000-fd diagnose under --cpu-prof, 3 runs: isOrphanSocket's share 5 ms instead of 9).
+  let lastPid = Number.NaN;
+  let netns: string | null = null;
   // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
   for (let i = 0; i < fds.length; i++) {
     const fd = fds[i]!;
     if (fd.kind !== 'socket') continue;
+    if (fd.pid !== lastPid) {
+      lastPid = fd.pid;
+      netns = netnsOf.has(fd.pid) ? netnsOf.get(fd.pid)! : judgedNetns(snapshot, undefined);
+    }
     // Without an inode (lsof -F without "i"), lsof's own reading: a sock row is in none of its tables.
-    if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, netnsOf.has(fd.pid) ? netnsOf.get(fd.pid)! : judgedNetns(snapshot, undefined), fd.inode)) {
+    if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, netns, fd.inode)) {
       add(fd.pid, fd.fd, fd.inode, fd.hint, isLsofSockRow(fd));
     }
   }

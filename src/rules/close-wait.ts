@@ -1,6 +1,6 @@
 import { closeWaitCandidates, isUnnamedOwner, listenerCovers, listenPortsByShape, namespaceGroups, portRangeOf } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
-import { countBy, ranked } from '../util/group-by.js';
+import { groupBy, ranked } from '../util/group-by.js';
 import { formatEndpoint } from '../util/format.js';
 import { serviceName } from '../util/services.js';
 import { holders, otherHalf, rowsByTuple } from './halves.js';
@@ -49,14 +49,18 @@ export default defineRule({
       const serverSide = (s: Socket): boolean => listenPorts.has(s.local?.port) || guessed(s.local?.port);
       const keyOf = (s: Socket): string =>
         serverSide(s) ? `server\t${s.remote?.address ?? '?'}\t${s.local?.port}` : `client\t${formatEndpoint(s.remote)}`;
-      const ranks = ranked(countBy(stuck, keyOf));
+      // Each row's key and other half once, not again for each evidence group (a key string per row
+      // per group): a diagnose with 1,000 CLOSE_WAIT under --cpu-prof, 3 runs: judge 6 ms instead of 14.
+      const byKey = groupBy(stuck, keyOf);
+      const ranks = ranked(new Map([...byKey].map(([key, members]) => [key, members.length])));
+      const halfOf = halves.size === 0 ? undefined : new Map(stuck.map((s) => [s, otherHalf(halves, s)]));
       const noListenerRow = stuck.some((s) => serverSide(s) && !listenPorts.has(s.local?.port));
       type Row = { peer: string; listener?: string; service: string | null; count: number; unreadSockets?: number; unreadBytes?: number; finWait2Peers?: number };
       const rows: Row[] = ranks.slice(0, evidence).map(([key, count]) => {
         const [side, a, port] = key.split('\t') as [string, string, string | undefined];
-        const members = stuck.filter((s) => keyOf(s) === key);
+        const members = byKey.get(key)!;
         const unread = members.filter((s) => (s.rxQueue ?? 0) > 0);
-        const halvesHere = members.filter((s) => otherHalf(halves, s) !== undefined).length;
+        const halvesHere = halfOf === undefined ? 0 : members.filter((s) => halfOf.get(s) !== undefined).length;
         const extra = {
           ...(unread.length > 0 ? { unreadSockets: unread.length, unreadBytes: dataBytes(unread) } : {}),
           ...(halvesHere > 0 ? { finWait2Peers: halvesHere } : {}),
@@ -69,7 +73,7 @@ export default defineRule({
       });
       const unread = stuck.filter((s) => (s.rxQueue ?? 0) > 0);
       const unreadBytes = dataBytes(unread);
-      const fin = stuck.flatMap((s) => otherHalf(halves, s) ?? []);
+      const fin = halfOf === undefined ? [] : stuck.flatMap((s) => halfOf.get(s) ?? []);
       const top = rows[0]!;
       const topText = top.listener === undefined
         ? `${top.peer}${top.service === null ? '' : ` (${top.service})`}`
