@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
-import { buildSnapshot, checkSocketsAhead } from '../model/snapshot.js';
+import { buildSnapshot } from '../model/snapshot.js';
 import { countKinds } from '../model/fd.js';
 import type { Socket } from '../model/socket.js';
 import type { KeepRow } from '../parse/proc-net-inet.js';
@@ -216,11 +216,6 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
     const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
     const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
-    // The socket rows are final here (nothing below changes them): checked while python3 works,
-    // not after it. 14,000 rows on a 15,000-fd diagnose, --debug at a load average of ~2.8: the
-    // validation step 12-16 ms instead of 41-65 (what is hidden depends on a core free for python3);
-    // paired against the same build without it (15 pairs, worker on, load ~2): wall 0.98x, CPU 0.99x.
-    const socketsChecked = checkSocketsAhead(sockets);
     const names = await protocols.result;
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
@@ -261,7 +256,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,
       },
       warnings,
-    }, { sockets: socketsChecked });
+    });
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {

@@ -4,7 +4,6 @@ import { fdAsIs, socketAsIs } from './as-is.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
 import { SeriesSchema } from './sample.js';
-import type { Socket } from './socket.js';
 import { SocketSchema } from './socket.js';
 
 /** Per-network-namespace sysctls (read through that namespace); null where unknown. */
@@ -96,43 +95,16 @@ const compiled: { fd?: typeof FdSchema; socket?: typeof SocketSchema } = {};
  * replaced in `input`'s own arrays by its checked copy, which the snapshot then holds, so that a
  * caller that keeps no other reference never holds a million-row capture twice (analyze: memory).
  */
-export function buildSnapshot(input: SnapshotInput, { inPlace = false, sockets: ahead }: { inPlace?: boolean; sockets?: CheckedAhead } = {}): Snapshot {
+export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
   const rest = SnapshotSchema.safeParse({ ...candidate, fds: [], sockets: [] });
   const restIssue = rest.success ? undefined : rest.error.issues[0]!;
   const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
   if (before) fail(candidate, restIssue.path, restIssue.message);
   const fds = checkRecords(candidate, 'fds', () => (compiled.fd ??= z.compile(FdSchema)), fdAsIs, inPlace);
-  const sockets = ahead !== undefined && ahead.of === input.sockets && ahead.checked !== undefined
-    ? ahead.checked
-    : checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
+  const sockets = checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
   if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
   return { ...rest.data, fds, sockets } as Snapshot;
-}
-
-/** Socket records checked before the rest of the snapshot is ready (checkSocketsAhead). */
-export interface CheckedAhead {
-  /** The array that was checked: buildSnapshot uses the result only for this very array. */
-  of: readonly unknown[];
-  /** Their checked copies; undefined if one failed (buildSnapshot then checks them again, in its order, and says which). */
-  checked: Socket[] | undefined;
-}
-
-/**
- * Checks socket records that will not change any more, ahead of buildSnapshot, which then takes
- * the answer for the same array (`{ sockets: ahead }`) instead of checking them again. For a
- * reader that has time to spare before its other records are final: live diagnose waits for a
- * helper program's answer about its orphan fds (40-60 ms with 2,000 orphans) while the socket rows
- * are done. A failure is not thrown here: buildSnapshot checks again and throws the failure its
- * own order finds first. The caller must not change the records or the array afterwards.
- */
-export function checkSocketsAhead(sockets: readonly Socket[]): CheckedAhead {
-  try {
-    const checked = checkRecords({ sockets } as unknown as SnapshotInput, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, false);
-    return { of: sockets, checked };
-  } catch {
-    return { of: sockets, checked: undefined };
-  }
 }
 
 /**
