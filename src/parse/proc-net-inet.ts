@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { InputError } from '../errors.js';
-import type { Socket, SocketProto } from '../model/socket.js';
+import type { Endpoint, Socket, SocketProto } from '../model/socket.js';
 import { tcpStateFromCode } from '../model/tcp-state.js';
 import { formatIpv6 } from '../util/ip.js';
 import { LineSink, STRICT } from '../util/skips.js';
@@ -64,10 +64,10 @@ export function parseProcNetInet(
   sink: LineSink = STRICT(),
   keep?: KeepRow,
 ): Socket[] {
-  const proto = protoOfTable(table);
   const family = table.endsWith('6') ? 'inet6' : 'inet';
+  // hex -> text in `addresses`: a table holds few distinct addresses
+  const t: TableOf = { source, proto: protoOfTable(table), family, order, netns, addresses: new Map() };
   const sockets: Socket[] = [];
-  const addresses = new Map<string, string>(); // hex -> text: a table holds few distinct addresses
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
@@ -90,7 +90,7 @@ export function parseProcNetInet(
       const rowAt = ROW_AT[family];
       rowAt.lastIndex = start;
       const m = rowAt.exec(text);
-      const row = m === null || rowAt.lastIndex > end + 1 ? undefined : rowOf(m, source, lineNo, proto, family, order, netns, addresses);
+      const row = m === null || rowAt.lastIndex > end + 1 ? undefined : rowOf(m, t, lineNo);
       if (row !== undefined) {
         sockets.push(row);
         start = end + 1;
@@ -111,7 +111,7 @@ export function parseProcNetInet(
     if (trimmed === '') continue;
     // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
     // lines must not pay for an Error (and its stack) per line.
-    const row = parseInetRow(trimmed, source, lineNo, proto, family, order, netns, addresses);
+    const row = parseInetRow(trimmed, t, lineNo);
     if (typeof row === 'string') sink.bad(row, source, lineNo, raw);
     else sockets.push(row);
   }
@@ -133,50 +133,52 @@ const ROW = { inet: new RegExp(`^${ROW_BODY.inet}`), inet6: new RegExp(`^${ROW_B
 /** ROW_BODY at lastIndex in the whole text, after the row's leading blanks (the caller checks it ends within the row). */
 const ROW_AT = { inet: new RegExp(`[ \t]*${ROW_BODY.inet}`, 'y'), inet6: new RegExp(`[ \t]*${ROW_BODY.inet6}`, 'y') };
 
+/** What every row of one table shares: where it was read and how its text decodes. */
+interface TableOf {
+  source: string;
+  proto: SocketProto;
+  family: 'inet' | 'inet6';
+  order: ByteOrder;
+  netns: string | null;
+  /** addressOf per distinct hex text of the table. */
+  addresses: Map<string, string>;
+}
+
 /** The record of a ROW match; undefined for a TCP row whose state code names no state. */
-function rowOf(
-  m: RegExpExecArray,
-  source: string,
-  line: number,
-  proto: SocketProto,
-  family: 'inet' | 'inet6',
-  order: ByteOrder,
-  netns: string | null,
-  addresses: Map<string, string>,
-): Socket | undefined {
+function rowOf(m: RegExpExecArray, t: TableOf, line: number): Socket | undefined {
   const st = parseInt(m[5]!, 16);
-  const state = proto === 'tcp' ? (tcpStateFromCode(st) ?? null) : null;
-  if (proto === 'tcp' && state === null) return undefined;
+  const state = t.proto === 'tcp' ? (tcpStateFromCode(st) ?? null) : null;
+  if (t.proto === 'tcp' && state === null) return undefined;
+  return socketOf(t, line, state, t.proto === 'tcp' ? null : udpDetail(st),
+    { address: cachedAddress(t, m[1]!), port: parseInt(m[2]!, 16) },
+    { address: cachedAddress(t, m[3]!), port: parseInt(m[4]!, 16) },
+    parseInt(m[7]!, 16), parseInt(m[6]!, 16), Number(m[8]!), m[9]!);
+}
+
+/** A row's record, its keys in schema order (model/as-is.ts keeps such records as they are). */
+function socketOf(
+  t: TableOf, line: number, state: Socket['state'], detail: string | null,
+  local: Endpoint, remote: Endpoint, rxQueue: number, txQueue: number, uid: number, inode: string,
+): Socket {
   return {
-    proto, family, state, detail: proto === 'tcp' ? null : udpDetail(st),
-    local: { address: cachedAddress(addresses, m[1]!, family, order), port: parseInt(m[2]!, 16) },
-    remote: { address: cachedAddress(addresses, m[3]!, family, order), port: parseInt(m[4]!, 16) },
-    rxQueue: parseInt(m[7]!, 16), txQueue: parseInt(m[6]!, 16), // schema order (model/as-is.ts)
-    backlog: null, uid: Number(m[8]!), inode: m[9]!, owners: [], netns,
-    origin: { source, line },
+    proto: t.proto, family: t.family, state, detail, local, remote, rxQueue, txQueue,
+    backlog: null, uid, inode, owners: [], netns: t.netns,
+    origin: { source: t.source, line },
   };
 }
 
 /** addressOf, once per distinct hex text of a table. */
-function cachedAddress(addresses: Map<string, string>, hex: string, family: 'inet' | 'inet6', order: ByteOrder): string {
-  let address = addresses.get(hex);
-  if (address === undefined) addresses.set(hex, (address = addressOf(hex, family, order)));
+function cachedAddress(t: TableOf, hex: string): string {
+  let address = t.addresses.get(hex);
+  if (address === undefined) t.addresses.set(hex, (address = addressOf(hex, t.family, t.order)));
   return address;
 }
 
 /** One data row, or what is wrong with it. */
-function parseInetRow(
-  trimmed: string,
-  source: string,
-  line: number,
-  proto: SocketProto,
-  family: 'inet' | 'inet6',
-  order: ByteOrder,
-  netns: string | null,
-  addresses: Map<string, string>,
-): Socket | string {
+function parseInetRow(trimmed: string, t: TableOf, line: number): Socket | string {
+  const { proto, family, order } = t;
   const m = ROW[family].exec(trimmed);
-  const row = m === null ? undefined : rowOf(m, source, line, proto, family, order, netns, addresses);
+  const row = m === null ? undefined : rowOf(m, t, line);
   if (row !== undefined) return row;
   const cols = trimmed.split(/\s+/);
   if (cols.length < 10) return `expected at least 10 columns, found ${cols.length}`;
@@ -200,12 +202,7 @@ function parseInetRow(
   } else {
     detail = udpDetail(st);
   }
-  return {
-    proto, family, state, detail, local, remote,
-    rxQueue: parseInt(queues[2]!, 16), txQueue: parseInt(queues[1]!, 16),
-    backlog: null, uid, inode, owners: [], netns,
-    origin: { source, line },
-  };
+  return socketOf(t, line, state, detail, local, remote, parseInt(queues[2]!, 16), parseInt(queues[1]!, 16), uid, inode);
 }
 
 /** udp/raw reuse TCP codes: 07 (TCP_CLOSE) = unconnected, 01 = connect()ed. */
