@@ -65,16 +65,14 @@ export function peakRssRounds(commands, rounds) {
   return rss;
 }
 
-/** Python for a holder: `keep` (fds held), a loopback `listener`, and `connect()` -> (client, server). */
-export const PY_LOOPBACK_PAIRS = `keep = []
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4096)
-keep.append(listener)
-def connect():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    return client, server`;
+/**
+ * Python for a holder: `keep` (fds held), a loopback `listener`, and `connect()` -> (client, server),
+ * from the leakers' shared module (test/helpers/leakers/leaker.py `loopback`).
+ */
+export const PY_LOOPBACK_PAIRS = `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'test', 'helpers', 'leakers'))})
+from leaker import loopback
+keep = []
+listener, connect = loopback(keep)`;
 
 /**
  * `rounds` rounds of every command, the order rotated each round (no command always runs first):

@@ -15,21 +15,11 @@ import os
 import signal
 import socket
 
-from leaker import arg  # noqa: E402 (beside this file)
+from leaker import arg, loopback  # noqa: E402 (beside this file)
 
 signal.alarm(arg("lifetime", 60))
 keep = []
-listener = socket.socket()
-listener.bind(("127.0.0.1", 0))
-listener.listen(4096)
-keep.append(listener)
-
-
-def connect():
-    client = socket.create_connection(listener.getsockname())
-    server, _ = listener.accept()
-    return client, server
-
+listener, connect = loopback(keep)
 
 for _ in range(arg("pairs", 40)):            # ESTABLISHED, both ends held
     keep.extend(connect())
