@@ -53,7 +53,7 @@ export class SocketFold implements FoldedSockets {
   private lastStates: Map<string, number> | null = null;
   private readonly addresses = new Map<string, number>();
   private readonly addressList: string[] = [];
-  // Local port tally (queries.ts inferredListenPorts): rows, whether a peer repeated or is not ephemeral, first peer, peers.
+  // Local port tally (queries.ts inferredListenPort): rows, whether a peer repeated or is not ephemeral, first peer, peers.
   private readonly portRows = new Uint32Array(65536);
   private readonly portBad = new Uint8Array(65536);
   private readonly portFirst = new Float64Array(65536);
@@ -238,7 +238,7 @@ export class SocketFold implements FoldedSockets {
     return i;
   }
 
-  /** Counts a distinct row on its local port, as inferredListenPorts() does. */
+  /** Counts a distinct row on its local port, as inferredListenPort() judges them. */
   private tally(s: Socket): void {
     if (s.proto !== 'tcp' || s.state === 'LISTEN' || s.local?.port == null || s.remote?.port == null) return;
     this.tallyPort(s.local.port, s.remote.port, s.remote.address, 0, s.remote.address.length);

@@ -34,7 +34,7 @@ export interface FoldedSockets {
   /** The folded CLOSE_WAIT rows whose own (local|remote) key is one of `keys`, as records, each once. */
   closeWaitByKey(keys: ReadonlySet<string>): Socket[];
   /**
-   * Local ports that are listeners by the rows' shape (queries.ts inferredListenPorts), over every
+   * Local ports that are listeners by the rows' shape (queries.ts inferredListenPort), over every
    * row of the capture, folded or not, for the port range the capture was folded with.
    */
   inferredListenPorts(min: number, range: [number, number] | null): Set<number>;

@@ -47,18 +47,11 @@ export function isOwnerless(s: Socket): boolean {
 }
 
 /**
- * Local ports that are listeners by the rows' own shape, for data without LISTEN rows (a grep for
- * CLOSE_WAIT drops them): a local port shared by at least `min` rows whose peers are all distinct
- * and on ephemeral ports (inside `range` when known, else 1024 and up). A client's connections
- * never share a local port (connect() picks a new one each time), so they never qualify.
- */
-export function inferredListenPorts(rows: readonly Socket[], min: number, range: [number, number] | null): Set<number> {
-  const byPort = rowsByLocalPort(rows);
-  return new Set([...byPort.keys()].filter((port) => listenerShaped(byPort.get(port)!, min, range)));
-}
-
-/**
- * inferredListenPorts as a lookup that judges a port only when asked, once: the rules ask only
+ * Whether a local port is a listener's by the rows' own shape, for data without LISTEN rows (a grep
+ * for CLOSE_WAIT drops them): a local port shared by at least `min` rows whose peers are all
+ * distinct and on ephemeral ports (inside `range` when known, else 1024 and up). A client's
+ * connections never share a local port (connect() picks a new one each time), so they never
+ * qualify. A lookup that judges a port only when asked, once: the rules ask only
  * about ports that no LISTEN row explains. Measured on a diagnose of a 15,000-fd process whose
  * 11,500 connections share its listener's port: building the whole set (a peer key per row) cost
  * 15-17 ms in each of close-wait, fin-wait2 and time-wait, where none of them needed it. One lookup
