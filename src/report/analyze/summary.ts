@@ -1,10 +1,9 @@
 /**
  * The facts analyze shows per process (report/diagnose/json.ts summarize), over the rows a large
- * capture folded too (model/folded.ts): their states and the orphan fds kept without a record.
+ * capture folded too (model/folded.ts): their states (summarize already counts the folded orphans).
  */
 import { foldOf } from '../../model/folded.js';
 import type { Process } from '../../model/process.js';
-import { orphanSocketFds } from '../../model/queries.js';
 import type { Snapshot } from '../../model/snapshot.js';
 import { compareText } from '../../util/group-by.js';
 import type { ProcessSummary } from '../diagnose/json.js';
@@ -24,5 +23,5 @@ export function analyzeSummary(snapshot: Snapshot, process: Process): ProcessSum
   for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) byState[state] = n;
   // a process whose fd table lists no socket fd counts the rows it owns (summarize)
   const total = s.fds.byKind.socket > 0 ? s.sockets.total : s.sockets.total + owned;
-  return { ...s, sockets: { total, orphans: orphanSocketFds(snapshot).get(process.pid)?.withInode ?? 0, byState } };
+  return { ...s, sockets: { total, orphans: s.sockets.orphans, byState } };
 }

@@ -3,8 +3,7 @@ import { countKinds } from '../../model/fd.js';
 import type { Finding } from '../../model/finding.js';
 import type { Process } from '../../model/process.js';
 import type { Snapshot } from '../../model/snapshot.js';
-import { foldOf } from '../../model/folded.js';
-import { isOrphanSocket, judgedNetns, orphanSocketFds, socketsByOwner, tableInodes } from '../../model/queries.js';
+import { orphanSocketFds, socketsByOwner } from '../../model/queries.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
 import { safeJson } from '../../util/safe-text.js';
@@ -29,27 +28,15 @@ export function summarize(snapshot: Snapshot, process: Process): ProcessSummary 
   // Sockets by owning pid, each socket once per pid however many of its fds it holds: the rules'
   // index of the same snapshot (built once; 5-8 ms over a 15,000-fd process's rows).
   const owned = socketsByOwner(snapshot).get(process.pid) ?? [];
-  const orphans = orphanCount(snapshot, process, fds);
+  // Socket fds in no table of its namespace, with an inode: the orphan-sockets rule's index of the
+  // same snapshot (built once; asking every fd again cost 8-10 ms on a 15,000-fd diagnose), which
+  // also counts the fds a large capture folded.
+  const orphans = orphanSocketFds(snapshot).get(process.pid)?.withInode ?? 0;
   const byState: Record<string, number> = {};
   const states = countBy(owned, (s) => s.state ?? (s.proto === 'tcp' ? 'UNKNOWN' : `${s.proto.toUpperCase()}`));
   for (const [state, n] of [...states].sort((a, b) => b[1] - a[1] || compareText(a[0], b[0]))) byState[state] = n;
   const socketFds = byKind.socket > 0 || fds.length > 0 ? byKind.socket : owned.length;
   return { process, fds: { total: process.fdCount, byKind }, sockets: { total: socketFds, orphans, byState } };
-}
-
-/**
- * Socket fds of `process` in no table of its namespace (isOrphanSocket), with an inode. A snapshot
- * of one process and no folded rows (a live diagnose): the orphan-sockets rule's count of the same
- * test (orphanSocketFds, built once per snapshot), rather than the test asked again of every fd:
- * a 15,000-fd diagnose under --cpu-prof (3 runs): 1 ms instead of 8-10 (lookups per socket fd).
- */
-function orphanCount(snapshot: Snapshot, process: Process, fds: readonly Fd[]): number {
-  if (snapshot.processes.length === 1 && snapshot.processes[0] === process && foldOf(snapshot) === undefined) {
-    return orphanSocketFds(snapshot).get(process.pid)?.withInode ?? 0;
-  }
-  const tables = tableInodes(snapshot);
-  const netns = judgedNetns(snapshot, process);
-  return fds.filter((f) => f.kind === 'socket' && f.inode !== null && isOrphanSocket(tables, netns, f.inode)).length;
 }
 
 interface SummaryIndex {
