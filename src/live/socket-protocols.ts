@@ -93,36 +93,27 @@ export async function startSocketProtocols(
     helper?.close();
     return { result: Promise.resolve(new Map()) };
   }
-  if (helper !== undefined) return { result: helper.ask(fds) };
-  const python = PYTHON_PATHS.find((p) => existsSync(p));
-  const lsof = python === undefined && fdCount <= LSOF_MAX_FDS ? LSOF_PATHS.find((p) => existsSync(p)) : undefined;
-  if (python === undefined && lsof === undefined) {
+  const started = helper ?? await startProtocolHelper(pid, timeoutMs);
+  if (started !== undefined) return { result: started.ask(fds) };
+  // No python3: lsof, where the process is small enough (see LSOF_MAX_FDS).
+  const lsof = fdCount <= LSOF_MAX_FDS ? LSOF_PATHS.find((p) => existsSync(p)) : undefined;
+  if (lsof === undefined) {
     warnings.push(`protocol of the sockets in no table unknown: Node cannot read their system.sockprotoname xattr, python3 is not installed${fdCount > LSOF_MAX_FDS ? ` and lsof would read all ${fdCount} fds` : ' nor lsof'}`);
     return { result: Promise.resolve(new Map()) };
   }
   // node:child_process, not execa: execa's modules cost 40-60 ms of CPU to load (measured in a
   // --cpu-prof of a 15,000-fd diagnose), more than the lookup itself.
   const { execFile } = await import('node:child_process');
-  const [file, args] = python !== undefined
-    ? [python, ['-I', '-S', '-c', GETXATTR, String(pid)]]
-    : [lsof!, ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', numberRuns(fds).join(','), '-F', 'fn']];
+  const args = ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', numberRuns(fds).join(','), '-F', 'fn'];
   // Spawned before this returns: an async function runs synchronously up to its first await.
-  const result = (async (): Promise<Map<number, string>> => {
-    try {
-      const stdout = await new Promise<string>((resolve, reject) => {
-        const child = execFile(file, args, { timeout: timeoutMs, env: { LC_ALL: 'C' }, maxBuffer: 16 << 20, encoding: 'latin1' }, (error, out) => {
-          // A timeout or a non-zero exit still gives what was printed (python stops at no fd).
-          if (error !== null && typeof out !== 'string') reject(error);
-          else resolve(out);
-        });
-        child.stdin?.on('error', () => {}); // it died first: its answer says so
-        child.stdin?.end(python !== undefined ? fds.join(' ') : undefined);
-      });
-      return python !== undefined ? parseXattrLines(stdout) : parseLsofProtocols(stdout);
-    } catch {
-      return new Map();
-    }
-  })();
+  const result = new Promise<Map<number, string>>((resolve) => {
+    const child = execFile(lsof, args, { timeout: timeoutMs, env: { LC_ALL: 'C' }, maxBuffer: 16 << 20, encoding: 'latin1' }, (error, out) => {
+      // A timeout or a non-zero exit still gives what was printed.
+      resolve(error !== null && typeof out !== 'string' ? new Map() : parseLsofProtocols(out));
+    });
+    child.stdin?.on('error', () => {}); // it died first: its answer says so
+    child.stdin?.end();
+  });
   return { result };
 }
 
