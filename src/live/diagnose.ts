@@ -20,6 +20,7 @@ import {
 import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
+import { NO_ROWS, readTcpTablesWithoutRows } from './sockstat.js';
 import { runSsListenBacklogs } from './ss-backlog.js';
 import { HALF_CLOSED_CODES, readOtherHalves } from './other-halves.js';
 import type { ProtocolHelper } from './socket-protocols.js';
@@ -70,6 +71,7 @@ export function readNetTables(
     const text = texts?.has(name) === true ? texts.get(name)! : readProcNetText(path);
     if (text === null) return;
     tables.push(name);
+    if (text === NO_ROWS) return; // read as empty from its counters (sockstat.ts)
     for (const row of parse(text, path)) sockets.push(row);
   };
   for (const table of INET_TABLES) add(table, (text, path) => parseProcNetInet(text, path, table, netns, undefined, undefined, keep?.inet));
@@ -82,13 +84,17 @@ export function readNetTables(
 /**
  * The texts of the socket tables (NET_TABLE_FILES) under `netDir`: all of them, or with a worker
  * (proc-pid-worker.ts) those it has not claimed yet, claimed here one by one; it reads the others.
+ * A TCP table the namespace's counters say is empty is not read: NO_ROWS (sockstat.ts).
  */
 function readNetTexts(netDir: string, prefetch?: ProcPidPrefetch): NetTexts {
   const texts: NetTexts = new Map();
   let next = 0;
   const claim = (): number => (prefetch === undefined ? next++ : Atomics.add(prefetch.claims, 1, 1));
+  let empty: Set<string> | undefined; // read once, on the first claim
   for (let t = claim(); t < NET_TABLE_FILES.length; t = claim()) {
-    texts.set(NET_TABLE_FILES[t]!, readProcNetText(`${netDir}/${NET_TABLE_FILES[t]}`));
+    const name = NET_TABLE_FILES[t]!;
+    empty ??= readTcpTablesWithoutRows(netDir);
+    texts.set(name, empty.has(name) ? NO_ROWS : readProcNetText(`${netDir}/${name}`));
   }
   return texts;
 }
@@ -256,7 +262,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,
       },
       warnings,
-    });
+    }, { typed: true }); // records of the readers above: see buildSnapshot
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {
