@@ -23,12 +23,20 @@ export const LSOF_MAX_FDS = 2000;
 /**
  * Prints "<fd> <protocol>" for each fd of /proc/<argv[1]>/fd that has the xattr, of the fds named on
  * stdin (read to its end: python3 is started before the orphans are known, see startProtocolHelper).
+ * From inside fd/ where it can (each lookup then walks one path component, not four, as
+ * proc-pid.ts's readlinks), printed in one write, and gone without the interpreter's clean-up
+ * (os._exit after the flush): the answer is waited for, and for 2,000 orphans these took its
+ * time from being asked to its exit from 19-53 ms to 15-38 ms (6 runs each, load 2.6).
  */
 const GETXATTR = `import os,sys
-d='/proc/%s/fd/'%sys.argv[1]
+d='/proc/%s/fd'%sys.argv[1]
+try: os.chdir(d); d=''
+except OSError: d+='/'
+out=[]
 for n in sys.stdin.read().split():
-  try: print(n,os.getxattr(d+n,'system.sockprotoname').rstrip(b'\\0').decode('ascii','replace'))
-  except OSError: pass`;
+  try: out.append('%s %s\\n'%(n,os.getxattr(d+n,'system.sockprotoname').rstrip(b'\\0').decode('ascii','replace')))
+  except OSError: pass
+sys.stdout.write(''.join(out)); sys.stdout.flush(); os._exit(0)`;
 
 /** python3 started for one process, waiting on stdin for the fds to look at. */
 export interface ProtocolHelper {
