@@ -8,10 +8,11 @@ import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
+import type { Fd } from '../model/fd.js';
 import { countKinds } from '../model/fd.js';
 import type { Socket } from '../model/socket.js';
 import type { KeepRow } from '../parse/proc-net-inet.js';
-import { INET_TABLES, parseProcNetInet, readProcNetText } from '../parse/proc-net-inet.js';
+import { INET_TABLES, parseProcNetInet, parseSelectedRows, readProcNetText, selectInetRows } from '../parse/proc-net-inet.js';
 import { parseProcNetOther } from '../parse/proc-net-other.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
 import {
@@ -20,6 +21,7 @@ import {
 import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
+import { NO_ROWS, readTcpTablesWithoutRows } from './sockstat.js';
 import { runSsListenBacklogs } from './ss-backlog.js';
 import { HALF_CLOSED_CODES, readOtherHalves } from './other-halves.js';
 import type { ProtocolHelper } from './socket-protocols.js';
@@ -56,39 +58,73 @@ export interface KeepRows {
  * Reads the socket tables of the namespace seen through `netDir` (/proc/<pid>/net). `keep`: only
  * rows it accepts (the others are not parsed, see parseProcNetInet). `texts`: tables already read
  * (proc-pid-worker.ts), by file name; the others are read here.
+ *
+ * `judged` (with `keep`): called once with the inode of every row kept, as soon as they are known:
+ * after each row's columns were judged and the small tables (unix, netlink, packet) parsed, before
+ * the kept rows of the inet tables are parsed (parseProcNetInet in its two steps, selectInetRows
+ * and parseSelectedRows), or after, where some inet row could only be judged by parsing it. Live
+ * diagnose asks its helper program about the fds in no table then, so that it works while the rows
+ * are parsed: measured on a 15,000-fd process with 2,000 orphans in a 25,000-row namespace, asked
+ * after the parse, its answer was waited for 19-47 ms (load 2.6-3).
  */
 export function readNetTables(
   netDir: string,
   netns: string | null,
   keep?: KeepRows,
   texts?: NetTexts,
+  judged?: (kept: string[]) => void,
 ): { sockets: Socket[]; tables: string[] } {
   const sockets: Socket[] = [];
   const tables: string[] = [];
-  const add = (name: string, parse: (text: string, path: string) => Socket[]): void => {
-    const path = `${netDir}/${name}`;
-    const text = texts?.has(name) === true ? texts.get(name)! : readProcNetText(path);
-    if (text === null) return;
+  /** The table's text, if it has rows (null: no such table, or none: sockstat.ts). */
+  const textOf = (name: string): string | null => {
+    const text = texts?.has(name) === true ? texts.get(name)! : readProcNetText(`${netDir}/${name}`);
+    if (text === null) return null;
     tables.push(name);
-    for (const row of parse(text, path)) sockets.push(row);
+    return text === NO_ROWS ? null : text;
   };
-  for (const table of INET_TABLES) add(table, (text, path) => parseProcNetInet(text, path, table, netns, undefined, undefined, keep?.inet));
-  add('unix', (text, path) => parseProcNetUnix(text, path, netns, undefined, keep?.other));
-  add('netlink', (text, path) => parseProcNetOther(text, path, 'netlink', netns, undefined, keep?.other));
-  add('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep?.other));
+  const inet = INET_TABLES.map((table) => ({ table, text: textOf(table) }));
+  const selections = judged === undefined || keep === undefined ? undefined
+    : inet.map(({ text }) => (text === null ? undefined : selectInetRows(text, keep.inet)));
+  const others: Socket[] = [];
+  const other = (name: string, parse: (text: string, path: string) => Socket[]): void => {
+    const text = textOf(name);
+    if (text !== null) for (const row of parse(text, `${netDir}/${name}`)) others.push(row);
+  };
+  other('unix', (text, path) => parseProcNetUnix(text, path, netns, undefined, keep?.other));
+  other('netlink', (text, path) => parseProcNetOther(text, path, 'netlink', netns, undefined, keep?.other));
+  other('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep?.other));
+  const inodes = (rows: readonly Socket[]): string[] => rows.flatMap((r) => (r.inode === null ? [] : [r.inode]));
+  const early = selections !== undefined && selections.every((s) => s === undefined || s.unjudged === 0);
+  if (early) judged!([...selections.flatMap((s) => s?.kept ?? []), ...inodes(others)]);
+  inet.forEach(({ table, text }, i) => {
+    if (text === null) return;
+    const path = `${netDir}/${table}`;
+    const selection = selections?.[i];
+    const rows = selection === undefined
+      ? parseProcNetInet(text, path, table, netns, undefined, undefined, keep?.inet)
+      : parseSelectedRows(text, selection, path, table, netns);
+    for (const row of rows) sockets.push(row);
+  });
+  for (const row of others) sockets.push(row);
+  if (judged !== undefined && !early) judged(inodes(sockets));
   return { sockets, tables };
 }
 
 /**
  * The texts of the socket tables (NET_TABLE_FILES) under `netDir`: all of them, or with a worker
  * (proc-pid-worker.ts) those it has not claimed yet, claimed here one by one; it reads the others.
+ * A TCP table the namespace's counters say is empty is not read: NO_ROWS (sockstat.ts).
  */
 function readNetTexts(netDir: string, prefetch?: ProcPidPrefetch): NetTexts {
   const texts: NetTexts = new Map();
   let next = 0;
   const claim = (): number => (prefetch === undefined ? next++ : Atomics.add(prefetch.claims, 1, 1));
+  let empty: Set<string> | undefined; // read once, on the first claim
   for (let t = claim(); t < NET_TABLE_FILES.length; t = claim()) {
-    texts.set(NET_TABLE_FILES[t]!, readProcNetText(`${netDir}/${NET_TABLE_FILES[t]}`));
+    const name = NET_TABLE_FILES[t]!;
+    empty ??= readTcpTablesWithoutRows(netDir);
+    texts.set(name, empty.has(name) ? NO_ROWS : readProcNetText(`${netDir}/${name}`));
   }
   return texts;
 }
@@ -161,32 +197,30 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       inet: (inode, st) => inode === '0' || fdByInode.has(inode) || HALF_CLOSED_CODES.has(st),
       other: (inode) => inode === '0' || fdByInode.has(inode),
     };
-    const { sockets: rows, tables } = readNetTables(`${source}/net`, netns, keep, texts);
+    // Socket fds in no table (orphans): their protocol, which only the socket's xattr knows, is
+    // asked of the helper program as soon as every row was judged (readNetTables's `judged`), and
+    // it answers while the rows are parsed and the rest is read (the other halves, sysctls, fd
+    // details); it is waited for before the last look at stat.
+    let orphans: Fd[] = [];
+    let protocols: Promise<{ result: Promise<Map<number, string>> }> | undefined;
+    const { sockets: rows, tables } = readNetTables(`${source}/net`, netns, keep, texts, (kept) => {
+      const inTables = new Set(kept);
+      orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode)) : [];
+      protocols = startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
+    });
     const sockets: Socket[] = [];
     const halfClosedOfOthers: Socket[] = [];
-    // Socket fds in no table (orphans): those whose inode no row claimed. The claimed inodes are
-    // gathered, rather than every socket inode copied and each claimed one deleted: on a 15,000-fd
-    // process (12,500 rows its own), --cpu-prof put 3-5 ms on the copy and the deletes.
-    const claimed = new Set<string>();
     for (const row of rows) {
       const fd = row.inode === null ? undefined : fdByInode.get(row.inode);
       if (fd !== undefined) {
         row.owners.push({ pid, fd, command: stat.command });
         sockets.push(row);
-        claimed.add(row.inode!);
       } else if (row.inode === '0') {
         sockets.push(row);
       } else if (row.state === 'FIN_WAIT2' || row.state === 'CLOSE_WAIT') {
         halfClosedOfOthers.push(row);
       }
     }
-
-    // Socket fds in no table (orphans): their protocol, which only the socket's xattr knows. The
-    // helper program runs while the rest is read (the other halves, sysctls, fd details) and is
-    // waited for before the last look at stat; measured with 2,000 orphans at a load average of
-    // 6-10 on 2 cores: 60-200 ms of wall time, no longer on the critical path.
-    const orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !claimed.has(f.inode)) : [];
-    const protocols = await startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
     // The other end of its half-closed connections, when another process of the namespace holds it.
     for (const row of readOtherHalves(procRoot, pid, netns, sockets, halfClosedOfOthers)) sockets.push(row);
     options.timings?.set('tables', performance.now());
@@ -216,7 +250,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
     const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
     const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
-    const names = await protocols.result;
+    const names = await (await protocols!).result;
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a
@@ -256,7 +290,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,
       },
       warnings,
-    });
+    }, { typed: true }); // records of the readers above: see buildSnapshot
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {

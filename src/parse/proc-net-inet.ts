@@ -64,59 +64,136 @@ export function parseProcNetInet(
   sink: LineSink = STRICT(),
   keep?: KeepRow,
 ): Socket[] {
-  const family = table.endsWith('6') ? 'inet6' : 'inet';
-  // hex -> text in `addresses`: a table holds few distinct addresses
-  const t: TableOf = { source, proto: protoOfTable(table), family, order, netns, addresses: new Map() };
-  const sockets: Socket[] = [];
+  const parse = lineParser(text, source, table, netns, order, sink);
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
     lineNo++;
-    if (keep !== undefined && lineNo > 1) { // line 1 must be the header, whatever keep says
-      KEEP_COLUMNS.lastIndex = start;
-      const cols = KEEP_COLUMNS.exec(text);
-      if (cols !== null && KEEP_COLUMNS.lastIndex <= end && !keep(cols[2]!.replace(/\r$/, ''), cols[1]!)) {
-        start = end + 1;
-        continue;
-      }
-    }
-    // A well-formed data row, matched where it lies in the text: no slice, trim nor header test of
-    // its own, and each distinct address decoded once. Measured on the 12,500 rows a 15,000-fd
-    // process keeps of a 25,000-row table, 12 cold parses each, alternating: 49 ms instead of 56
-    // (median wall; CPU 67 instead of 76 ms). Anything else takes the checks below.
-    if (lineNo > 1 && end - start <= MAX_LINE) {
-      const rowAt = ROW_AT[family];
-      rowAt.lastIndex = start;
-      const m = rowAt.exec(text);
-      const row = m === null || rowAt.lastIndex > end + 1 ? undefined : rowOf(m, t, lineNo);
-      if (row !== undefined) {
-        sockets.push(row);
-        start = end + 1;
-        continue;
-      }
-    }
-    const raw = stripCr(text.slice(start, end));
+    if (keep === undefined || lineNo === 1 || keepColumns(text, start, end, keep) !== false) parse.line(start, end, lineNo);
     start = end + 1;
-    if (raw.length > MAX_LINE) {
-      sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, raw.slice(0, 200));
-      continue;
-    }
-    if (/^\s*sl\s+local_address/.test(raw)) continue;
-    if (lineNo === 1 && sink.strict) {
-      throw new InputError('expected the /proc/net header "sl local_address rem_address st ..."', { source, line: 1, text: raw });
-    }
-    const trimmed = raw.trim();
-    if (trimmed === '') continue;
-    // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
-    // lines must not pay for an Error (and its stack) per line.
-    const row = parseInetRow(trimmed, t, lineNo);
-    if (typeof row === 'string') sink.bad(row, source, lineNo, raw);
-    else sockets.push(row);
   }
-  if (lineNo === 0 && sink.strict) throw new InputError('empty input: expected the /proc/net header line', { source });
-  return sockets;
+  return parse.done(lineNo);
+}
+
+/**
+ * parseProcNetInet in two steps, for a caller with something to start between them: selectInetRows
+ * judges each row with `keep` on its columns (the first look parseProcNetInet takes), and
+ * parseSelectedRows parses the rows it kept, with the records and errors parseProcNetInet gives.
+ * Live diagnose asks its helper program about the sockets in no table between the two (their
+ * inodes are known from the first step), so that the helper works while the rows are parsed.
+ */
+export interface RowSelection {
+  /** Start offset and line number of each line to parse: line 1, the rows keep accepted, and those whose columns it could not judge. */
+  starts: number[];
+  lines: number[];
+  /** The inode column of each row keep accepted. */
+  kept: string[];
+  /** Rows (after line 1) whose columns keep could not judge: their inode is known only once parsed. */
+  unjudged: number;
+  /** Lines in the text. */
+  total: number;
+}
+
+/** Step 1 of parseProcNetInet with `keep`: which rows to parse (see RowSelection). */
+export function selectInetRows(text: string, keep: KeepRow): RowSelection {
+  const selection: RowSelection = { starts: [], lines: [], kept: [], unjudged: 0, total: 0 };
+  let start = 0;
+  let lineNo = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    lineNo++;
+    const verdict = lineNo === 1 ? undefined : keepColumns(text, start, end, keep);
+    if (verdict !== false) {
+      selection.starts.push(start);
+      selection.lines.push(lineNo);
+      if (typeof verdict === 'string') selection.kept.push(verdict);
+      else if (lineNo > 1) selection.unjudged++;
+    }
+    start = end + 1;
+  }
+  selection.total = lineNo;
+  return selection;
+}
+
+/** Step 2: the rows of `selection` (selectInetRows of the same text), parsed as parseProcNetInet parses them. */
+export function parseSelectedRows(
+  text: string,
+  selection: RowSelection,
+  source: string,
+  table: InetTable = tableOfSource(source),
+  netns: string | null = null,
+  order: ByteOrder = endianness(),
+  sink: LineSink = STRICT(),
+): Socket[] {
+  const parse = lineParser(text, source, table, netns, order, sink);
+  for (let i = 0; i < selection.starts.length; i++) {
+    const start = selection.starts[i]!;
+    const end = text.indexOf('\n', start);
+    parse.line(start, end < 0 ? text.length : end, selection.lines[i]!);
+  }
+  return parse.done(selection.total);
+}
+
+/**
+ * keep's verdict on the row from `start` to `end`, on its st and inode columns as they lie in the
+ * text: false (pass it over), the inode (kept), or undefined where the columns are not found within
+ * the row (it is parsed, and checked, whatever keep would say).
+ */
+function keepColumns(text: string, start: number, end: number, keep: KeepRow): string | false | undefined {
+  KEEP_COLUMNS.lastIndex = start;
+  const cols = KEEP_COLUMNS.exec(text);
+  if (cols === null || KEEP_COLUMNS.lastIndex > end) return undefined;
+  const inode = cols[2]!.replace(/\r$/, '');
+  return keep(inode, cols[1]!) ? inode : false;
+}
+
+/** Parses lines of one table's text one at a time (line 1 is the header), then says whether it was empty. */
+function lineParser(text: string, source: string, table: InetTable, netns: string | null, order: ByteOrder, sink: LineSink) {
+  const family = table.endsWith('6') ? 'inet6' : 'inet';
+  // hex -> text in `addresses`: a table holds few distinct addresses
+  const t: TableOf = { source, proto: protoOfTable(table), family, order, netns, addresses: new Map() };
+  const sockets: Socket[] = [];
+  const rowAt = ROW_AT[family];
+  return {
+    line(start: number, end: number, lineNo: number): void {
+      // A well-formed data row, matched where it lies in the text: no slice, trim nor header test of
+      // its own, and each distinct address decoded once. Measured on the 12,500 rows a 15,000-fd
+      // process keeps of a 25,000-row table, 12 cold parses each, alternating: 49 ms instead of 56
+      // (median wall; CPU 67 instead of 76 ms). Anything else takes the checks below.
+      if (lineNo > 1 && end - start <= MAX_LINE) {
+        rowAt.lastIndex = start;
+        const m = rowAt.exec(text);
+        const row = m === null || rowAt.lastIndex > end + 1 ? undefined : rowOf(m, t, lineNo);
+        if (row !== undefined) {
+          sockets.push(row);
+          return;
+        }
+      }
+      const raw = stripCr(text.slice(start, end));
+      if (raw.length > MAX_LINE) {
+        sink.bad(`line longer than ${MAX_LINE} characters`, source, lineNo, raw.slice(0, 200));
+        return;
+      }
+      if (/^\s*sl\s+local_address/.test(raw)) return;
+      if (lineNo === 1 && sink.strict) {
+        throw new InputError('expected the /proc/net header "sl local_address rem_address st ..."', { source, line: 1, text: raw });
+      }
+      const trimmed = raw.trim();
+      if (trimmed === '') return;
+      // Bad rows come back as a reason, not an exception: a lenient pass over millions of bad
+      // lines must not pay for an Error (and its stack) per line.
+      const row = parseInetRow(trimmed, t, lineNo);
+      if (typeof row === 'string') sink.bad(row, source, lineNo, raw);
+      else sockets.push(row);
+    },
+    done(lines: number): Socket[] {
+      if (lines === 0 && sink.strict) throw new InputError('empty input: expected the /proc/net header line', { source });
+      return sockets;
+    },
+  };
 }
 
 /**

@@ -8,6 +8,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess, readNetTables } from '../../src/live/diagnose.js';
+import type { NetTexts } from '../../src/live/threads/proc-pid-worker.js';
+import { NET_TABLE_FILES } from '../../src/live/threads/proc-pid-worker.js';
 import { HALF_CLOSED_CODES, readOtherHalves } from '../../src/live/other-halves.js';
 import type { Socket } from '../../src/model/socket.js';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
@@ -88,5 +90,54 @@ describe('diagnose fast path = plain path, on a live process', () => {
     const hints = Object.fromEntries(orphans.map((f) => [f.fd, f.hint]));
     const counted = Object.values(hints).reduce<Record<string, number>>((n, h) => ({ ...n, [String(h)]: (n[String(h)] ?? 0) + 1 }), {});
     expect(counted).toEqual({ TCP: 5, UDP: 3, TCPv6: 2 });
+  });
+});
+
+describe('readNetTables tells the kept inodes before the inet rows are parsed (judged)', () => {
+  const fixtureText = (name: string): string => readFileSync(new URL(`../../fixtures/proc-net/${name}`, import.meta.url), 'latin1');
+  /** Tables as the worker hands them over: every name present (null: no such table). */
+  const textsOf = (tcp: string): NetTexts => new Map<string, string | null>([
+    ...NET_TABLE_FILES.map((name): [string, string | null] => [name, null]),
+    ['tcp', tcp], ['tcp6', fixtureText('tcp6.txt')], ['udp', fixtureText('udp.txt')], ['unix', fixtureText('unix.txt')],
+  ]);
+  const full = readNetTables('/nonexistent', null, undefined, textsOf(fixtureText('tcp.txt')));
+  const wanted = new Set(full.sockets.filter((_, i) => i % 3 === 0).map((s) => s.inode!));
+  const keep = { inet: (inode: string) => wanted.has(inode), other: (inode: string) => wanted.has(inode) };
+
+  it('once, with the inodes of the rows kept; the same rows and tables as without it', () => {
+    const calls: string[][] = [];
+    const texts = textsOf(fixtureText('tcp.txt'));
+    const two = readNetTables('/nonexistent', null, keep, texts, (kept) => calls.push(kept));
+    expect(two).toEqual(readNetTables('/nonexistent', null, keep, texts));
+    expect(two.sockets.length).toBeGreaterThan(5);
+    expect(two.sockets.length).toBeLessThan(full.sockets.length);
+    expect(calls).toHaveLength(1);
+    expect(new Set(calls[0])).toEqual(new Set(two.sockets.map((s) => s.inode)));
+  });
+
+  it('before the inet rows are parsed: a damaged kept row throws after it was called', () => {
+    // Row 10 of tcp.txt (inode 635119) kept, its state damaged: the parse of the kept rows throws.
+    const lines = fixtureText('tcp.txt').split('\n');
+    lines[9] = lines[9]!.replace(' 0A ', ' ZZ ');
+    const calls: string[][] = [];
+    const damagedKeep = { ...keep, inet: (inode: string) => inode === '635119' || wanted.has(inode) };
+    expect(() => readNetTables('/nonexistent', null, damagedKeep, textsOf(lines.join('\n')), (kept) => calls.push(kept))).toThrow('expected state as 2 hex digits');
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).toContain('635119');
+  });
+
+  it('after the parse where a row could not be judged on its columns (a blank line)', () => {
+    const lines = fixtureText('tcp.txt').split('\n');
+    lines.splice(5, 0, '');
+    const calls: string[][] = [];
+    const texts = textsOf(lines.join('\n'));
+    const two = readNetTables('/nonexistent', null, keep, texts, (kept) => calls.push(kept));
+    expect(two).toEqual(readNetTables('/nonexistent', null, keep, texts));
+    expect(calls).toEqual([two.sockets.map((s) => s.inode)]);
+    // Damaged as above: the parse throws before the inodes are known, so it is never called.
+    const damaged = lines.map((line) => (line.includes(' 635119 ') ? line.replace(' 0A ', ' ZZ ') : line));
+    const late: string[][] = [];
+    expect(() => readNetTables('/nonexistent', null, { ...keep, inet: () => true }, textsOf(damaged.join('\n')), (kept) => late.push(kept))).toThrow('expected state');
+    expect(late).toEqual([]);
   });
 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { readColumns } from './lsof/read.js';
 import { parseNetstat } from '../../src/parse/netstat.js';
-import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
+import { parseProcNetInet, parseSelectedRows, selectInetRows } from '../../src/parse/proc-net-inet.js';
 import type { InetTable } from '../../src/parse/proc-net-inet.js';
 import { parseProcNetOther } from '../../src/parse/proc-net-other.js';
 import { parseProcNetUnix } from '../../src/parse/proc-net-unix.js';
@@ -203,5 +203,29 @@ describe('keep(inode): only the rows a live diagnosis can use (its own, and inod
     expect(parseProcNetInet(text, 'proc-net/tcp.txt', 'tcp', null, 'LE', undefined, (inode) => inode !== '635119')).toHaveLength(inet('tcp').length - 1);
     // A row too short to have an inode column cannot be passed over: it is an error, kept or not.
     expect(() => parseProcNetInet(fixture('proc-net/bad-truncated-tcp.txt'), 'x', 'tcp', null, 'LE', undefined, () => false)).toThrow('expected at least 10 columns, found 5');
+  });
+
+  it('in two steps (selectInetRows, then parseSelectedRows) gives what one pass gives, and the kept inodes first', () => {
+    for (const [name, table] of [['tcp.txt', 'tcp'], ['tcp6.txt', 'tcp6'], ['udp.txt', 'udp'], ['header-only-tcp.txt', 'tcp']] as const) {
+      const text = fixture(`proc-net/${name}`);
+      const all = parseProcNetInet(text, name, table, null, 'LE');
+      const wanted = every(3)(all);
+      const keep = (inode: string): boolean => wanted.has(inode);
+      const selection = selectInetRows(text, keep);
+      const rows = parseSelectedRows(text, selection, name, table, null, 'LE');
+      expect(rows, name).toEqual(parseProcNetInet(text, name, table, null, 'LE', undefined, keep));
+      expect(selection.kept, name).toEqual(rows.map((r) => r.inode));
+      expect(selection.unjudged, name).toBe(0);
+    }
+    // Damaged rows: the same errors, at the same lines; a row too short to be judged is counted as such.
+    const lines = fixture('proc-net/tcp.txt').split('\n');
+    lines[9] = lines[9]!.replace(' 0A ', ' ZZ ');
+    const damaged = lines.join('\n');
+    expect(() => parseSelectedRows(damaged, selectInetRows(damaged, (inode) => inode === '635119'), 'proc-net/tcp.txt', 'tcp', null, 'LE'))
+      .toThrow('proc-net/tcp.txt:10: expected state as 2 hex digits, found "ZZ"');
+    const truncated = fixture('proc-net/bad-truncated-tcp.txt');
+    expect(selectInetRows(truncated, () => false).unjudged).toBe(1);
+    expect(() => parseSelectedRows(truncated, selectInetRows(truncated, () => false), 'x', 'tcp', null, 'LE')).toThrow('expected at least 10 columns, found 5');
+    expect(() => parseSelectedRows('', selectInetRows('', () => true), 'x', 'tcp')).toThrow('empty input');
   });
 });

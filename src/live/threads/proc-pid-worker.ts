@@ -32,7 +32,8 @@ export const FD_CHUNK = 64;
 /**
  * The socket tables live-process.ts reads from /proc/<pid>/net (INET_TABLES, unix, netlink, packet),
  * the costly ones first (tcp and tcp6: the kernel walks its whole TCP hash for each). A table
- * missing here is simply read by the main thread.
+ * missing here is simply read by the main thread. A TCP table the namespace's counters say holds no
+ * row is not read, by either thread (live/sockstat.ts: the empty tcp6 of an IPv4-only namespace).
  */
 export const NET_TABLE_FILES = [
   'tcp', 'tcp6', 'unix', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'netlink', 'packet',
