@@ -140,8 +140,9 @@ export interface WalkHelper {
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): SharedWalk | undefined;
   /**
    * Offers the socket tables of these namespaces, each read through the first of its members still
-   * alive under the absolute `procRoot` (live/net-tables.ts readNamespace), once the walk is over;
-   * undefined if the helper is gone. Claimed from one counter, like the walk.
+   * alive under the absolute `procRoot` (live/net-tables.ts readNamespace), after share() and
+   * while the walk may still go on: the helper takes them up between two units. Undefined if the
+   * helper is gone. Claimed from one counter, like the walk.
    */
   shareTables?(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
 }
@@ -156,6 +157,8 @@ export interface TablesRead {
 export interface SharedTables {
   /** The next job index to read; past the last when none is left. */
   claim(): number;
+  /** Whether either thread has claimed a job (so a read may have begun). */
+  started(): boolean;
   /** What the helper read for a job it claimed; undefined if it could not (the main thread then reads it). */
   take(index: number): TablesRead | undefined;
   /** Jobs the helper thread claimed. */
@@ -178,6 +181,8 @@ export interface WalkOutcome {
   inodes: number[];
   fdNames: number[];
   links: number;
+  /** Walked after the helper claimed a namespace's tables (Walk.late). */
+  late: boolean;
 }
 
 
@@ -190,6 +195,12 @@ export interface Walk {
   links: number;
   /** Walked by the helper thread. */
   helped?: boolean;
+  /**
+   * Walked to its end after a table read may have begun (the helper's, which overlaps the walk):
+   * a socket it holds may be newer than that read, so its orphan candidates are judged against a
+   * read after the walk (live/scan.ts).
+   */
+  late?: boolean;
   /**
    * Set by the caller to have the walk count fds by kind and note when it read them (`scan
    * --sample`, which never hands walks to the helper); left undefined, the walk does neither.
@@ -217,6 +228,8 @@ export function linkReader(fs: ScanFs, procRoot: string): LinkReader {
 /** The fd walk as handed out to a helper thread: the pids in the order of the units. */
 export interface Offer {
   pids: number[];
+  /** Their fd counts (st_size), in the same order. */
+  counts: number[];
   shared: SharedWalk;
 }
 
@@ -237,15 +250,16 @@ export function offerWalks(fs: ScanFs, root: string, pids: readonly number[], he
   });
   units.sort((a, b) => b.count - a.count || a.pid - b.pid);
   const shared = helper.share(root, units);
-  return shared === undefined ? undefined : { pids: units.map((u) => u.pid), shared };
+  return shared === undefined ? undefined : { pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
 }
 
 /**
  * The main thread's side of a shared walk: it walks every unit it claims (skipping processes whose
  * facts showed them gone), then takes the helper's results for the others, walking any the helper
- * could not. The outcome of every walk in `walks`.
+ * could not. The outcome of every walk in `walks`; each is marked late when `tablesStarted` said
+ * so after it (Walk.late).
  */
-export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer): Map<Walk, 'ok' | 'vanished'> {
+export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean): Map<Walk, 'ok' | 'vanished'> {
   const byPid = new Map(walks.map((w) => [w.process.pid, w]));
   const outcomes = new Map<Walk, 'ok' | 'vanished'>();
   const { pids, shared } = offer;
@@ -253,7 +267,9 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
   for (let i = shared.claim(); i < pids.length; i = shared.claim()) {
     mine.add(i);
     const walk = byPid.get(pids[i]!);
-    if (walk !== undefined) outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+    if (walk === undefined) continue;
+    outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+    walk.late = tablesStarted(); // asked after its last readlink: false means no read had begun
   }
   pids.forEach((pid, i) => {
     const walk = byPid.get(pid);
@@ -261,6 +277,7 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
     const theirs = shared.take(i);
     if (theirs === undefined) {
       outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+      walk.late = tablesStarted();
       return;
     }
     const p = walk.process;
@@ -271,6 +288,7 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
     walk.fdNames = theirs.fdNames;
     walk.links = theirs.links;
     walk.helped = true;
+    walk.late = theirs.late;
     finishLimit(p);
     outcomes.set(walk, theirs.outcome);
   });

@@ -40,7 +40,7 @@ import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
 import { readNamespace, tcpInUse } from './net-tables.js';
-import type { ScanFs, TablesRead, Walk, WalkHelper } from './fd-walk.js';
+import type { Offer, ScanFs, SharedTables, TablesRead, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
@@ -63,6 +63,8 @@ export interface ScanTimings {
   helped: number;
   /** Namespaces whose tables the helper thread read. */
   tablesHelped: number;
+  /** Namespaces read again after the walk, because the helper's read began before a process holding an orphan candidate was walked. */
+  tablesReread: number;
   /** Milliseconds spent reading each namespace's tables (first read), by namespace id. */
   tablesByNetns: Record<string, number>;
 }
@@ -154,11 +156,19 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const sysctls = startNetSysctls(options, fs, procRoot, members, selfNetns);
 
   const tFacts = performance.now();
+  // Each namespace's tables once, through one member still alive. With the helper, it is handed
+  // them now and reads them while this thread walks (readNamespaces); alone, after the walk.
+  const ids = [...members.keys()];
+  const membersOf = (id: string, alive?: ReadonlySet<number>): ReadonlyArray<number | 'self'> => {
+    const list = members.get(id)!;
+    return list.length === 0 ? ['self'] : alive === undefined ? list : list.filter((pid) => alive.has(pid));
+  };
+  const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, walks, offer));
   const reader = linkReader(fs, procRoot);
   const kept: Walk[] = [];
   let helped = 0;
   try {
-    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer);
+    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false);
     walks.forEach((walk) => {
       const outcome = outcomes?.get(walk) ?? walkFds(fs, reader.root, walk, sizeCounts, reader.link);
       if (walk.helped) helped++;
@@ -170,19 +180,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   }
 
   const tWalk = performance.now();
-  // Each namespace's tables once, through one member still alive, after the walk.
   const alive = new Set(kept.map((w) => w.process.pid));
   const namespaces: NetnsSummary[] = [];
   const tables = new Map<string, Set<number>>();
   const tablesByNetns: Record<string, number> = {};
-  const ids = [...members.keys()];
-  const jobs = ids.map((id) => {
-    const list = members.get(id)!;
-    return list.length === 0 ? ['self' as const] : list.filter((pid) => alive.has(pid));
-  });
-  const socketsIn = new Map<string, number>();
-  for (const w of kept) if (w.process.netns !== null) socketsIn.set(w.process.netns, (socketsIn.get(w.process.netns) ?? 0) + w.inodes.length);
-  const { reads, helped: tablesHelped } = readNamespaces(fs, procRoot, jobs, ids.map((id) => socketsIn.get(id) ?? 0), offer === undefined ? undefined : options.helper);
+  const { reads, helped: tablesHelped, reread } = readNamespaces(fs, procRoot, ids, ids.map((id) => membersOf(id, alive)), kept, early);
   ids.forEach((id, i) => {
     const { read, ms: took } = reads[i]!;
     namespaces.push({
@@ -212,9 +214,12 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       }
       let orphans = 0;
       const dir = `${reader.root}/${p.pid}/fd`;
+      // Its namespace's rows looked up once: a row there is never an orphan, so isOrphanSocket is
+      // asked only about the others (it took 17 ms of a bench scan when asked of all 39,600 inodes).
+      const rows = tables.get(p.netns)!;
       for (let k = 0; k < walk.inodes.length; k++) {
         const inode = walk.inodes[k]!;
-        if (!isOrphanSocket(tables, p.netns, inode)) continue;
+        if (rows.has(inode) || !isOrphanSocket(tables, p.netns, inode)) continue;
         let target: string;
         verifyLinks++;
         try {
@@ -275,39 +280,83 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       durationMs: ms(end - started),
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
-      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesByNetns,
+      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
     },
   };
 }
 
+/** The helper's share of the tables, handed out before the walk: in the order given, and whether each was read then. */
+interface EarlyTables {
+  shared: SharedTables;
+  order: number[];
+}
+
 /**
- * The tables of each namespace (`jobs`: the members to read them through, in order), and how many
- * the helper thread read. With a helper that shared the walk and more than one namespace, both
- * threads claim namespaces from one counter, the most sockets walked first: the kernel formats
- * every row of a table read (~2 µs a row), so on a box whose second namespace held 24,000 TCP rows
- * that read took 70-100 ms of a 470-600 ms scan, and a second core can take it. One namespace is
- * read here alone (its tcp table is most of the work and cannot be split), and the helper is
- * released (its thread then ends).
+ * Hands the helper the tables of every namespace (`jobs`: the members to read them through) as
+ * the walk begins, the most fds first, so that it reads them while this thread walks: measured on
+ * the bench load (56,800 fds, one namespace of 38,600 TCP rows; 2 cores), the read took 140-180 ms
+ * of the main thread after a walk already shared by both threads, during which the helper had
+ * nothing to do. Undefined if the helper is gone (everything is read here, after the walk).
  */
-function readNamespaces(fs: ScanFs, procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[], helper: WalkHelper | undefined):
-  { reads: TablesRead[]; helped: number } {
+function shareTables(helper: WalkHelper, procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[]): EarlyTables | undefined {
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+  const shared = helper.shareTables?.(resolve(procRoot), order.map((i) => jobs[i]!));
+  return shared === undefined ? undefined : { shared, order };
+}
+
+/** Fds (st_size, as offered to the walk) of each namespace's members: which namespace to read first. */
+function fdsByNetns(ids: readonly string[], walks: readonly Walk[], offer: Offer): number[] {
+  const count = new Map(offer.pids.map((pid, i) => [pid, offer.counts[i]!]));
+  const byNetns = new Map<string, number>();
+  for (const { process: p } of walks) if (p.netns !== null) byNetns.set(p.netns, (byNetns.get(p.netns) ?? 0) + (count.get(p.pid) ?? 0));
+  return ids.map((id) => byNetns.get(id) ?? 0);
+}
+
+/**
+ * The tables of each namespace (`jobs`: its members still alive after the walk, in order of
+ * `ids`), how many the helper thread read, and how many were read again. Alone, each is read here.
+ * With the helper's share handed out early (shareTables), both threads claim namespaces from one
+ * counter (this one once its walk is over): the kernel formats every row of a table read (~2-3 µs
+ * a row), so a second core takes that off the critical path. A read that began before a process
+ * was walked (Walk.late) cannot tell an orphan from a socket opened after it; so if a late
+ * process of that namespace holds a socket inode missing from the read, the namespace is read
+ * again here, after the walk, as a scan without the helper does. On the bench load only the big
+ * process holds such inodes, and it is walked first.
+ */
+function readNamespaces(fs: ScanFs, procRoot: string, ids: readonly string[], jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, kept: readonly Walk[], early: EarlyTables | undefined):
+  { reads: TablesRead[]; helped: number; reread: number } {
   const readHere = (i: number): TablesRead => {
     const t0 = performance.now();
     return { read: readNamespace(fs, procRoot, jobs[i]!), ms: ms(performance.now() - t0) };
   };
-  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
-  const shared = helper?.shareTables?.(resolve(procRoot), jobs.length > 1 ? order.map((i) => jobs[i]!) : []);
-  if (shared === undefined || jobs.length < 2) return { reads: jobs.map((_, i) => readHere(i)), helped: 0 };
+  if (early === undefined) return { reads: jobs.map((_, i) => readHere(i)), helped: 0, reread: 0 };
+  const { shared, order } = early;
   const reads = new Array<TablesRead>(jobs.length);
   const mine = new Set<number>();
   for (let k = shared.claim(); k < order.length; k = shared.claim()) {
     mine.add(k);
     reads[order[k]!] = readHere(order[k]!);
   }
+  let reread = 0;
   order.forEach((i, k) => {
-    if (!mine.has(k)) reads[i] = shared.take(k) ?? readHere(i);
+    if (mine.has(k)) return;
+    const theirs = shared.take(k);
+    if (theirs === undefined) reads[i] = readHere(i);
+    else if (theirs.read !== undefined && heldSince(kept, ids[i]!, theirs.read.tally.inodes)) {
+      reads[i] = readHere(i);
+      reread++;
+    } else reads[i] = theirs;
   });
-  return { reads, helped: shared.helped() };
+  return { reads, helped: shared.helped(), reread };
+}
+
+/** Whether a process of namespace `id` walked after the read began (late) holds a socket inode the read lacks. */
+function heldSince(kept: readonly Walk[], id: string, inodes: ReadonlySet<number>): boolean {
+  for (const w of kept) {
+    if (w.late !== true || w.process.netns !== id) continue;
+    for (const inode of w.inodes) if (!inodes.has(inode)) return true;
+  }
+  return false;
 }
 
 /**

@@ -8,11 +8,15 @@
  * largest first), the helper writes each result into its unit's slots and wakes the main thread
  * (Atomics.notify), which waits for a helper-claimed unit with Atomics.wait. A unit the helper
  * could not finish (an unexpected error, more sockets than its slots, no answer in time) is
- * walked again by the main thread, so the helper can only make a scan faster, never wrong. After
- * the walk, the scan hands it the socket tables of some namespaces the same way (shareTables; a
- * tally is a Set, posted on a MessagePort that the main thread reads with receiveMessageOnPort,
- * without turning its event loop), or an empty list, after which the worker's thread ends.
- *
+ * walked again by the main thread, so the helper can only make a scan faster, never wrong. As
+ * soon as the scan knows the namespaces (after the facts, while the walk goes on), it hands the
+ * helper their socket tables the same way (shareTables), on a MessagePort given with the walk:
+ * the helper looks at that port between two units (receiveMessageOnPort, no event loop), reads the
+ * namespaces it claims, then goes back to the walk. Each tally is a Set, posted back on that port
+ * and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
+ * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
+ * read after the walk (live/scan.ts).
+
  * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
  */
 import type { SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
@@ -24,9 +28,10 @@ export const FAILED = 2;
 
 /**
  * Int32 slots per unit in `nums`: outcome (0 ok, 1 vanished), fds and sockets (-1: null), unseen
- * (1: permission), readlink calls, socket slots used.
+ * (1: permission), readlink calls, socket slots used, late (1: walked after the helper claimed a
+ * namespace's tables).
  */
-export const NUMS = 6;
+export const NUMS = 7;
 
 /** Socket slots per unit beyond its fd count: fds opened between the stat and the walk. */
 export const SLACK = 16;
@@ -45,17 +50,23 @@ export interface SharedBuffers {
   fdNames: Int32Array;
 }
 
+/** What the worker is handed first: the walk, and the port its tables job will come on (SharedTablesJob). */
+export interface WalkJob {
+  walk: SharedBuffers;
+  port: import('node:worker_threads').MessagePort;
+}
+
 /**
- * The second job, after the walk: the socket tables of some namespaces. `ctl` is [next job to
- * claim, jobs the helper claimed]; the helper posts each job's TablesRead on `port` as
- * { index, result }, then sets its state (DONE, or FAILED: the main thread reads it itself).
+ * The second job, sent on WalkJob.port while the walk may still go on: the socket tables of some
+ * namespaces. `ctl` is [next job to claim, jobs the helper claimed]; the helper posts each job's
+ * TablesRead back on that port as { index, result }, then sets its state (DONE, or FAILED: the
+ * main thread reads it itself).
  */
 export interface SharedTablesJob {
   procRoot: string;
   jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>;
   ctl: Int32Array;
   state: Int32Array;
-  port: import('node:worker_threads').MessagePort;
 }
 
 /** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
@@ -104,6 +115,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   });
   let used = false;
   let tablesShared = false;
+  let port: import('node:worker_threads').MessagePort | undefined;
   return {
     ready: () => up,
     share(procRoot, units) {
@@ -123,21 +135,26 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
         fdNames: shared(Int32Array, offsets[n]!),
       };
       units.forEach((u, i) => (buffers.pids[i] = u.pid));
-      worker.postMessage(buffers);
+      const { MessageChannel } = process.getBuiltinModule('node:worker_threads');
+      const channel = new MessageChannel();
+      port = channel.port1;
+      port.unref(); // read with receiveMessageOnPort only: never a reason to keep the process up
+      const job: WalkJob = { walk: buffers, port: channel.port2 };
+      worker.postMessage(job, [channel.port2]);
       return sharedWalk(buffers);
     },
     shareTables(procRoot, jobs) {
-      if (gone || !used || tablesShared) return undefined; // the worker takes the walk first, then this
+      if (gone || port === undefined || tablesShared) return undefined; // the worker takes the walk first, then this
       tablesShared = true;
-      const { MessageChannel, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
-      const { port1, port2 } = new MessageChannel();
-      port1.unref(); // read with receiveMessageOnPort only: never a reason to keep the process up
-      const job: SharedTablesJob = { procRoot, jobs, ctl: shared(Int32Array, 2), state: shared(Int32Array, jobs.length), port: port2 };
-      worker.postMessage(job, [port2]);
+      const { receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
+      const results = port;
+      const job: SharedTablesJob = { procRoot, jobs, ctl: shared(Int32Array, 2), state: shared(Int32Array, jobs.length) };
+      results.postMessage(job);
       const arrived = new Map<number, TablesRead>();
       let deadline: number | undefined;
       return {
         claim: () => Atomics.add(job.ctl, 0, 1),
+        started: () => Atomics.load(job.ctl, 0) > 0,
         helped: () => Atomics.load(job.ctl, 1),
         take(i) {
           deadline ??= performance.now() + PATIENCE_MS;
@@ -147,7 +164,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
           }
           if (Atomics.load(job.state, i) !== DONE) return undefined;
           // Posted before its state was set: already in the port's queue, read without the event loop.
-          for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
+          for (let m = receiveMessageOnPort(results); m !== undefined; m = receiveMessageOnPort(results)) {
             const { index, result } = m.message as { index: number; result: TablesRead };
             arrived.set(index, result);
           }
@@ -189,6 +206,7 @@ function outcomeOf(b: SharedBuffers, i: number): WalkOutcome {
     inodes: copied(b.inodes, from, found),
     fdNames: copied(b.fdNames, from, found),
     links: b.nums[at + 4]!,
+    late: b.nums[at + 6] === 1,
   };
 }
 
