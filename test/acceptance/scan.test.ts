@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SharedTables, WalkHelper } from '../../src/live/fd-walk.js';
 import { scanProcesses } from '../../src/live/scan.js';
 import { startScanHelper } from '../../src/live/threads/scan-helper.js';
 import { inNetns } from '../helpers/netns.js';
@@ -372,6 +373,42 @@ describe('fdleak scan, live', () => {
       expect(summary(shared)).toEqual(summary(alone));
       expect(summary(shared)).toHaveLength(1);
     }
+  });
+
+  it('reads a namespace again after the walk when a process walked after the helper began its tables holds a socket missing from them', async (ctx) => {
+    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(await helper.ready()).toBe(true);
+    // This thread claims no unit before the helper has begun the tables (after its first unit),
+    // nor a namespace before the helper has claimed them all: every namespace is read early, and
+    // every unit but the helper's first is walked late, the test namespace's process among them
+    // (one of the smallest), with its 4 never-bound sockets: candidates that read cannot judge.
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 5000;
+    let tables: SharedTables | undefined;
+    let count = 0;
+    const late: WalkHelper = {
+      share: (root, units) => {
+        const walk = helper.share(root, units)!;
+        return { ...walk, claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
+      },
+      shareTables: (root, jobs) => {
+        count = jobs.length;
+        tables = helper.shareTables(root, jobs)!;
+        const shared = tables;
+        return { ...shared, claim: () => { while (shared.helped() < count && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return shared.claim(); } };
+      },
+    };
+    const r = await scanProcesses({ excludePids: [process.pid], helper: late });
+    expect(r.timings.tablesHelped).toBe(count); // the helper read every namespace, during the walk
+    expect(r.timings.tablesReread).toBeGreaterThanOrEqual(1); // and the test's own was read again after it
+    const row = (pid: number): unknown => {
+      const p = r.snapshot.processes.find((q) => q.pid === pid)!;
+      return { fds: p.fds, sockets: p.sockets, orphanSockets: p.orphanSockets };
+    };
+    expect(row(held.netns)).toEqual(fromProc(held.netns));
+    expect(row(held.netns)).toMatchObject({ orphanSockets: 4 });
+    expect(row(held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
   });
 
   it('walks everything on the main thread when the second thread never comes up', async () => {

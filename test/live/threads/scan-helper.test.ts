@@ -94,6 +94,30 @@ describe('the scan helper', () => {
     expect(h.shareTables('/proc', [[pid]])).toBeUndefined(); // once
   });
 
+  it('takes the tables up between two units of the walk, and says the units walked after are late', async () => {
+    // A process of 5,000 fds: its walk takes long enough (~20 ms) for the tables job, handed out
+    // right after the walk, to be there when the helper is done with it.
+    const big = spawn('python3', ['-c', 'import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\nresource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nkeep = [os.pipe() for _ in range(2500)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => big.stdout!.once('data', resolve));
+      const h = await helper();
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
+      const tables = h.shareTables('/proc', [[pid]])!;
+      const first = walk.take(0)!;
+      const second = walk.take(1)!;
+      const read = tables.take(0)!;
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 }); // this thread claimed nothing
+      expect(tables.helped()).toBe(1);
+      expect(first).toMatchObject({ outcome: 'ok', late: false }); // walked before the tables, always
+      expect(first.fds).toBeGreaterThanOrEqual(5003);
+      expect(second).toMatchObject({ outcome: 'ok', late: true }); // after them
+      expect(second.inodes).toEqual(here(pid).inodes);
+      expect(read.read!.via).toBe(pid);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
   it('says a namespace none of whose members is alive could not be read', async () => {
     const gone = spawnSync('true').pid!;
     const h = await helper();
