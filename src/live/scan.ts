@@ -9,9 +9,10 @@
  *   lives (parse/cgroup.ts; most processes share a few texts, so each text is classified once);
  * - /proc/<pid>/fd: the walk of fd-walk.ts (fds, socket fds and their inodes);
  * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
- *   of ONE member per namespace, after the walk, counted by parse/proc-net-tally.ts (only the inode
- *   column and the TCP state are scanned: a host namespace can hold 100k rows). Its sockstat and
- *   sockstat6 first: a TCP table they show empty is not read (live/net-tables.ts);
+ *   of ONE member per namespace, counted by parse/proc-net-tally.ts (only the inode column and the
+ *   TCP state are scanned: a host namespace can hold 100k rows). Its sockstat and sockstat6 first:
+ *   a TCP table they show empty is not read (live/net-tables.ts). After the walk, or during it on
+ *   the helper thread (below);
  * - net.ipv4.ip_local_port_range of each namespace: /proc/sys for fdleak's own, and through
  *   `nsenter --net` for the others (root, live /proc only), one process per namespace, started
  *   before the walk and awaited after it.
@@ -22,12 +23,14 @@
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
  * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
  * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
- * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Reading
- * one namespace's tables on the helper while this thread scanned them measured no faster: the
- * kernel's formatting of the rows is most of their cost. With several namespaces, the helper reads
- * some of them while this thread reads the others (readNamespaces).
- * Just over 400 lines: the steps of one scan (facts, walk, tables, orphan check, sysctls) in the
- * order they must run, with the helpers only they use; their order is what makes them correct.
+ * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Once the
+ * facts say which namespaces there are, the helper is also handed their tables, which it reads
+ * between two units of its walk while this thread walks on (readNamespaces): reading them after
+ * the walk left the helper idle for the 140-180 ms they took on the bench load. A read that began
+ * before a process's walk ended cannot judge that process's orphan candidates (a socket may be
+ * newer than the read): where such a process holds one, its namespace is read again after the walk.
+ * The steps of one scan (facts, walk, tables, orphan check, sysctls) are here in the order they
+ * must run; the tables step, and how it is shared with the helper, is scan-tables.ts.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
@@ -39,9 +42,10 @@ import type { NetSysctls } from '../model/snapshot.js';
 import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
-import { readNamespace, tcpInUse } from './net-tables.js';
-import type { Offer, ScanFs, SharedTables, TablesRead, Walk, WalkHelper } from './fd-walk.js';
+import { tcpInUse } from './net-tables.js';
+import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
+import { fdsByNetns, ms, readNamespaces, shareTables } from './scan-tables.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
 
@@ -285,80 +289,6 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   };
 }
 
-/** The helper's share of the tables, handed out before the walk: in the order given, and whether each was read then. */
-interface EarlyTables {
-  shared: SharedTables;
-  order: number[];
-}
-
-/**
- * Hands the helper the tables of every namespace (`jobs`: the members to read them through) as
- * the walk begins, the most fds first, so that it reads them while this thread walks: measured on
- * the bench load (56,800 fds, one namespace of 38,600 TCP rows; 2 cores), the read took 140-180 ms
- * of the main thread after a walk already shared by both threads, during which the helper had
- * nothing to do. Undefined if the helper is gone (everything is read here, after the walk).
- */
-function shareTables(helper: WalkHelper, procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[]): EarlyTables | undefined {
-  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
-  const shared = helper.shareTables?.(resolve(procRoot), order.map((i) => jobs[i]!));
-  return shared === undefined ? undefined : { shared, order };
-}
-
-/** Fds (st_size, as offered to the walk) of each namespace's members: which namespace to read first. */
-function fdsByNetns(ids: readonly string[], walks: readonly Walk[], offer: Offer): number[] {
-  const count = new Map(offer.pids.map((pid, i) => [pid, offer.counts[i]!]));
-  const byNetns = new Map<string, number>();
-  for (const { process: p } of walks) if (p.netns !== null) byNetns.set(p.netns, (byNetns.get(p.netns) ?? 0) + (count.get(p.pid) ?? 0));
-  return ids.map((id) => byNetns.get(id) ?? 0);
-}
-
-/**
- * The tables of each namespace (`jobs`: its members still alive after the walk, in order of
- * `ids`), how many the helper thread read, and how many were read again. Alone, each is read here.
- * With the helper's share handed out early (shareTables), both threads claim namespaces from one
- * counter (this one once its walk is over): the kernel formats every row of a table read (~2-3 µs
- * a row), so a second core takes that off the critical path. A read that began before a process
- * was walked (Walk.late) cannot tell an orphan from a socket opened after it; so if a late
- * process of that namespace holds a socket inode missing from the read, the namespace is read
- * again here, after the walk, as a scan without the helper does. On the bench load only the big
- * process holds such inodes, and it is walked first.
- */
-function readNamespaces(fs: ScanFs, procRoot: string, ids: readonly string[], jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, kept: readonly Walk[], early: EarlyTables | undefined):
-  { reads: TablesRead[]; helped: number; reread: number } {
-  const readHere = (i: number): TablesRead => {
-    const t0 = performance.now();
-    return { read: readNamespace(fs, procRoot, jobs[i]!), ms: ms(performance.now() - t0) };
-  };
-  if (early === undefined) return { reads: jobs.map((_, i) => readHere(i)), helped: 0, reread: 0 };
-  const { shared, order } = early;
-  const reads = new Array<TablesRead>(jobs.length);
-  const mine = new Set<number>();
-  for (let k = shared.claim(); k < order.length; k = shared.claim()) {
-    mine.add(k);
-    reads[order[k]!] = readHere(order[k]!);
-  }
-  let reread = 0;
-  order.forEach((i, k) => {
-    if (mine.has(k)) return;
-    const theirs = shared.take(k);
-    if (theirs === undefined) reads[i] = readHere(i);
-    else if (theirs.read !== undefined && heldSince(kept, ids[i]!, theirs.read.tally.inodes)) {
-      reads[i] = readHere(i);
-      reread++;
-    } else reads[i] = theirs;
-  });
-  return { reads, helped: shared.helped(), reread };
-}
-
-/** Whether a process of namespace `id` walked after the read began (late) holds a socket inode the read lacks. */
-function heldSince(kept: readonly Walk[], id: string, inodes: ReadonlySet<number>): boolean {
-  for (const w of kept) {
-    if (w.late !== true || w.process.netns !== id) continue;
-    for (const inode of w.inodes) if (!inodes.has(inode)) return true;
-  }
-  return false;
-}
-
 /**
  * Starts reading each namespace's sysctls: fdleak's own from `procRoot`/sys (what /proc/sys shows
  * it), every other one holding TCP sockets through a member (options.netSysctls; by default
@@ -412,10 +342,6 @@ function sizeIsCount(fs: ScanFs, procRoot: string): boolean {
   } catch {
     return true;
   }
-}
-
-function ms(value: number): number {
-  return Math.round(value * 10) / 10;
 }
 
 function isPidName(name: string): boolean {
