@@ -132,8 +132,16 @@ function enteringLinker(): FdLinker | undefined {
 
 /**
  * A thread that walks fd tables beside the main one (scan-helper.ts). The processes are handed out
- * largest first through one atomic counter that both threads take from, so they finish together
- * whenever the helper gets a core, and the main thread simply takes everything when it does not.
+ * largest first; the helper claims from the largest end and the main thread from the smallest,
+ * through one atomic count of claims, so they finish together whenever the helper gets a core, and
+ * the main thread simply takes everything when it does not. The largest are the helper's because
+ * it reads the socket tables after its first unit (scan-tables.ts): a process walked after that
+ * read began gets its namespace read again if it holds an orphan candidate, and the largest fd
+ * tables are the likeliest to hold leaked sockets. Measured on the bench load with a helper handed
+ * its walk only after the main thread's first claim (one that came up late): with both threads
+ * claiming from the front, the main thread took the 15,000-fd process (2,000 never-bound sockets),
+ * its walk ended after the helper's read began, and the 38,600 rows were read again in 3 of 13
+ * runs; claiming from the back, in none of 13.
  */
 export interface WalkHelper {
   /** Offers these processes (by pid, and their fd count) under the absolute `procRoot`; undefined if the helper is gone. */

@@ -4,8 +4,10 @@
  * modules load, when a core is free, so that it is up by the time the walk starts (~30 ms).
  *
  * Everything goes through shared memory, because the main thread's scan is synchronous and never
- * turns the event loop: units are claimed from one atomic counter (live-scan.ts hands them out
- * largest first), the helper writes each result into its unit's slots and wakes the main thread
+ * turns the event loop: units (live/fd-walk.ts hands them out largest first) are claimed through
+ * one atomic count of claims, the helper from the front and the main thread from the back (the
+ * helper's k-th claim is unit k, the main thread's m-th unit n - m: the count keeps them apart);
+ * the helper writes each result into its unit's slots and wakes the main thread
  * (Atomics.notify), which waits for a helper-claimed unit with Atomics.wait. A unit the helper
  * could not finish (an unexpected error, more sockets than its slots, no answer in time) is
  * walked again by the main thread, so the helper can only make a scan faster, never wrong. As
@@ -39,7 +41,7 @@ export const SLACK = 16;
 /** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
 export interface SharedBuffers {
   procRoot: string;
-  /** [next unit to claim, units the helper claimed, units the helper walked to the end (DONE)] */
+  /** [units claimed by either thread, units the helper claimed (its next is unit ctl[1]), units the helper walked to the end (DONE)] */
   ctl: Int32Array;
   pids: Int32Array;
   state: Int32Array;
@@ -177,11 +179,12 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
 
 function sharedWalk(b: SharedBuffers): HelpedWalk {
   let deadline: number | undefined;
+  let back = b.pids.length; // this thread's last claim: it takes the smallest units first
   return {
     claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
     helper: () => ({ claimed: Atomics.load(b.ctl, 1), done: Atomics.load(b.ctl, 2) }),
     state: (i) => Atomics.load(b.state, i),
-    claim: () => Atomics.add(b.ctl, 0, 1),
+    claim: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? --back : b.pids.length),
     take(i: number) {
       deadline ??= performance.now() + PATIENCE_MS;
       while (Atomics.load(b.state, i) === TODO) {

@@ -1,5 +1,5 @@
 /**
- * The worker of scan-helper.ts: takes units from the shared counter, walks each process's fd table
+ * The worker of scan-helper.ts: takes units from the front (largest first), walks each process's fd table
  * exactly as the main thread does (live/fd-walk.ts walkFds; full paths, because a worker may not
  * chdir), and writes what it found into the unit's slots. Between two units it looks for the
  * tables job on its port: the socket tables of the namespaces, which it reads as the main thread
@@ -26,8 +26,9 @@ const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}
  */
 function helpWalk(b: SharedBuffers, between: () => boolean): void {
   let late = false;
-  for (let i = Atomics.add(b.ctl, 0, 1); i < b.pids.length; i = Atomics.add(b.ctl, 0, 1)) {
-    Atomics.add(b.ctl, 1, 1);
+  // A claim counts towards ctl[0] (both threads' claims); the helper's k-th is unit k (ctl[1]).
+  while (Atomics.add(b.ctl, 0, 1) < b.pids.length) {
+    const i = Atomics.add(b.ctl, 1, 1);
     let state = FAILED;
     try {
       state = walkUnit(b, i, late) ? DONE : FAILED;

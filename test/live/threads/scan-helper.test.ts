@@ -31,6 +31,13 @@ const here = (p: number): Walk => {
   return walk;
 };
 
+/** A process of 5,000 fds (pipes): its walk takes ~20 ms, long enough for this thread to act meanwhile. */
+async function bigHolder(): Promise<ChildProcess> {
+  const big = spawn('python3', ['-c', 'import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\nresource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nkeep = [os.pipe() for _ in range(2500)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve) => big.stdout!.once('data', resolve));
+  return big;
+}
+
 async function helper(): Promise<NonNullable<ReturnType<typeof startScanHelper>>> {
   const h = startScanHelper(WORKER)!;
   expect(await h.ready()).toBe(true);
@@ -94,12 +101,28 @@ describe('the scan helper', () => {
     expect(h.shareTables('/proc', [[pid]])).toBeUndefined(); // once
   });
 
-  it('takes the tables up between two units of the walk, and says the units walked after are late', async () => {
-    // A process of 5,000 fds: its walk takes long enough (~20 ms) for the tables job, handed out
-    // right after the walk, to be there when the helper is done with it.
-    const big = spawn('python3', ['-c', 'import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\nresource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nkeep = [os.pipe() for _ in range(2500)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  it('claims the largest units from the front while this thread claims from the back', async () => {
+    const big = await bigHolder();
     try {
-      await new Promise((resolve) => big.stdout!.once('data', resolve));
+      const h = await helper();
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      // The helper is on the 5,000-fd unit (or not yet started): this thread's claim is the last unit.
+      const mine = walk.claim();
+      expect(mine).toBe(2);
+      expect(walk.take(0)!.fds).toBeGreaterThanOrEqual(5003);
+      expect(walk.take(1)).toMatchObject({ outcome: 'ok' });
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 });
+      expect(walk.claim()).toBe(3); // none left
+      expect(walk.claimed()).toBe(3);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
+  it('takes the tables up between two units of the walk, and says the units walked after are late', async () => {
+    // The tables job, handed out right after the walk, is there when the helper is done with the big unit.
+    const big = await bigHolder();
+    try {
       const h = await helper();
       const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
       const tables = h.shareTables('/proc', [[pid]])!;
