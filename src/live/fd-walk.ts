@@ -21,6 +21,7 @@ import type { FdKind } from '../model/fd.js';
 import { fdKindOfTarget, socketInodeOf } from '../model/fd-target.js';
 import type { ProcessStats } from '../model/scan.js';
 import type { TallyResult } from '../parse/proc-net-tally.js';
+import { walkUnits } from './threads/scan-helper.js';
 
 /**
  * ENOENT/ESRCH, and EINVAL: a process in the middle of exiting answers EINVAL to a listing of its
@@ -153,6 +154,11 @@ export interface WalkHelper {
    * helper is gone. Claimed from one counter, like the walk.
    */
   shareTables?(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
+  /**
+   * A walk already handed out before the scan listed the processes (cli/prefetch.ts, through
+   * shareEarly of scan-helper.ts), which the scan takes instead of offering its own; undefined if none.
+   */
+  offered?(): Offer | undefined;
 }
 
 /** A namespace's tables as read by either thread: through which member, and the tally; undefined when none was alive. */
@@ -235,6 +241,8 @@ export function linkReader(fs: ScanFs, procRoot: string): LinkReader {
 
 /** The fd walk as handed out to a helper thread: the pids in the order of the units. */
 export interface Offer {
+  /** The absolute procRoot the walk is under. */
+  root: string;
   pids: number[];
   /** Their fd counts (st_size), in the same order. */
   counts: number[];
@@ -247,18 +255,9 @@ export interface Offer {
  * is gone: the caller walks alone.
  */
 export function offerWalks(fs: ScanFs, root: string, pids: readonly number[], helper: WalkHelper): Offer | undefined {
-  const units = pids.map((pid) => {
-    let count = 0;
-    try {
-      count = fs.size(`${root}/${pid}/fd`);
-    } catch {
-      // exited or denied: walkFds, on whichever thread, finds out and says which
-    }
-    return { pid, count };
-  });
-  units.sort((a, b) => b.count - a.count || a.pid - b.pid);
+  const units = walkUnits(root, pids, fs.size);
   const shared = helper.share(root, units);
-  return shared === undefined ? undefined : { pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
+  return shared === undefined ? undefined : { root, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
 }
 
 /**

@@ -134,8 +134,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const exclude = new Set(options.excludePids ?? []);
   const sizeCounts = sizeIsCount(fs, procRoot);
   // With a helper thread, the fd walk is handed out first, so that it walks while this one reads facts.
-  const offer = sizeCounts && options.helper !== undefined && options.kinds !== true
-    ? offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper) : undefined;
+  // (or was handed out before this listing, by cli/prefetch.ts: the same walk, begun sooner)
+  const offered = options.helper?.offered?.();
+  const offer = !sizeCounts || options.helper === undefined || options.kinds === true ? undefined
+    : offered?.root === resolve(procRoot) ? offered
+      : offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper);
   const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
@@ -174,7 +177,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   try {
     const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false);
     walks.forEach((walk) => {
-      const outcome = outcomes?.get(walk) ?? walkFds(fs, reader.root, walk, sizeCounts, reader.link);
+      let outcome = outcomes?.get(walk);
+      if (outcome === undefined) { // not in the walk handed out (listed since): walked here
+        outcome = walkFds(fs, reader.root, walk, sizeCounts, reader.link);
+        if (early !== undefined) walk.late = early.shared.started();
+      }
       if (walk.helped) helped++;
       if (outcome === 'vanished') vanished.push(walk.process.pid);
       else kept.push(walk);

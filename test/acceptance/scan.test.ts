@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SharedTables, WalkHelper } from '../../src/live/fd-walk.js';
 import { scanProcesses } from '../../src/live/scan.js';
+import type { HelpedWalk } from '../../src/live/threads/scan-helper.js';
 import { startScanHelper } from '../../src/live/threads/scan-helper.js';
 import { inNetns } from '../helpers/netns.js';
 
@@ -409,6 +410,39 @@ describe('fdleak scan, live', () => {
     expect(row(held.netns)).toEqual(fromProc(held.netns));
     expect(row(held.netns)).toMatchObject({ orphanSockets: 4 });
     expect(row(held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+  });
+
+  it('takes a walk handed out before it listed the processes (as bin/fdleak.js does), and walks itself what started since', async () => {
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(helper.shareEarly('/proc')).toBe(true);
+    const offered = helper.offered()!;
+    expect(offered.root).toBe('/proc');
+    expect(offered.pids).toContain(held.leaky);
+    expect(offered.pids).not.toContain(process.pid);
+    // Largest fd table first, as the scan hands them out itself.
+    expect(offered.counts).toEqual([...offered.counts].sort((a, b) => b - a));
+    const since = spawn('python3', ['-c', 'import socket, sys\nkeep = [socket.socket() for _ in range(7)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => since.stdout!.once('data', resolve));
+      expect(offered.pids).not.toContain(since.pid);
+      // The helper has begun that walk before the scan starts (in the CLI it starts while main.js loads).
+      expect(await helper.ready()).toBe(true);
+      const walk = offered.shared as HelpedWalk;
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      for (const until = Date.now() + 5000; walk.helper().claimed === 0 && Date.now() < until;) Atomics.wait(nap, 0, 0, 2);
+      const shared = await scanProcesses({ excludePids: [process.pid], helper });
+      const alone = await scanProcesses({ excludePids: [process.pid] });
+      expect(shared.timings.helped).toBeGreaterThan(0);
+      const ours = [held.leaky, ...held.healthy, since.pid!];
+      const mine = (r: typeof shared): unknown[] =>
+        r.snapshot.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+      expect(mine(shared)).toHaveLength(ours.length);
+      expect(mine(shared)).toEqual(mine(alone));
+      expect(mine(shared)).toContainEqual([since.pid, fromProc(since.pid!).fds, fromProc(since.pid!).sockets, 7, null]);
+      expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
+    } finally {
+      since.kill('SIGKILL');
+    }
   });
 
   it('walks everything on the main thread when the second thread never comes up', async () => {

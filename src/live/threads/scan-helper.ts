@@ -21,7 +21,7 @@
 
  * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
  */
-import type { SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
+import type { Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -74,6 +74,12 @@ export interface SharedTablesJob {
 /** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
 export interface ScanHelper extends WalkHelper {
   ready(): Promise<boolean>;
+  offered(): Offer | undefined;
+  /**
+   * Hands out the walk of every process under the absolute `procRoot` now (shareEarly below), for
+   * offered() to return to the scan; false where it could not.
+   */
+  shareEarly(procRoot: string): boolean;
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): HelpedWalk | undefined;
   shareTables(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
 }
@@ -118,8 +124,14 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   let used = false;
   let tablesShared = false;
   let port: import('node:worker_threads').MessagePort | undefined;
-  return {
+  let early: Offer | undefined;
+  const helper: ScanHelper = {
     ready: () => up,
+    offered: () => early,
+    shareEarly(procRoot) {
+      early = shareEarly(helper, procRoot);
+      return early !== undefined;
+    },
     share(procRoot, units) {
       if (gone || used) return undefined;
       used = true;
@@ -175,6 +187,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
       };
     },
   };
+  return helper;
 }
 
 function sharedWalk(b: SharedBuffers): HelpedWalk {
@@ -223,4 +236,48 @@ function copied(shared: Float64Array | Int32Array, from: number, length: number)
   const out = new Array<number>(length);
   for (let k = 0; k < length; k++) out[k] = shared[from + k]!;
   return out;
+}
+
+/**
+ * The units of a walk: each pid with its fd count (st_size of its fd directory under the absolute
+ * `root`; 0 where it cannot be read: exited or denied, which the walk of either thread finds out
+ * and says), largest first.
+ */
+export function walkUnits(root: string, pids: readonly number[], size: (path: string) => number): Array<{ pid: number; count: number }> {
+  const units = pids.map((pid) => {
+    let count = 0;
+    try {
+      count = size(`${root}/${pid}/fd`);
+    } catch {
+      // exited or denied: walkFds, on whichever thread, finds out and says which
+    }
+    return { pid, count };
+  });
+  units.sort((a, b) => b.count - a.count || a.pid - b.pid);
+  return units;
+}
+
+/**
+ * For cli/prefetch.ts, before the modules load: lists the processes under the absolute `procRoot`
+ * (all but this one, whose fd table changes while it is read) and hands their walk to `helper`,
+ * which starts on the largest as soon as its thread is up instead of waiting for the scan to list
+ * them. Only where st_size of an fd directory is the fd count (Linux 6.2 and later: the scan's own
+ * test, sizeIsCount); undefined otherwise, or if the helper is gone. The scan walks whatever it
+ * lists that this missed, and skips what exited since.
+ */
+function shareEarly(helper: WalkHelper, procRoot: string): Offer | undefined {
+  const { readdirSync, statSync } = process.getBuiltinModule('node:fs');
+  const size = (path: string): number => statSync(path).size;
+  let names: string[];
+  try {
+    if (size(`${procRoot}/self/fd`) === 0) return undefined;
+    names = readdirSync(procRoot);
+  } catch {
+    return undefined; // the scan says why
+  }
+  const pids: number[] = [];
+  for (const name of names) if (/^\d+$/.test(name) && Number(name) !== process.pid) pids.push(Number(name));
+  const units = walkUnits(procRoot, pids, size);
+  const shared = helper.share(procRoot, units);
+  return shared === undefined ? undefined : { root: procRoot, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
 }
