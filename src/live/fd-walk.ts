@@ -21,6 +21,7 @@ import type { FdKind } from '../model/fd.js';
 import { fdKindOfTarget, socketInodeOf } from '../model/fd-target.js';
 import type { ProcessStats } from '../model/scan.js';
 import type { TallyResult } from '../parse/proc-net-tally.js';
+import { walkUnits } from './threads/scan-helper.js';
 
 /**
  * ENOENT/ESRCH, and EINVAL: a process in the middle of exiting answers EINVAL to a listing of its
@@ -132,18 +133,32 @@ function enteringLinker(): FdLinker | undefined {
 
 /**
  * A thread that walks fd tables beside the main one (scan-helper.ts). The processes are handed out
- * largest first through one atomic counter that both threads take from, so they finish together
- * whenever the helper gets a core, and the main thread simply takes everything when it does not.
+ * largest first; the helper claims from the largest end and the main thread from the smallest,
+ * through one atomic count of claims, so they finish together whenever the helper gets a core, and
+ * the main thread simply takes everything when it does not. The largest are the helper's because
+ * it reads the socket tables after its first unit (scan-tables.ts): a process walked after that
+ * read began gets its namespace read again if it holds an orphan candidate, and the largest fd
+ * tables are the likeliest to hold leaked sockets. Measured on the bench load with a helper handed
+ * its walk only after the main thread's first claim (one that came up late): with both threads
+ * claiming from the front, the main thread took the 15,000-fd process (2,000 never-bound sockets),
+ * its walk ended after the helper's read began, and the 38,600 rows were read again in 3 of 13
+ * runs; claiming from the back, in none of 13.
  */
 export interface WalkHelper {
   /** Offers these processes (by pid, and their fd count) under the absolute `procRoot`; undefined if the helper is gone. */
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): SharedWalk | undefined;
   /**
    * Offers the socket tables of these namespaces, each read through the first of its members still
-   * alive under the absolute `procRoot` (live/net-tables.ts readNamespace), once the walk is over;
-   * undefined if the helper is gone. Claimed from one counter, like the walk.
+   * alive under the absolute `procRoot` (live/net-tables.ts readNamespace), after share() and
+   * while the walk may still go on: the helper takes them up between two units. Undefined if the
+   * helper is gone. Claimed from one counter, like the walk.
    */
   shareTables?(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
+  /**
+   * A walk already handed out before the scan listed the processes (cli/prefetch.ts, through
+   * shareEarly of scan-helper.ts), which the scan takes instead of offering its own; undefined if none.
+   */
+  offered?(): Offer | undefined;
 }
 
 /** A namespace's tables as read by either thread: through which member, and the tally; undefined when none was alive. */
@@ -156,6 +171,8 @@ export interface TablesRead {
 export interface SharedTables {
   /** The next job index to read; past the last when none is left. */
   claim(): number;
+  /** Whether either thread has claimed a job (so a read may have begun). */
+  started(): boolean;
   /** What the helper read for a job it claimed; undefined if it could not (the main thread then reads it). */
   take(index: number): TablesRead | undefined;
   /** Jobs the helper thread claimed. */
@@ -178,6 +195,8 @@ export interface WalkOutcome {
   inodes: number[];
   fdNames: number[];
   links: number;
+  /** Walked after the helper claimed a namespace's tables (Walk.late). */
+  late: boolean;
 }
 
 
@@ -190,6 +209,12 @@ export interface Walk {
   links: number;
   /** Walked by the helper thread. */
   helped?: boolean;
+  /**
+   * Walked to its end after a table read may have begun (the helper's, which overlaps the walk):
+   * a socket it holds may be newer than that read, so its orphan candidates are judged against a
+   * read after the walk (live/scan.ts).
+   */
+  late?: boolean;
   /**
    * Set by the caller to have the walk count fds by kind and note when it read them (`scan
    * --sample`, which never hands walks to the helper); left undefined, the walk does neither.
@@ -216,7 +241,11 @@ export function linkReader(fs: ScanFs, procRoot: string): LinkReader {
 
 /** The fd walk as handed out to a helper thread: the pids in the order of the units. */
 export interface Offer {
+  /** The absolute procRoot the walk is under. */
+  root: string;
   pids: number[];
+  /** Their fd counts (st_size), in the same order. */
+  counts: number[];
   shared: SharedWalk;
 }
 
@@ -226,26 +255,18 @@ export interface Offer {
  * is gone: the caller walks alone.
  */
 export function offerWalks(fs: ScanFs, root: string, pids: readonly number[], helper: WalkHelper): Offer | undefined {
-  const units = pids.map((pid) => {
-    let count = 0;
-    try {
-      count = fs.size(`${root}/${pid}/fd`);
-    } catch {
-      // exited or denied: walkFds, on whichever thread, finds out and says which
-    }
-    return { pid, count };
-  });
-  units.sort((a, b) => b.count - a.count || a.pid - b.pid);
+  const units = walkUnits(root, pids, fs.size);
   const shared = helper.share(root, units);
-  return shared === undefined ? undefined : { pids: units.map((u) => u.pid), shared };
+  return shared === undefined ? undefined : { root, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
 }
 
 /**
  * The main thread's side of a shared walk: it walks every unit it claims (skipping processes whose
  * facts showed them gone), then takes the helper's results for the others, walking any the helper
- * could not. The outcome of every walk in `walks`.
+ * could not. The outcome of every walk in `walks`; each is marked late when `tablesStarted` said
+ * so after it (Walk.late).
  */
-export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer): Map<Walk, 'ok' | 'vanished'> {
+export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean): Map<Walk, 'ok' | 'vanished'> {
   const byPid = new Map(walks.map((w) => [w.process.pid, w]));
   const outcomes = new Map<Walk, 'ok' | 'vanished'>();
   const { pids, shared } = offer;
@@ -253,7 +274,9 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
   for (let i = shared.claim(); i < pids.length; i = shared.claim()) {
     mine.add(i);
     const walk = byPid.get(pids[i]!);
-    if (walk !== undefined) outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+    if (walk === undefined) continue;
+    outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+    walk.late = tablesStarted(); // asked after its last readlink: false means no read had begun
   }
   pids.forEach((pid, i) => {
     const walk = byPid.get(pid);
@@ -261,6 +284,7 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
     const theirs = shared.take(i);
     if (theirs === undefined) {
       outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
+      walk.late = tablesStarted();
       return;
     }
     const p = walk.process;
@@ -271,6 +295,7 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
     walk.fdNames = theirs.fdNames;
     walk.links = theirs.links;
     walk.helped = true;
+    walk.late = theirs.late;
     finishLimit(p);
     outcomes.set(walk, theirs.outcome);
   });

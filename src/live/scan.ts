@@ -9,9 +9,10 @@
  *   lives (parse/cgroup.ts; most processes share a few texts, so each text is classified once);
  * - /proc/<pid>/fd: the walk of fd-walk.ts (fds, socket fds and their inodes);
  * - /proc/<pid>/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,icmp,icmp6,unix,netlink,packet}
- *   of ONE member per namespace, after the walk, counted by parse/proc-net-tally.ts (only the inode
- *   column and the TCP state are scanned: a host namespace can hold 100k rows). Its sockstat and
- *   sockstat6 first: a TCP table they show empty is not read (live/net-tables.ts);
+ *   of ONE member per namespace, counted by parse/proc-net-tally.ts (only the inode column and the
+ *   TCP state are scanned: a host namespace can hold 100k rows). Its sockstat and sockstat6 first:
+ *   a TCP table they show empty is not read (live/net-tables.ts). After the walk, or during it on
+ *   the helper thread (below);
  * - net.ipv4.ip_local_port_range of each namespace: /proc/sys for fdleak's own, and through
  *   `nsenter --net` for the others (root, live /proc only), one process per namespace, started
  *   before the walk and awaited after it.
@@ -22,12 +23,14 @@
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
  * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
  * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
- * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Reading
- * one namespace's tables on the helper while this thread scanned them measured no faster: the
- * kernel's formatting of the rows is most of their cost. With several namespaces, the helper reads
- * some of them while this thread reads the others (readNamespaces).
- * Just over 400 lines: the steps of one scan (facts, walk, tables, orphan check, sysctls) in the
- * order they must run, with the helpers only they use; their order is what makes them correct.
+ * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Once the
+ * facts say which namespaces there are, the helper is also handed their tables, which it reads
+ * between two units of its walk while this thread walks on (readNamespaces): reading them after
+ * the walk left the helper idle for the 140-180 ms they took on the bench load. A read that began
+ * before a process's walk ended cannot judge that process's orphan candidates (a socket may be
+ * newer than the read): where such a process holds one, its namespace is read again after the walk.
+ * The steps of one scan (facts, walk, tables, orphan check, sysctls) are here in the order they
+ * must run; the tables step, and how it is shared with the helper, is scan-tables.ts.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
@@ -39,9 +42,10 @@ import type { NetSysctls } from '../model/snapshot.js';
 import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
-import { readNamespace, tcpInUse } from './net-tables.js';
-import type { ScanFs, TablesRead, Walk, WalkHelper } from './fd-walk.js';
+import { tcpInUse } from './net-tables.js';
+import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
+import { fdsByNetns, ms, readNamespaces, shareTables } from './scan-tables.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
 
@@ -63,6 +67,8 @@ export interface ScanTimings {
   helped: number;
   /** Namespaces whose tables the helper thread read. */
   tablesHelped: number;
+  /** Namespaces read again after the walk, because the helper's read began before a process holding an orphan candidate was walked. */
+  tablesReread: number;
   /** Milliseconds spent reading each namespace's tables (first read), by namespace id. */
   tablesByNetns: Record<string, number>;
 }
@@ -128,8 +134,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const exclude = new Set(options.excludePids ?? []);
   const sizeCounts = sizeIsCount(fs, procRoot);
   // With a helper thread, the fd walk is handed out first, so that it walks while this one reads facts.
-  const offer = sizeCounts && options.helper !== undefined && options.kinds !== true
-    ? offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper) : undefined;
+  // (or was handed out before this listing, by cli/prefetch.ts: the same walk, begun sooner)
+  const offered = options.helper?.offered?.();
+  const offer = !sizeCounts || options.helper === undefined || options.kinds === true ? undefined
+    : offered?.root === resolve(procRoot) ? offered
+      : offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper);
   const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
@@ -154,13 +163,25 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const sysctls = startNetSysctls(options, fs, procRoot, members, selfNetns);
 
   const tFacts = performance.now();
+  // Each namespace's tables once, through one member still alive. With the helper, it is handed
+  // them now and reads them while this thread walks (readNamespaces); alone, after the walk.
+  const ids = [...members.keys()];
+  const membersOf = (id: string, alive?: ReadonlySet<number>): ReadonlyArray<number | 'self'> => {
+    const list = members.get(id)!;
+    return list.length === 0 ? ['self'] : alive === undefined ? list : list.filter((pid) => alive.has(pid));
+  };
+  const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, walks, offer));
   const reader = linkReader(fs, procRoot);
   const kept: Walk[] = [];
   let helped = 0;
   try {
-    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer);
+    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false);
     walks.forEach((walk) => {
-      const outcome = outcomes?.get(walk) ?? walkFds(fs, reader.root, walk, sizeCounts, reader.link);
+      let outcome = outcomes?.get(walk);
+      if (outcome === undefined) { // not in the walk handed out (listed since): walked here
+        outcome = walkFds(fs, reader.root, walk, sizeCounts, reader.link);
+        if (early !== undefined) walk.late = early.shared.started();
+      }
       if (walk.helped) helped++;
       if (outcome === 'vanished') vanished.push(walk.process.pid);
       else kept.push(walk);
@@ -170,19 +191,11 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   }
 
   const tWalk = performance.now();
-  // Each namespace's tables once, through one member still alive, after the walk.
   const alive = new Set(kept.map((w) => w.process.pid));
   const namespaces: NetnsSummary[] = [];
   const tables = new Map<string, Set<number>>();
   const tablesByNetns: Record<string, number> = {};
-  const ids = [...members.keys()];
-  const jobs = ids.map((id) => {
-    const list = members.get(id)!;
-    return list.length === 0 ? ['self' as const] : list.filter((pid) => alive.has(pid));
-  });
-  const socketsIn = new Map<string, number>();
-  for (const w of kept) if (w.process.netns !== null) socketsIn.set(w.process.netns, (socketsIn.get(w.process.netns) ?? 0) + w.inodes.length);
-  const { reads, helped: tablesHelped } = readNamespaces(fs, procRoot, jobs, ids.map((id) => socketsIn.get(id) ?? 0), offer === undefined ? undefined : options.helper);
+  const { reads, helped: tablesHelped, reread } = readNamespaces(fs, procRoot, ids, ids.map((id) => membersOf(id, alive)), kept, early);
   ids.forEach((id, i) => {
     const { read, ms: took } = reads[i]!;
     namespaces.push({
@@ -212,9 +225,12 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       }
       let orphans = 0;
       const dir = `${reader.root}/${p.pid}/fd`;
+      // Its namespace's rows looked up once: a row there is never an orphan, so isOrphanSocket is
+      // asked only about the others (it took 17 ms of a bench scan when asked of all 39,600 inodes).
+      const rows = tables.get(p.netns)!;
       for (let k = 0; k < walk.inodes.length; k++) {
         const inode = walk.inodes[k]!;
-        if (!isOrphanSocket(tables, p.netns, inode)) continue;
+        if (rows.has(inode) || !isOrphanSocket(tables, p.netns, inode)) continue;
         let target: string;
         verifyLinks++;
         try {
@@ -275,39 +291,9 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       durationMs: ms(end - started),
       facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
-      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesByNetns,
+      links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
     },
   };
-}
-
-/**
- * The tables of each namespace (`jobs`: the members to read them through, in order), and how many
- * the helper thread read. With a helper that shared the walk and more than one namespace, both
- * threads claim namespaces from one counter, the most sockets walked first: the kernel formats
- * every row of a table read (~2 µs a row), so on a box whose second namespace held 24,000 TCP rows
- * that read took 70-100 ms of a 470-600 ms scan, and a second core can take it. One namespace is
- * read here alone (its tcp table is most of the work and cannot be split), and the helper is
- * released (its thread then ends).
- */
-function readNamespaces(fs: ScanFs, procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[], helper: WalkHelper | undefined):
-  { reads: TablesRead[]; helped: number } {
-  const readHere = (i: number): TablesRead => {
-    const t0 = performance.now();
-    return { read: readNamespace(fs, procRoot, jobs[i]!), ms: ms(performance.now() - t0) };
-  };
-  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
-  const shared = helper?.shareTables?.(resolve(procRoot), jobs.length > 1 ? order.map((i) => jobs[i]!) : []);
-  if (shared === undefined || jobs.length < 2) return { reads: jobs.map((_, i) => readHere(i)), helped: 0 };
-  const reads = new Array<TablesRead>(jobs.length);
-  const mine = new Set<number>();
-  for (let k = shared.claim(); k < order.length; k = shared.claim()) {
-    mine.add(k);
-    reads[order[k]!] = readHere(order[k]!);
-  }
-  order.forEach((i, k) => {
-    if (!mine.has(k)) reads[i] = shared.take(k) ?? readHere(i);
-  });
-  return { reads, helped: shared.helped() };
 }
 
 /**
@@ -363,10 +349,6 @@ function sizeIsCount(fs: ScanFs, procRoot: string): boolean {
   } catch {
     return true;
   }
-}
-
-function ms(value: number): number {
-  return Math.round(value * 10) / 10;
 }
 
 function isPidName(name: string): boolean {

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SharedTables, WalkHelper } from '../../src/live/fd-walk.js';
 import { scanProcesses } from '../../src/live/scan.js';
+import type { HelpedWalk } from '../../src/live/threads/scan-helper.js';
 import { startScanHelper } from '../../src/live/threads/scan-helper.js';
 import { inNetns } from '../helpers/netns.js';
 
@@ -374,11 +376,85 @@ describe('fdleak scan, live', () => {
     }
   });
 
+  it('reads a namespace again after the walk when a process walked after the helper began its tables holds a socket missing from them', async (ctx) => {
+    if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(await helper.ready()).toBe(true);
+    // This thread claims no unit before the helper has begun the tables (after its first unit),
+    // nor a namespace before the helper has claimed them all: every namespace is read early, and
+    // every unit but the helper's first is walked late, the test namespace's process among them
+    // (one of the smallest), with its 4 never-bound sockets: candidates that read cannot judge.
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 5000;
+    let tables: SharedTables | undefined;
+    let count = 0;
+    const late: WalkHelper = {
+      share: (root, units) => {
+        const walk = helper.share(root, units)!;
+        return { ...walk, claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
+      },
+      shareTables: (root, jobs) => {
+        count = jobs.length;
+        tables = helper.shareTables(root, jobs)!;
+        const shared = tables;
+        return { ...shared, claim: () => { while (shared.helped() < count && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return shared.claim(); } };
+      },
+    };
+    const r = await scanProcesses({ excludePids: [process.pid], helper: late });
+    expect(r.timings.tablesHelped).toBe(count); // the helper read every namespace, during the walk
+    expect(r.timings.tablesReread).toBeGreaterThanOrEqual(1); // and the test's own was read again after it
+    const row = (pid: number): unknown => {
+      const p = r.snapshot.processes.find((q) => q.pid === pid)!;
+      return { fds: p.fds, sockets: p.sockets, orphanSockets: p.orphanSockets };
+    };
+    expect(row(held.netns)).toEqual(fromProc(held.netns));
+    expect(row(held.netns)).toMatchObject({ orphanSockets: 4 });
+    expect(row(held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+  });
+
+  it('takes a walk handed out before it listed the processes (as bin/fdleak.js does), and walks itself what started since', async () => {
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(helper.shareEarly('/proc')).toBe(true);
+    const offered = helper.offered()!;
+    expect(offered.root).toBe('/proc');
+    expect(offered.pids).toContain(held.leaky);
+    expect(offered.pids).not.toContain(process.pid);
+    // Largest fd table first, as the scan hands them out itself.
+    expect(offered.counts).toEqual([...offered.counts].sort((a, b) => b - a));
+    const since = spawn('python3', ['-c', 'import socket, sys\nkeep = [socket.socket() for _ in range(7)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => since.stdout!.once('data', resolve));
+      expect(offered.pids).not.toContain(since.pid);
+      // The helper has begun that walk before the scan starts (in the CLI it starts while main.js loads).
+      expect(await helper.ready()).toBe(true);
+      const walk = offered.shared as HelpedWalk;
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      for (const until = Date.now() + 5000; walk.helper().claimed === 0 && Date.now() < until;) Atomics.wait(nap, 0, 0, 2);
+      const shared = await scanProcesses({ excludePids: [process.pid], helper });
+      const alone = await scanProcesses({ excludePids: [process.pid] });
+      expect(shared.timings.helped).toBeGreaterThan(0);
+      const ours = [held.leaky, ...held.healthy, since.pid!];
+      const mine = (r: typeof shared): unknown[] =>
+        r.snapshot.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);
+      expect(mine(shared)).toHaveLength(ours.length);
+      expect(mine(shared)).toEqual(mine(alone));
+      expect(mine(shared)).toContainEqual([since.pid, fromProc(since.pid!).fds, fromProc(since.pid!).sockets, 7, null]);
+      expect(mine(shared)).toContainEqual([held.leaky, fromProc(held.leaky).fds, 311, 300, null]);
+    } finally {
+      since.kill('SIGKILL');
+    }
+  });
+
   it('walks everything on the main thread when the second thread never comes up', async () => {
-    const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
-    const r = await scanProcesses({ excludePids: [process.pid], helper });
-    expect(r.timings.helped).toBe(0);
-    expect(r.snapshot.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    // Handed the walk before the scan (as bin/fdleak.js does) or by the scan: this thread does it all, tables included.
+    for (const early of [false, true]) {
+      const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
+      if (early) expect(helper.shareEarly('/proc')).toBe(true);
+      const r = await scanProcesses({ excludePids: [process.pid], helper });
+      expect(r.timings.helped).toBe(0);
+      expect(r.timings.tablesHelped).toBe(0);
+      expect(r.snapshot.processes.find((p) => p.pid === held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    }
   });
 });
 

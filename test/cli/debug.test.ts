@@ -27,6 +27,6 @@ describe('--debug', () => {
     const r = run(['--debug', 'scan', '--top', '3']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/PID/);
-    expect(r.stderr).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+, orphan check [\d.]+ \(\d+ readlinks\)(, other namespaces' sysctls [\d.]+ more)?\n$/);
+    expect(r.stderr).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks\)(, other namespaces' sysctls [\d.]+ more)?\n$/);
   });
 });

@@ -56,7 +56,7 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
   const growthKey = growth === undefined ? undefined : (p: { pid: number }) => growth.byPid.get(p.pid)?.perSecond ?? null;
   const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort, growthKey), (p) => p.fds);
   if (options.debug === true) {
-    io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables}, orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
+    io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables} (${t.tablesHelped} of ${snapshot.host.namespaces.length} namespaces read on the second thread, ${t.tablesReread} read again after the walk), orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
   }
   if (options.format === 'table') {
     // chalk only when there is colour to paint: a cron job or a pipe does not load it (a few ms of start-up).

@@ -4,18 +4,24 @@
  * modules load, when a core is free, so that it is up by the time the walk starts (~30 ms).
  *
  * Everything goes through shared memory, because the main thread's scan is synchronous and never
- * turns the event loop: units are claimed from one atomic counter (live-scan.ts hands them out
- * largest first), the helper writes each result into its unit's slots and wakes the main thread
+ * turns the event loop: units (live/fd-walk.ts hands them out largest first) are claimed through
+ * one atomic count of claims, the helper from the front and the main thread from the back (the
+ * helper's k-th claim is unit k, the main thread's m-th unit n - m: the count keeps them apart);
+ * the helper writes each result into its unit's slots and wakes the main thread
  * (Atomics.notify), which waits for a helper-claimed unit with Atomics.wait. A unit the helper
  * could not finish (an unexpected error, more sockets than its slots, no answer in time) is
- * walked again by the main thread, so the helper can only make a scan faster, never wrong. After
- * the walk, the scan hands it the socket tables of some namespaces the same way (shareTables; a
- * tally is a Set, posted on a MessagePort that the main thread reads with receiveMessageOnPort,
- * without turning its event loop), or an empty list, after which the worker's thread ends.
- *
+ * walked again by the main thread, so the helper can only make a scan faster, never wrong. As
+ * soon as the scan knows the namespaces (after the facts, while the walk goes on), it hands the
+ * helper their socket tables the same way (shareTables), on a MessagePort given with the walk:
+ * the helper looks at that port between two units (receiveMessageOnPort, no event loop), reads the
+ * namespaces it claims, then goes back to the walk. Each tally is a Set, posted back on that port
+ * and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
+ * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
+ * read after the walk (live/scan.ts).
+
  * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
  */
-import type { SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
+import type { Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -24,9 +30,10 @@ export const FAILED = 2;
 
 /**
  * Int32 slots per unit in `nums`: outcome (0 ok, 1 vanished), fds and sockets (-1: null), unseen
- * (1: permission), readlink calls, socket slots used.
+ * (1: permission), readlink calls, socket slots used, late (1: walked after the helper claimed a
+ * namespace's tables).
  */
-export const NUMS = 6;
+export const NUMS = 7;
 
 /** Socket slots per unit beyond its fd count: fds opened between the stat and the walk. */
 export const SLACK = 16;
@@ -34,7 +41,7 @@ export const SLACK = 16;
 /** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
 export interface SharedBuffers {
   procRoot: string;
-  /** [next unit to claim, units the helper claimed, units the helper walked to the end (DONE)] */
+  /** [units claimed by either thread, units the helper claimed (its next is unit ctl[1]), units the helper walked to the end (DONE)] */
   ctl: Int32Array;
   pids: Int32Array;
   state: Int32Array;
@@ -45,22 +52,34 @@ export interface SharedBuffers {
   fdNames: Int32Array;
 }
 
+/** What the worker is handed first: the walk, and the port its tables job will come on (SharedTablesJob). */
+export interface WalkJob {
+  walk: SharedBuffers;
+  port: import('node:worker_threads').MessagePort;
+}
+
 /**
- * The second job, after the walk: the socket tables of some namespaces. `ctl` is [next job to
- * claim, jobs the helper claimed]; the helper posts each job's TablesRead on `port` as
- * { index, result }, then sets its state (DONE, or FAILED: the main thread reads it itself).
+ * The second job, sent on WalkJob.port while the walk may still go on: the socket tables of some
+ * namespaces. `ctl` is [next job to claim, jobs the helper claimed]; the helper posts each job's
+ * TablesRead back on that port as { index, result }, then sets its state (DONE, or FAILED: the
+ * main thread reads it itself).
  */
 export interface SharedTablesJob {
   procRoot: string;
   jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>;
   ctl: Int32Array;
   state: Int32Array;
-  port: import('node:worker_threads').MessagePort;
 }
 
 /** The helper as started: ready() says whether its thread came up (tests wait for it; the scan never does). */
 export interface ScanHelper extends WalkHelper {
   ready(): Promise<boolean>;
+  offered(): Offer | undefined;
+  /**
+   * Hands out the walk of every process under the absolute `procRoot` now (shareEarly below), for
+   * offered() to return to the scan; false where it could not.
+   */
+  shareEarly(procRoot: string): boolean;
   share(procRoot: string, units: ReadonlyArray<{ pid: number; count: number }>): HelpedWalk | undefined;
   shareTables(procRoot: string, jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>): SharedTables | undefined;
 }
@@ -104,8 +123,15 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   });
   let used = false;
   let tablesShared = false;
-  return {
+  let port: import('node:worker_threads').MessagePort | undefined;
+  let early: Offer | undefined;
+  const helper: ScanHelper = {
     ready: () => up,
+    offered: () => early,
+    shareEarly(procRoot) {
+      early = shareEarly(helper, procRoot);
+      return early !== undefined;
+    },
     share(procRoot, units) {
       if (gone || used) return undefined;
       used = true;
@@ -123,21 +149,26 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
         fdNames: shared(Int32Array, offsets[n]!),
       };
       units.forEach((u, i) => (buffers.pids[i] = u.pid));
-      worker.postMessage(buffers);
+      const { MessageChannel } = process.getBuiltinModule('node:worker_threads');
+      const channel = new MessageChannel();
+      port = channel.port1;
+      port.unref(); // read with receiveMessageOnPort only: never a reason to keep the process up
+      const job: WalkJob = { walk: buffers, port: channel.port2 };
+      worker.postMessage(job, [channel.port2]);
       return sharedWalk(buffers);
     },
     shareTables(procRoot, jobs) {
-      if (gone || !used || tablesShared) return undefined; // the worker takes the walk first, then this
+      if (gone || port === undefined || tablesShared) return undefined; // the worker takes the walk first, then this
       tablesShared = true;
-      const { MessageChannel, receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
-      const { port1, port2 } = new MessageChannel();
-      port1.unref(); // read with receiveMessageOnPort only: never a reason to keep the process up
-      const job: SharedTablesJob = { procRoot, jobs, ctl: shared(Int32Array, 2), state: shared(Int32Array, jobs.length), port: port2 };
-      worker.postMessage(job, [port2]);
+      const { receiveMessageOnPort } = process.getBuiltinModule('node:worker_threads');
+      const results = port;
+      const job: SharedTablesJob = { procRoot, jobs, ctl: shared(Int32Array, 2), state: shared(Int32Array, jobs.length) };
+      results.postMessage(job);
       const arrived = new Map<number, TablesRead>();
       let deadline: number | undefined;
       return {
         claim: () => Atomics.add(job.ctl, 0, 1),
+        started: () => Atomics.load(job.ctl, 0) > 0,
         helped: () => Atomics.load(job.ctl, 1),
         take(i) {
           deadline ??= performance.now() + PATIENCE_MS;
@@ -147,7 +178,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
           }
           if (Atomics.load(job.state, i) !== DONE) return undefined;
           // Posted before its state was set: already in the port's queue, read without the event loop.
-          for (let m = receiveMessageOnPort(port1); m !== undefined; m = receiveMessageOnPort(port1)) {
+          for (let m = receiveMessageOnPort(results); m !== undefined; m = receiveMessageOnPort(results)) {
             const { index, result } = m.message as { index: number; result: TablesRead };
             arrived.set(index, result);
           }
@@ -156,15 +187,17 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
       };
     },
   };
+  return helper;
 }
 
 function sharedWalk(b: SharedBuffers): HelpedWalk {
   let deadline: number | undefined;
+  let back = b.pids.length; // this thread's last claim: it takes the smallest units first
   return {
     claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
     helper: () => ({ claimed: Atomics.load(b.ctl, 1), done: Atomics.load(b.ctl, 2) }),
     state: (i) => Atomics.load(b.state, i),
-    claim: () => Atomics.add(b.ctl, 0, 1),
+    claim: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? --back : b.pids.length),
     take(i: number) {
       deadline ??= performance.now() + PATIENCE_MS;
       while (Atomics.load(b.state, i) === TODO) {
@@ -189,6 +222,7 @@ function outcomeOf(b: SharedBuffers, i: number): WalkOutcome {
     inodes: copied(b.inodes, from, found),
     fdNames: copied(b.fdNames, from, found),
     links: b.nums[at + 4]!,
+    late: b.nums[at + 6] === 1,
   };
 }
 
@@ -202,4 +236,48 @@ function copied(shared: Float64Array | Int32Array, from: number, length: number)
   const out = new Array<number>(length);
   for (let k = 0; k < length; k++) out[k] = shared[from + k]!;
   return out;
+}
+
+/**
+ * The units of a walk: each pid with its fd count (st_size of its fd directory under the absolute
+ * `root`; 0 where it cannot be read: exited or denied, which the walk of either thread finds out
+ * and says), largest first.
+ */
+export function walkUnits(root: string, pids: readonly number[], size: (path: string) => number): Array<{ pid: number; count: number }> {
+  const units = pids.map((pid) => {
+    let count = 0;
+    try {
+      count = size(`${root}/${pid}/fd`);
+    } catch {
+      // exited or denied: walkFds, on whichever thread, finds out and says which
+    }
+    return { pid, count };
+  });
+  units.sort((a, b) => b.count - a.count || a.pid - b.pid);
+  return units;
+}
+
+/**
+ * For cli/prefetch.ts, before the modules load: lists the processes under the absolute `procRoot`
+ * (all but this one, whose fd table changes while it is read) and hands their walk to `helper`,
+ * which starts on the largest as soon as its thread is up instead of waiting for the scan to list
+ * them. Only where st_size of an fd directory is the fd count (Linux 6.2 and later: the scan's own
+ * test, sizeIsCount); undefined otherwise, or if the helper is gone. The scan walks whatever it
+ * lists that this missed, and skips what exited since.
+ */
+function shareEarly(helper: WalkHelper, procRoot: string): Offer | undefined {
+  const { readdirSync, statSync } = process.getBuiltinModule('node:fs');
+  const size = (path: string): number => statSync(path).size;
+  let names: string[];
+  try {
+    if (size(`${procRoot}/self/fd`) === 0) return undefined;
+    names = readdirSync(procRoot);
+  } catch {
+    return undefined; // the scan says why
+  }
+  const pids: number[] = [];
+  for (const name of names) if (/^\d+$/.test(name) && Number(name) !== process.pid) pids.push(Number(name));
+  const units = walkUnits(procRoot, pids, size);
+  const shared = helper.share(procRoot, units);
+  return shared === undefined ? undefined : { root: procRoot, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
 }

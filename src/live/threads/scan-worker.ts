@@ -1,39 +1,49 @@
 /**
- * The worker of scan-helper.ts: takes units from the shared counter, walks each process's fd table
+ * The worker of scan-helper.ts: takes units from the front (largest first), walks each process's fd table
  * exactly as the main thread does (live/fd-walk.ts walkFds; full paths, because a worker may not
- * chdir), and writes what it found into the unit's slots. After the walk, it may be handed the
- * socket tables of some namespaces: it reads those it claims as the main thread would
- * (live/net-tables.ts readNamespace) and posts each tally back. Bundled as dist/cli/scan-worker.js.
+ * chdir), and writes what it found into the unit's slots. Between two units it looks for the
+ * tables job on its port: the socket tables of the namespaces, which it reads as the main thread
+ * would (live/net-tables.ts readNamespace), those it claims, posting each tally back; then it walks
+ * on, marking what it walks from then on as late. Bundled as dist/cli/scan-worker.js.
  */
 import { readlinkSync } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import type { ProcessStats } from '../../model/scan.js';
 import type { TablesRead, Walk } from '../fd-walk.js';
 import { NODE_FS, walkFds } from '../fd-walk.js';
 import { readNamespace } from '../net-tables.js';
-import type { SharedBuffers, SharedTablesJob } from './scan-helper.js';
+import type { SharedBuffers, SharedTablesJob, WalkJob } from './scan-helper.js';
 import { DONE, FAILED, NUMS } from './scan-helper.js';
 
 const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}`);
 
-/** Walks units until none is left to claim. */
-export function helpWalk(b: SharedBuffers): void {
-  for (let i = Atomics.add(b.ctl, 0, 1); i < b.pids.length; i = Atomics.add(b.ctl, 0, 1)) {
-    Atomics.add(b.ctl, 1, 1);
+/**
+ * Walks units until none is left to claim; after each, `between()` (the tables, once they are
+ * there), which returns whether the units walked from then on are late. Never before the first: a
+ * helper that comes up late would otherwise read the tables before the main thread's first units,
+ * the largest, were walked, and any orphan candidate of theirs costs a second read (live/scan.ts).
+ */
+function helpWalk(b: SharedBuffers, between: () => boolean): void {
+  let late = false;
+  // A claim counts towards ctl[0] (both threads' claims); the helper's k-th is unit k (ctl[1]).
+  while (Atomics.add(b.ctl, 0, 1) < b.pids.length) {
+    const i = Atomics.add(b.ctl, 1, 1);
     let state = FAILED;
     try {
-      state = walkUnit(b, i) ? DONE : FAILED;
+      state = walkUnit(b, i, late) ? DONE : FAILED;
     } catch {
       // anything unexpected: the main thread walks this unit again and reports it as it always does
     }
     if (state === DONE) Atomics.add(b.ctl, 2, 1);
     Atomics.store(b.state, i, state);
     Atomics.notify(b.state, i);
+    late = between() || late;
   }
 }
 
 /** Walks unit i into its slots; false if its sockets do not fit them. */
-function walkUnit(b: SharedBuffers, i: number): boolean {
+function walkUnit(b: SharedBuffers, i: number, late: boolean): boolean {
   const proc: ProcessStats = {
     pid: b.pids[i]!, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null,
     fdLimit: null, limitUsed: null, netns: null, unseen: null, location: null,
@@ -51,11 +61,12 @@ function walkUnit(b: SharedBuffers, i: number): boolean {
   b.nums[at + 3] = proc.unseen === 'permission' ? 1 : 0;
   b.nums[at + 4] = walk.links;
   b.nums[at + 5] = walk.inodes.length;
+  b.nums[at + 6] = late ? 1 : 0;
   return true;
 }
 
-/** Reads the namespaces it claims until none is left: each tally posted, then its state set. */
-export function helpTables(job: SharedTablesJob): void {
+/** Reads the namespaces it claims until none is left: each tally posted on `port`, then its state set. */
+function helpTables(job: SharedTablesJob, port: MessagePort): void {
   for (let i = Atomics.add(job.ctl, 0, 1); i < job.jobs.length; i = Atomics.add(job.ctl, 0, 1)) {
     Atomics.add(job.ctl, 1, 1);
     let state = FAILED;
@@ -63,7 +74,7 @@ export function helpTables(job: SharedTablesJob): void {
       const t0 = performance.now();
       const read = readNamespace(NODE_FS, job.procRoot, job.jobs[i]!);
       const result: TablesRead = { read, ms: Math.round((performance.now() - t0) * 10) / 10 };
-      job.port.postMessage({ index: i, result });
+      port.postMessage({ index: i, result });
       state = DONE;
     } catch {
       // a table the parser rejects, or anything unexpected: the main thread reads it and says why
@@ -71,13 +82,24 @@ export function helpTables(job: SharedTablesJob): void {
     Atomics.store(job.state, i, state);
     Atomics.notify(job.state, i);
   }
-  job.port.close();
 }
 
-// The walk first; then the tables job the scan hands out once the walk is over (its list may be
-// empty): after it no listener is left and the thread ends, as it would after a walk alone.
-parentPort?.once('message', (walk: SharedBuffers) => {
-  helpWalk(walk);
-  parentPort?.once('message', helpTables);
+// The walk, looking for the tables job between units; if it has not come by the end of the walk,
+// it is awaited (its list may be empty). Once the tables are read the port is closed: no listener
+// is left and the thread ends.
+parentPort?.once('message', ({ walk, port }: WalkJob) => {
+  let tablesRead = false;
+  const between = (): boolean => {
+    if (!tablesRead) {
+      const job = receiveMessageOnPort(port);
+      if (job === undefined) return false;
+      helpTables(job.message as SharedTablesJob, port);
+      tablesRead = true;
+    }
+    return true;
+  };
+  helpWalk(walk, between);
+  if (tablesRead) port.close();
+  else port.once('message', (job: SharedTablesJob) => { helpTables(job, port); port.close(); });
 });
 parentPort?.postMessage('up');

@@ -31,6 +31,13 @@ const here = (p: number): Walk => {
   return walk;
 };
 
+/** A process of 5,000 fds (pipes): its walk takes ~20 ms, long enough for this thread to act meanwhile. */
+async function bigHolder(): Promise<ChildProcess> {
+  const big = spawn('python3', ['-c', 'import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\nresource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nkeep = [os.pipe() for _ in range(2500)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve) => big.stdout!.once('data', resolve));
+  return big;
+}
+
 async function helper(): Promise<NonNullable<ReturnType<typeof startScanHelper>>> {
   const h = startScanHelper(WORKER)!;
   expect(await h.ready()).toBe(true);
@@ -92,6 +99,46 @@ describe('the scan helper', () => {
     expect(theirs.read!.tally.tcpByState.LISTEN).toBeGreaterThanOrEqual(1);
     expect(Object.keys(theirs.read!.tally.rows).sort()).toEqual(Object.keys(mine.tally.rows).sort());
     expect(h.shareTables('/proc', [[pid]])).toBeUndefined(); // once
+  });
+
+  it('claims the largest units from the front while this thread claims from the back', async () => {
+    const big = await bigHolder();
+    try {
+      const h = await helper();
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      // The helper is on the 5,000-fd unit (or not yet started): this thread's claim is the last unit.
+      const mine = walk.claim();
+      expect(mine).toBe(2);
+      expect(walk.take(0)!.fds).toBeGreaterThanOrEqual(5003);
+      expect(walk.take(1)).toMatchObject({ outcome: 'ok' });
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 });
+      expect(walk.claim()).toBe(3); // none left
+      expect(walk.claimed()).toBe(3);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
+  it('takes the tables up between two units of the walk, and says the units walked after are late', async () => {
+    // The tables job, handed out right after the walk, is there when the helper is done with the big unit.
+    const big = await bigHolder();
+    try {
+      const h = await helper();
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
+      const tables = h.shareTables('/proc', [[pid]])!;
+      const first = walk.take(0)!;
+      const second = walk.take(1)!;
+      const read = tables.take(0)!;
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 }); // this thread claimed nothing
+      expect(tables.helped()).toBe(1);
+      expect(first).toMatchObject({ outcome: 'ok', late: false }); // walked before the tables, always
+      expect(first.fds).toBeGreaterThanOrEqual(5003);
+      expect(second).toMatchObject({ outcome: 'ok', late: true }); // after them
+      expect(second.inodes).toEqual(here(pid).inodes);
+      expect(read.read!.via).toBe(pid);
+    } finally {
+      big.kill('SIGKILL');
+    }
   });
 
   it('says a namespace none of whose members is alive could not be read', async () => {
