@@ -7,9 +7,9 @@ import { statSync } from 'node:fs';
 import { InputError, isDenied, isVanished } from '../errors.js';
 import type { Process } from '../model/process.js';
 import type { NetSysctls, Snapshot } from '../model/snapshot.js';
-import { buildSnapshot } from '../model/snapshot.js';
+import { liveSnapshot } from '../model/live-snapshot.js';
 import type { Fd } from '../model/fd.js';
-import { countKinds } from '../model/fd.js';
+import { countKinds } from '../model/fd-kinds.js';
 import type { Socket } from '../model/socket.js';
 import type { KeepRow } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, parseSelectedRows, readProcNetText, selectInetRows } from '../parse/proc-net-inet.js';
@@ -277,7 +277,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     process.location = location;
     if (inotify) process.inotifyUser = inotifyUser;
     options.timings?.set('facts', performance.now());
-    const snapshot = buildSnapshot({
+    const snapshot = liveSnapshot({
       takenAt,
       kind: 'live',
       processes: [process],
@@ -290,7 +290,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
         sysctls: sysctls.ipLocalPortRange !== null, ownerlessRows: true,
       },
       warnings,
-    }, { typed: true }); // records of the readers above: see buildSnapshot
+    }); // records of the readers above, not checked: see live-snapshot.ts
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {

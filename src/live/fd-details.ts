@@ -15,7 +15,7 @@
  *   (a namespace in between is not read).
  * A process or fd that vanished, or a permission error, leaves the detail unknown (null), never fails.
  */
-import { anonTypeOf } from '../model/fd.js';
+import { anonTypeOf } from '../model/fd-kinds.js';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { Fd } from '../model/fd.js';

@@ -136,7 +136,8 @@ function enter(dir: string): string | undefined {
 
 function fdRecord(pid: number, fd: number, target: string, origin: Fd['origin']): Fd {
   const kind = fdKindOfTarget(target);
-  // Keys in FdSchema's order: buildSnapshot then keeps the record as it is (model/as-is.ts).
+  // Keys in FdSchema's order: the live snapshot keeps the record unchecked (model/live-snapshot.ts),
+  // and its JSON must be the one zod's checked copy would give.
   return { pid, fd, kind, inode: kind === 'socket' || kind === 'pipe' ? inodeOfTarget(target) : null, target, hint: null, origin };
 }
 

@@ -20,11 +20,15 @@ export function readNetSysctls(sysRoot: string): NetSysctls {
   return parseNetSysctls(NET_SYSCTL_FILES.map((f) => readOrNull(`${sysRoot}/${f}`)));
 }
 
-/** Pure: values in the order of NET_SYSCTL_FILES (null where unreadable). */
+/**
+ * Pure: values in the order of NET_SYSCTL_FILES (null where unreadable, or not an integer: the
+ * schema's type, which the live snapshot, not checked by zod, must hold by construction:
+ * model/live-snapshot.ts).
+ */
 export function parseNetSysctls(values: ReadonlyArray<string | null>): NetSysctls {
   const num = (t: string | null | undefined): number | null => {
     const n = Number((t ?? '').trim());
-    return t === null || t === undefined || (t ?? '').trim() === '' || !Number.isFinite(n) ? null : n;
+    return t === null || t === undefined || (t ?? '').trim() === '' || !Number.isInteger(n) ? null : n;
   };
   const range = (values[0] ?? '').trim().split(/\s+/).map(Number);
   return {

@@ -1,13 +1,8 @@
+import { SEVERITIES } from './severity.js';
 import { z } from './zod.js';
 
-export const SEVERITIES = ['critical', 'warning', 'info'] as const;
+export type { Severity } from './severity.js';
 export const SeveritySchema = z.enum(SEVERITIES);
-export type Severity = z.infer<typeof SeveritySchema>;
-
-/** critical > warning > info: rank 0 is the most severe. */
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
-}
 
 /** A ranked, short piece of evidence: a peer, a listener, a limit. Plain values only (stable JSON). */
 export const EvidenceSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));

@@ -6,7 +6,8 @@
  */
 import { z } from './zod.js';
 import type { Fd, FdKind } from './fd.js';
-import { countKinds, FdKindSchema } from './fd.js';
+import { countKinds } from './fd-kinds.js';
+import { FdKindSchema } from './fd.js';
 import type { Process } from './process.js';
 import type { Snapshot } from './snapshot.js';
 import type { Socket } from './socket.js';

@@ -94,21 +94,16 @@ const compiled: { fd?: typeof FdSchema; socket?: typeof SocketSchema } = {};
  * would report (processes, then fds, then sockets, then the rest). `inPlace`: each record is
  * replaced in `input`'s own arrays by its checked copy, which the snapshot then holds, so that a
  * caller that keeps no other reference never holds a million-row capture twice (analyze: memory).
- * `typed`: the fds and sockets are fdleak's own live readers' records (built in TypeScript, in schema
- * order: test/live/typed-records.test.ts checks on live processes that every one passes as-is.ts and
- * the zod schemas), kept without the per-record check; the rest is still checked. Measured on a
- * diagnose of a 15,000-fd process (12,500 rows its own): that check was 25-35 ms of the run (its
- * "validation" step), 31% of the main thread's work after the reads. Text read from a capture or a
- * snapshot file is never typed: it is always checked.
+ * fdleak's own live reader assembles its snapshot without this check: live-snapshot.ts.
  */
-export function buildSnapshot(input: SnapshotInput, { inPlace = false, typed = false } = {}): Snapshot {
+export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
   const rest = SnapshotSchema.safeParse({ ...candidate, fds: [], sockets: [] });
   const restIssue = rest.success ? undefined : rest.error.issues[0]!;
   const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
   if (before) fail(candidate, restIssue.path, restIssue.message);
-  const fds = typed ? input.fds : checkRecords(candidate, 'fds', () => (compiled.fd ??= z.compile(FdSchema)), fdAsIs, inPlace);
-  const sockets = typed ? input.sockets : checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
+  const fds = checkRecords(candidate, 'fds', () => (compiled.fd ??= z.compile(FdSchema)), fdAsIs, inPlace);
+  const sockets = checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
   if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
   return { ...rest.data, fds, sockets } as Snapshot;
 }

@@ -9,12 +9,12 @@
  * - st 03 is printed for request socks, 06/05 for TIME_WAIT minisocks; inode is 0 when no fd holds it;
  * - uid, timeout and inode are decimal, everything else hex; udp "sl" is a hash bucket, not a key.
  */
-import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { InputError } from '../errors.js';
 import type { Endpoint, Socket, SocketProto } from '../model/socket.js';
 import { tcpStateFromCode } from '../model/tcp-state.js';
 import { formatIpv6 } from '../util/ip.js';
+import { readProcFile } from '../util/proc-file.js';
 import { LineSink, STRICT } from '../util/skips.js';
 import { MAX_LINE, quote, stripCr } from './text.js';
 
@@ -22,10 +22,13 @@ export type ByteOrder = 'LE' | 'BE';
 export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
 export type InetTable = (typeof INET_TABLES)[number];
 
-/** The text of a /proc/net table, read as latin1 (one byte, one character); null if the kernel has no such table. */
+/**
+ * The text of a /proc/net table, read as latin1 (one byte, one character; util/proc-file.ts says
+ * why not readFileSync); null if the kernel has no such table.
+ */
 export function readProcNetText(path: string): string | null {
   try {
-    return readFileSync(path, 'latin1');
+    return readProcFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw error;

@@ -1,5 +1,6 @@
-import type { Finding, Severity } from '../model/finding.js';
-import { severityRank } from '../model/finding.js';
+import type { Finding } from '../model/finding.js';
+import type { Severity } from '../model/severity.js';
+import { severityRank } from '../model/severity.js';
 import type { Snapshot } from '../model/snapshot.js';
 import type { Rule, Thresholds } from './rule.js';
 import { RULES } from './index.js';

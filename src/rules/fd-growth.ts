@@ -1,5 +1,5 @@
-import type { FdKind } from '../model/fd.js';
-import { FD_KINDS } from '../model/fd.js';
+import type { FdKind } from '../model/fd-kinds.js';
+import { FD_KINDS } from '../model/fd-kinds.js';
 import type { Evidence } from '../model/finding.js';
 import type { SamplePoint, Series } from '../model/sample.js';
 import { theilSen } from '../util/slope.js';

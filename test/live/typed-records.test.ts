@@ -1,17 +1,19 @@
 /**
- * The live diagnose reader's records are kept without zod's per-record check (buildSnapshot's
- * `typed`, issue 14): this shows, on real leaky processes holding every kind of fd and socket row
+ * The live diagnose reader's snapshot is assembled without zod (model/live-snapshot.ts, issue 14):
+ * this shows, on real leaky processes holding every kind of fd and socket row
  * the reader builds (tcp in each state, udp, unix, never-bound sockets, rows of another process
  * opposite its half-closed ones, pipes, files, deleted files, inotify, eventfd, epoll), that each
  * record is one zod would have handed back unchanged: it passes the schemas, and as-is.ts (exact
- * keys, schema order). So the snapshot is the one the checked path builds from the same records.
+ * keys, schema order), and that the whole snapshot (process, namespace, host, coverage records too)
+ * passes SnapshotSchema and serialises byte for byte as the checked path's copy (key order
+ * included). So the snapshot is the one the checked path builds from the same records.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess } from '../../src/live/diagnose.js';
 import { fdAsIs, socketAsIs } from '../../src/model/as-is.js';
 import { FdSchema } from '../../src/model/fd.js';
 import type { Snapshot } from '../../src/model/snapshot.js';
-import { buildSnapshot } from '../../src/model/snapshot.js';
+import { buildSnapshot, SnapshotSchema } from '../../src/model/snapshot.js';
 import { SocketSchema } from '../../src/model/socket.js';
 import { startScenario, stopAll } from '../helpers/netns.js';
 
@@ -31,7 +33,15 @@ function checked(snapshot: Snapshot): Snapshot {
   return buildSnapshot(input);
 }
 
-describe('live diagnose records are typed (kept without a per-record check)', () => {
+/** What zod and JSON output would see differently from the checked path: nothing is expected. */
+function expectAsChecked(snapshot: Snapshot): void {
+  expect(untyped(snapshot)).toEqual([]);
+  expect(SnapshotSchema.safeParse(snapshot).success).toBe(true);
+  expect(checked(snapshot)).toEqual(snapshot);
+  expect(JSON.stringify(snapshot)).toBe(JSON.stringify(checked(snapshot))); // key order too
+}
+
+describe('live diagnose snapshots are typed (assembled without zod)', () => {
   it('sockets of every kind, their other halves held by another process', async () => {
     const mix = await startScenario('socket-mix.py', ['--pairs=10', '--client-cw=5', '--server-cw=5', '--half=4', '--unbound=5']);
     const half = await startScenario('half-close-client.mjs', ['--port=0', '--connections=6']);
@@ -40,8 +50,7 @@ describe('live diagnose records are typed (kept without a per-record check)', ()
       const kinds = new Set(snapshot.fds.map((f) => f.kind));
       expect(kinds.has('socket')).toBe(true);
       expect(snapshot.sockets.length).toBeGreaterThan(4);
-      expect(untyped(snapshot)).toEqual([]);
-      expect(checked(snapshot)).toEqual(snapshot);
+      expectAsChecked(snapshot);
     }
     // The half-closed client's rows include its server's (another process): owners of others.
     const snapshot = await collectLiveProcess(half.pid);
@@ -53,7 +62,6 @@ describe('live diagnose records are typed (kept without a per-record check)', ()
     const snapshot = await collectLiveProcess(kinds.pid);
     expect(snapshot.fds.filter((f) => f.deleted === true).length).toBeGreaterThanOrEqual(3);
     expect(snapshot.fds.filter((f) => f.anonType === 'inotify').length).toBeGreaterThanOrEqual(2);
-    expect(untyped(snapshot)).toEqual([]);
-    expect(checked(snapshot)).toEqual(snapshot);
+    expectAsChecked(snapshot);
   });
 });

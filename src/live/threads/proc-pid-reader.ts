@@ -2,12 +2,13 @@
  * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/net tables, then its share
  * of /proc/<pid>/fd links, chunk by chunk from the shared counters, and posts both. Bundled as
  * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.js); node: built-ins only (and
- * ../sockstat.ts, which holds nothing else), so it
+ * ../sockstat.ts and ../../util/proc-file.ts, which hold nothing else), so it
  * starts fast. Full paths: worker threads cannot chdir, so the main thread's bare-name trick
  * (proc-pid.ts) is not open here.
  */
-import { readFileSync, readlinkSync } from 'node:fs';
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readProcFile } from '../../util/proc-file.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from '../sockstat.js';
 import type { ReaderData, WorkerMessage } from './proc-pid-worker.js';
 
@@ -24,7 +25,7 @@ function readTables(data: ReaderData, post: (message: WorkerMessage) => void): v
   const empty = readTcpTablesWithoutRows(`${dir}/net`); // as the main thread does (live/diagnose.ts readNetTexts)
   for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
     try {
-      texts.push([tables[t]!, empty.has(tables[t]!) ? NO_ROWS : readFileSync(`${dir}/net/${tables[t]}`, 'latin1')]);
+      texts.push([tables[t]!, empty.has(tables[t]!) ? NO_ROWS : readProcFile(`${dir}/net/${tables[t]}`)]);
     } catch (error) {
       if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
       // Anything else: left out, so the main thread reads it and reports it as it always does.

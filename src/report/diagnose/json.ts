@@ -1,5 +1,6 @@
-import type { Fd, FdKind } from '../../model/fd.js';
-import { countKinds } from '../../model/fd.js';
+import type { Fd } from '../../model/fd.js';
+import type { FdKind } from '../../model/fd-kinds.js';
+import { countAnonTypes, countKinds } from '../../model/fd-kinds.js';
 import type { Finding } from '../../model/finding.js';
 import type { Process } from '../../model/process.js';
 import type { Snapshot } from '../../model/snapshot.js';
@@ -7,7 +8,6 @@ import { orphanSocketFds, socketsByOwner } from '../../model/queries.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { countBy, compareText } from '../../util/group-by.js';
 import { safeJson } from '../../util/safe-text.js';
-import { countAnonTypes } from '../../model/fd.js';
 
 /** The facts about one process every reporter shows: fds by kind, sockets by state, orphans. */
 export interface ProcessSummary {

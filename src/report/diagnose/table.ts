@@ -8,7 +8,7 @@ import { percent } from '../../util/format.js';
 import { safeText } from '../../util/safe-text.js';
 import type { ReportContext } from '../context.js';
 import { summarize } from './json.js';
-import { countAnonTypes } from '../../model/fd.js';
+import { countAnonTypes } from '../../model/fd-kinds.js';
 import type { Location } from '../../model/location.js';
 import { COMPACT, renderFindings, TABLE_STYLE } from '../findings-text.js';
 
