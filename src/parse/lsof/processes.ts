@@ -160,7 +160,7 @@ export class ProcessTable {
   sameTail(pid: number, fdNo: number, text: string, from: number, to: number): boolean {
     const p = this.peek(pid);
     const tail = p?.fds.get(fdNo) === this.input ? p.tails?.[fdNo] : undefined;
-    return tail !== undefined && to - from === tail.length && text.slice(from, to) === tail;
+    return tail !== undefined && to - from === tail.length && text.startsWith(tail, from);
   }
 
   takeCreated(): Array<{ pid: number; command: string }> {
