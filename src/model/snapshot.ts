@@ -1,6 +1,6 @@
 import { z } from './zod.js';
 import { InputError } from '../errors.js';
-import { fdAsIs, socketAsIs } from './as-is.js';
+import { fdAsIs, processAsIs, socketAsIs } from './as-is.js';
 import { FdSchema } from './fd.js';
 import { ProcessSchema } from './process.js';
 import { SeriesSchema } from './sample.js';
@@ -98,14 +98,16 @@ const compiled: { fd?: typeof FdSchema; socket?: typeof SocketSchema } = {};
  */
 export function buildSnapshot(input: SnapshotInput, { inPlace = false } = {}): Snapshot {
   const candidate = { schema: 'fdleak/snapshot@1' as const, ...input };
-  const rest = SnapshotSchema.safeParse({ ...candidate, fds: [], sockets: [] });
+  // processes zod would give back unchanged (as-is.ts) are kept, not parsed (a big capture names thousands)
+  const processes = Array.isArray(candidate.processes) && candidate.processes.every(processAsIs) ? candidate.processes : null;
+  const rest = SnapshotSchema.safeParse({ ...candidate, ...(processes === null ? {} : { processes: [] }), fds: [], sockets: [] });
   const restIssue = rest.success ? undefined : rest.error.issues[0]!;
   const before = restIssue !== undefined && (typeof restIssue.path[0] !== 'string' || ['schema', 'takenAt', 'kind', 'processes'].includes(restIssue.path[0]));
   if (before) fail(candidate, restIssue.path, restIssue.message);
   const fds = checkRecords(candidate, 'fds', () => (compiled.fd ??= z.compile(FdSchema)), fdAsIs, inPlace);
   const sockets = checkRecords(candidate, 'sockets', () => (compiled.socket ??= z.compile(SocketSchema)), socketAsIs, inPlace);
   if (!rest.success) fail(candidate, restIssue!.path, restIssue!.message);
-  return { ...rest.data, fds, sockets } as Snapshot;
+  return { ...rest.data, ...(processes === null ? {} : { processes: inPlace ? processes : [...processes] }), fds, sockets } as Snapshot;
 }
 
 /**

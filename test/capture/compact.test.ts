@@ -34,4 +34,23 @@ describe('U32Map', () => {
     for (const [k, v] of ref) if (map.get(k) !== v) wrong.push(`${k} at the end`);
     expect(wrong.slice(0, 5)).toEqual([]);
   });
+
+  it('answers as a Map does for keys in runs (16 consecutive keys share a block of slots), runs that overlap included', () => {
+    const map = new U32Map();
+    const ref = new Map<number, number>();
+    const wrong: string[] = [];
+    // runs of consecutive inodes as lsof lists them, copies of one process's run shifted by less than a block, and the top keys
+    const runs = [[17_759_404, 15_000], [17_759_410, 15_000], [3, 40], [0xffffffff - 100, 101], [1 << 20, 70_000]] as const;
+    for (const [from, n] of runs) {
+      for (let k = from; k < from + n; k++) {
+        const before = ref.get(k);
+        if (map.getOrAdd(k, k & 0x7fff) !== before) wrong.push(`getOrAdd ${k}`);
+        if (before === undefined) ref.set(k, k & 0x7fff);
+      }
+    }
+    expect(map.size).toBe(ref.size);
+    for (const [k, v] of ref) if (map.get(k) !== v) wrong.push(`${k} at the end`);
+    for (const k of [1, 2, 43, 17_759_403, 17_774_410, (1 << 20) + 70_000]) if (map.get(k) !== undefined) wrong.push(`${k} never added`);
+    expect(wrong.slice(0, 5)).toEqual([]);
+  });
 });

@@ -6,7 +6,12 @@
  * live collectors build, or the shortcut is never taken.
  */
 import { describe, expect, it } from 'vitest';
-import { ENDPOINT_SHAPE, FD_SHAPE, fdAsIs, ORIGIN_SHAPE, OWNER_SHAPE, SOCKET_SHAPE, socketAsIs } from '../../src/model/as-is.js';
+import { ENDPOINT_SHAPE, FD_KINDS_SHAPE, FD_SHAPE, fdAsIs, LIMITS_SHAPE, ORIGIN_SHAPE, OWNER_SHAPE, PROCESS_SHAPE, processAsIs, SOCKET_SHAPE, socketAsIs, TARGET_SHAPE } from '../../src/model/as-is.js';
+import { analyzeCapture } from '../../src/capture/capture.js';
+import { openLines } from '../../src/capture/text-input.js';
+import { FD_KINDS } from '../../src/model/fd.js';
+import { ProcessSchema } from '../../src/model/process.js';
+import { buildSnapshot, UNKNOWN_SYSCTLS } from '../../src/model/snapshot.js';
 import { FdSchema } from '../../src/model/fd.js';
 import { OriginSchema } from '../../src/model/origin.js';
 import { EndpointSchema, OwnerSchema, SocketSchema } from '../../src/model/socket.js';
@@ -24,6 +29,13 @@ const SOCKET = {
   rxQueue: 1, txQueue: 0, backlog: null, uid: 0, inode: '438448',
   owners: [{ pid: 42, fd: 7, command: 'python3' }], netns: 'net:[4026531840]',
   origin: { source: '/proc/42/net/tcp', line: 3 },
+};
+/** A process as analyze builds it from an lsof capture (capture/capture.ts). */
+const PROCESS = {
+  pid: 42, command: 'python3', cmdline: null, uid: null, startTime: null, fdCount: 12, fdTableComplete: true,
+  fdLimit: { soft: 1024, hard: 'unlimited' }, netns: null, threads: null,
+  fdKinds: { socket: 8, pipe: 2, file: 2, anon_inode: 0, other: 0 },
+  repeatedTargets: [{ target: '/dev/null', kind: 'file', count: 2 }],
 };
 const ODD = [undefined, null, -1, 0, 1.5, 70000, Number.NaN, 2 ** 60, '', 'x', '12', 'LISTEN', 'socket', 'inet', true, {}, [], [{}]];
 
@@ -77,11 +89,16 @@ describe('as-is check', () => {
     expect(Object.keys(ORIGIN_SHAPE)).toEqual(Object.keys(OriginSchema.shape));
     expect(Object.keys(ENDPOINT_SHAPE)).toEqual(Object.keys(EndpointSchema.shape));
     expect(Object.keys(OWNER_SHAPE)).toEqual(Object.keys(OwnerSchema.shape));
+    expect(Object.keys(PROCESS_SHAPE)).toEqual(Object.keys(ProcessSchema.shape));
+    expect(Object.keys(LIMITS_SHAPE)).toEqual(['soft', 'hard']);
+    expect(Object.keys(FD_KINDS_SHAPE)).toEqual([...FD_KINDS]);
+    expect(Object.keys(TARGET_SHAPE)).toEqual(['target', 'kind', 'count']);
   });
 
   it.each([
     ['fd', FD, fdAsIs, FdSchema],
     ['socket', SOCKET, socketAsIs, SocketSchema],
+    ['process', PROCESS, processAsIs, ProcessSchema],
   ] as const)('%s: "as is" only where zod accepts it and gives back the same JSON', (_name, record, asIs, schema) => {
     expect(asIs(record)).toBe(true);
     let kept = 0;
@@ -108,5 +125,29 @@ describe('as-is check', () => {
     const unix = parseProcNetUnix('Num       RefCount Protocol Flags    Type St Inode Path\n'
       + '0000000000000000: 00000002 00000000 00010000 0001 01 21456 /run/x.sock\n', '/proc/1/net/unix');
     expect([...tcp, ...unix].map(socketAsIs)).toEqual([true, true]);
+  });
+
+  it('buildSnapshot keeps "as is" processes as they are, and gives zod a process that is not', () => {
+    const snapshotOf = (processes: unknown[]): ReturnType<typeof buildSnapshot> => buildSnapshot({
+      takenAt: '2026-12-03T00:00:00.000Z', kind: 'capture', processes: processes as never, fds: [], sockets: [],
+      namespaces: [{ id: null, tables: ['lsof'], sysctls: UNKNOWN_SYSCTLS, backlogKnown: false }],
+      host: { fileNr: null, nrOpen: null },
+      coverage: { fdTables: true, socketTables: true, netnsAware: false, limits: false, sysctls: false, ownerlessRows: false },
+      warnings: [],
+    }, { inPlace: true });
+    const asIs = structuredClone(PROCESS);
+    expect(snapshotOf([asIs]).processes[0]).toBe(asIs);
+    const moved = { command: 'python3', ...structuredClone(PROCESS) }; // another key order: zod's copy puts it right
+    const copied = snapshotOf([asIs, moved]).processes;
+    expect(copied[1]).not.toBe(moved);
+    expect(JSON.stringify(copied[1])).toBe(JSON.stringify(PROCESS));
+    expect(() => snapshotOf([{ ...structuredClone(PROCESS), fdCount: -1 }])).toThrow(/fdCount/);
+  });
+
+  it('passes the processes analyze builds from a real lsof capture (so buildSnapshot copies none of them)', async () => {
+    const { snapshot } = await analyzeCapture([await openLines('fixtures/lsof/list-everything.txt', process.stdin)], undefined, '2026-12-03T00:00:00.000Z');
+    expect(snapshot.processes.length).toBeGreaterThan(10);
+    expect(snapshot.processes.some((p) => (p.repeatedTargets ?? []).length > 0)).toBe(true);
+    expect(snapshot.processes.filter((p) => !processAsIs(p))).toEqual([]);
   });
 });

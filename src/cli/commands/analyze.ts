@@ -8,7 +8,6 @@ import { errnoOf, InputError } from '../../errors.js';
 import type { Severity } from '../../model/finding.js';
 import { judgedScope } from '../../report/analyze/judged.js';
 import { analyzeJson } from '../../report/analyze/json.js';
-import { analyzeTable } from '../../report/analyze/table.js';
 import { failsAt, runRules } from '../../rules/engine.js';
 import type { RuleConfig } from '../../rules/config.js';
 import { engineOptions } from '../../rules/config.js';
@@ -49,9 +48,13 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
   }
   const { findings, skipped, ran } = runRules(capture.snapshot, engineOptions(options.rules));
   const judged = judgedScope(capture.snapshot, ran, skipped);
-  io.out(options.json
-    ? analyzeJson(capture, findings, skipped, judged)
-    : analyzeTable(capture, findings, skipped, judged, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
+  if (options.json) {
+    io.out(analyzeJson(capture, findings, skipped, judged));
+  } else {
+    // the table reporter only when asked for: --json loads neither cli-table3 nor chalk (as diagnose)
+    const { analyzeTable } = await import('../../report/analyze/table.js');
+    io.out(analyzeTable(capture, findings, skipped, judged, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
+  }
   return failsAt(findings, options.failOn) ? 1 : 0;
 }
 

@@ -164,7 +164,7 @@ export class Builder {
         const key = tallyKey(kind, f.name, f.node);
         if (key !== null) (p.targets ??= new Targets()).add(key, kind);
       }
-      if (kind === 'socket' && tail !== null) (p.tails ??= [])[fdNo] = tail;
+      if (kind === 'socket' && tail !== null) this.table.keepTail(p, fdNo, tail);
     }
     if (socket !== null) this.addSocket(socket, f, fdNo, inode, p);
   }
@@ -207,14 +207,12 @@ export class Builder {
 
   /**
    * A socket fd of a row the column reader reads in place (the socket goes to the fold's tcpRow or tableRow): listed (a
-   * thread's repeat adds nothing: 'repeat'), its tail kept.
+   * thread's repeat adds nothing: 'repeat'); the reader keeps its tail unless it is a repeat.
    */
-  listSocket(p: ProcState, tid: number | null, fdNo: number, tail: string | null): Listing {
+  listSocket(p: ProcState, tid: number | null, fdNo: number): Listing {
     this.numbers.listed(p.process.pid, tid, fdNo);
     const listed = this.table.list(p, fdNo, 'socket');
-    if (listed === 'repeat') return listed;
-    this.records++;
-    if (tail !== null) (p.tails ??= [])[fdNo] = tail;
+    if (listed !== 'repeat') this.records++;
     return listed;
   }
 

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readColumns } from './read.js';
+import { LsofReader } from '../../../src/parse/lsof/reader.js';
 import { LineSink } from '../../../src/util/skips.js';
 import { expectFast, fixture, fuzz } from '../fuzz.js';
 import { countBy, lenient, parseClean, show } from '../parsed-fixtures.js';
@@ -117,6 +118,29 @@ describe('readColumns: list-everything mode (lsof -nP), TID/TASKCMD columns', ()
     expect(out.sockets).toHaveLength(56);
     expect(new Set(out.sockets.map((s) => s.inode)).size).toBe(56);
     expect(countBy(out.fds.map((f) => f.kind))).toEqual({ anon_inode: 2, file: 97, pipe: 48, socket: 66 });
+  });
+});
+
+describe('LsofReader: a capture pasted twice reads as once (repeated rows are known without reading them whole)', () => {
+  /** The capture read as analyze reads it (socket fds kept, the rest counted), in one piece. */
+  const read = (text: string): unknown => {
+    const reader = new LsofReader('lsof', { source: 'x' });
+    const { fds, sockets, records } = reader.read(text);
+    return { processes: reader.end(), fds, sockets, records };
+  };
+
+  it.each(['list-everything.txt', 'threads-K.txt', 'sockets-files.txt'])('%s', (name) => {
+    const text = fixture(`lsof/${name}`);
+    // a deleted file and a pipe among the repeats too: rows read further than their FD when first met
+    // (as fds of their own: an fd number no row of the capture has)
+    const deleted = text.split('\n').filter((l) => / \d+[rwu]? +REG /.test(l)).slice(0, 2)
+      .map((l) => `${l.trimEnd().replace(/ (\d+)([rwu]?) +REG /, (_m, n: string, mode: string) => ` ${Number(n) + 5000}${mode} REG `)} (deleted)`);
+    expect(deleted.length).toBeGreaterThan(0);
+    const once = `${text.trimEnd()}\n${deleted.join('\n')}\n`;
+    const twice = `${once}${once.split('\n').slice(1).join('\n')}`;
+    const first = read(once) as { fds: Array<{ deleted?: boolean }> };
+    expect(first.fds.filter((f) => f.deleted === true)).toHaveLength(deleted.length);
+    expect(read(twice)).toEqual(first);
   });
 });
 
