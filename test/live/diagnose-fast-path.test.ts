@@ -11,6 +11,7 @@ import { collectLiveProcess, readNetTables } from '../../src/live/diagnose.js';
 import type { NetTexts } from '../../src/live/threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from '../../src/live/threads/proc-pid-worker.js';
 import { HALF_CLOSED_CODES, readOtherHalves } from '../../src/live/other-halves.js';
+import { orphanSocketFds } from '../../src/model/queries.js';
 import type { Socket } from '../../src/model/socket.js';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
 import { startScenario, stopAll } from '../helpers/netns.js';
@@ -90,6 +91,18 @@ describe('diagnose fast path = plain path, on a live process', () => {
     const hints = Object.fromEntries(orphans.map((f) => [f.fd, f.hint]));
     const counted = Object.values(hints).reduce<Record<string, number>>((n, h) => ({ ...n, [String(h)]: (n[String(h)] ?? 0) + 1 }), {});
     expect(counted).toEqual({ TCP: 5, UDP: 3, TCPv6: 2 });
+  });
+
+  it('the orphan index diagnose hands the rules (its kept inodes) gives the verdicts of one built from the snapshot\'s rows, and /proc\'s', async () => {
+    const s = await startScenario('socket-mix.py', ['--pairs=10', '--client-cw=5', '--server-cw=5', '--half=4', '--unbound=5']);
+    const snapshot = await collectLiveProcess(s.pid, { backlog: false });
+    const handed = orphanSocketFds(snapshot).get(s.pid);
+    const rebuilt = orphanSocketFds({ ...snapshot }).get(s.pid); // a copy: no index handed, built from its rows
+    expect(handed).toEqual(rebuilt);
+    const inTables = tableInodes(s.pid);
+    const truth = snapshot.fds.filter((f) => f.kind === 'socket' && !inTables.has(f.inode!)).map((f) => f.fd);
+    expect(truth).toHaveLength(5);
+    expect([...handed!.byHint.values()].flat().sort((a, b) => a - b)).toEqual(truth);
   });
 });
 
