@@ -514,7 +514,7 @@ export class ColumnsReader {
     if (fdNo !== null && type !== T_SOCKET && !b.keepAll) {
       const proc = b.table.peek(pid);
       if (proc !== undefined && proc.fds.get(fdNo) === b.table.input) {
-        this.memo.keep(text, ls, le, pid, tid, fdNo, false, this.seenRun(proc, tid));
+        this.memo.keep(text, ls, le, pid, tid, fdNo, false);
         this.thread(proc, tid);
         b.numbers.listed(pid, tid, fdNo);
         return;
@@ -526,7 +526,7 @@ export class ColumnsReader {
     if (fd === FD_NOFD || pid === 0 || b.keepAll || type === T_SOCKET || (type === T_FILE && fd !== FD_NAMED && this.endsDeleted(le))) {
       const ts = this.ts[u + 2]!;
       if (type === T_SOCKET && pid !== 0 && fdNo !== null && b.table.sameTail(pid, fdNo, text, ts, le)) {
-        this.memo.keep(text, ls, le, pid, tid, fdNo, true, this.seenRun(b.table.peek(pid)!, tid));
+        this.memo.keep(text, ls, le, pid, tid, fdNo, true);
         b.numbers.listed(pid, tid, fdNo);
         return;
       }
@@ -568,11 +568,6 @@ export class ColumnsReader {
     else if (proc.tails?.[fdNo] === undefined) return false;
     b.numbers.listed(pid, tid, fdNo);
     return true;
-  }
-
-  /** Whether a run of rows of `proc` (thread `tid`) met now was met before: its rows then may repeat whole. */
-  private seenRun(proc: ProcState, tid: number | null): boolean {
-    return tid === null || tid === proc.process.pid || (proc.tids?.has(tid) ?? false);
   }
 
   /** The row's thread, added to its process: a thread's rows are contiguous, its tid is added once per run of them. */

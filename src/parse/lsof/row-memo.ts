@@ -18,6 +18,8 @@ import { detach } from '../../capture/text-input.js';
 /** Rows kept at most (as ProcessTable's TAIL_BUDGET), and their characters: ~8 MiB of text. */
 const MAX_ROWS = 65_536;
 const MAX_CHARS = 8 << 20;
+/** Thread runs remembered (a number each). */
+const MAX_RUNS = 65_536;
 
 export class RowMemo {
   private readonly texts: string[] = [];
@@ -35,6 +37,7 @@ export class RowMemo {
   private runPid = -1;
   private runTid: number | null = null;
   private runSeen = false;
+  private readonly runs = new Set<number>();
 
   /** The row kept as the expected next one, if text[ls, le) is that row: its index; else -1. */
   expected(text: string, ls: number, le: number): number {
@@ -52,15 +55,18 @@ export class RowMemo {
   }
 
   /**
-   * text[ls, le) is a repeat of fd `fd` of `pid` that this input listed already. `seen`: whether the
-   * row's run of rows (read at its first row here) was met before (its tid known to the process before this run; a process's own
-   * rows repeat only when the capture does).
+   * text[ls, le) is a repeat of fd `fd` of `pid` (thread `tid`) that this input listed already: kept
+   * if its run of rows was met before. A process's own rows repeat an fd only when the capture
+   * repeats; a thread's rows always do (its process's fds), so a thread's run counts as met before
+   * when an earlier run of repeats had its (pid, tid) (runs: the first MAX_RUNS runs of threads).
    */
-  keep(text: string, ls: number, le: number, pid: number, tid: number | null, fd: number, socket: boolean, seen: boolean): void {
+  keep(text: string, ls: number, le: number, pid: number, tid: number | null, fd: number, socket: boolean): void {
     if (pid !== this.runPid || tid !== this.runTid) {
       this.runPid = pid;
       this.runTid = tid;
-      this.runSeen = seen;
+      const key = pid * 8_388_608 + (tid ?? 0); // pid_max is 2^22 at most
+      this.runSeen = tid === null || tid === pid || this.runs.has(key);
+      if (!this.runSeen && this.runs.size < MAX_RUNS) this.runs.add(key);
     }
     if (!this.runSeen) return;
     const row = text.slice(ls, le);
@@ -87,5 +93,6 @@ export class RowMemo {
     this.next = 0;
     this.runPid = -1;
     this.runTid = null;
+    this.runs.clear();
   }
 }

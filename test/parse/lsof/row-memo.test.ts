@@ -19,9 +19,9 @@ const at = (i: number): [number, number] => {
 describe('RowMemo', () => {
   it('keeps the rows of a run met before and expects them again in order', () => {
     const m = new RowMemo();
-    ROWS.forEach((_, i) => m.keep(text, ...at(i), 1, null, 3 + i, i === 2, true));
+    ROWS.forEach((_, i) => m.keep(text, ...at(i), 1, null, 3 + i, i === 2));
     expect(m.expected(text, ...at(0))).toBe(-1); // expected next: the row after the last one kept
-    m.keep(text, ...at(0), 1, null, 3, false, true); // met again: found by its text
+    m.keep(text, ...at(0), 1, null, 3, false); // met again: found by its text
     expect(m.expected(text, ...at(1))).toBe(1);
     m.met(1);
     expect(m.expected(text, ...at(0))).toBe(-1);
@@ -31,14 +31,16 @@ describe('RowMemo', () => {
     expect([k, m.pids[k], m.fds[k], m.tids[k], m.sockets[k]]).toEqual([2, 1, 5, -1, true]);
   });
 
-  it('keeps nothing of a run met for the first time (a thread repeating its process\'s fds), and forgets all on clear()', () => {
+  it('keeps nothing of a thread\'s run met for the first time (its rows repeat its process\'s fds), its rows when met again; forgets all on clear()', () => {
     const m = new RowMemo();
-    ROWS.forEach((_, i) => m.keep(text, ...at(i), 1, 2, 3 + i, false, false));
-    m.keep(text, ...at(0), 1, null, 3, false, true);
+    ROWS.forEach((_, i) => m.keep(text, ...at(i), 1, 2, 3 + i, false));
+    m.keep(text, ...at(0), 1, null, 3, false);
     expect(m.pids).toEqual([1]);
+    m.keep(text, ...at(1), 1, 2, 4, false); // thread 2's run again
+    expect([m.pids, m.tids]).toEqual([[1, 1], [-1, 2]]);
     m.clear();
-    m.keep(text, ...at(0), 1, null, 3, false, true);
-    m.keep(text, ...at(0), 1, null, 3, false, true);
+    m.keep(text, ...at(0), 1, null, 3, false);
+    m.keep(text, ...at(0), 1, null, 3, false);
     expect(m.expected(text, ...at(1))).toBe(-1);
     expect(m.pids).toEqual([1]);
   });
