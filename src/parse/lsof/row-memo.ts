@@ -10,8 +10,8 @@
  * time (every capture of threads has them) are not, so a capture that does not repeat keeps nothing.
  * Bounded: MAX_ROWS rows and MAX_CHARS characters, then nothing more is kept.
  *
- * Measured (the 1M-line "as is" lsof capture, whose rows repeat whole every 41,824 lines): see the
- * comment at ColumnsReader.replay.
+ * Measured on the 1M-line "as is" lsof capture (its rows repeat whole every 41,824 lines): see
+ * ColumnsReader.replay. Captures that do not repeat (every row distinct, socket-heavy) keep nothing.
  */
 import { detach } from '../../capture/text-input.js';
 
