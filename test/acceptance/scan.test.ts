@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SharedTables, WalkHelper } from '../../src/live/fd-walk.js';
+import type { SharedTables, SharedWalk, WalkHelper } from '../../src/live/fd-walk.js';
 import { scanProcesses } from '../../src/live/scan.js';
 import type { HelpedWalk } from '../../src/live/threads/scan-helper.js';
 import { startScanHelper } from '../../src/live/threads/scan-helper.js';
@@ -384,17 +384,26 @@ describe('fdleak scan, live', () => {
     // nor a namespace before the helper has claimed them all: every namespace is read early, and
     // every unit but the helper's first is walked late, the test namespace's process among them
     // (one of the smallest), with its 4 never-bound sockets: candidates that read cannot judge.
+    // The helper is handed the walk only with the tables: handed it at share(), on a box of few
+    // processes it walked every unit before the scan got to hand out the tables, none of them late
+    // (this failed every run on a quiet machine of ~75 processes).
     const nap = new Int32Array(new SharedArrayBuffer(4));
     const until = Date.now() + 5000;
     let tables: SharedTables | undefined;
     let count = 0;
+    let handOut: (() => SharedWalk) | undefined;
+    let walk: SharedWalk | undefined;
     const late: WalkHelper = {
       share: (root, units) => {
-        const walk = helper.share(root, units)!;
-        return { ...walk, claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
+        handOut = () => helper.share(root, units)!;
+        return {
+          claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk!.claim(); },
+          take: (index) => walk!.take(index),
+        };
       },
       shareTables: (root, jobs) => {
         count = jobs.length;
+        walk = handOut!();
         tables = helper.shareTables(root, jobs)!;
         const shared = tables;
         return { ...shared, claim: () => { while (shared.helped() < count && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return shared.claim(); } };
