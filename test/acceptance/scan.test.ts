@@ -378,47 +378,59 @@ describe('fdleak scan, live', () => {
 
   it('reads a namespace again after the walk when a process walked after the helper began its tables holds a socket missing from them', async (ctx) => {
     if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
-    const helper = startScanHelper(SCAN_WORKER)!;
-    expect(await helper.ready()).toBe(true);
     // This thread claims no unit before the helper has begun the tables (after its first unit),
     // nor a namespace before the helper has claimed them all: every namespace is read early, and
     // every unit but the helper's first is walked late, the test namespace's process among them
     // (one of the smallest), with its 4 never-bound sockets: candidates that read cannot judge.
     // The helper is handed the walk only with the tables: handed it at share(), on a box of few
     // processes it walked every unit before the scan got to hand out the tables, none of them late
-    // (this failed every run on a quiet machine of ~75 processes).
-    const nap = new Int32Array(new SharedArrayBuffer(4));
-    const until = Date.now() + 5000;
-    let tables: SharedTables | undefined;
-    let count = 0;
-    let handOut: (() => SharedWalk) | undefined;
-    let walk: SharedWalk | undefined;
-    const late: WalkHelper = {
-      share: (root, units) => {
-        handOut = () => helper.share(root, units)!;
-        return {
-          claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk!.claim(); },
-          take: (index) => walk!.take(index),
-        };
-      },
-      shareTables: (root, jobs) => {
-        count = jobs.length;
-        walk = handOut!();
-        tables = helper.shareTables(root, jobs)!;
-        const shared = tables;
-        return { ...shared, claim: () => { while (shared.helped() < count && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return shared.claim(); } };
-      },
+    // (this failed every run on a quiet machine of ~75 processes). Even so, the tables reach the
+    // helper a moment after the walk does, and a helper that walks every unit in that moment (this
+    // thread descheduled between the two, as under the whole suite: 2 of 5 suite runs) walks none
+    // late; the scan is right either way (checked on every attempt), but only a late walk shows the
+    // read again. So up to 5 scans, each with a new helper, until one read again.
+    const attempt = async (): Promise<{ r: Awaited<ReturnType<typeof scanProcesses>>; count: number }> => {
+      const helper = startScanHelper(SCAN_WORKER)!;
+      expect(await helper.ready()).toBe(true);
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      const until = Date.now() + 5000;
+      let tables: SharedTables | undefined;
+      let count = 0;
+      let handOut: (() => SharedWalk) | undefined;
+      let walk: SharedWalk | undefined;
+      const late: WalkHelper = {
+        share: (root, units) => {
+          handOut = () => helper.share(root, units)!;
+          return {
+            claim: () => { while (tables?.started() !== true && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk!.claim(); },
+            take: (index) => walk!.take(index),
+          };
+        },
+        shareTables: (root, jobs) => {
+          count = jobs.length;
+          walk = handOut!();
+          tables = helper.shareTables(root, jobs)!;
+          const shared = tables;
+          return { ...shared, claim: () => { while (shared.helped() < count && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return shared.claim(); } };
+        },
+      };
+      return { r: await scanProcesses({ excludePids: [process.pid], helper: late }), count };
     };
-    const r = await scanProcesses({ excludePids: [process.pid], helper: late });
-    expect(r.timings.tablesHelped).toBe(count); // the helper read every namespace, during the walk
-    expect(r.timings.tablesReread).toBeGreaterThanOrEqual(1); // and the test's own was read again after it
-    const row = (pid: number): unknown => {
-      const p = r.snapshot.processes.find((q) => q.pid === pid)!;
-      return { fds: p.fds, sockets: p.sockets, orphanSockets: p.orphanSockets };
-    };
-    expect(row(held.netns)).toEqual(fromProc(held.netns));
-    expect(row(held.netns)).toMatchObject({ orphanSockets: 4 });
-    expect(row(held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    const rereads: number[] = [];
+    while (rereads.length < 5 && !rereads.some((n) => n >= 1)) {
+      const { r, count } = await attempt();
+      expect(r.timings.tablesHelped).toBe(count); // the helper read every namespace, during the walk
+      rereads.push(r.timings.tablesReread);
+      const row = (pid: number): unknown => {
+        const p = r.snapshot.processes.find((q) => q.pid === pid)!;
+        return { fds: p.fds, sockets: p.sockets, orphanSockets: p.orphanSockets };
+      };
+      expect(row(held.netns)).toEqual(fromProc(held.netns));
+      expect(row(held.netns)).toMatchObject({ orphanSockets: 4 });
+      expect(row(held.leaky)).toMatchObject({ sockets: 311, orphanSockets: 300 });
+    }
+    // and the test's own namespace was read again after the walk, in one of the attempts
+    expect(Math.max(...rereads), `rereads per attempt: ${rereads.join(', ')}`).toBeGreaterThanOrEqual(1);
   });
 
   it('takes a walk handed out before it listed the processes (as bin/fdleak.js does), and walks itself what started since', async () => {
