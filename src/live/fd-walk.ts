@@ -14,13 +14,14 @@
  * Synchronous fs calls, on purpose: a readlink costs ~3.5 µs this way (from inside the fd
  * directory, see enteringLinker), and the promise and callback APIs measured slower.
  */
-import { closeSync, openSync, readdirSync, readlinkSync, readSync, statSync } from 'node:fs';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { errnoOf, isDenied, isVanished as isGone } from '../errors.js';
 import type { FdKind } from '../model/fd.js';
 import { fdKindOfTarget, socketInodeOf } from '../model/fd-target.js';
 import type { ProcessStats } from '../model/scan.js';
 import type { TallyResult } from '../parse/proc-net-tally.js';
+import { ProcFileReader } from '../util/proc-file.js';
 import { walkUnits } from './threads/scan-helper.js';
 
 /**
@@ -51,32 +52,14 @@ export interface FdLinker {
   done(): void;
 }
 
-let shared = Buffer.allocUnsafe(1 << 16);
+const procFiles = new ProcFileReader();
 
 /** node:fs, with /proc files read into one reused buffer (they report st_size 0: read to EOF). */
 export const NODE_FS: ScanFs = {
   list: (path) => readdirSync(path),
   link: (path) => readlinkSync(path),
   size: (path) => statSync(path).size,
-  read(path) {
-    const fd = openSync(path, 'r');
-    try {
-      let length = 0;
-      for (;;) {
-        if (length === shared.length) {
-          const bigger = Buffer.allocUnsafe(shared.length * 2);
-          shared.copy(bigger, 0, 0, length);
-          shared = bigger;
-        }
-        const n = readSync(fd, shared, length, shared.length - length, null);
-        if (n === 0) break;
-        length += n;
-      }
-      return shared.subarray(0, length);
-    } finally {
-      closeSync(fd);
-    }
-  },
+  read: (path) => procFiles.read(path),
   linker: enteringLinker,
 };
 

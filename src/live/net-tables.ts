@@ -10,6 +10,8 @@ import type { TableSpec, TallyResult } from '../parse/proc-net-tally.js';
 import { NetTally, TALLY_TABLES } from '../parse/proc-net-tally.js';
 import type { ScanFs } from './fd-walk.js';
 import { isVanished } from './fd-walk.js';
+import type { TcpInUse } from './sockstat.js';
+import { parseSockstat } from './sockstat.js';
 
 /** Reads the tables of a namespace through the first member still alive; undefined if none is. */
 export function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArray<number | 'self'>): { via: number | 'self'; tally: TallyResult } | undefined {
@@ -39,13 +41,6 @@ function readTables(fs: ScanFs, netDir: string): TallyResult {
   return tally.result();
 }
 
-/** sockstat and sockstat6 of a namespace: TCP sockets in use per family, TIME_WAIT sockets. */
-export interface TcpInUse {
-  v4: number;
-  v6: number | null;
-  timeWait: number;
-}
-
 /**
  * TCP tables can be known empty without reading them, which matters because the kernel walks the
  * whole machine's TCP hash (every bucket, every namespace's sockets) for each one: ~8 ms per table
@@ -59,10 +54,8 @@ export interface TcpInUse {
  */
 export function tcpInUse(fs: ScanFs, netDir: string, present: ReadonlySet<string>): TcpInUse | null {
   if (!present.has('sockstat')) return null;
-  const v4 = /^TCP: inuse (\d+) orphan -?\d+ tw (\d+) /m.exec(fs.read(`${netDir}/sockstat`).toString('latin1'));
-  if (v4 === null) return null;
-  const v6 = present.has('sockstat6') ? /^TCP6: inuse (\d+)$/m.exec(fs.read(`${netDir}/sockstat6`).toString('latin1')) : null;
-  return { v4: Number(v4[1]), v6: v6 === null ? null : Number(v6[1]), timeWait: Number(v4[2]) };
+  const sockstat = fs.read(`${netDir}/sockstat`).toString('latin1'); // a copy: the next read reuses fs's buffer
+  return parseSockstat(sockstat, present.has('sockstat6') ? fs.read(`${netDir}/sockstat6`).toString('latin1') : null);
 }
 
 function isEmptyTcp(table: TableSpec, tcp: TcpInUse, tally: NetTally): boolean {

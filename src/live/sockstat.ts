@@ -20,17 +20,32 @@ import { readFileSync } from 'node:fs';
 /** The text standing for a table known to hold no row (readNetTables then counts it as read, with no rows). */
 export const NO_ROWS = '';
 
+/** sockstat and sockstat6 of a namespace: TCP sockets in use per family, TIME_WAIT sockets (`fdleak scan` judges its tables by them too). */
+export interface TcpInUse {
+  v4: number;
+  /** null where sockstat6 is absent or says nothing of TCP6. */
+  v6: number | null;
+  timeWait: number;
+}
+
 /**
- * The TCP tables (file names under /proc/<pid>/net) that hold no row, from the texts of sockstat
- * and sockstat6 ("TCP: inuse 3 orphan 0 tw 1 alloc 5 mem 1", "TCP6: inuse 0"). Pure.
+ * Pure: the TCP counters of sockstat ("TCP: inuse 3 orphan 0 tw 1 alloc 5 mem 1") and sockstat6
+ * ("TCP6: inuse 0"; null where there is none); null where sockstat's TCP line is not that format.
  */
+export function parseSockstat(sockstat: string, sockstat6: string | null): TcpInUse | null {
+  const v4 = /^TCP: inuse (\d+) orphan -?\d+ tw (\d+) /m.exec(sockstat);
+  if (v4 === null) return null;
+  const v6 = sockstat6 === null ? null : /^TCP6: inuse (\d+)$/m.exec(sockstat6);
+  return { v4: Number(v4[1]), v6: v6 === null ? null : Number(v6[1]), timeWait: Number(v4[2]) };
+}
+
+/** The TCP tables (file names under /proc/<pid>/net) that hold no row, from the texts of sockstat and sockstat6. Pure. */
 export function tcpTablesWithoutRows(sockstat: string, sockstat6: string): Set<string> {
-  const tcp = /^TCP: inuse (\d+) orphan \d+ tw (\d+)\b/m.exec(sockstat);
-  const tcp6 = /^TCP6: inuse (\d+)\b/m.exec(sockstat6);
+  const tcp = parseSockstat(sockstat, sockstat6);
   const empty = new Set<string>();
-  if (tcp === null || tcp6 === null || tcp[2] !== '0') return empty;
-  if (tcp[1] === '0') empty.add('tcp');
-  if (tcp6[1] === '0') empty.add('tcp6');
+  if (tcp === null || tcp.v6 === null || tcp.timeWait !== 0) return empty;
+  if (tcp.v4 === 0) empty.add('tcp');
+  if (tcp.v6 === 0) empty.add('tcp6');
   return empty;
 }
 

@@ -68,16 +68,23 @@ export function parseProcNetInet(
   keep?: KeepRow,
 ): Socket[] {
   const parse = lineParser(text, source, table, netns, order, sink);
+  const total = eachLine(text, (start, end, lineNo) => {
+    if (keep === undefined || lineNo === 1 || keepColumns(text, start, end, keep) !== false) parse.line(start, end, lineNo);
+  });
+  return parse.done(total);
+}
+
+/** Calls `each` with the start, end (its newline, or the text's end) and number of every line; returns how many there are. */
+function eachLine(text: string, each: (start: number, end: number, lineNo: number) => void): number {
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    lineNo++;
-    if (keep === undefined || lineNo === 1 || keepColumns(text, start, end, keep) !== false) parse.line(start, end, lineNo);
+    each(start, end, ++lineNo);
     start = end + 1;
   }
-  return parse.done(lineNo);
+  return lineNo;
 }
 
 /**
@@ -102,22 +109,14 @@ export interface RowSelection {
 /** Step 1 of parseProcNetInet with `keep`: which rows to parse (see RowSelection). */
 export function selectInetRows(text: string, keep: KeepRow): RowSelection {
   const selection: RowSelection = { starts: [], lines: [], kept: [], unjudged: 0, total: 0 };
-  let start = 0;
-  let lineNo = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    lineNo++;
+  selection.total = eachLine(text, (start, end, lineNo) => {
     const verdict = lineNo === 1 ? undefined : keepColumns(text, start, end, keep);
-    if (verdict !== false) {
-      selection.starts.push(start);
-      selection.lines.push(lineNo);
-      if (typeof verdict === 'string') selection.kept.push(verdict);
-      else if (lineNo > 1) selection.unjudged++;
-    }
-    start = end + 1;
-  }
-  selection.total = lineNo;
+    if (verdict === false) return;
+    selection.starts.push(start);
+    selection.lines.push(lineNo);
+    if (typeof verdict === 'string') selection.kept.push(verdict);
+    else if (lineNo > 1) selection.unjudged++;
+  });
   return selection;
 }
 

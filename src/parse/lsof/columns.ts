@@ -653,14 +653,24 @@ export class ColumnsReader {
     const closeWait = text.startsWith('CLOSE_WAIT)', i + 2);
     if (!closeWait && !text.startsWith('ESTABLISHED)', i + 2)) return false;
     for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
-    const sink = b.folder;
-    if (!sink.fresh(inode, pid)) return false;
+    const listed = this.listFresh(ls, le, pid, tid, u, cmdLen, uid, fd, inode);
+    if (listed !== 'new') return listed === 'repeat';
+    b.folded(b.folder.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
+    return true;
+  }
+
+  /**
+   * A plain socket row's fd listed, once the fold can take its inode: false where it cannot (the
+   * row takes the record path), 'repeat' for an fd this input already listed (nothing to fold),
+   * 'new' with its tail kept (the caller folds its row).
+   */
+  private listFresh(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, inode: number): false | 'repeat' | 'new' {
+    if (!this.b.folder.fresh(inode, pid)) return false;
     const p = this.owner(ls, pid, tid, cmdLen, uid);
     const fdNo = this.fdNumber(pid, tid, fd);
-    if (b.listSocket(p, tid, fdNo) === 'repeat') return true;
+    if (this.b.listSocket(p, tid, fdNo) === 'repeat') return 'repeat';
     this.keepTail(p, fdNo, u, le);
-    b.folded(sink.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
-    return true;
+    return 'new';
   }
 
   /** "unix DEVICE SIZE/OFF INODE NAME": the fold needs its inode only (a unix socket's state there is 'UNIX'). */
@@ -669,13 +679,9 @@ export class ColumnsReader {
     if (ne - ns > 1 && text.charCodeAt(ns) === 48) return false; // "0123": keyed as its text
     const inode = numAt(text, ns, ne);
     if (inode === 0 || inode > 0xffffffff) return false;
-    const sink = b.folder;
-    if (!sink.fresh(inode, pid)) return false;
-    const p = this.owner(ls, pid, tid, cmdLen, uid);
-    const fdNo = this.fdNumber(pid, tid, fd);
-    if (b.listSocket(p, tid, fdNo) === 'repeat') return true;
-    this.keepTail(p, fdNo, u, le);
-    b.folded(sink.tableRow(pid, inode, 'UNIX'));
+    const listed = this.listFresh(ls, le, pid, tid, u, cmdLen, uid, fd, inode);
+    if (listed !== 'new') return listed === 'repeat';
+    b.folded(b.folder.tableRow(pid, inode, 'UNIX'));
     return true;
   }
 
