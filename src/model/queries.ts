@@ -182,17 +182,6 @@ export function isOrphanSocket<K>(tables: ReadonlyMap<string, ReadonlySet<K>>, n
 
 const inodeIndexes = new WeakMap<Snapshot, Map<string, Set<string>>>();
 
-/**
- * tableInodes(snapshot) as its reader already knows it, so that it is not built again: live
- * diagnose has the inodes of the rows it kept of its namespace's tables (every row of the snapshot,
- * and the few other processes' rows it parsed to find the other halves: inodes no fd of the process
- * holds, which change no orphan test). Measured on a diagnose of a 15,000-fd process (12,500 rows its
- * own): see live/diagnose.ts.
- */
-export function knownTableInodes(snapshot: Snapshot, index: Map<string, Set<string>>): void {
-  inodeIndexes.set(snapshot, index);
-}
-
 /** The inodes of a snapshot's socket rows by namespace ("" where the row's namespace is unknown), for isOrphanSocket. Built once per snapshot. */
 export function tableInodes(snapshot: Snapshot): Map<string, Set<string>> {
   let index = inodeIndexes.get(snapshot);
