@@ -11,4 +11,10 @@
 const argv = process.argv.slice(2);
 const prefetch = argv.includes('diagnose') || argv.includes('scan') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;
 const { main } = await import('../dist/cli/main.js');
-process.exitCode = await main(argv, undefined, prefetch);
+const code = await main(argv, undefined, prefetch);
+// A diagnose is over once its report is written: exit then, once stdout and stderr have taken
+// everything (their callbacks), rather than let node tear down its heap and the second thread first.
+// Measured on a 15,000-fd diagnose (perfload --big 15000): the parent saw the process end 16 ms
+// after the report (median of 14) instead of 22-28 ms. Other commands end as before.
+if (argv.includes('diagnose')) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+else process.exitCode = code;

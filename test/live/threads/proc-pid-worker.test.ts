@@ -62,6 +62,12 @@ describe('prefetchProcPid', () => {
     // collecting: every one of them (the main thread read none).
     expect(p.delivered.tables).toBe(NET_TABLE_FILES.length);
     expect(Atomics.load(p.claims, 1)).toBeGreaterThanOrEqual(NET_TABLE_FILES.length);
+    // --debug's timeline: the worker's steps in the order it took them, with the main thread's part
+    // of the links (it read none: its chunk was the worker's) between.
+    const worker = p.marks.filter(([step]) => !step.startsWith('main: '));
+    expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links']);
+    expect(worker.map(([, at]) => at)).toEqual(worker.map(([, at]) => at).sort((a, b) => a - b));
+    expect(p.marks.filter(([step]) => step.startsWith('main: ')).map(([step]) => step)).toEqual(['main: own links', 'main: their links in']);
   });
 
   it('gives the same fd table on a live process spanning many chunks', async () => {
