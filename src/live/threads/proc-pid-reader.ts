@@ -11,6 +11,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { readProcFile } from '../../util/proc-file.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from '../sockstat.js';
 import type { Marks, ReaderData, WorkerMessage } from './proc-pid-worker.js';
+import { namesOf } from './proc-pid-worker.js';
 
 const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
 /** Now, in ms since the epoch (Marks in proc-pid-worker.ts). */
@@ -70,5 +71,5 @@ const port = parentPort;
 if (port !== null) {
   const post = (m: WorkerMessage): void => port.postMessage(m);
   readTables(workerData as ReaderData, post);
-  port.once('message', (names: string[]) => readLinks(workerData as ReaderData, names, post));
+  port.once('message', (names: string) => readLinks(workerData as ReaderData, namesOf(names), post));
 }

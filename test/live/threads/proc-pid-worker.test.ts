@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess } from '../../../src/live/diagnose.js';
 import { readProcPidFd, readProcPidFdShared } from '../../../src/live/proc-pid.js';
-import { FD_CHUNK, NET_TABLE_FILES, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
+import { FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
 import type { Snapshot } from '../../../src/model/snapshot.js';
 
 const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
@@ -46,6 +46,13 @@ async function holder(files: number): Promise<number> {
   await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
   return child.pid!;
 }
+
+describe('the names the worker is sent', () => {
+  it('come back as they were listed, none included', () => {
+    for (const names of [[], ['0'], ['0', '1', '10', '2', '1999']]) expect(namesOf(namesMessage(names))).toEqual(names);
+    expect(typeof namesMessage(['3', '4'])).toBe('string'); // one string to clone, not one per name
+  });
+});
 
 describe('prefetchProcPid', () => {
   it('gives the same snapshot as the main thread alone on a captured /proc tree (relative path)', async () => {
