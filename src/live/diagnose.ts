@@ -39,7 +39,8 @@ export interface LiveOptions {
   prefetch?: ProcPidPrefetch;
   /**
    * Filled with when each step ended (performance.now()): own tables (those this thread read), fds,
-   * their tables in (the worker's), rows parsed, tables, facts, validated; and whether the worker helped.
+   * their tables in (the worker's), rows parsed, tables, details read, orphans named (the helper
+   * program's answer in), facts, validated; and whether the worker helped.
    */
   timings?: Map<string, number>;
   /**
@@ -256,7 +257,9 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
     const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
     const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
+    options.timings?.set('details read', performance.now());
     const names = await (await protocols!).result;
+    options.timings?.set('orphans named', performance.now());
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a
