@@ -11,4 +11,11 @@
 const argv = process.argv.slice(2);
 const prefetch = argv.includes('diagnose') || argv.includes('scan') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;
 const { main } = await import('../dist/cli/main.js');
-process.exitCode = await main(argv, undefined, prefetch);
+const code = await main(argv, undefined, prefetch);
+// A diagnose is over once its report is written: exit then, once stdout and stderr have taken
+// everything (their callbacks), rather than let node tear down its heap and the second thread first.
+// Measured on a 15,000-fd diagnose (perfload --big 15000), paired runs, time from the report to the
+// parent seeing the exit: median 25 instead of 32 ms (14 pairs, load 7), 16 instead of 19-28 ms
+// (two runs of 7, load 2.7). Other commands end as before.
+if (argv.includes('diagnose')) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+else process.exitCode = code;

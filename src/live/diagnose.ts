@@ -37,7 +37,11 @@ export interface LiveOptions {
   now?: () => Date;
   /** A read of this process's fd and socket tables under way on a worker (used if pid and procRoot match). */
   prefetch?: ProcPidPrefetch;
-  /** Filled with when each step ended (performance.now()): fds, tables, facts, validated; and whether the worker helped. */
+  /**
+   * Filled with when each step ended (performance.now()): own tables (those this thread read), fds,
+   * their tables in (the worker's), rows parsed, tables, details read, orphans named (the helper
+   * program's answer in), facts, validated; and whether the worker helped.
+   */
   timings?: Map<string, number>;
   /**
    * Start python3 for the orphans' protocols before reading (socket-protocols.ts startProtocolHelper),
@@ -172,6 +176,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // orphan (tables first: one opened in between; fds first: one closed in between), so the order
     // that lets the worker start at once is taken, and the same without a worker.
     const texts = readNetTexts(`${source}/net`, prefetch); // with a worker: those it left
+    options.timings?.set('own tables', performance.now());
     const fdTable = prefetch === undefined ? readProcPidFd(procRoot, pid) : await readProcPidFdShared(prefetch);
     options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
     if (fdTable.denied) {
@@ -193,6 +198,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
       for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
     }
+    options.timings?.set('their tables in', performance.now());
     const keep: KeepRows = {
       inet: (inode, st) => inode === '0' || fdByInode.has(inode) || HALF_CLOSED_CODES.has(st),
       other: (inode) => inode === '0' || fdByInode.has(inode),
@@ -208,6 +214,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode)) : [];
       protocols = startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
     });
+    options.timings?.set('rows parsed', performance.now());
     const sockets: Socket[] = [];
     const halfClosedOfOthers: Socket[] = [];
     for (const row of rows) {
@@ -250,7 +257,9 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
     const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
     const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
+    options.timings?.set('details read', performance.now());
     const names = await (await protocols!).result;
+    options.timings?.set('orphans named', performance.now());
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
     // Everything of the process is read: was it the same process all along? A process that exits
     // while its fds are read leaves a table cut short that looks like the truth (a closed fd and a

@@ -63,7 +63,10 @@ export async function readProcPidFdShared(prefetch: ProcPidPrefetch): Promise<Fd
     return start;
   });
   // On a busy machine the worker may not even have started: then this thread read every link.
+  // (--debug's timeline: when this thread was done with its chunks, and when it had the worker's.)
+  prefetch.marks.push(['main: own links', performance.timeOrigin + performance.now()]);
   const theirs = mine === Math.ceil(names.length / FD_CHUNK) ? { starts: [], links: '', denied: false } : await prefetch.links();
+  prefetch.marks.push(['main: their links in', performance.timeOrigin + performance.now()]);
   if (theirs === null) return readProcPidFd(procRoot, pid);
   const links = theirs.links.split('\0');
   let k = 0;

@@ -14,13 +14,21 @@ afterAll(() => { sleeper.kill('SIGKILL'); });
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { env: ENV, encoding: 'utf8', timeout: 60_000 });
 
 describe('--debug', () => {
-  it('diagnose: the same report, and one stderr line with each step\'s milliseconds', () => {
+  it('diagnose: the same report, and two stderr lines: each step\'s milliseconds, then both threads\' timeline and the CPU spent', () => {
     const plain = run(['diagnose', String(sleeper.pid), '--json']);
     const debug = run(['--debug', 'diagnose', String(sleeper.pid), '--json']);
     expect(debug.status).toBe(plain.status);
     const strip = (out: string) => ({ ...JSON.parse(out), takenAt: null });
     expect(strip(debug.stdout)).toEqual(strip(plain.stdout));
-    expect(debug.stderr).toMatch(/^fdleak: diagnose \d+ ms since node started: start-up and modules [\d.]+, fds [\d.]+ \(\d+ links, (shared with a second thread|one thread)\), socket tables [\d.]+, limits and sysctls [\d.]+, validation [\d.]+, rules [\d.]+, report [\d.]+\n$/);
+    const [steps, timeline, end] = debug.stderr.split('\n');
+    expect(steps).toMatch(/^fdleak: diagnose \d+ ms since node started: start-up and modules [\d.]+, fds [\d.]+ \(\d+ links, (shared with a second thread|one thread)\), socket tables [\d.]+, limits and sysctls [\d.]+, validation [\d.]+, rules [\d.]+, report [\d.]+$/);
+    expect(timeline).toMatch(/^fdleak: timeline: .*start [\d.]+, .*fds [\d.]+, .*report [\d.]+; cpu: main thread \d+ ms, all threads \d+ ms$/);
+    expect(end).toBe('');
+    // The timeline is in time order, the second thread's steps (when it ran: none without one) among the main thread's.
+    const at = [...timeline!.matchAll(/ ([\d.]+)(?=,|;)/g)].map((m) => Number(m[1]));
+    expect(at.length).toBeGreaterThan(5);
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    if (/one thread/.test(steps!)) expect(timeline).not.toMatch(/second thread/);
   });
 
   it('scan: one stderr line with the walk, the tables and the second thread\'s part', () => {

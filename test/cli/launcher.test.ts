@@ -144,4 +144,17 @@ describe('which node the launcher runs', () => {
     const fallback = spawnSync(join(pkg, 'elsewhere/fdleak'), [], { env: { ...ENV, PATH: `${join(pkg, 'fake')}:${ENV.PATH}` }, encoding: 'utf8' });
     expect(fallback.stderr).toMatch(/Cannot find module .*dist\/cli/); // the real node, on a package without a build
   });
+  it('diagnose exits once its report is written (no wait for node\'s teardown): the whole report and the exit code still reach a reader that takes its time', () => {
+    const args = ['diagnose', '11400', '--proc-root', FIXTURE];
+    for (const extra of [['--json'], []]) {
+      const expected = run('node', [...args, ...extra]);
+      // The reader starts reading half a second after the start: the report waits in the pipe.
+      const slow = spawnSync('bash', ['-c', '"$0" "$@" | (sleep 0.5; cat); exit "${PIPESTATUS[0]}"', BIN, ...args, ...extra], { cwd: ROOT, env: ENV, encoding: 'utf8', timeout: 30_000 });
+      expect(slow.status).toBe(1); // close-wait findings, as via node
+      expect(expected.status).toBe(1);
+      const strip = (out: string): string => out.replace(/"takenAt": "[^"]+"/, '').replace(/generated [^\n]*\n/, '');
+      expect(strip(slow.stdout)).toBe(strip(expected.stdout));
+      expect(slow.stdout.length).toBeGreaterThan(1000);
+    }
+  });
 });

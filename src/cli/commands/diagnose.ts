@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { collectLiveProcess } from '../../live/diagnose.js';
 import { threadOf } from '../../live/thread-of.js';
 import type { ProcPidPrefetch } from '../../live/threads/proc-pid-worker.js';
@@ -51,7 +52,10 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
     ? diagnoseJson(snapshot, findings, skipped, thread)
     : table.diagnoseTable(snapshot, findings, skipped, { color: useColor(io), version: options.version, generatedAt: snapshot.takenAt }, thread);
   io.out(text);
-  if (options.debug === true) io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
+  if (options.debug === true) {
+    io.err(`fdleak: ${debugLine(timings.set('report', performance.now()), snapshot.fds.length)}\n`);
+    io.err(`fdleak: ${timeline(timings, options.prefetch?.marks ?? [])}; ${cpuLine()}\n`);
+  }
   return failsAt(findings, options.failOn) ? 1 : 0;
 }
 
@@ -73,6 +77,34 @@ async function sampleAgain(first: Snapshot, ms: number, procRoot: string): Promi
     throw new InputError(`pid ${before.pid} exited during --sample and the pid now belongs to another process (${after.command})`, { source: `pid ${before.pid}` });
   }
   return { ...second, series: [sampleSeries(first, second, after)] };
+}
+
+/**
+ * The two threads' steps in the order they ended, in ms since node started: "timeline: up 31.0
+ * (second thread), tcp 80.2 (second thread), start 79.1, ...". `marks`: the second thread's
+ * (proc-pid-worker.ts Marks, ms since the epoch), with the main thread's part of the links.
+ */
+function timeline(t: Map<string, number>, marks: ReadonlyArray<[string, number]>): string {
+  const steps: Array<[string, number]> = [...t].filter(([k]) => k !== 'second thread');
+  for (const [k, at] of marks) steps.push([k.startsWith('main: ') ? k.slice(6) : `${k} (second thread)`, at - performance.timeOrigin]);
+  steps.sort((a, b) => a[1] - b[1]);
+  return `timeline: ${steps.map(([k, at]) => `${k} ${at.toFixed(1)}`).join(', ')}`;
+}
+
+/**
+ * "cpu: main thread 180 ms, all threads 260 ms" so far: what the run cost, whatever else the
+ * machine ran meanwhile (wall times on a busy 2-core machine are not). The main thread's from
+ * /proc/thread-self/schedstat (ns on a CPU), all threads' from process.cpuUsage().
+ */
+function cpuLine(): string {
+  const { user, system } = process.cpuUsage();
+  let main = Number.NaN;
+  try {
+    main = Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    // no schedstat: NaN says so
+  }
+  return `cpu: main thread ${main.toFixed(0)} ms, all threads ${((user + system) / 1000).toFixed(0)} ms`;
 }
 
 /** "diagnose 221 ms since node started: start-up and modules 61, fds 58 (...), ..." from the step ends. */

@@ -10,9 +10,12 @@ import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { readProcFile } from '../../util/proc-file.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from '../sockstat.js';
-import type { ReaderData, WorkerMessage } from './proc-pid-worker.js';
+import type { Marks, ReaderData, WorkerMessage } from './proc-pid-worker.js';
+import { namesOf } from './proc-pid-worker.js';
 
 const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
+/** Now, in ms since the epoch (Marks in proc-pid-worker.ts). */
+const now = (): number => performance.timeOrigin + performance.now();
 
 /**
  * Reads the tables this thread claims from `data.claims`, the costly ones first (tcp, tcp6), as soon
@@ -22,6 +25,7 @@ const errno = (error: unknown): string | undefined => (error as { code?: string 
 function readTables(data: ReaderData, post: (message: WorkerMessage) => void): void {
   const { dir, claims, tables } = data;
   const texts: Array<[string, string | null]> = [];
+  const marks: Marks = [['up', now()]];
   const empty = readTcpTablesWithoutRows(`${dir}/net`); // as the main thread does (live/diagnose.ts readNetTexts)
   for (let t = Atomics.add(claims, 1, 1); t < tables.length; t = Atomics.add(claims, 1, 1)) {
     try {
@@ -30,8 +34,9 @@ function readTables(data: ReaderData, post: (message: WorkerMessage) => void): v
       if (errno(error) === 'ENOENT') texts.push([tables[t]!, null]);
       // Anything else: left out, so the main thread reads it and reports it as it always does.
     }
+    marks.push([tables[t]!, now()]);
   }
-  post({ kind: 'tables', texts });
+  post({ kind: 'tables', texts, marks });
 }
 
 /** Reads the link chunks this thread claims from `data.claims`, for the names in fd/, and posts them. */
@@ -39,6 +44,7 @@ function readLinks(data: ReaderData, names: readonly string[], post: (message: W
   const { dir, claims, chunk } = data;
   const starts: number[] = [];
   const links: string[] = [];
+  const marks: Marks = [['names', now()]];
   let denied = false;
   for (;;) {
     const start = Atomics.add(claims, 0, chunk);
@@ -57,12 +63,13 @@ function readLinks(data: ReaderData, names: readonly string[], post: (message: W
       }
     }
   }
-  post({ kind: 'links', starts, links: links.join('\0'), denied });
+  marks.push(['links', now()]);
+  post({ kind: 'links', starts, links: links.join('\0'), denied, marks });
 }
 
 const port = parentPort;
 if (port !== null) {
   const post = (m: WorkerMessage): void => port.postMessage(m);
   readTables(workerData as ReaderData, post);
-  port.once('message', (names: string[]) => readLinks(workerData as ReaderData, names, post));
+  port.once('message', (names: string) => readLinks(workerData as ReaderData, namesOf(names), post));
 }

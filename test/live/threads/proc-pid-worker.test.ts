@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess } from '../../../src/live/diagnose.js';
 import { readProcPidFd, readProcPidFdShared } from '../../../src/live/proc-pid.js';
-import { FD_CHUNK, NET_TABLE_FILES, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
+import { FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
 import type { Snapshot } from '../../../src/model/snapshot.js';
 
 const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
@@ -47,6 +47,13 @@ async function holder(files: number): Promise<number> {
   return child.pid!;
 }
 
+describe('the names the worker is sent', () => {
+  it('come back as they were listed, none included', () => {
+    for (const names of [[], ['0'], ['0', '1', '10', '2', '1999']]) expect(namesOf(namesMessage(names))).toEqual(names);
+    expect(typeof namesMessage(['3', '4'])).toBe('string'); // one string to clone, not one per name
+  });
+});
+
 describe('prefetchProcPid', () => {
   it('gives the same snapshot as the main thread alone on a captured /proc tree (relative path)', async () => {
     const procRoot = 'fixtures/rules/close-wait/fires-server-never-closes';
@@ -62,6 +69,12 @@ describe('prefetchProcPid', () => {
     // collecting: every one of them (the main thread read none).
     expect(p.delivered.tables).toBe(NET_TABLE_FILES.length);
     expect(Atomics.load(p.claims, 1)).toBeGreaterThanOrEqual(NET_TABLE_FILES.length);
+    // --debug's timeline: the worker's steps in the order it took them, with the main thread's part
+    // of the links (it read none: its chunk was the worker's) between.
+    const worker = p.marks.filter(([step]) => !step.startsWith('main: '));
+    expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links']);
+    expect(worker.map(([, at]) => at)).toEqual(worker.map(([, at]) => at).sort((a, b) => a - b));
+    expect(p.marks.filter(([step]) => step.startsWith('main: ')).map(([step]) => step)).toEqual(['main: own links', 'main: their links in']);
   });
 
   it('gives the same fd table on a live process spanning many chunks', async () => {
