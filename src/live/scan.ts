@@ -21,8 +21,9 @@
  * were read (one closed in between has no row for a good reason). Churn is not an error: a process
  * that exits mid-scan is counted as vanished, one whose fds cannot be read as permission-skipped.
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
- * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
- * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
+ * takes its share of the walk, largest fd tables first, while this thread walks the very largest
+ * (walkFirst) and reads the facts: on the 2-vCPU lab VM that walk of 45,000 links took 105-120 ms
+ * instead of ~170. Without a free core the
  * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Once the
  * facts say which namespaces there are, the helper is also handed their tables, which it reads
  * between two units of its walk while this thread walks on (readNamespaces): reading them after
@@ -43,8 +44,8 @@ import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
 import { tcpInUse } from './net-tables.js';
-import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
-import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
+import type { FirstWalk, ScanFs, Walk, WalkHelper } from './fd-walk.js';
+import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkFirst, walkShared } from './fd-walk.js';
 import { fdsByNetns, ms, readNamespaces, shareTables } from './scan-tables.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
@@ -94,7 +95,10 @@ export interface ScanOptions {
   now?: () => Date;
   /** Left out of the scan: fdleak passes its own pid (its fd table changes while it reads it). */
   excludePids?: readonly number[];
-  /** Called after the processes are listed and their facts read, before any fd is walked (tests). */
+  /**
+   * Called after the processes are listed and their facts read, before any fd is walked on this
+   * thread but the largest process's, with a helper (walkFirst) (tests).
+   */
   afterList?: (pids: readonly number[]) => void;
   /** A second thread to share the fd walk with (scan-helper.ts); without one the walk is single-threaded. */
   helper?: WalkHelper;
@@ -139,6 +143,15 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const offer = !sizeCounts || options.helper === undefined || options.kinds === true ? undefined
     : offered?.root === resolve(procRoot) ? offered
       : offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper);
+  // With the helper, the largest process is walked here at once (walkFirst), before the facts: so
+  // it ends before the tables are handed to the helper, and its orphan candidates are judged by them.
+  const reader = linkReader(fs, procRoot);
+  let first: FirstWalk | undefined;
+  try {
+    first = offer === undefined ? undefined : walkFirst(fs, reader, offer);
+  } finally {
+    reader.done(); // back to the caller's directory for the facts: procRoot may be relative
+  }
   const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
@@ -171,11 +184,10 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     return list.length === 0 ? ['self'] : alive === undefined ? list : list.filter((pid) => alive.has(pid));
   };
   const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, walks, offer));
-  const reader = linkReader(fs, procRoot);
   const kept: Walk[] = [];
   let helped = 0;
   try {
-    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false);
+    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false, first);
     walks.forEach((walk) => {
       let outcome = outcomes?.get(walk);
       if (outcome === undefined) { // not in the walk handed out (listed since): walked here

@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Walk } from '../../../src/live/fd-walk.js';
 import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
 import { readNamespace } from '../../../src/live/net-tables.js';
-import { DONE, FAILED, SLACK, startScanHelper } from '../../../src/live/threads/scan-helper.js';
+import { DONE, FAILED, SLACK, startScanHelper, TODO } from '../../../src/live/threads/scan-helper.js';
 import { socketFds } from '../../helpers/proc.js';
 
-const WORKER = new URL('../../../dist/cli/scan-worker.js', import.meta.url);
+const WORKER = new URL('../../../dist/cli/scan-worker.cjs', import.meta.url);
 let holder: ChildProcess;
 let pid: number;
 
@@ -136,6 +136,26 @@ describe('the scan helper', () => {
       expect(second).toMatchObject({ outcome: 'ok', late: true }); // after them
       expect(second.inodes).toEqual(here(pid).inodes);
       expect(read.read!.via).toBe(pid);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
+  it('leaves this thread the largest unit when it claims from the front first (walkFirst), and goes on from the next', async () => {
+    const big = await bigHolder();
+    try {
+      // Not waited for: this thread's front claim comes before the helper is up to claim anything.
+      const h = startScanHelper(WORKER)!;
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      expect(walk.claimFront!()).toBe(0);
+      expect(await h.ready()).toBe(true);
+      // The helper thread walked the other two, from the front, and never the first.
+      expect(walk.take(1)).toMatchObject({ outcome: 'ok', fds: here(pid).process.fds });
+      expect(walk.take(2)).toMatchObject({ outcome: 'ok' });
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 });
+      expect(walk.state(0)).toBe(TODO);
+      expect(walk.claim()).toBe(3); // none left for this thread
+      expect(walk.claimFront!()).toBe(3);
     } finally {
       big.kill('SIGKILL');
     }
