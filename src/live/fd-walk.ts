@@ -168,9 +168,11 @@ export interface SharedWalk {
   claim(): number;
   /**
    * The largest unit not yet claimed (the helper claims from that end), for the main thread to walk
-   * first (walkFirst); past the last when none is left.
+   * first (walkFirst); past the last when none is left. The helper reads no table while a unit
+   * claimed so is not walked and said so (walkedHere).
    */
   claimFront?(): number;
+  walkedHere?(index: number): void;
   /** What the helper found for a unit it claimed, once it is done; undefined if it could not walk it (the main thread then does). */
   take(index: number): WalkOutcome | undefined;
 }
@@ -264,23 +266,27 @@ export interface FirstWalk {
 }
 
 /**
- * The main thread's first unit, walked as soon as the scan has the walk in hand, before the facts:
- * the largest process (claimFront), which the helper thread would otherwise walk before it reads
- * the socket tables. Measured on the bench load (one process of 15,000 fds, 150 of 200, a 38,600-row
- * table; 2 cores): the helper, up ~60 ms after start, walked the big process (~105 ms), then read
- * the tables (~110 ms), while the main thread, done with its share of the walk, waited 20-40 ms
- * for them. Now the main thread walks the big process (its readlinks of bare names are the
- * quicker: see enteringLinker) while the helper walks the next largest, and the helper's read of
- * the tables begins after both, ~50 ms sooner. This walk is never late: it ends before the scan
- * reads the facts, and the tables are handed to the helper only after them (live/scan.ts), so no
- * read can have begun. Undefined where the helper offers no front claim, or none is left.
+ * The main thread's first unit (`index`, claimed with claimFront before the tables were handed to
+ * the helper), walked before the facts: the largest process, which the helper thread would
+ * otherwise walk before it reads the socket tables. Measured on the bench load (one process of
+ * 15,000 fds, 150 of 200, a 38,600-row table; 2 cores; timelines of both threads from
+ * performance marks): the helper, up ~60 ms after start, walked the big process (~105 ms), then
+ * read the tables (~110 ms), while the main thread, done with its share of the walk, waited 20-40
+ * ms for them. Now the main thread walks the big process (its readlinks of bare names are the
+ * quicker: see enteringLinker) while the helper walks the next largest, and the helper's read
+ * begins when both are done. The helper waits for this unit before any read (walkedHere), so it
+ * is never late. Undefined where `index` is past the last unit.
  */
-export function walkFirst(fs: ScanFs, reader: LinkReader, offer: Offer): FirstWalk | undefined {
+export function walkFirst(fs: ScanFs, reader: LinkReader, offer: Offer, index: number): FirstWalk | undefined {
   const { shared, pids } = offer;
-  const index = shared.claimFront?.() ?? pids.length;
   if (index >= pids.length) return undefined;
   const walk: Walk = { process: bareProcess(pids[index]!), inodes: [], fdNames: [], links: 0 };
-  const outcome = walkFds(fs, reader.root, walk, true, reader.link);
+  let outcome: 'ok' | 'vanished';
+  try {
+    outcome = walkFds(fs, reader.root, walk, true, reader.link);
+  } finally {
+    shared.walkedHere?.(index); // even if it threw: the helper must not wait for it
+  }
   const p = walk.process;
   return { index, outcome: { outcome, fds: p.fds, sockets: p.sockets, unseen: p.unseen === 'permission' ? 'permission' : null, inodes: walk.inodes, fdNames: walk.fdNames, links: walk.links, late: false } };
 }

@@ -27,6 +27,8 @@ import type { Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutco
 export const TODO = 0;
 export const DONE = 1;
 export const FAILED = 2;
+/** Claimed from the front by the main thread and walked there (SharedWalk.claimFront, walkedHere). */
+export const HERE = 3;
 
 /**
  * Int32 slots per unit in `nums`: outcome (0 ok, 1 vanished), fds and sockets (-1: null), unseen
@@ -94,7 +96,7 @@ export interface HelpedWalk extends SharedWalk {
   claimed(): number;
   /** Units the helper thread claimed, and those it walked to the end (DONE), by its own count. */
   helper(): { claimed: number; done: number };
-  /** A unit's state: TODO, DONE or FAILED. */
+  /** A unit's state: TODO, DONE, FAILED or HERE. */
   state(index: number): number;
 }
 
@@ -203,6 +205,10 @@ function sharedWalk(b: SharedBuffers): HelpedWalk {
     state: (i) => Atomics.load(b.state, i),
     claim: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? --back : b.pids.length),
     claimFront: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? Atomics.add(b.ctl, 3, 1) : b.pids.length),
+    walkedHere(i) {
+      Atomics.store(b.state, i, HERE);
+      Atomics.notify(b.state, i); // the helper may be waiting for it to begin the tables (scan-worker.ts)
+    },
     take(i: number) {
       deadline ??= performance.now() + PATIENCE_MS;
       while (Atomics.load(b.state, i) === TODO) {

@@ -13,7 +13,7 @@ import type { TablesRead, Walk } from '../fd-walk.js';
 import { bareProcess, NODE_FS, walkFds } from '../fd-walk.js';
 import { readNamespace } from '../net-tables.js';
 import type { SharedBuffers, SharedTablesJob, WalkJob } from './scan-helper.js';
-import { DONE, FAILED, NUMS } from './scan-helper.js';
+import { DONE, FAILED, NUMS, TODO } from './scan-helper.js';
 
 const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}`);
 
@@ -83,22 +83,42 @@ function helpTables(job: SharedTablesJob, port: MessagePort): void {
   }
 }
 
-// The walk, looking for the tables job between units; if it has not come by the end of the walk,
-// it is awaited (its list may be empty). Once the tables are read the port is closed: no listener
-// is left and the thread ends.
+/**
+ * Whether every unit claimed from the front so far is walked: the main thread's first (walkFirst),
+ * claimed before the tables were handed out, may still be walking, and a read begun before its walk
+ * ends could not judge its orphan candidates. With `wait`, waits until it is (the main thread
+ * always finishes it: walkedHere is called even if the walk throws).
+ */
+function frontWalked(b: SharedBuffers, wait: boolean): boolean {
+  const front = Math.min(Atomics.load(b.ctl, 3), b.pids.length);
+  for (let i = 0; i < front; i++) {
+    while (Atomics.load(b.state, i) === TODO) {
+      if (!wait) return false;
+      Atomics.wait(b.state, i, TODO);
+    }
+  }
+  return true;
+}
+
+// The walk, looking for the tables job between units (read once the front is walked); if it has
+// not been read by the end of the walk, it is awaited (its list may be empty). Once the tables are
+// read the port is closed: no listener is left and the thread ends.
 parentPort?.once('message', ({ walk, port }: WalkJob) => {
+  let job: SharedTablesJob | undefined;
   let tablesRead = false;
-  const between = (): boolean => {
-    if (!tablesRead) {
-      const job = receiveMessageOnPort(port);
-      if (job === undefined) return false;
-      helpTables(job.message as SharedTablesJob, port);
+  const read = (wait: boolean): boolean => {
+    if (!tablesRead && job !== undefined && frontWalked(walk, wait)) {
+      helpTables(job, port);
       tablesRead = true;
     }
-    return true;
+    return tablesRead;
+  };
+  const between = (): boolean => {
+    job ??= receiveMessageOnPort(port)?.message as SharedTablesJob | undefined;
+    return read(false);
   };
   helpWalk(walk, between);
-  if (tablesRead) port.close();
-  else port.once('message', (job: SharedTablesJob) => { helpTables(job, port); port.close(); });
+  if (read(true)) port.close();
+  else if (job === undefined) port.once('message', (m: SharedTablesJob) => { job = m; read(true); port.close(); });
 });
 parentPort?.postMessage('up');
