@@ -177,11 +177,13 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, netnsOf, offer));
   const reader = linkReader(fs, procRoot);
   let first: FirstWalk | undefined;
+  const tFirst = performance.now();
   try {
     first = offer === undefined || front === undefined ? undefined : walkFirst(fs, reader, offer, front);
   } finally {
     reader.done(); // back to the caller's directory for the facts: procRoot may be relative
   }
+  const firstMs = performance.now() - tFirst; // counted as walk time, not facts
   const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
@@ -310,7 +312,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     ...(walked === undefined ? {} : { walked }),
     timings: {
       durationMs: ms(end - started),
-      facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
+      facts: ms(tFacts - started - firstMs), walk: ms(tWalk - tFacts + firstMs), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
     },
