@@ -36,7 +36,7 @@ export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
   }
   // scan --sample walks on the main thread only (both reads in pid order): no helper to start.
   if (parsed.command !== 'scan' || parsed.options.has('--sample') || !coreToSpare()) return undefined;
-  const scanHelper = startScanHelper(new URL('./scan-worker.js', import.meta.url));
+  const scanHelper = startScanHelper(new URL('./scan-worker.cjs', import.meta.url));
   // The walk of the live /proc handed out now: the helper starts on it as soon as it is up, while
   // main.js still loads (the scan takes it through offered()).
   if (scanHelper !== undefined && parsed.options.get('--proc-root') === '/proc') scanHelper.shareEarly('/proc');

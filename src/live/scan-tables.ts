@@ -27,11 +27,13 @@ export function shareTables(helper: WalkHelper, procRoot: string, jobs: Readonly
   return shared === undefined ? undefined : { shared, order };
 }
 
-/** Fds (st_size, as offered to the walk) of each namespace's members: which namespace to read first. */
-export function fdsByNetns(ids: readonly string[], walks: readonly Walk[], offer: Offer): number[] {
-  const count = new Map(offer.pids.map((pid, i) => [pid, offer.counts[i]!]));
+/** Fds (st_size, as offered to the walk) of each namespace's members (`netnsOf`): which namespace to read first. */
+export function fdsByNetns(ids: readonly string[], netnsOf: ReadonlyMap<number, string | null>, offer: Offer): number[] {
   const byNetns = new Map<string, number>();
-  for (const { process: p } of walks) if (p.netns !== null) byNetns.set(p.netns, (byNetns.get(p.netns) ?? 0) + (count.get(p.pid) ?? 0));
+  offer.pids.forEach((pid, i) => {
+    const netns = netnsOf.get(pid);
+    if (netns !== undefined && netns !== null) byNetns.set(netns, (byNetns.get(netns) ?? 0) + offer.counts[i]!);
+  });
   return ids.map((id) => byNetns.get(id) ?? 0);
 }
 

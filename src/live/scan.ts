@@ -21,11 +21,13 @@
  * were read (one closed in between has no row for a good reason). Churn is not an error: a process
  * that exits mid-scan is counted as vanished, one whose fds cannot be read as permission-skipped.
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
- * takes its share of the walk, largest fd tables first, while this thread reads the facts: on the
- * 2-vCPU lab VM that walk of 45,000 links took 105-120 ms instead of ~170. Without a free core the
+ * takes its share of the walk, largest fd tables first, while this thread walks the very largest
+ * (walkFirst) and reads the facts: on the 2-vCPU lab VM that walk of 45,000 links took 105-120 ms
+ * instead of ~170. Without a free core the
  * helper is not started (with one CPU-bound job beside it, it made the scan 1.05x slower). Once the
- * facts say which namespaces there are, the helper is also handed their tables, which it reads
- * between two units of its walk while this thread walks on (readNamespaces): reading them after
+ * ns/net links say which namespaces there are (read first, before the other facts), the helper is
+ * also handed their tables, which it reads between two units of its walk (once this thread's first
+ * unit is walked) while this thread walks on (readNamespaces): reading them after
  * the walk left the helper idle for the 140-180 ms they took on the bench load. A read that began
  * before a process's walk ended cannot judge that process's orphan candidates (a socket may be
  * newer than the read): where such a process holds one, its namespace is read again after the walk.
@@ -43,8 +45,8 @@ import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
 import { tcpInUse } from './net-tables.js';
-import type { ScanFs, Walk, WalkHelper } from './fd-walk.js';
-import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkShared } from './fd-walk.js';
+import type { FirstWalk, ScanFs, Walk, WalkHelper } from './fd-walk.js';
+import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkFirst, walkShared } from './fd-walk.js';
 import { fdsByNetns, ms, readNamespaces, shareTables } from './scan-tables.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
@@ -94,7 +96,10 @@ export interface ScanOptions {
   now?: () => Date;
   /** Left out of the scan: fdleak passes its own pid (its fd table changes while it reads it). */
   excludePids?: readonly number[];
-  /** Called after the processes are listed and their facts read, before any fd is walked (tests). */
+  /**
+   * Called after the processes are listed and their facts read, before any fd is walked on this
+   * thread but the largest process's, with a helper (walkFirst) (tests).
+   */
   afterList?: (pids: readonly number[]) => void;
   /** A second thread to share the fd walk with (scan-helper.ts); without one the walk is single-threaded. */
   helper?: WalkHelper;
@@ -139,30 +144,25 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const offer = !sizeCounts || options.helper === undefined || options.kinds === true ? undefined
     : offered?.root === resolve(procRoot) ? offered
       : offerWalks(fs, resolve(procRoot), pids.filter((pid) => !exclude.has(pid)), options.helper);
-  const places = new Map<string, Location | null>();
+  // Each namespace's members (the ns/net link of every process, first: the tables can be handed to
+  // the helper before the rest of the facts are read), and fdleak's own namespace (read through
+  // /proc/self/net when no listed process is known to share it: another user's processes hide
+  // their ns/net link).
+  const netnsOf = new Map<number, string | null>();
+  const members = new Map<string, number[]>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
-    const proc = readFacts(fs, procRoot, pid, places);
-    if (proc === undefined) vanished.push(pid);
-    else if (options.kinds === true) walks.push({ process: proc, inodes: [], fdNames: [], links: 0, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 } });
-    else walks.push({ process: proc, inodes: [], fdNames: [], links: 0 });
-  }
-  options.afterList?.(walks.map((w) => w.process.pid));
-
-  // Each namespace's members, and fdleak's own namespace (read through /proc/self/net when no
-  // listed process is known to share it: another user's processes hide their ns/net link).
-  const members = new Map<string, number[]>();
-  for (const { process: p } of walks) {
-    if (p.netns === null) continue;
-    const list = members.get(p.netns);
-    if (list === undefined) members.set(p.netns, [p.pid]);
-    else list.push(p.pid);
+    const netns = readNetns(procRoot, pid, fs.link);
+    netnsOf.set(pid, netns);
+    if (netns === null) continue;
+    const list = members.get(netns);
+    if (list === undefined) members.set(netns, [pid]);
+    else list.push(pid);
   }
   const selfNetns = readNetns(procRoot, 'self', fs.link);
   if (selfNetns !== null && !members.has(selfNetns)) members.set(selfNetns, []);
   const sysctls = startNetSysctls(options, fs, procRoot, members, selfNetns);
 
-  const tFacts = performance.now();
   // Each namespace's tables once, through one member still alive. With the helper, it is handed
   // them now and reads them while this thread walks (readNamespaces); alone, after the walk.
   const ids = [...members.keys()];
@@ -170,12 +170,35 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     const list = members.get(id)!;
     return list.length === 0 ? ['self'] : alive === undefined ? list : list.filter((pid) => alive.has(pid));
   };
-  const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, walks, offer));
+  // With the helper, this thread claims the largest process (walkFirst) before the tables are
+  // handed out and walks it at once, before the facts; the helper begins no table read before it
+  // is walked (scan-worker.ts), so its orphan candidates are judged by that read.
+  const front = offer?.shared.claimFront?.();
+  const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, netnsOf, offer));
   const reader = linkReader(fs, procRoot);
+  let first: FirstWalk | undefined;
+  const tFirst = performance.now();
+  try {
+    first = offer === undefined || front === undefined ? undefined : walkFirst(fs, reader, offer, front);
+  } finally {
+    reader.done(); // back to the caller's directory for the facts: procRoot may be relative
+  }
+  const firstMs = performance.now() - tFirst; // counted as walk time, not facts
+  const places = new Map<string, Location | null>();
+  for (const pid of pids) {
+    if (exclude.has(pid)) continue;
+    const proc = readFacts(fs, procRoot, pid, netnsOf.get(pid) ?? null, places);
+    if (proc === undefined) vanished.push(pid);
+    else if (options.kinds === true) walks.push({ process: proc, inodes: [], fdNames: [], links: 0, kinds: { socket: 0, pipe: 0, file: 0, anon_inode: 0, other: 0 } });
+    else walks.push({ process: proc, inodes: [], fdNames: [], links: 0 });
+  }
+  options.afterList?.(walks.map((w) => w.process.pid));
+  const tFacts = performance.now();
+
   const kept: Walk[] = [];
   let helped = 0;
   try {
-    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false);
+    const outcomes = offer === undefined ? undefined : walkShared(fs, reader, walks, offer, () => early?.shared.started() ?? false, first);
     walks.forEach((walk) => {
       let outcome = outcomes?.get(walk);
       if (outcome === undefined) { // not in the walk handed out (listed since): walked here
@@ -289,7 +312,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     ...(walked === undefined ? {} : { walked }),
     timings: {
       durationMs: ms(end - started),
-      facts: ms(tFacts - started), walk: ms(tWalk - tFacts), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
+      facts: ms(tFacts - started - firstMs), walk: ms(tWalk - tFacts + firstMs), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
     },
@@ -360,8 +383,8 @@ function isPidName(name: string): boolean {
   return true;
 }
 
-/** stat, limits, netns and location of one process (the parsers diagnose uses); undefined if it exited. */
-function readFacts(fs: ScanFs, procRoot: string, pid: number, places: Map<string, Location | null>): ProcessStats | undefined {
+/** stat, limits and location of one process (the parsers diagnose uses), its netns as read before; undefined if it exited. */
+function readFacts(fs: ScanFs, procRoot: string, pid: number, netns: string | null, places: Map<string, Location | null>): ProcessStats | undefined {
   const dir = `${procRoot}/${pid}`;
   let stat: { command: string; state: string; startTime: number };
   try {
@@ -380,7 +403,7 @@ function readFacts(fs: ScanFs, procRoot: string, pid: number, places: Map<string
   return {
     pid, command: stat.command, state: stat.state, startTime: stat.startTime,
     fds: 0, sockets: null, orphanSockets: null, fdLimit, limitUsed: null,
-    netns: readNetns(procRoot, pid, fs.link), unseen: null,
+    netns, unseen: null,
     location: locationFromFile(() => fs.read(`${dir}/cgroup`), places),
   };
 }

@@ -18,7 +18,7 @@ import { inNetns } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
 /** The helper thread's body as `npm run build` bundles it (npm test builds first). */
-const SCAN_WORKER = new URL('../../dist/cli/scan-worker.js', import.meta.url);
+const SCAN_WORKER = new URL('../../dist/cli/scan-worker.cjs', import.meta.url);
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
 const TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6', 'unix', 'netlink', 'packet'];
 
@@ -469,7 +469,7 @@ describe('fdleak scan, live', () => {
   it('walks everything on the main thread when the second thread never comes up', async () => {
     // Handed the walk before the scan (as bin/fdleak.js does) or by the scan: this thread does it all, tables included.
     for (const early of [false, true]) {
-      const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.js'))!;
+      const helper = startScanHelper(new URL('file:///nonexistent/scan-worker.cjs'))!;
       if (early) expect(helper.shareEarly('/proc')).toBe(true);
       const r = await scanProcesses({ excludePids: [process.pid], helper });
       expect(r.timings.helped).toBe(0);

@@ -1,7 +1,7 @@
 /**
  * The worker thread of proc-pid-worker.ts: reads its share of /proc/<pid>/net tables, then its share
  * of /proc/<pid>/fd links, chunk by chunk from the shared counters, and posts both. Bundled as
- * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.js); node: built-ins only (and
+ * dist/cli/proc-pid-reader.cjs (a rolldown entry, like scan-worker.cjs); node: built-ins only (and
  * ../sockstat.ts and ../../util/proc-file.ts, which hold nothing else), so it
  * starts fast. Full paths: worker threads cannot chdir, so the main thread's bare-name trick
  * (proc-pid.ts) is not open here.

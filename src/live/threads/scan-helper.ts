@@ -27,6 +27,8 @@ import type { Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutco
 export const TODO = 0;
 export const DONE = 1;
 export const FAILED = 2;
+/** Claimed from the front by the main thread and walked there (SharedWalk.claimFront, walkedHere). */
+export const HERE = 3;
 
 /**
  * Int32 slots per unit in `nums`: outcome (0 ok, 1 vanished), fds and sockets (-1: null), unseen
@@ -41,7 +43,11 @@ export const SLACK = 16;
 /** The buffers both threads see; every array is a view of a SharedArrayBuffer. */
 export interface SharedBuffers {
   procRoot: string;
-  /** [units claimed by either thread, units the helper claimed (its next is unit ctl[1]), units the helper walked to the end (DONE)] */
+  /**
+   * [units claimed by either thread, units the helper claimed, units the helper walked to the end
+   * (DONE), units claimed from the front (the next is unit ctl[3]): all the helper's and the main
+   * thread's first (claimFront)]
+   */
   ctl: Int32Array;
   pids: Int32Array;
   state: Int32Array;
@@ -90,7 +96,7 @@ export interface HelpedWalk extends SharedWalk {
   claimed(): number;
   /** Units the helper thread claimed, and those it walked to the end (DONE), by its own count. */
   helper(): { claimed: number; done: number };
-  /** A unit's state: TODO, DONE or FAILED. */
+  /** A unit's state: TODO, DONE, FAILED or HERE. */
   state(index: number): number;
 }
 
@@ -102,7 +108,7 @@ function shared<T>(View: { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT
 }
 
 /**
- * Starts the worker at `workerUrl` (dist/cli/scan-worker.js). It is unref'd: it never keeps the
+ * Starts the worker at `workerUrl` (dist/cli/scan-worker.cjs). It is unref'd: it never keeps the
  * process alive, and a helper that never gets a core simply claims nothing. Undefined where a
  * worker cannot be started.
  */
@@ -140,7 +146,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
       for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + units[i]!.count + SLACK;
       const buffers: SharedBuffers = {
         procRoot,
-        ctl: shared(Int32Array, 3),
+        ctl: shared(Int32Array, 4),
         pids: shared(Int32Array, n),
         state: shared(Int32Array, n),
         nums: shared(Int32Array, n * NUMS),
@@ -198,6 +204,11 @@ function sharedWalk(b: SharedBuffers): HelpedWalk {
     helper: () => ({ claimed: Atomics.load(b.ctl, 1), done: Atomics.load(b.ctl, 2) }),
     state: (i) => Atomics.load(b.state, i),
     claim: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? --back : b.pids.length),
+    claimFront: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? Atomics.add(b.ctl, 3, 1) : b.pids.length),
+    walkedHere(i) {
+      Atomics.store(b.state, i, HERE);
+      Atomics.notify(b.state, i); // the helper may be waiting for it to begin the tables (scan-worker.ts)
+    },
     take(i: number) {
       deadline ??= performance.now() + PATIENCE_MS;
       while (Atomics.load(b.state, i) === TODO) {

@@ -4,31 +4,33 @@
  * chdir), and writes what it found into the unit's slots. Between two units it looks for the
  * tables job on its port: the socket tables of the namespaces, which it reads as the main thread
  * would (live/net-tables.ts readNamespace), those it claims, posting each tally back; then it walks
- * on, marking what it walks from then on as late. Bundled as dist/cli/scan-worker.js.
+ * on, marking what it walks from then on as late. Bundled as dist/cli/scan-worker.cjs (CommonJS: rolldown.config.mjs).
  */
 import { readlinkSync } from 'node:fs';
 import type { MessagePort } from 'node:worker_threads';
 import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
-import type { ProcessStats } from '../../model/scan.js';
 import type { TablesRead, Walk } from '../fd-walk.js';
-import { NODE_FS, walkFds } from '../fd-walk.js';
+import { bareProcess, NODE_FS, walkFds } from '../fd-walk.js';
 import { readNamespace } from '../net-tables.js';
 import type { SharedBuffers, SharedTablesJob, WalkJob } from './scan-helper.js';
-import { DONE, FAILED, NUMS } from './scan-helper.js';
+import { DONE, FAILED, NUMS, TODO } from './scan-helper.js';
 
 const link = (dir: string, name: string): string => readlinkSync(`${dir}/${name}`);
 
 /**
  * Walks units until none is left to claim; after each, `between()` (the tables, once they are
  * there), which returns whether the units walked from then on are late. Never before the first: a
- * helper that comes up late would otherwise read the tables before the main thread's first units,
- * the largest, were walked, and any orphan candidate of theirs costs a second read (live/scan.ts).
+ * helper that comes up late would otherwise read the tables before the largest units were walked
+ * (the main thread walks the largest itself, walkFirst, and this one the next), and any orphan
+ * candidate of theirs costs a second read (live/scan.ts).
  */
 function helpWalk(b: SharedBuffers, between: () => boolean): void {
   let late = false;
-  // A claim counts towards ctl[0] (both threads' claims); the helper's k-th is unit k (ctl[1]).
+  // A claim counts towards ctl[0] (both threads' claims); the helper takes the next unit from the
+  // front (ctl[3], shared with the main thread's first claim), and counts its own claims (ctl[1]).
   while (Atomics.add(b.ctl, 0, 1) < b.pids.length) {
-    const i = Atomics.add(b.ctl, 1, 1);
+    const i = Atomics.add(b.ctl, 3, 1);
+    Atomics.add(b.ctl, 1, 1);
     let state = FAILED;
     try {
       state = walkUnit(b, i, late) ? DONE : FAILED;
@@ -44,10 +46,7 @@ function helpWalk(b: SharedBuffers, between: () => boolean): void {
 
 /** Walks unit i into its slots; false if its sockets do not fit them. */
 function walkUnit(b: SharedBuffers, i: number, late: boolean): boolean {
-  const proc: ProcessStats = {
-    pid: b.pids[i]!, command: '', state: '', startTime: null, fds: 0, sockets: null, orphanSockets: null,
-    fdLimit: null, limitUsed: null, netns: null, unseen: null, location: null,
-  };
+  const proc = bareProcess(b.pids[i]!);
   const walk: Walk = { process: proc, inodes: [], fdNames: [], links: 0 };
   const outcome = walkFds(NODE_FS, b.procRoot, walk, true, link);
   const from = b.offsets[i]!;
@@ -84,22 +83,42 @@ function helpTables(job: SharedTablesJob, port: MessagePort): void {
   }
 }
 
-// The walk, looking for the tables job between units; if it has not come by the end of the walk,
-// it is awaited (its list may be empty). Once the tables are read the port is closed: no listener
-// is left and the thread ends.
+/**
+ * Whether every unit claimed from the front so far is walked: the main thread's first (walkFirst),
+ * claimed before the tables were handed out, may still be walking, and a read begun before its walk
+ * ends could not judge its orphan candidates. With `wait`, waits until it is (the main thread
+ * always finishes it: walkedHere is called even if the walk throws).
+ */
+function frontWalked(b: SharedBuffers, wait: boolean): boolean {
+  const front = Math.min(Atomics.load(b.ctl, 3), b.pids.length);
+  for (let i = 0; i < front; i++) {
+    while (Atomics.load(b.state, i) === TODO) {
+      if (!wait) return false;
+      Atomics.wait(b.state, i, TODO);
+    }
+  }
+  return true;
+}
+
+// The walk, looking for the tables job between units (read once the front is walked); if it has
+// not been read by the end of the walk, it is awaited (its list may be empty). Once the tables are
+// read the port is closed: no listener is left and the thread ends.
 parentPort?.once('message', ({ walk, port }: WalkJob) => {
+  let job: SharedTablesJob | undefined;
   let tablesRead = false;
-  const between = (): boolean => {
-    if (!tablesRead) {
-      const job = receiveMessageOnPort(port);
-      if (job === undefined) return false;
-      helpTables(job.message as SharedTablesJob, port);
+  const read = (wait: boolean): boolean => {
+    if (!tablesRead && job !== undefined && frontWalked(walk, wait)) {
+      helpTables(job, port);
       tablesRead = true;
     }
-    return true;
+    return tablesRead;
+  };
+  const between = (): boolean => {
+    job ??= receiveMessageOnPort(port)?.message as SharedTablesJob | undefined;
+    return read(false);
   };
   helpWalk(walk, between);
-  if (tablesRead) port.close();
-  else port.once('message', (job: SharedTablesJob) => { helpTables(job, port); port.close(); });
+  if (read(true)) port.close();
+  else if (job === undefined) port.once('message', (m: SharedTablesJob) => { job = m; read(true); port.close(); });
 });
 parentPort?.postMessage('up');

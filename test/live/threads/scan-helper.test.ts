@@ -10,10 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Walk } from '../../../src/live/fd-walk.js';
 import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
 import { readNamespace } from '../../../src/live/net-tables.js';
-import { DONE, FAILED, SLACK, startScanHelper } from '../../../src/live/threads/scan-helper.js';
+import { DONE, FAILED, HERE, SLACK, startScanHelper, TODO } from '../../../src/live/threads/scan-helper.js';
 import { socketFds } from '../../helpers/proc.js';
 
-const WORKER = new URL('../../../dist/cli/scan-worker.js', import.meta.url);
+const WORKER = new URL('../../../dist/cli/scan-worker.cjs', import.meta.url);
 let holder: ChildProcess;
 let pid: number;
 
@@ -136,6 +136,48 @@ describe('the scan helper', () => {
       expect(second).toMatchObject({ outcome: 'ok', late: true }); // after them
       expect(second.inodes).toEqual(here(pid).inodes);
       expect(read.read!.via).toBe(pid);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
+  it('leaves this thread the largest unit when it claims from the front first (walkFirst), and goes on from the next', async () => {
+    const big = await bigHolder();
+    try {
+      // Not waited for: this thread's front claim comes before the helper is up to claim anything.
+      const h = startScanHelper(WORKER)!;
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      expect(walk.claimFront!()).toBe(0);
+      expect(await h.ready()).toBe(true);
+      // The helper thread walked the other two, from the front, and never the first.
+      expect(walk.take(1)).toMatchObject({ outcome: 'ok', fds: here(pid).process.fds });
+      expect(walk.take(2)).toMatchObject({ outcome: 'ok' });
+      expect(walk.helper()).toEqual({ claimed: 2, done: 2 });
+      expect(walk.state(0)).toBe(TODO);
+      expect(walk.claim()).toBe(3); // none left for this thread
+      expect(walk.claimFront!()).toBe(3);
+    } finally {
+      big.kill('SIGKILL');
+    }
+  });
+
+  it('reads no table before the unit this thread claimed from the front is walked, and reads them once it is', async () => {
+    const big = await bigHolder();
+    try {
+      const h = startScanHelper(WORKER)!;
+      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
+      expect(walk.claimFront!()).toBe(0); // before the helper is up: the largest is this thread's
+      const tables = h.shareTables('/proc', [[pid]])!;
+      expect(await h.ready()).toBe(true);
+      expect(walk.take(1)).toMatchObject({ outcome: 'ok', late: false }); // the helper walked the other
+      // The tables job is there, and the helper has nothing left to walk: it waits for unit 0.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(tables.started()).toBe(false);
+      walk.walkedHere!(0);
+      const read = tables.take(0)!;
+      expect(tables.helped()).toBe(1); // read on the helper thread, this one claimed nothing
+      expect(read.read!.via).toBe(pid);
+      expect(walk.state(0)).toBe(HERE);
     } finally {
       big.kill('SIGKILL');
     }
