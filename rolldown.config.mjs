@@ -41,6 +41,8 @@ const main = {
     main: 'src/cli/main.ts',
     prefetch: 'src/cli/prefetch.ts',
     'scan-worker': 'src/live/threads/scan-worker.ts',
+    // a large lsof capture's second half, read beside the main thread (src/capture/tail.ts)
+    'analyze-worker': 'src/capture/tail-worker.ts',
   },
   platform: 'node',
   tsconfig: 'tsconfig.json',
