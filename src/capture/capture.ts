@@ -139,16 +139,11 @@ export async function analyzeCapture(
     const tail = streams.length === 1 && unpaster === null && part.format === 'lsof' && part.reader.lsof !== undefined
       ? Tail.start(stream, head, assume.portRange ?? null, assume.state, split, coreToSpare) : null;
     try {
-      const T0 = performance.now();
       await readChunks(stream.chunks());
-      const T1 = performance.now();
       let last = stream.lines;
       if (tail !== null) {
         const read = parts === 1 && builder.folded ? await tail.read() : 'the lines before it were not one folded lsof capture';
-        const T2 = performance.now();
         const why = typeof read === 'string' ? read : builder.absorbTail(part, read, stream);
-        const cpu = (): number => { const f = process.getBuiltinModule('node:fs').readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
-        if (process.env.AP_DEBUG) console.error('maincpu', cpu(), 'half', (T1 - T0).toFixed(0), 'wait', (T2 - T1).toFixed(0), 'absorb', (performance.now() - T2).toFixed(0));
         if (why === null) {
           last += (read as TailRead).lines;
           tail.outcome.joined = true;

@@ -21,6 +21,16 @@ export class FileReads implements AsyncIterable<Buffer> {
     this.at = start;
   }
 
+  /** Whether the file is closed (read to the end, or stopped). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Where the next read starts (what was read before it may be in the caller's hands). */
+  get position(): number {
+    return this.at;
+  }
+
   /** Reads stop at byte `end` (past what was read already), not at the end of the file. */
   endAt(end: number): void {
     this.end = end;

@@ -104,10 +104,17 @@ export class Tail {
     const threads = options.threads ?? 'auto';
     if (file === undefined || threads === 1 || file.size < (options.minBytes ?? MIN_BYTES)) return null;
     if (threads === 'auto' && !coreToSpare()) return null;
+    if (file.reads.isClosed) return null; // read whole already (a small file)
     const fs = process.getBuiltinModule('node:fs');
     const fd = file.reads.handle.fd;
-    const boundary = options.at !== undefined ? lineStartFrom(fs, fd, options.at, file.size) : processBoundary(fs, fd, file.size);
-    if (boundary === null || boundary <= 0 || boundary >= file.size) return null;
+    let boundary: number | null;
+    try {
+      boundary = options.at !== undefined ? lineStartFrom(fs, fd, options.at, file.size) : processBoundary(fs, fd, file.size);
+    } catch {
+      return null; // the file could not be read here: one thread reads it (and says what is wrong)
+    }
+    // the main thread may have the bytes up to reads.position already (its first lines, read ahead)
+    if (boundary === null || boundary < file.reads.position || boundary >= file.size) return null;
     const header = head.find((l) => /^COMMAND\s+PID(\s|$)/.test(l.text))?.text ?? null;
     const job: TailJob = {
       path: file.path, source: stream.source, start: boundary, head: [...head], header, portRange,

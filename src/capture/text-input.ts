@@ -80,7 +80,7 @@ export function linesOf(chunk: Chunk): Line[] {
  * is silent; a character device (/dev/kmsg) without blocking, as far as it has data now: a read
  * that blocks in a thread cannot be called off, and would keep the process alive after an error.
  */
-async function openFile(path: string): Promise<Source> {
+async function openFile(path: string, readBytes: number): Promise<Source> {
   const info = await stat(path);
   if (info.isFIFO() || info.isSocket()) {
     return new Socket({ fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
@@ -88,7 +88,7 @@ async function openFile(path: string): Promise<Source> {
   if (info.isCharacterDevice()) {
     return createReadStream('', { fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), highWaterMark: 1 << 20 });
   }
-  return new FileReads(await openHandle(path, 'r'), 1 << 20); // reads of 1 MiB into one buffer (file-reads.ts)
+  return new FileReads(await openHandle(path, 'r'), readBytes); // reads of 1 MiB into one buffer (file-reads.ts)
 }
 
 /** What an input is read from: a stream (stdin, a FIFO, a device), or a regular file's reads. */
@@ -105,13 +105,13 @@ function closeStream(stream: Source): void {
   s.unref?.();
 }
 
-/** Opens a file, or stdin for "-". */
-export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50): Promise<LineStream> {
+/** Opens a file, or stdin for "-"; a regular file is read `readBytes` at a time (tests: smaller). */
+export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50, readBytes = 1 << 20): Promise<LineStream> {
   const source = path === '-' ? 'stdin' : path;
-  const stream = path === '-' ? stdin : await openFile(path);
+  const stream = path === '-' ? stdin : await openFile(path, readBytes);
   try {
+    const info = stream instanceof FileReads ? await stream.handle.stat() : null; // before the head is read: a small file is closed after it
     const lines = await readHead(stream, source, headLines);
-    const info = stream instanceof FileReads ? await stream.handle.stat() : null;
     return info === null || !info.isFile() ? lines : Object.assign(lines, { file: { path, size: info.size, reads: stream as FileReads } });
   } catch (error) {
     closeStream(stream);
