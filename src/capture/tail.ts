@@ -6,7 +6,8 @@
  * socket rows; two cores read it in about half the time.
  *
  * Only where it can pay and cannot change the answer:
- * - a regular file of at least MIN_BYTES (the worker costs ~40-60 ms to start and load the parsers),
+ * - a regular file of MIN_BYTES to MAX_BYTES (the worker costs ~40-60 ms to start and load the
+ *   parsers; above MAX_BYTES its memory would pass the bound one thread keeps),
  *   read as lsof's column listing, alone, as it is (no paste shape undone), and a core to spare
  *   (cli/prefetch.ts coreToSpare: on a busy box both halves would share one core);
  * - PIDs that never go down in samples of the first half (lsof lists processes by PID: a file of
@@ -25,6 +26,15 @@ import type { LsofReader } from '../parse/lsof/reader.js';
 
 /** Files below this are read by one thread (measured: see README's analyze numbers). */
 export const MIN_BYTES = 16 << 20;
+/**
+ * Files above this too: the worker's heap and fold live beside the main thread's until it ends,
+ * ~45 MiB more at the peak (the 5M-line socket-heavy capture, 514 MiB: 225-256 MiB peak RSS with two
+ * threads, 188-192 with one; the bound there is 250). Below it the sum stays under the 1M-line
+ * bound (104 MiB file: 165 MiB peak).
+ */
+export const MAX_BYTES = 256 << 20;
+/** The worker's young generation, MiB (V8's default, 32 here, is memory the worker does not need). */
+const YOUNG_MB = 8;
 
 /** How the capture is split: 'auto' (when a core is free), 1 (never), 2 (whenever the file allows, busy or not: tests, benchmarks). */
 export interface TailOptions {
@@ -86,7 +96,8 @@ export class Tail {
   private constructor(readonly path: string, readonly boundary: number, size: number, job: TailJob, url: URL) {
     this.outcome = { boundary, size, workerLines: 0, workerRows: 0, joined: false };
     const { Worker } = process.getBuiltinModule('node:worker_threads');
-    const worker = new Worker(url, { workerData: job });
+    // a young generation of 8 MiB, not 32: the worker's heap is memory beside the main thread's
+    const worker = new Worker(url, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.worker = worker;
     this.answer = new Promise((resolve) => {
       worker.once('message', (m: { read?: TailRead; failed?: string }) => resolve(m.read ?? `worker failed: ${m.failed}`));
@@ -102,7 +113,7 @@ export class Tail {
   static start(stream: LineStream, head: readonly Line[], portRange: [number, number] | null, state: string | undefined, options: TailOptions, coreToSpare: () => boolean): Tail | null {
     const file = stream.file;
     const threads = options.threads ?? 'auto';
-    if (file === undefined || threads === 1 || file.size < (options.minBytes ?? MIN_BYTES)) return null;
+    if (file === undefined || threads === 1 || file.size < (options.minBytes ?? MIN_BYTES) || file.size > MAX_BYTES) return null;
     if (threads === 'auto' && !coreToSpare()) return null;
     if (file.reads.isClosed) return null; // read whole already (a small file)
     const fs = process.getBuiltinModule('node:fs');
