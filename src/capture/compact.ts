@@ -30,6 +30,9 @@ export class U32Map {
   private values: Array<Uint16Array | Int32Array> = [];
   private readonly counts = new Int32Array(16);
   size = 0;
+  /** The smallest and largest key (none yet: min > max). */
+  min = 0xffffffff;
+  max = 0;
 
   constructor() {
     for (let i = 0; i < 16; i++) {
@@ -96,6 +99,8 @@ export class U32Map {
     this.values[shard]![i] = value;
     this.counts[shard]!++;
     this.size++;
+    if (key < this.min) this.min = key;
+    if (key > this.max) this.max = key;
     return undefined;
   }
 
@@ -106,7 +111,7 @@ export class U32Map {
 
   /** Its arrays, to post to another thread (transferable) and rebuild there with U32Map.from(). */
   parts(): U32MapParts {
-    return { keys: [...this.keys], values: [...this.values], counts: this.counts, size: this.size };
+    return { keys: [...this.keys], values: [...this.values], counts: this.counts, size: this.size, min: this.min, max: this.max };
   }
 
   static from(parts: U32MapParts): U32Map {
@@ -115,6 +120,8 @@ export class U32Map {
     map.values = [...parts.values];
     map.counts.set(parts.counts);
     map.size = parts.size;
+    map.min = parts.min;
+    map.max = parts.max;
     return map;
   }
 
@@ -143,6 +150,8 @@ export interface U32MapParts {
   values: Array<Uint16Array | Int32Array>;
   counts: Int32Array;
   size: number;
+  min: number;
+  max: number;
 }
 
 /** Whole numbers 0 .. 2^53-2: 8 bytes a slot (a key is stored plus one, 0 marks an empty slot). */

@@ -308,7 +308,8 @@ export class SocketFold implements FoldedSockets {
     for (const pid of w.states.keys()) if (this.states.has(pid)) return false;
     const inodes = U32Map.from(w.inodes);
     let met = false;
-    inodes.forEachKey((k) => { if (!met && this.inodes.get(k) !== undefined) met = true; });
+    // inodes in ranges of their own (the kernel numbers sockets in turn) cannot meet: no lookups
+    if (inodes.max >= this.inodes.min && inodes.min <= this.inodes.max) inodes.forEachKey((k) => { if (!met && this.inodes.get(k) !== undefined) met = true; });
     if (met) return false;
     let newAddresses = 0;
     for (const a of w.addresses) if (!this.addresses.has(a)) newAddresses++;

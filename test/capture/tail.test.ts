@@ -6,8 +6,8 @@
  * in, the test checks that it was (joined, and the lines and socket rows it read): a fallback to
  * one thread gives the same answer and must not pass for it.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -20,6 +20,7 @@ import { analyzeJson } from '../../src/report/analyze/json.js';
 import { judgedScope } from '../../src/report/analyze/judged.js';
 import { analyzeTable } from '../../src/report/analyze/table.js';
 import { runRules } from '../../src/rules/engine.js';
+import { inNetns, startScenario, stopAll } from '../helpers/netns.js';
 
 const TAKEN_AT = '2026-12-03T00:00:00.000Z';
 /** The worker as the CLI starts it (the bundle entry: npm test builds first). */
@@ -168,4 +169,27 @@ describe('a big capture made by the bench generator', () => {
     const two = await both('fixtures/lsof/list-everything.txt', {});
     expect(two.capture.splits).toEqual([]);
   });
+});
+
+describe('a socket on both sides of the split', () => {
+  afterAll(stopAll);
+
+  it('lsof -nP -p PID,CHILD of a forked child sharing every socket: the main thread reads the child itself', async (ctx) => {
+    if (spawnSync('lsof', ['-v'], { encoding: 'utf8' }).error !== undefined) return ctx.skip('lsof is not installed');
+    const mix = await startScenario('socket-mix.py');
+    const child = Number(mix.ready.child);
+    await new Promise((r) => setTimeout(r, 300));
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
+    try {
+      const path = join(dir, 'mix.txt');
+      writeFileSync(path, inNetns(mix.pid, 'lsof', ['-nP', '-p', `${mix.pid},${child}`]), 'latin1');
+      const [at] = rowStarts(path, false); // the second process's first row
+      expect(at).toBeDefined();
+      const two = await both(path, { minBytes: 0, at }, 0);
+      expect(two.capture.splits[0]).toMatchObject({ boundary: at, joined: false, why: 'a socket is listed on both sides, or a cap is passed' });
+      expect(two.capture.splits[0]!.workerRows).toBeGreaterThan(50); // the worker did read the child's sockets
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 });
