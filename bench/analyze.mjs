@@ -43,6 +43,11 @@
  * sockets (lsof "sock" rows) and 500 unix socketpairs; `lsof -n -p PID` of it (no thread rows) is
  * the base, replicated as other processes only (renumbered PIDs and inodes: every socket distinct),
  * to every size of --lines. What the memory target is about: it must not grow with the input.
+ *
+ * Threads: a capture of 16 to 256 MiB is read by two threads when a core is free
+ * (src/capture/tail.ts); FDLEAK_ANALYZE_THREADS=2 in the environment reads it with two whatever the
+ * load (=1: one thread), which is how to compare the two on a busy box. The generator itself is
+ * bench/replicate.mjs (a command too: tests make their big captures with it).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
