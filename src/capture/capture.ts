@@ -5,7 +5,11 @@
  *
  * Memory stays bounded on large captures: other fds than sockets are counted per process and kind,
  * and one lsof capture past FOLD_AFTER sockets folds its socket rows as they stream (fold.ts);
- * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap.
+ * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap. A large
+ * lsof file's second half may be read by a worker meanwhile (tail.ts; CaptureBuilder.absorbTail).
+ *
+ * Over 400 lines: the read loop, the parts of a stream and the builder they feed share the
+ * builder's private state (absorbTail adds the worker's part to it as the loop would have).
  */
 import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';

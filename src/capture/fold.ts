@@ -12,6 +12,9 @@
  * as in a small capture. Memory then grows by about 8-10 bytes a socket (the inode table), 20 a
  * CLOSE_WAIT row and 16 a sock row, instead of the ~600 bytes of a record and its checked copy; the
  * caps below make hostile input an InputError, never an out-of-memory abort.
+ *
+ * Over 400 lines because parts() and absorb() (a fold read by another thread, taken in: tail.ts)
+ * work on the same private tables as the fold itself; apart, those tables would be public.
  */
 import { InputError } from '../errors.js';
 import type { Fd } from '../model/fd.js';
