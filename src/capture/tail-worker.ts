@@ -4,7 +4,7 @@
  * (fold.ts), and posts that back with what else the rows gave (processes, fd records, skipped
  * lines), numbered from its first line. The main thread takes it in (SocketFold.absorb) or, if
  * anything here went wrong or the two readings do not join, reads the rest itself.
- * A bundle entry of its own: dist/cli/analyze-worker.js.
+ * A bundle entry of its own: dist/cli/analyze-worker.cjs (rolldown.config.mjs).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Fd } from '../model/fd.js';

@@ -50,7 +50,7 @@ export interface TailOptions {
   at?: number;
   /** Tests: the worker fails after this many lines. */
   failAfter?: number;
-  /** Where the worker's script is (default: dist/cli/analyze-worker.js beside the bundle). */
+  /** Where the worker's script is (default: dist/cli/analyze-worker.cjs beside the bundle). */
   worker?: URL;
 }
 
@@ -138,7 +138,7 @@ export class Tail {
     };
     let tail: Tail;
     try {
-      tail = new Tail(file.path, boundary, file.size, job, options.worker ?? new URL('../cli/analyze-worker.js', import.meta.url));
+      tail = new Tail(file.path, boundary, file.size, job, options.worker ?? new URL('../cli/analyze-worker.cjs', import.meta.url));
     } catch {
       return null; // no worker: one thread reads it all
     }

@@ -24,7 +24,7 @@ import { inNetns, startScenario, stopAll } from '../helpers/netns.js';
 
 const TAKEN_AT = '2026-12-03T00:00:00.000Z';
 /** The worker as the CLI starts it (the bundle entry: npm test builds first). */
-const WORKER = new URL('../../dist/cli/analyze-worker.js', import.meta.url);
+const WORKER = new URL('../../dist/cli/analyze-worker.cjs', import.meta.url);
 
 interface Run { json: string; table: string; capture: CaptureResult }
 
