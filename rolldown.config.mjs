@@ -10,7 +10,8 @@
  * first: for `diagnose <pid>` it starts reading /proc/<pid> on a worker before main.js loads
  * (src/live/threads/proc-pid-reader.ts -> dist/cli/proc-pid-reader.cjs, see `reader` below), for
  * `scan` a worker that shares the fd walk: src/live/threads/scan-worker.ts -> dist/cli/scan-worker.cjs
- * (see `scanWorker` below).
+ * (see `scanWorker` below). `analyze` of a large lsof file reads its second half on
+ * src/capture/tail-worker.ts -> dist/cli/analyze-worker.cjs (see `analyzeWorker` below).
  *
  * The build runs `tsc -p tsconfig.json` first (the type check; it also emits the file-per-module
  * tree into dist/), then this overwrites dist/cli/main.js and dist/cli/prefetch.js with the bundled
@@ -78,4 +79,11 @@ const reader = {
  */
 const scanWorker = { ...reader, input: { 'scan-worker': 'src/live/threads/scan-worker.ts' } };
 
-export default [main, reader, scanWorker];
+/**
+ * The analyze worker (src/capture/tail.ts: a large lsof capture's second half) the same way, one
+ * CommonJS file with the parsers inside: as ES modules with shared chunks it spent ~130 ms loading
+ * (compileForInternalLoader, compileSourceTextModule) while the main thread already read its half.
+ */
+const analyzeWorker = { ...reader, input: { 'analyze-worker': 'src/capture/tail-worker.ts' } };
+
+export default [main, reader, scanWorker, analyzeWorker];

@@ -43,13 +43,19 @@
  * sockets (lsof "sock" rows) and 500 unix socketpairs; `lsof -n -p PID` of it (no thread rows) is
  * the base, replicated as other processes only (renumbered PIDs and inodes: every socket distinct),
  * to every size of --lines. What the memory target is about: it must not grow with the input.
+ *
+ * Threads: a capture of 16 to 256 MiB is read by two threads when a core is free
+ * (src/capture/tail.ts); FDLEAK_ANALYZE_THREADS=2 in the environment reads it with two whatever the
+ * load (=1: one thread), which is how to compare the two on a busy box. The generator itself is
+ * bench/replicate.mjs (a command too: tests make their big captures with it).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { alternatingRounds, BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { replicate, rowShape } from './replicate.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -133,45 +139,6 @@ function awkVersion() {
   return 'awk';
 }
 
-/** TYPE column values that are sockets (as fdleak's lsof parser reads them). */
-const SOCKET_TYPES = new Set(['IPv4', 'IPv6', 'sock', 'unix', 'netlink', 'raw', 'raw6', 'pack']);
-
-/**
- * Token positions of a data row of `lsof -n` (COMMAND PID [TID TASKCMD] USER FD TYPE DEVICE
- * SIZE/OFF NODE NAME): which token is the PID, the TID, the socket inode. A row that does not read
- * so is copied as it is.
- */
-function rowShape(line) {
-  const tokens = [];
-  const re = /\S+/g;
-  let m;
-  while ((m = re.exec(line)) !== null && tokens.length < 12) tokens.push({ text: m[0], start: m.index, end: m.index + m[0].length });
-  if (tokens.length < 4 || !/^\d+$/.test(tokens[1].text)) return null;
-  const fdAt = (i) => tokens[i] !== undefined && /^(\d+[rwu]?[rRwWuUNxX]?|\*\d{3}[rwu]?.?|cwd|rtd|txt|mem|DEL|NOFD|mmap)$/.test(tokens[i].text);
-  const threaded = /^\d+$/.test(tokens[2].text) && fdAt(5) && !fdAt(3); // TID TASKCMD before USER FD
-  const u = threaded ? 4 : 2;
-  const type = tokens[u + 2]?.text;
-  let inode = null;
-  if (type === 'IPv4' || type === 'IPv6') inode = tokens[u + 3];
-  else if (SOCKET_TYPES.has(type)) inode = tokens.slice(u + 3).find((t) => /^\d+$/.test(t.text) && t.text.length >= 4) ?? null;
-  if (inode !== null && !/^\d+$/.test(inode?.text ?? '')) inode = null;
-  return { pid: tokens[1], tid: threaded ? tokens[2] : null, inode, type, socket: SOCKET_TYPES.has(type) };
-}
-
-/**
- * Puts `text` where `token` was, keeping the column's right edge: lsof right-aligns numbers, so a
- * wider number takes spaces from its left (keeping one), a narrower one gives them back.
- */
-function replaceRight(line, token, text, shift) {
-  const start = token.start + shift;
-  const end = token.end + shift;
-  let blank = start;
-  while (blank > 0 && line[blank - 1] === ' ') blank--;
-  const from = Math.max(end - text.length, blank === 0 ? 0 : blank + 1, 0);
-  const next = line.slice(0, Math.min(from, start)) + ' '.repeat(Math.max(0, from - start)) + text + line.slice(end);
-  return { line: next, shift: shift + next.length - line.length };
-}
-
 /** One real `lsof -n` of this box (or --base), without other benchmarks' fd holders. */
 function baseCapture(holderPid) {
   const r = opts.base !== undefined
@@ -196,53 +163,6 @@ function baseCapture(holderPid) {
   const processes = new Set(shapes.filter((s) => s !== null).map((s) => s.pid.text)).size;
   const threadRows = shapes.filter((s) => s?.tid !== null && s?.tid !== undefined).length;
   return { header, rows, shapes, dropped, types, processes, threadRows, sockets: shapes.filter((s) => s?.socket).length };
-}
-
-/** The base capture replicated to `lines` lines, as is or as other processes (see the top of this file). */
-function replicate(base, path, lines, renumber) {
-  const { header, rows, shapes } = base;
-  let maxId = 0;
-  let maxInode = 0;
-  for (const s of shapes) {
-    if (s === null) continue;
-    maxId = Math.max(maxId, Number(s.pid.text), Number(s.tid?.text ?? 0));
-    if (s.inode !== null) maxInode = Math.max(maxInode, Number(s.inode.text));
-  }
-  let nextId = maxId;
-  let nextInode = maxInode;
-  const fd = openSync(path, 'w');
-  let buffer = [header];
-  const flush = () => {
-    if (buffer.length === 0) return;
-    writeSync(fd, buffer.join('\n') + '\n', null, 'latin1');
-    buffer = [];
-  };
-  let written = 1;
-  for (let copy = 0; written < lines; copy++) {
-    const ids = new Map();
-    const inodes = new Map();
-    const renamed = (map, t, next) => {
-      let v = map.get(t.text);
-      if (v === undefined) map.set(t.text, (v = String(next())));
-      return v;
-    };
-    for (let i = 0; i < rows.length && written < lines; i++, written++) {
-      const s = shapes[i];
-      if (!renumber || copy === 0 || s === null) {
-        buffer.push(rows[i]);
-      } else {
-        let out = { line: rows[i], shift: 0 };
-        out = replaceRight(out.line, s.pid, renamed(ids, s.pid, () => ++nextId), out.shift);
-        if (s.tid !== null) out = replaceRight(out.line, s.tid, renamed(ids, s.tid, () => ++nextId), out.shift);
-        if (s.inode !== null) out = replaceRight(out.line, s.inode, renamed(inodes, s.inode, () => ++nextInode), out.shift);
-        buffer.push(out.line);
-      }
-      if (buffer.length >= 10_000) flush();
-    }
-  }
-  flush();
-  closeSync(fd);
-  return statSync(path).size;
 }
 
 if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) {

@@ -5,7 +5,11 @@
  *
  * Memory stays bounded on large captures: other fds than sockets are counted per process and kind,
  * and one lsof capture past FOLD_AFTER sockets folds its socket rows as they stream (fold.ts);
- * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap.
+ * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap. A large
+ * lsof file's second half may be read by a worker meanwhile (tail.ts; CaptureBuilder.absorbTail).
+ *
+ * Over 400 lines: the read loop, the parts of a stream and the builder they feed share the
+ * builder's private state (absorbTail adds the worker's part to it as the loop would have).
  */
 import { InputError } from '../errors.js';
 import type { Fd, FdKind } from '../model/fd.js';
@@ -22,7 +26,10 @@ import { MAX_LINE } from '../parse/text.js';
 import { CAPTURE_PARSERS } from './parsers.js';
 import type { InputReader, Parsed, Shared } from './parsers.js';
 import type { Chunk, Line, LineStream } from './text-input.js';
-import { detach, linesOf } from './text-input.js';
+import { detach, linesFrom, linesOf } from './text-input.js';
+import { Tail } from './tail.js';
+import type { SplitOutcome, TailOptions, TailRead } from './tail.js';
+import { MAX_PROCESSES } from '../parse/lsof/processes.js';
 import { formatChange } from './format-switch.js';
 import type { FormatChange } from './format-switch.js';
 import { Unpaster } from './paste.js';
@@ -56,6 +63,8 @@ export interface CaptureResult {
   assumed: string[];
   /** The first skipped lines of all inputs (for the report), at most 20. */
   skippedLines: SkippedLine[];
+  /** Inputs read by two threads (capture/tail.ts): how (not reported; tests read it). */
+  splits: SplitOutcome[];
 }
 
 /** Share of lines that may be skipped before the input is called unreadable. */
@@ -73,8 +82,10 @@ const FOLD_AFTER = 10_000;
  * sockets folds its rows as they stream (capture/fold.ts): its memory then stays bounded.
  */
 export async function analyzeCapture(
-  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}, { foldAfter = FOLD_AFTER } = {},
+  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {},
+  { foldAfter = FOLD_AFTER, split = {}, coreToSpare = () => false }: { foldAfter?: number; split?: TailOptions; coreToSpare?: () => boolean } = {},
 ): Promise<CaptureResult> {
+  const splits: SplitOutcome[] = [];
   const builder = new CaptureBuilder(assume);
   const shared: Shared = { listed: new Map(), inputs: 0, ...(assume.state === undefined ? {} : { state: assume.state }) };
   const inputs: InputSummary[] = [];
@@ -91,49 +102,74 @@ export async function analyzeCapture(
     // One part per format in the stream (most streams: one); each part is a capture of its own.
     let part = new Part(detectFormat(head, stream.source, forced), stream.source, head, 1, shared, unpaster?.notes ?? []);
     let parts = 1;
-    for await (const chunks of stream.chunks()) {
-      for (let chunk of chunks) {
-        // One lsof capture, large: from here on its socket rows fold as they stream.
-        if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) builder.fold(part.reader);
-        if (unpaster !== null) chunk = unpaster.chunk(chunk);
-        for (;;) {
-          let change: FormatChange | null;
-          if (forced === undefined && part.reader.readUntil !== undefined) {
-            // lsof: another tool's header is a bad row to lsof's reader, which stops there (no scan)
-            const format = part.format;
-            const parsed = part.reader.readUntil(chunk, (line) => { const f = headerFormat(line); return f !== undefined && f !== format; });
-            part.records += builder.add(parsed);
-            if (parsed.stoppedAt < 0) break;
-            const end = chunk.text.indexOf('\n', parsed.stoppedAt);
-            change = { at: parsed.stoppedAt, format: headerFormat(chunk.text.slice(parsed.stoppedAt, end < 0 ? undefined : end))! };
-          } else {
-            change = forced === undefined ? formatChange(chunk, part.format) : null;
-            if (change === null) {
-              part.records += builder.add(part.reader.read(chunk));
-              break;
+    const readChunks = async (batches: AsyncIterable<Chunk[]>): Promise<void> => {
+      for await (const chunks of batches) {
+        for (let chunk of chunks) {
+          // One lsof capture, large: from here on its socket rows fold as they stream.
+          if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) builder.fold(part.reader);
+          if (unpaster !== null) chunk = unpaster.chunk(chunk);
+          for (;;) {
+            let change: FormatChange | null;
+            if (forced === undefined && part.reader.readUntil !== undefined) {
+              // lsof: another tool's header is a bad row to lsof's reader, which stops there (no scan)
+              const format = part.format;
+              const parsed = part.reader.readUntil(chunk, (line) => { const f = headerFormat(line); return f !== undefined && f !== format; });
+              part.records += builder.add(parsed);
+              if (parsed.stoppedAt < 0) break;
+              const end = chunk.text.indexOf('\n', parsed.stoppedAt);
+              change = { at: parsed.stoppedAt, format: headerFormat(chunk.text.slice(parsed.stoppedAt, end < 0 ? undefined : end))! };
+            } else {
+              change = forced === undefined ? formatChange(chunk, part.format) : null;
+              if (change === null) {
+                part.records += builder.add(part.reader.read(chunk));
+                break;
+              }
             }
+            if (builder.folded) {
+              throw new InputError(`another capture (${change.format}) follows an lsof capture of more than ${foldAfter.toLocaleString('en-US')} sockets in one stream: give each capture as a file of its own`, { source: stream.source });
+            }
+            // The chunk holds the end of this part and the start of the next: each read by its own parser.
+            const [before, after] = splitChunk(chunk, change.at);
+            if (before !== null && part.reader.readUntil === undefined) part.records += builder.add(part.reader.read(before));
+            inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
+            part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
+            chunk = after;
           }
-          if (builder.folded) {
-            throw new InputError(`another capture (${change.format}) follows an lsof capture of more than ${foldAfter.toLocaleString('en-US')} sockets in one stream: give each capture as a file of its own`, { source: stream.source });
-          }
-          // The chunk holds the end of this part and the start of the next: each read by its own parser.
-          const [before, after] = splitChunk(chunk, change.at);
-          if (before !== null && part.reader.readUntil === undefined) part.records += builder.add(part.reader.read(before));
-          inputs.push(part.finish(after.first - 1, stream, builder, skippedLines));
-          part = new Part(change.format, `${stream.source}#${++parts}`, linesOf(after).slice(0, 50), after.first, shared, []);
-          chunk = after;
         }
+        part.detachSkipped();
       }
-      part.detachSkipped();
+    };
+    // A large lsof file: its second half read by a worker meanwhile (capture/tail.ts).
+    const tail = streams.length === 1 && unpaster === null && part.format === 'lsof' && part.reader.lsof !== undefined
+      ? Tail.start(stream, head, assume.portRange ?? null, assume.state, split, coreToSpare) : null;
+    try {
+      await readChunks(stream.chunks());
+      let last = stream.lines;
+      if (tail !== null) {
+        const read = parts === 1 && builder.folded ? await tail.read() : 'the lines before it were not one folded lsof capture';
+        const why = typeof read === 'string' ? read : builder.absorbTail(part, read, stream);
+        if (why === null) {
+          last += (read as TailRead).lines;
+          tail.outcome.joined = true;
+        } else {
+          tail.notJoined(why);
+          const rest = await linesFrom(tail.path, stream.source, tail.boundary, last + 1, stream.overlong);
+          await readChunks(rest);
+          last = rest.lines();
+        }
+        splits.push(tail.outcome);
+      }
+      inputs.push(part.finish(last, stream, builder, skippedLines));
+    } finally {
+      tail?.stop();
     }
-    inputs.push(part.finish(stream.lines, stream, builder, skippedLines));
   }
   const assumed = [
     ...(assume.portRange === undefined ? [] : [`ip_local_port_range ${assume.portRange[0]}-${assume.portRange[1]} (--port-range)`]),
     ...(assume.fdLimit === undefined ? [] : [`every process's fd limit is ${assume.fdLimit} (--fd-limit)`]),
     ...(assume.somaxconn === undefined ? [] : [`net.core.somaxconn ${assume.somaxconn} (--somaxconn)`]),
   ];
-  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines, assumed };
+  return { snapshot: builder.build(takenAt, inputs), inputs, skippedLines, assumed, splits };
 }
 
 /** Whether the format is recognised in the first lines as they are. */
@@ -291,6 +327,26 @@ class CaptureBuilder {
       throw new InputError(`more than ${MAX_SOCKET_RECORDS.toLocaleString('en-US')} socket rows kept one by one (ss, netstat and /proc/net rows, and captures merged): more than fdleak analyze judges in bounded memory; capture less (ss -tanp state close-wait, lsof -nP -p PID), or give a large lsof capture alone`, { source: 'analyze' });
     }
     return parsed.records;
+  }
+
+  /**
+   * Takes in the worker's reading of the rest of `part`'s capture (capture/tail.ts) as if the rows
+   * had been read here; null once done, else why it could not be (and nothing changed).
+   */
+  absorbTail(part: Part, read: TailRead, stream: LineStream): string | null {
+    const reader = part.reader.lsof!;
+    if (!reader.joins(read.carried)) return 'the column layout or the thread of the last row differs';
+    if (read.pids.some((pid) => reader.pids.has(pid))) return 'a process is listed on both sides';
+    if (reader.pids.size + read.pids.length > MAX_PROCESSES) return 'too many processes';
+    const offset = stream.lines;
+    if (!this.folding!.absorb(read.fold, offset)) return 'a socket is listed on both sides, or a cap is passed';
+    for (const fd of read.fds) fd.origin.line += offset;
+    part.records += this.add({ processes: read.processes, fds: read.fds, sockets: [], records: read.records });
+    for (const pid of read.socketFdPids) this.process(pid, null).fromFdTable = true;
+    for (const s of read.skipped) part.sink.bad(s.reason, s.source, s.line + offset, s.text);
+    part.sink.overflow += read.overflow;
+    for (const l of read.overlong) stream.overlong.push({ no: l.no + offset, text: l.text });
+    return null;
   }
 
   private process(pid: number, command: string | null): ProcessAcc {

@@ -30,6 +30,9 @@ export class U32Map {
   private values: Array<Uint16Array | Int32Array> = [];
   private readonly counts = new Int32Array(16);
   size = 0;
+  /** The smallest and largest key (none yet: min > max). */
+  min = 0xffffffff;
+  max = 0;
 
   constructor() {
     for (let i = 0; i < 16; i++) {
@@ -96,7 +99,30 @@ export class U32Map {
     this.values[shard]![i] = value;
     this.counts[shard]!++;
     this.size++;
+    if (key < this.min) this.min = key;
+    if (key > this.max) this.max = key;
     return undefined;
+  }
+
+  /** Every key, in no particular order. */
+  forEachKey(fn: (key: number) => void): void {
+    for (const keys of this.keys) for (let i = 0; i < keys.length; i++) if (keys[i] !== 0) fn(keys[i]!);
+  }
+
+  /** Its arrays, to post to another thread (transferable) and rebuild there with U32Map.from(). */
+  parts(): U32MapParts {
+    return { keys: [...this.keys], values: [...this.values], counts: this.counts, size: this.size, min: this.min, max: this.max };
+  }
+
+  static from(parts: U32MapParts): U32Map {
+    const map = new U32Map();
+    map.keys.splice(0, 16, ...parts.keys);
+    map.values = [...parts.values];
+    map.counts.set(parts.counts);
+    map.size = parts.size;
+    map.min = parts.min;
+    map.max = parts.max;
+    return map;
   }
 
   private grow(shard: number): Uint32Array {
@@ -117,6 +143,15 @@ export class U32Map {
     this.values[shard] = grownValues;
     return grownKeys;
   }
+}
+
+export interface U32MapParts {
+  keys: Uint32Array[];
+  values: Array<Uint16Array | Int32Array>;
+  counts: Int32Array;
+  size: number;
+  min: number;
+  max: number;
 }
 
 /** Whole numbers 0 .. 2^53-2: 8 bytes a slot (a key is stored plus one, 0 marks an empty slot). */
@@ -156,6 +191,11 @@ export class NumberSet {
     this.size++;
     return true;
   }
+
+  /** Every number, in no particular order. */
+  forEach(fn: (key: number) => void): void {
+    for (const k of this.keys) if (k !== 0) fn(k - 1);
+  }
 }
 
 /**
@@ -177,8 +217,26 @@ export class IntRows {
     this.length++;
   }
 
+  /** Its blocks, to post to another thread (transferable) and read there with IntRows.from(). */
+  parts(): IntRowsParts {
+    return { width: this.width, blocks: this.blocks, length: this.length };
+  }
+
+  static from(parts: IntRowsParts): IntRows {
+    const rows = new IntRows(parts.width);
+    rows.blocks.push(...parts.blocks);
+    rows.length = parts.length;
+    return rows;
+  }
+
   /** Column `c` of row `row`. */
   get(row: number, c: number): number {
     return this.blocks[row >>> 16]![(row & 0xffff) * this.width + c]!;
   }
+}
+
+export interface IntRowsParts {
+  width: number;
+  blocks: Int32Array[];
+  length: number;
 }

@@ -10,9 +10,31 @@ import type { FileHandle } from 'node:fs/promises';
 
 export class FileReads implements AsyncIterable<Buffer> {
   private closed = false;
+  /** Where the next read starts. */
+  private at: number;
 
-  /** `size`: bytes a read. */
-  constructor(private readonly handle: FileHandle, private readonly size: number) {}
+  /**
+   * `size`: bytes a read; from byte `start` to byte `end` (undefined: the end of the file; lowered
+   * by endAt()).
+   */
+  constructor(readonly handle: FileHandle, private readonly size: number, start = 0, private end: number | undefined = undefined) {
+    this.at = start;
+  }
+
+  /** Whether the file is closed (read to the end, or stopped). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Where the next read starts (what was read before it may be in the caller's hands). */
+  get position(): number {
+    return this.at;
+  }
+
+  /** Reads stop at byte `end` (past what was read already), not at the end of the file. */
+  endAt(end: number): void {
+    this.end = end;
+  }
 
   /**
    * The file's bytes, a read at a time, each a view of one of two buffers: valid until the next is
@@ -25,15 +47,19 @@ export class FileReads implements AsyncIterable<Buffer> {
     const buffers = [Buffer.allocUnsafeSlow(this.size), Buffer.allocUnsafeSlow(this.size)];
     let next = 0;
     const read = (): Promise<{ bytesRead: number }> => {
-      const reading = this.handle.read(buffers[next]!, 0, this.size, null);
+      const length = this.end === undefined ? this.size : Math.max(0, Math.min(this.size, this.end - this.at));
+      const reading = length === 0 ? Promise.resolve({ bytesRead: 0 }) : this.handle.read(buffers[next]!, 0, length, this.at);
       reading.catch(() => {}); // a read ahead that fails after the caller stopped is nobody's error
       return reading;
     };
     let reading = read();
     try {
       while (!this.closed) {
-        const { bytesRead } = await reading;
+        let { bytesRead } = await reading;
+        // a read under way when endAt() lowered the end stops there
+        if (this.end !== undefined) bytesRead = Math.max(0, Math.min(bytesRead, this.end - this.at));
         if (bytesRead === 0 || this.closed) return;
+        this.at += bytesRead;
         const bytes = buffers[next]!.subarray(0, bytesRead);
         next ^= 1;
         reading = read(); // into the other buffer: the caller is done with it (it asked for more)

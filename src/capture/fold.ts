@@ -12,6 +12,9 @@
  * as in a small capture. Memory then grows by about 8-10 bytes a socket (the inode table), 20 a
  * CLOSE_WAIT row and 16 a sock row, instead of the ~600 bytes of a record and its checked copy; the
  * caps below make hostile input an InputError, never an out-of-memory abort.
+ *
+ * Over 400 lines because parts() and absorb() (a fold read by another thread, taken in: tail.ts)
+ * work on the same private tables as the fold itself; apart, those tables would be public.
  */
 import { InputError } from '../errors.js';
 import type { Fd } from '../model/fd.js';
@@ -20,6 +23,7 @@ import { isLsofSockRow } from '../model/queries.js';
 import type { Owner, Socket } from '../model/socket.js';
 import { halfKey } from '../rules/subject.js';
 import { IntRows, NumberSet, U32Map } from './compact.js';
+import type { IntRowsParts, U32MapParts } from './compact.js';
 import { detach } from './text-input.js';
 
 /** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
@@ -40,6 +44,8 @@ export class SocketFold implements FoldedSockets {
   rows = 0;
   /** inode -> the pid that held it first, as its number in pidIndex (0: the socket is a record, in `keptByKey`). */
   private readonly inodes = new U32Map();
+  /** The inodes of a fold absorbed whole (absorb(): the rows another thread read), none in `inodes`. */
+  private absorbed: U32Map | null = null;
   private readonly pidIndex = new Map<number, number>();
   private lastPid = 0;
   private lastIndex = 0;
@@ -270,12 +276,120 @@ export class SocketFold implements FoldedSockets {
     }
   }
 
+  // --- the fold of a capture's last part, read by another thread (capture/tail.ts) ---
+
+  /** What this fold holds, as arrays and plain records another thread can be sent (absorb() takes it). */
+  parts(): FoldParts {
+    const portPeers: Array<[number, Float64Array]> = [];
+    for (const [port, peers] of this.portPeers) {
+      const list = new Float64Array(peers.size);
+      let i = 0;
+      peers.forEach((p) => { list[i++] = p; });
+      portPeers.push([port, list]);
+    }
+    return {
+      rows: this.rows, inodes: this.inodes.parts(), kept: this.kept, keptKeys: [...this.keptByKey.keys()],
+      states: this.states, addresses: this.addressList,
+      portRows: this.portRows, portBad: this.portBad, portFirst: this.portFirst, portPeers,
+      closeWait: this.closeWait.parts(), bigQueues: this.bigQueues,
+      socketFds: this.socketFds.parts(), hints: this.hints, bigInodes: this.bigInodes,
+    };
+  }
+
+  /**
+   * Takes in the fold of the rows that follow every row read here (the rest of the capture, read by
+   * another thread from its first line, numbered from 1: `lineOffset` is the lines before it), so
+   * that this fold is the one reading every row in turn would have made. Only when no socket nor
+   * process of the rest was met here (a socket or a process split between the two would have been
+   * read otherwise), and no cap is passed: else it returns false and changes nothing (the caller
+   * then reads the rest itself).
+   */
+  absorb(w: FoldParts, lineOffset: number): boolean {
+    if (this.absorbed !== null || this.inodes.size + w.inodes.size > MAX_FOLDED_SOCKETS) return false;
+    if (this.kept.length + w.kept.length > MAX_SOCKET_RECORDS) return false;
+    if (w.keptKeys.some((k) => this.keptByKey.has(k))) return false;
+    for (const pid of w.states.keys()) if (this.states.has(pid)) return false;
+    const inodes = U32Map.from(w.inodes);
+    let met = false;
+    // inodes in ranges of their own (the kernel numbers sockets in turn) cannot meet: no lookups
+    if (inodes.max >= this.inodes.min && inodes.min <= this.inodes.max) inodes.forEachKey((k) => { if (!met && this.inodes.get(k) !== undefined) met = true; });
+    if (met) return false;
+    let newAddresses = 0;
+    for (const a of w.addresses) if (!this.addresses.has(a)) newAddresses++;
+    let newHints = 0;
+    for (const h of w.hints) if (!this.hintIndex.has(h)) newHints++;
+    if (this.addressList.length + newAddresses > MAX_ADDRESSES || this.hints.length + newHints > MAX_ADDRESSES) return false;
+
+    this.rows += w.rows;
+    this.absorbed = inodes;
+    for (const s of w.kept) {
+      s.origin.line += lineOffset;
+      this.kept.push(s);
+    }
+    w.keptKeys.forEach((k, i) => this.keptByKey.set(k, w.kept[i]!));
+    for (const [pid, states] of w.states) this.states.set(pid, states);
+    const address = w.addresses.map((a) => this.address(a));
+    const peerOf = (p: number): number => address[Math.floor(p / 65536)]! * 65536 + (p % 65536);
+    const peers = new Map(w.portPeers);
+    for (let port = 0; port < 65536; port++) {
+      const wn = w.portRows[port]!;
+      if (wn === 0) continue;
+      const n = this.portRows[port]!;
+      this.portRows[port] = n + wn;
+      if (this.portBad[port] === 1) continue;
+      if (w.portBad[port] === 1) {
+        this.portBad[port] = 1;
+        this.portPeers.delete(port);
+        continue;
+      }
+      const first = peerOf(w.portFirst[port]!);
+      if (n === 0) this.portFirst[port] = first;
+      if (n === 0 && wn === 1) continue;
+      let mine = this.portPeers.get(port);
+      if (mine === undefined) {
+        this.portPeers.set(port, (mine = new NumberSet()));
+        mine.add(n === 0 ? first : this.portFirst[port]!);
+      }
+      // the rest's peers, met after every peer here: the port is no listener's once one repeats
+      const theirs = wn === 1 ? [w.portFirst[port]!] : peers.get(port)!;
+      for (const p of theirs) {
+        const peer = peerOf(p);
+        if (n === 0 && peer === first) continue;
+        if (!mine.add(peer)) {
+          this.portBad[port] = 1;
+          this.portPeers.delete(port);
+          break;
+        }
+      }
+    }
+    const closeWait = IntRows.from(w.closeWait);
+    const base = this.closeWait.length;
+    for (let r = 0; r < closeWait.length; r++) {
+      this.closeWait.push([closeWait.get(r, 0), address[closeWait.get(r, 1)]!, address[closeWait.get(r, 2)]!, closeWait.get(r, 3), closeWait.get(r, 4)]);
+    }
+    for (const [r, rx] of w.bigQueues) this.bigQueues.set(base + r, rx);
+    const hint = w.hints.map((h) => {
+      let i = this.hintIndex.get(h);
+      if (i === undefined) this.hintIndex.set(h, (i = this.hints.push(h) - 1));
+      return i;
+    });
+    const fds = IntRows.from(w.socketFds);
+    for (let r = 0; r < fds.length; r++) {
+      let inode = fds.get(r, 2);
+      if (inode < -1) inode = -2 - (this.bigInodes.push(w.bigInodes[-2 - inode]!) - 1);
+      const h = (fds.get(r, 3) >> 1) - 1;
+      this.socketFds.push([fds.get(r, 0), fds.get(r, 1), inode, ((h < 0 ? 0 : hint[h]! + 1) << 1) | (fds.get(r, 3) & 1)]);
+    }
+    this.byOwner = null;
+    return true;
+  }
+
   // --- FoldedSockets: what the rules and reports read ---
 
   hasInode(inode: string): boolean {
     if (inode.length > 10 || (inode.length > 1 && inode.charCodeAt(0) === 48)) return false;
     const n = Number(inode);
-    return n > 0 && n <= 0xffffffff && (this.inodes.get(n) ?? 0) !== 0;
+    return n > 0 && n <= 0xffffffff && (this.inodes.get(n) ?? this.absorbed?.get(n) ?? 0) !== 0;
   }
 
   statesOf(pid: number): ReadonlyMap<string, number> | undefined {
@@ -368,6 +482,25 @@ function foldable(s: Socket): boolean {
   if (s.proto !== 'tcp') return true;
   if (s.state === 'ESTABLISHED' || s.state === null) return true;
   return s.state === 'CLOSE_WAIT' && s.local?.port != null && s.remote?.port != null;
+}
+
+/** SocketFold.parts(): a fold as arrays (transferable) and plain records. */
+export interface FoldParts {
+  rows: number;
+  inodes: U32MapParts;
+  kept: Socket[];
+  keptKeys: SocketKey[];
+  states: Map<number, Map<string, number>>;
+  addresses: string[];
+  portRows: Uint32Array;
+  portBad: Uint8Array;
+  portFirst: Float64Array;
+  portPeers: Array<[number, Float64Array]>;
+  closeWait: IntRowsParts;
+  bigQueues: Map<number, number>;
+  socketFds: IntRowsParts;
+  hints: string[];
+  bigInodes: string[];
 }
 
 function tooMany(what: string): InputError {

@@ -49,6 +49,8 @@ export interface InputReader {
   assumed?: string[];
   /** lsof: socket rows go to `sink` from now on, with those read so far (capture/fold.ts). */
   foldInto?(sink: SocketSink): void;
+  /** lsof's column listing: its reader (a capture's rest read on another thread joins it: capture/tail.ts). */
+  lsof?: LsofReader;
 }
 
 export interface CaptureParser {
@@ -68,6 +70,7 @@ const lsof: CaptureParser = {
       readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop),
       end: () => ({ ...NOTHING, processes: reader.end() }),
       foldInto: (sink) => reader.foldInto(sink),
+      lsof: reader,
     };
   },
 };

@@ -46,6 +46,17 @@ export interface LineStream {
   readonly overlong: Line[];
   /** Stops reading and closes the source (stdin too): once an input is judged unusable, nothing waits for it. */
   close(): void;
+  /** A regular file's: its path and size when opened, and its reads (their end can be lowered: capture/tail.ts). */
+  readonly file?: { path: string; size: number; reads: FileReads };
+}
+
+/**
+ * The lines of a regular file from byte `start` (a line's start), numbered from `first`, in chunks
+ * as a LineStream gives them; lines over MAX_LINE go to `overlong`. For the rest of a capture whose
+ * start another reading ended at `start` (capture/tail.ts).
+ */
+export async function linesFrom(path: string, source: string, start: number, first: number, overlong: Line[]): Promise<ChunkIterator> {
+  return splitChunks(new FileReads(await openHandle(path, 'r'), 1 << 20, start), source, { before: first - 1, overlong });
 }
 
 /**
@@ -69,7 +80,7 @@ export function linesOf(chunk: Chunk): Line[] {
  * is silent; a character device (/dev/kmsg) without blocking, as far as it has data now: a read
  * that blocks in a thread cannot be called off, and would keep the process alive after an error.
  */
-async function openFile(path: string): Promise<Source> {
+async function openFile(path: string, readBytes: number): Promise<Source> {
   const info = await stat(path);
   if (info.isFIFO() || info.isSocket()) {
     return new Socket({ fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), readable: true, writable: false });
@@ -77,7 +88,7 @@ async function openFile(path: string): Promise<Source> {
   if (info.isCharacterDevice()) {
     return createReadStream('', { fd: await openFd(path, constants.O_RDONLY | constants.O_NONBLOCK), highWaterMark: 1 << 20 });
   }
-  return new FileReads(await openHandle(path, 'r'), 1 << 20); // reads of 1 MiB into one buffer (file-reads.ts)
+  return new FileReads(await openHandle(path, 'r'), readBytes); // reads of 1 MiB into one buffer (file-reads.ts)
 }
 
 /** What an input is read from: a stream (stdin, a FIFO, a device), or a regular file's reads. */
@@ -94,12 +105,14 @@ function closeStream(stream: Source): void {
   s.unref?.();
 }
 
-/** Opens a file, or stdin for "-". */
-export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50): Promise<LineStream> {
+/** Opens a file, or stdin for "-"; a regular file is read `readBytes` at a time (tests: smaller). */
+export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50, readBytes = 1 << 20): Promise<LineStream> {
   const source = path === '-' ? 'stdin' : path;
-  const stream = path === '-' ? stdin : await openFile(path);
+  const stream = path === '-' ? stdin : await openFile(path, readBytes);
   try {
-    return await readHead(stream, source, headLines);
+    const info = stream instanceof FileReads ? await stream.handle.stat() : null; // before the head is read: a small file is closed after it
+    const lines = await readHead(stream, source, headLines);
+    return info === null || !info.isFile() ? lines : Object.assign(lines, { file: { path, size: info.size, reads: stream as FileReads } });
   } catch (error) {
     closeStream(stream);
     throw error;
@@ -143,16 +156,17 @@ async function readHead(stream: Source, source: string, headLines: number): Prom
   };
 }
 
-type ChunkIterator = AsyncGenerator<Chunk[], void> & { overlong: Line[]; lines(): number };
+export type ChunkIterator = AsyncGenerator<Chunk[], void> & { overlong: Line[]; lines(): number };
 
 /**
  * Splits a byte stream into chunks of whole lines (latin1, so any byte survives one-to-one). A chunk
  * is decoded straight from the bytes read, so it is a flat string parsers can index fast; a line
  * begun by the previous read is a chunk of its own.
  */
-function splitChunks(stream: Source, source: string): ChunkIterator {
-  const overlong: Line[] = [];
-  let no = 0; // lines completed
+function splitChunks(stream: Source, source: string, rest?: { before: number; overlong: Line[] }): ChunkIterator {
+  // the rest of a text (linesFrom): its start was checked and numbered already
+  const overlong = rest?.overlong ?? [];
+  let no = rest?.before ?? 0; // lines completed
   async function* run(): AsyncGenerator<Chunk[], void> {
     let carry = ''; // the start of the line the last read did not finish
     let carryDropped = false; // the current line is over MAX_LINE: skip to its end
@@ -162,7 +176,7 @@ function splitChunks(stream: Source, source: string): ChunkIterator {
     async function* reads(): AsyncGenerator<Buffer | string> {
       let held = false;
       for await (const data of nonBlocking(stream as AsyncIterable<Buffer | string>)) {
-        if (bytes === 0 && data.length > 0) {
+        if (bytes === 0 && data.length > 0 && rest === undefined) {
           const start = typeof data === 'string' ? data : data.toString('latin1', 0, 4096);
           checkText(start, source);
           f0 = /^p\d+\0/.test(start);
@@ -232,7 +246,7 @@ function splitChunks(stream: Source, source: string): ChunkIterator {
       if (!carryDropped && carry.length > MAX_LINE) { carry = carry.slice(0, 200); carryDropped = true; }
       if (chunks.length > 0) yield chunks;
     }
-    if (bytes === 0) throw new InputError('empty input: expected lsof, ss, netstat or /proc/net text', { source });
+    if (bytes === 0 && rest === undefined) throw new InputError('empty input: expected lsof, ss, netstat or /proc/net text', { source });
     if (carry !== '' || carryDropped) {
       no++;
       if (carryDropped) overlong.push({ no, text: detach(carry) });

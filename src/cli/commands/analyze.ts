@@ -1,4 +1,5 @@
 import { analyzeCapture } from '../../capture/capture.js';
+import { coreToSpare } from '../prefetch.js';
 import type { Assumptions } from '../../capture/capture.js';
 import { tcpStateNamed } from '../../parse/ss.js';
 import type { Format } from '../../capture/detect-format.js';
@@ -42,7 +43,7 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
   }
   let capture;
   try {
-    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume);
+    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume, { split: { threads: threadsOf(io) }, coreToSpare });
   } finally {
     for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
   }
@@ -56,6 +57,16 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     io.out(analyzeTable(capture, findings, skipped, judged, { color: useColor(io), version: options.version, generatedAt: capture.snapshot.takenAt }));
   }
   return failsAt(findings, options.failOn) ? 1 : 0;
+}
+
+/**
+ * FDLEAK_ANALYZE_THREADS=1 reads every capture on one thread; =2 reads a large lsof file on two
+ * (capture/tail.ts) even when no core looks free (benchmarks and identity checks on a busy box);
+ * unset: two when a core is free. The output is the same either way.
+ */
+function threadsOf(io: Io): 'auto' | 1 | 2 {
+  const v = io.env.FDLEAK_ANALYZE_THREADS;
+  return v === '1' ? 1 : v === '2' ? 2 : 'auto';
 }
 
 /** --state, --port-range, --fd-limit, --somaxconn: checked, each a one-line error naming the option. */

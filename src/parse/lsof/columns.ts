@@ -231,12 +231,39 @@ export class ColumnsReader {
   private nodeAt = -1;
   private nameAt = -1;
   private lastTid: number | null = null;
+  /** The TID of the first row read (undefined: none yet), for joins() below. */
+  private firstTid: number | null | undefined = undefined;
   private stop: ((line: string) => boolean) | null = null;
   private rowStart = 0;
   private stoppedAt = -1;
   private readonly memo = new RowMemo();
 
   constructor(private readonly b: Builder) {}
+
+  /**
+   * Whether `next`, a reader that read the rows that follow this one's (another thread's, from a
+   * process's first row, after the same header line only), read them as this one would have: the
+   * same column layout, and no thread of its first row taken for the last one read here.
+   */
+  joins(next: ColumnsReader): boolean {
+    const { layout: a } = this;
+    const { layout: b } = next;
+    const sameLayout = a.tasks === b.tasks && a.extra === b.extra && a.tidEnd === b.tidEnd && a.nlink === b.nlink;
+    return sameLayout && !this.afterWarning && (next.firstTid === null || next.firstTid === undefined || next.firstTid !== this.lastTid);
+  }
+
+  /** The column layout and the last row's thread, for joins() on another thread. */
+  carried(): { layout: Layout; firstTid: number | null | undefined } {
+    return { layout: this.layout, firstTid: this.firstTid };
+  }
+
+  /** A reader of rows that follow, as another thread's carried() describes it (joins() only). */
+  static carriedAs(c: { layout: Layout; firstTid: number | null | undefined }): ColumnsReader {
+    const r = Object.create(ColumnsReader.prototype) as ColumnsReader;
+    r.layout = c.layout;
+    r.firstTid = c.firstTid;
+    return r;
+  }
 
   /**
    * Reads `text` (whole lines, the first numbered `firstLine`) into the builder. `stop` is asked about
@@ -574,6 +601,7 @@ export class ColumnsReader {
 
   /** The row's thread, added to its process: a thread's rows are contiguous, its tid is added once per run of them. */
   private thread(proc: ProcState, tid: number | null): void {
+    if (this.firstTid === undefined) this.firstTid = tid;
     if (tid !== null && tid !== proc.process.pid && tid !== this.lastTid) (proc.tids ??= new Set()).add(tid);
     this.lastTid = tid;
   }

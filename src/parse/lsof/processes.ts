@@ -40,7 +40,7 @@ export class FdTable {
 }
 
 /** Processes one capture may name (each costs about a kilobyte until the report is made). */
-const MAX_PROCESSES = 100_000;
+export const MAX_PROCESSES = 100_000;
 
 /** fd numbers below this are held in FdTable's array (4 MiB at most), above in a Map. */
 const DENSE = 1 << 21;

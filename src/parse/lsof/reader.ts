@@ -73,6 +73,21 @@ export class LsofReader {
     return { ...this.builder.takePiece(), stoppedAt: at };
   }
 
+  /** The column listing's state another thread's reading of the rows that follow must match (ColumnsReader.joins). */
+  carried(): ReturnType<ColumnsReader['carried']> | null {
+    return this.reader instanceof ColumnsReader ? this.reader.carried() : null;
+  }
+
+  /** Whether a reader of the rows that follow, on another thread, read them as this one would (ColumnsReader.joins). */
+  joins(next: ReturnType<ColumnsReader['carried']>): boolean {
+    return this.reader instanceof ColumnsReader && this.reader.joins(ColumnsReader.carriedAs(next));
+  }
+
+  /** The pids of the processes read so far. */
+  get pids(): ReadonlyMap<number, unknown> {
+    return this.builder.table.procs;
+  }
+
   /** Socket rows go to `sink` from now on, with those read so far (builder.ts SocketSink): a large capture's fold. */
   foldInto(sink: SocketSink): void {
     this.builder.foldInto(sink);

@@ -1,0 +1,246 @@
+/**
+ * A large lsof capture read by two threads: the main thread reads the file up to a process's first
+ * row near the middle (`boundary`), a worker (tail-worker.ts) reads the rest into a fold of its own,
+ * and the main thread takes that fold in (SocketFold.absorb) as if it had read those rows itself:
+ * the report is the same byte for byte. Reading is ~88% of analyze on a capture of a million
+ * socket rows; two cores read it in about half the time.
+ *
+ * Only where it can pay and cannot change the answer:
+ * - a regular file of MIN_BYTES to MAX_BYTES (the worker costs ~40-60 ms to start and load the
+ *   parsers; above MAX_BYTES its memory would pass the bound one thread keeps),
+ *   read as lsof's column listing, alone, as it is (no paste shape undone), and a core to spare
+ *   (cli/prefetch.ts coreToSpare: on a busy box both halves would share one core);
+ * - PIDs that never go down in samples of the first half (lsof lists processes by PID: a file of
+ *   captures pasted together names processes again, which two readings cannot join);
+ * - joined only if the main thread folded its rows (FOLD_AFTER sockets) before the boundary, read no
+ *   process and no socket the worker read (a socket shared across the boundary), had the same
+ *   column layout and no other format began. Otherwise, or if the worker fails in any way, the main
+ *   thread reads the rest itself (linesFrom the boundary): the worker only ever saves time.
+ */
+import type { Fd } from '../model/fd.js';
+import type { SkippedLine } from '../util/skips.js';
+import type { FoldParts } from './fold.js';
+import type { Parsed } from './parsers.js';
+import type { Line, LineStream } from './text-input.js';
+import type { LsofReader } from '../parse/lsof/reader.js';
+
+/**
+ * Files below this are read by one thread. Main-thread CPU to read heads of the socket-heavy
+ * capture, one thread vs two (in-process, warm, 7 alternating runs, load ~7.7): 5 MiB 120 vs 100 ms,
+ * 10 MiB 190 vs 130, 21 MiB 260 vs 160; a cold worker costs ~40-60 ms more of its own core to
+ * start, so below ~16 MiB the gain is within what a busy box takes back.
+ */
+export const MIN_BYTES = 16 << 20;
+/**
+ * Files above this too: the worker's heap and fold live beside the main thread's until it ends,
+ * ~45 MiB more at the peak (the 5M-line socket-heavy capture, 514 MiB: 225-256 MiB peak RSS with two
+ * threads, 188-192 with one; the bound there is 250). Below it the sum stays under the 1M-line
+ * bound (104 MiB file: 165 MiB peak).
+ */
+export const MAX_BYTES = 256 << 20;
+/** The worker's young generation, MiB (V8's default, 32 here, is memory the worker does not need). */
+const YOUNG_MB = 8;
+
+/** How the capture is split: 'auto' (when a core is free), 1 (never), 2 (whenever the file allows, busy or not: tests, benchmarks). */
+export interface TailOptions {
+  threads?: 'auto' | 1 | 2;
+  /** Files below this many bytes are read by one thread (default MIN_BYTES). */
+  minBytes?: number;
+  /** Tests: split at the first line start from this byte on, in a process or not (default: at a process's first row after the middle). */
+  at?: number;
+  /** Tests: the worker fails after this many lines. */
+  failAfter?: number;
+  /** Where the worker's script is (default: dist/cli/analyze-worker.cjs beside the bundle). */
+  worker?: URL;
+}
+
+/** What the worker is given. */
+export interface TailJob {
+  path: string;
+  source: string;
+  start: number;
+  head: Line[];
+  header: string | null;
+  state?: string;
+  portRange: [number, number] | null;
+  failAfter?: number;
+}
+
+/** What the worker read, lines numbered from 1. */
+export interface TailRead {
+  lines: number;
+  overlong: Line[];
+  skipped: SkippedLine[];
+  overflow: number;
+  fold: FoldParts;
+  pids: number[];
+  carried: Parameters<LsofReader['joins']>[0];
+  processes: Parsed['processes'];
+  fds: Fd[];
+  socketFdPids: number[];
+  records: number;
+}
+
+/** How the capture was read (tests read it: the worker's share, and why it was not used). */
+export interface SplitOutcome {
+  boundary: number;
+  size: number;
+  /** Lines and distinct socket rows the worker read (0 if it failed). */
+  workerLines: number;
+  workerRows: number;
+  /** Whether the worker's reading was taken in; else why not (the main thread read the rest). */
+  joined: boolean;
+  why?: string;
+}
+
+export class Tail {
+  private readonly answer: Promise<TailRead | string>;
+  private worker: import('node:worker_threads').Worker | null;
+  readonly outcome: SplitOutcome;
+
+  private constructor(readonly path: string, readonly boundary: number, size: number, job: TailJob, url: URL) {
+    this.outcome = { boundary, size, workerLines: 0, workerRows: 0, joined: false };
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    // a young generation of 8 MiB, not 32: the worker's heap is memory beside the main thread's
+    const worker = new Worker(url, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
+    this.worker = worker;
+    this.answer = new Promise((resolve) => {
+      worker.once('message', (m: { read?: TailRead; failed?: string }) => resolve(m.read ?? `worker failed: ${m.failed}`));
+      worker.once('error', (e) => resolve(`worker failed: ${e.message}`));
+      worker.once('exit', (code) => resolve(`worker exited (${code}) without an answer`));
+    });
+  }
+
+  /**
+   * Starts the worker on the rest of `stream` if the file is worth it and allows it (see the top);
+   * null otherwise. `head`: the first lines as read (header among them).
+   */
+  static start(stream: LineStream, head: readonly Line[], portRange: [number, number] | null, state: string | undefined, options: TailOptions, coreToSpare: () => boolean): Tail | null {
+    const file = stream.file;
+    const threads = options.threads ?? 'auto';
+    if (file === undefined || threads === 1 || file.size < (options.minBytes ?? MIN_BYTES) || file.size > MAX_BYTES) return null;
+    if (threads === 'auto' && !coreToSpare()) return null;
+    if (file.reads.isClosed) return null; // read whole already (a small file)
+    const fs = process.getBuiltinModule('node:fs');
+    const fd = file.reads.handle.fd;
+    let boundary: number | null;
+    try {
+      boundary = options.at !== undefined ? lineStartFrom(fs, fd, options.at, file.size) : processBoundary(fs, fd, file.size);
+    } catch {
+      return null; // the file could not be read here: one thread reads it (and says what is wrong)
+    }
+    // the main thread may have the bytes up to reads.position already (its first lines, read ahead)
+    if (boundary === null || boundary < file.reads.position || boundary >= file.size) return null;
+    const header = head.find((l) => /^COMMAND\s+PID(\s|$)/.test(l.text))?.text ?? null;
+    const job: TailJob = {
+      path: file.path, source: stream.source, start: boundary, head: [...head], header, portRange,
+      ...(state === undefined ? {} : { state }), ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
+    };
+    let tail: Tail;
+    try {
+      tail = new Tail(file.path, boundary, file.size, job, options.worker ?? new URL('../cli/analyze-worker.cjs', import.meta.url));
+    } catch {
+      return null; // no worker: one thread reads it all
+    }
+    file.reads.endAt(boundary);
+    return tail;
+  }
+
+  /** The worker's reading, or why there is none. */
+  async read(): Promise<TailRead | string> {
+    const answer = await this.answer;
+    if (typeof answer !== 'string') {
+      this.outcome.workerLines = answer.lines;
+      this.outcome.workerRows = answer.fold.rows;
+    }
+    return answer;
+  }
+
+  /** The main thread reads the rest itself: why. */
+  notJoined(why: string): void {
+    this.outcome.why = why;
+    this.stop();
+  }
+
+  /** Ends the worker (its answer is not waited for any more). */
+  stop(): void {
+    this.worker?.terminate().catch(() => {});
+    this.worker = null;
+  }
+}
+
+/** Bytes read at a time looking for a place to split. */
+const WINDOW = 256 << 10;
+/** How far past the middle a process may go on before the file is read by one thread. */
+const MAX_SEARCH = 16 << 20;
+/** PIDs sampled over the first half. */
+const SAMPLES = 16;
+
+type Fs = typeof import('node:fs');
+
+/** The start of the first line at or after byte `at` (null: none). */
+function lineStartFrom(fs: Fs, fd: number, at: number, size: number): number | null {
+  if (at === 0) return 0;
+  const buf = Buffer.allocUnsafe(WINDOW);
+  for (let pos = at - 1; pos < size; pos += WINDOW) {
+    const n = fs.readSync(fd, buf, 0, WINDOW, pos);
+    const nl = buf.subarray(0, n).indexOf(10);
+    if (nl >= 0) return pos + nl + 1;
+  }
+  return null;
+}
+
+/** The PID column of an lsof row (second field), or -1 for a line that is no such row. */
+function pidOf(line: string): number {
+  const m = /^[^\s]\S*\s+(\d{1,9})\s/.exec(line);
+  return m === null ? -1 : Number(m[1]);
+}
+
+/**
+ * Where the rest starts: the first row of a process (a row whose PID is not the row's before it)
+ * after the middle of the file; null if the PIDs of the first half go down somewhere (captures
+ * pasted together) or no process starts within MAX_SEARCH of the middle.
+ */
+function processBoundary(fs: Fs, fd: number, size: number): number | null {
+  const mid = Math.floor(size / 2);
+  let last = -1;
+  for (let i = 0; i <= SAMPLES; i++) {
+    const at = lineStartFrom(fs, fd, Math.floor((mid * i) / SAMPLES), size);
+    if (at === null) return null;
+    const pid = firstPid(fs, fd, at, size);
+    if (pid < 0) continue;
+    if (pid < last) return null;
+    last = pid;
+  }
+  const start = lineStartFrom(fs, fd, mid, size);
+  if (start === null) return null;
+  const buf = Buffer.allocUnsafe(WINDOW);
+  let prev = -1;
+  let pos = start;
+  while (pos < size && pos < start + MAX_SEARCH) {
+    const n = fs.readSync(fd, buf, 0, WINDOW, pos);
+    const text = buf.toString('latin1', 0, n);
+    let ls = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; ls = nl + 1, nl = text.indexOf('\n', ls)) {
+      const pid = pidOf(text.slice(ls, nl));
+      if (pid >= 0 && prev >= 0 && pid !== prev) return pos + ls;
+      prev = pid;
+    }
+    if (ls === 0) return null; // a line longer than the window
+    pos += ls;
+  }
+  return null;
+}
+
+/** The PID of the first lsof row in the window from `at`, or -1. */
+function firstPid(fs: Fs, fd: number, at: number, size: number): number {
+  const buf = Buffer.allocUnsafe(Math.min(WINDOW, 16 << 10));
+  const n = fs.readSync(fd, buf, 0, buf.length, at);
+  const lines = buf.toString('latin1', 0, Math.min(n, size - at)).split('\n');
+  lines.pop(); // cut off
+  for (const line of lines) {
+    const pid = pidOf(line);
+    if (pid >= 0) return pid;
+  }
+  return -1;
+}

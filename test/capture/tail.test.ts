@@ -1,0 +1,195 @@
+/**
+ * A large lsof file read by two threads (capture/tail.ts): the report must be the one a single
+ * thread makes, byte for byte (JSON and table), on real captures: the fixtures, split at a
+ * process's first row and at line starts in the middle of processes, and a big capture made by the
+ * bench's own generator (bench/replicate.mjs) from a fixture. Where the worker's reading is taken
+ * in, the test checks that it was (joined, and the lines and socket rows it read): a fallback to
+ * one thread gives the same answer and must not pass for it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../../src/capture/capture.js';
+import type { CaptureResult } from '../../src/capture/capture.js';
+import type { TailOptions } from '../../src/capture/tail.js';
+import { openLines } from '../../src/capture/text-input.js';
+import { analyzeJson } from '../../src/report/analyze/json.js';
+import { judgedScope } from '../../src/report/analyze/judged.js';
+import { analyzeTable } from '../../src/report/analyze/table.js';
+import { runRules } from '../../src/rules/engine.js';
+import { inNetns, startScenario, stopAll } from '../helpers/netns.js';
+
+const TAKEN_AT = '2026-12-03T00:00:00.000Z';
+/** The worker as the CLI starts it (the bundle entry: npm test builds first). */
+const WORKER = new URL('../../dist/cli/analyze-worker.cjs', import.meta.url);
+
+interface Run { json: string; table: string; capture: CaptureResult }
+
+async function analyze(path: string, split: TailOptions, foldAfter?: number): Promise<Run> {
+  // a small file read 2 KiB at a time: its first lines are read before the split, not all of it
+  const stream = await openLines(path, Readable.from([]), 50, foldAfter === 0 ? 1024 : undefined);
+  let capture: CaptureResult;
+  try {
+    capture = await analyzeCapture([stream], undefined, TAKEN_AT, {}, { split: { worker: WORKER, ...split }, ...(foldAfter === undefined ? {} : { foldAfter }) });
+  } finally {
+    stream.close();
+  }
+  const { findings, skipped, ran } = runRules(capture.snapshot);
+  const judged = judgedScope(capture.snapshot, ran, skipped);
+  return {
+    json: analyzeJson(capture, findings, skipped, judged),
+    table: analyzeTable(capture, findings, skipped, judged, { color: false, version: 'test', generatedAt: TAKEN_AT }),
+    capture,
+  };
+}
+
+/** Both readings of `path`: one thread, and two as `split` says; the reports compared whole. */
+async function both(path: string, split: TailOptions, foldAfter?: number): Promise<Run> {
+  const one = await analyze(path, { threads: 1 }, foldAfter);
+  const two = await analyze(path, { threads: 2, ...split }, foldAfter);
+  expect(one.capture.splits).toEqual([]);
+  expect(two.json).toBe(one.json);
+  expect(two.table).toBe(one.table);
+  return two;
+}
+
+/** The lsof column listings among the fixtures. */
+const FIXTURES = ['fixtures/lsof', 'fixtures/lsof-sock'].flatMap((dir) =>
+  readdirSync(dir).filter((f) => f.endsWith('.txt') && !f.startsWith('bad-') && !f.includes('-F') && statSync(join(dir, f)).size > 1000).map((f) => join(dir, f)));
+
+/** Byte offsets of the rows of `path` whose PID is the row's before it (`same`) or not: where a process's rows start. */
+function rowStarts(path: string, same: boolean): number[] {
+  const text = readFileSync(path, 'latin1');
+  const out: number[] = [];
+  let prev = '';
+  let at = 0;
+  for (const line of text.split('\n')) {
+    const pid = /^\S+\s+(\d+)\s/.exec(line)?.[1] ?? '';
+    if (pid !== '' && prev !== '' && (pid === prev) === same) out.push(at);
+    prev = pid;
+    at += line.length + 1;
+  }
+  return out;
+}
+
+/** At most `n` of `list`, evenly apart. */
+const some = <T>(list: T[], n: number): T[] => (list.length <= n ? list : Array.from({ length: n }, (_, i) => list[Math.floor((i * list.length) / n)]!));
+
+describe('two threads read a fixture as one does (folded from the first row, split anywhere)', () => {
+  it('at the first process boundary after the middle', async () => {
+    let joined = 0;
+    for (const path of FIXTURES) {
+      const two = await both(path, { minBytes: 0 }, 0);
+      if (two.capture.splits[0]?.joined === true) joined++;
+    }
+    expect(joined).toBeGreaterThanOrEqual(3);
+  });
+
+  it("at a process's first row, all along the file: the worker's reading taken in", async () => {
+    let joined = 0;
+    for (const path of FIXTURES) {
+      const text = readFileSync(path, 'latin1');
+      for (const at of some(rowStarts(path, false), 12)) {
+        const two = await both(path, { minBytes: 0, at }, 0);
+        const [split] = two.capture.splits;
+        if (split === undefined) continue; // before the first lines read (the head)
+        expect(split).toMatchObject({ boundary: at, joined: true });
+        // the worker read every line after the boundary
+        expect(split.workerLines).toBe(two.capture.inputs[0]!.lines - (text.slice(0, at).split('\n').length - 1));
+        joined++;
+      }
+    }
+    expect(joined).toBeGreaterThan(20);
+  });
+
+  it('in the middle of a process: the main thread reads the rest itself', async () => {
+    const why = new Set<string>();
+    for (const path of FIXTURES) {
+      for (const at of some(rowStarts(path, true), 6)) {
+        const [split] = (await both(path, { minBytes: 0, at }, 0)).capture.splits;
+        if (split === undefined) continue;
+        expect(split.joined).toBe(false);
+        why.add(split.why!);
+      }
+    }
+    expect(why).toContain('a process is listed on both sides');
+  });
+});
+
+describe('a big capture made by the bench generator', () => {
+  let dir: string;
+  let big: string;
+  let asIs: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
+    big = join(dir, 'other-processes.txt');
+    asIs = join(dir, 'as-is.txt');
+    execFileSync(process.execPath, ['bench/replicate.mjs', 'fixtures/lsof/list-everything.txt', big, '200000']);
+    execFileSync(process.execPath, ['bench/replicate.mjs', 'fixtures/lsof/list-everything.txt', asIs, '200000', '--as-is']);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is read by two threads past the size threshold, the worker reading the second half', async () => {
+    const size = statSync(big).size;
+    expect(size).toBeGreaterThan(16 << 20);
+    const two = await both(big, {});
+    const [split] = two.capture.splits;
+    expect(split).toMatchObject({ joined: true, size });
+    expect(split!.boundary).toBeGreaterThan(size * 0.45);
+    expect(split!.workerLines).toBeGreaterThan(80_000);
+    expect(split!.workerRows).toBeGreaterThan(1000); // distinct sockets the worker folded
+  });
+
+  it('split in the middle of a process: the main thread reads the rest itself', async () => {
+    const size = statSync(big).size;
+    const two = await both(big, { at: Math.floor(size / 2) + 7 });
+    expect(two.capture.splits[0]).toMatchObject({ joined: false, why: 'a process is listed on both sides' });
+  });
+
+  it('a worker that fails: the main thread reads the rest itself', async () => {
+    const two = await both(big, { failAfter: 1000 });
+    expect(two.capture.splits[0]!.joined).toBe(false);
+    expect(two.capture.splits[0]!.why).toMatch(/worker failed: failing on purpose/);
+  });
+
+  it('a worker that cannot start: one thread', async () => {
+    const two = await both(big, { worker: new URL('file:///nonexistent/analyze-worker.js') });
+    expect(two.capture.splits.some((s) => s.joined)).toBe(false);
+  });
+
+  it('captures pasted together (PIDs go down): no worker is started', async () => {
+    const two = await both(asIs, {});
+    expect(two.capture.splits).toEqual([]);
+  });
+
+  it('a file below the threshold: no worker', async () => {
+    const two = await both('fixtures/lsof/list-everything.txt', {});
+    expect(two.capture.splits).toEqual([]);
+  });
+});
+
+describe('a socket on both sides of the split', () => {
+  afterAll(stopAll);
+
+  it('lsof -nP -p PID,CHILD of a forked child sharing every socket: the main thread reads the child itself', async (ctx) => {
+    if (spawnSync('lsof', ['-v'], { encoding: 'utf8' }).error !== undefined) return ctx.skip('lsof is not installed');
+    const mix = await startScenario('socket-mix.py');
+    const child = Number(mix.ready.child);
+    await new Promise((r) => setTimeout(r, 300));
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
+    try {
+      const path = join(dir, 'mix.txt');
+      writeFileSync(path, inNetns(mix.pid, 'lsof', ['-nP', '-p', `${mix.pid},${child}`]), 'latin1');
+      const [at] = rowStarts(path, false); // the second process's first row
+      expect(at).toBeDefined();
+      const two = await both(path, { minBytes: 0, at }, 0);
+      expect(two.capture.splits[0]).toMatchObject({ boundary: at, joined: false, why: 'a socket is listed on both sides, or a cap is passed' });
+      expect(two.capture.splits[0]!.workerRows).toBeGreaterThan(50); // the worker did read the child's sockets
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
