@@ -1,217 +1,47 @@
-import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+/**
+ * The CLI's entry (bin/fdleak.js): runs argv and returns the exit code.
+ *
+ * A plain `diagnose <pid> [its options]` is run without loading commander: read with the option
+ * table (options.ts diagnoseCall, the reading the start-up prefetch already does), it goes straight
+ * to the action commander would have called (diagnose-action.ts), with the same options object.
+ * Anything else (help, version, an error in argv, another command) goes through commander
+ * (program.ts), which prints its help and its errors. Why: loading commander and building the
+ * program is CPU on the main thread before diagnose can start (importing the old commander bundle:
+ * 16-20 ms of CPU, 6 runs). Measured, `diagnose --json` of a `sleep` in a namespace of its own, 15
+ * paired runs against the commander-only build, load average 9.9 on 2 cores: CPU of all threads
+ * 75 instead of 83 ms (median ratio 0.90), wall ratio 0.89; of the 15,000-fd perfload process, the
+ * ~8 ms are within the noise of its ~500 ms. test/cli/main.test.ts runs a corpus of argv both ways
+ * and compares.
+ */
 import { InputError } from '../errors.js';
+import type { State } from './diagnose-action.js';
+import { diagnoseAction } from './diagnose-action.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
-import type { CommandName, OptionSpec } from './options.js';
-import { COMMANDS, GLOBAL_OPTIONS, parseFailOn, parsePid } from './options.js';
+import { diagnoseCall } from './options.js';
 import type { Prefetch } from './prefetch.js';
-import type { RuleConfigOptions } from './rule-options.js';
-import { ruleConfigFrom } from './rule-options.js';
-import { parseDuration } from '../util/duration.js';
 
-/** The package version, read once from package.json (no JSON import: keeps start-up lean). */
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
-
-interface State {
-  code: number;
-  debug: boolean;
-  /** A second thread bin/fdleak.js started while the modules loaded (prefetch.ts). */
-  prefetch?: Prefetch;
-}
-
-const EXAMPLES = `
-Examples:
-  $ fdleak diagnose 4113              why does pid 4113 hold so many fds?
-  $ fdleak diagnose 4113 --json       the same, as JSON (schema fdleak/diagnose@1)
-  $ fdleak scan --top 10              which processes hold the most fds and sockets
-  $ lsof -n | fdleak analyze          diagnose captured text from a pipe
-  $ fdleak rules                      what each rule checks, with thresholds
-
-Exit codes: 0 no finding at or above --fail-on, 1 at least one, 2 bad usage or input.`;
-
-const TRACE_HELP = `
-Attaches strace (-f -k, by absolute path) to the process and all its threads, or starts the command
-under it following its children, for the window; then reports the fds opened and never closed,
-grouped by the call stack that opened them (file:line from addr2line when the binary has debug
-info), with the churn beside each stack and the socket states read from /proc at the end.
-The tracee is always left running and detached (at the window's end, on Ctrl-C or SIGTERM, and if
-fdleak is killed: strace runs under setpriv --pdeathsig). A launched command gets SIGTERM when the
-window ends before it exits; its output goes to stderr.
-
-Overhead is large: every fd syscall of the tracee stops it while strace unwinds its stack. Measured
-(bench/trace.mjs: loopback HTTP, a new connection per request, 2-core VM, median of 3 x 5 s): a C
-server fell from 4010 to 311 requests/s (0.08x), a node server from 3454 to 35 (0.01x); a loop of
-open+close reached ~800 pairs/s. Trace production processes briefly, at a quiet moment.
-
-Examples:
-  $ fdleak trace 4113 --duration 30s
-  $ fdleak trace --duration 10s --json -- ./server --port 8080
-  $ fdleak trace -- python3 worker.py`;
-
-/** commander options from the table in options.ts (what the start-up prefetch reads too). */
-function addOptions(cmd: Command, specs: readonly OptionSpec[]): Command {
-  for (const spec of specs) {
-    const option = new Option(spec.flags, spec.description);
-    if (spec.default !== undefined) option.default(spec.default);
-    if (spec.choices !== undefined) option.choices(spec.choices);
-    if (spec.hidden === true) option.hideHelp();
-    if (spec.repeatable === true) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
-    cmd.addOption(option);
-  }
-  return cmd;
-}
-
-/** A command of the table: its arguments and options; the caller adds description, help and action. */
-function command(program: Command, name: CommandName, argHelp: Record<string, string> = {}): Command {
-  const cmd = program.command(name);
-  for (const arg of COMMANDS[name].args) cmd.argument(arg, argHelp[arg]);
-  return addOptions(cmd, COMMANDS[name].options);
-}
-
-/** The commander program; each command loads its code on first use so start-up stays fast. */
-export function createProgram(io: Io, state: State): Command {
-  const program = new Command('fdleak')
-    .description('find file-descriptor and socket leaks on Linux: which process, which sockets, why')
-    .version(version(), '-V, --version')
-    .addHelpText('after', EXAMPLES)
-    .exitOverride()
-    .configureOutput({
-      writeOut: (s) => io.out(s),
-      writeErr: (s) => io.err(s),
-      // One line: commander's message plus where to look next.
-      outputError: (s, write) => write(`fdleak: ${s.replace(/^error: /, '').trimEnd()} (run fdleak --help for usage)\n`),
-    });
-  addOptions(program, GLOBAL_OPTIONS);
-  program.hook('preAction', (cmd) => {
-    state.debug = cmd.opts<{ debug?: boolean }>().debug === true;
-  });
-
-  command(program, 'diagnose', { '<pid>': 'process id' })
-    .description('diagnose one live process: fds by kind, sockets by state, ranked findings')
-    .addHelpText('after', '\nExamples:\n  $ fdleak diagnose 4113\n  $ fdleak diagnose 4113 --sample 10s      is the fd count rising?\n  $ fdleak diagnose $(pgrep -o nginx) --json --fail-on critical')
-    .action(async (pidText: string, opts: { json?: boolean; failOn: string; procRoot: string; sample?: string } & RuleConfigOptions) => {
-      const pid = parsePid(pidText);
-      const sampleMs = opts.sample === undefined ? undefined : parseDuration(opts.sample, '--sample');
-      const rules = await ruleConfigFrom(opts);
-      const { diagnose } = await import('./commands/diagnose.js');
-      state.code = await diagnose(pid, { json: opts.json === true, failOn: parseFailOn(opts.failOn), procRoot: opts.procRoot, version: version(), prefetch: state.prefetch?.procPid, debug: state.debug, sampleMs, rules }, io);
-    });
-
-  command(program, 'scan')
-    .description('every process ranked by open fds, with sockets, orphan sockets and limit headroom')
-    .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --sample 5s --sort growth     which process is leaking right now\n  $ fdleak scan --group container\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
-    .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string; sample?: string; group?: string } & RuleConfigOptions) => {
-      if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
-      if (opts.sort === 'growth' && opts.sample === undefined) throw new InputError('--sort growth needs --sample <duration> (e.g. --sample 5s): growth is measured between two reads', { source: '--sort' });
-      if (opts.group !== undefined && opts.prometheus === true) throw new InputError('--group is for the table and --json; in Prometheus sum by the location label (sum by (location) (fdleak_process_open_fds))', { source: '--group' });
-      const sampleMs = opts.sample === undefined ? undefined : parseDuration(opts.sample, '--sample');
-      const rules = await ruleConfigFrom(opts); // validated always; only --sample runs a rule (fd-growth)
-      const { scan } = await import('./commands/scan.js');
-      const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
-      state.code = await scan({
-        format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug,
-        sampleMs, group: opts.group as 'unit' | undefined, rules,
-      }, io);
-    });
-
-  command(program, 'analyze', { '[files...]': 'captures to read together ("-" or none: stdin)' })
-    .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
-    .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)\n  $ ss -tnp state close-wait | fdleak analyze --state close-wait --fd-limit 1024')
-    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string; state?: string; portRange?: string; fdLimit?: string; somaxconn?: string } & RuleConfigOptions) => {
-      const failOnValue = parseFailOn(opts.failOn);
-      const rules = await ruleConfigFrom(opts);
-      if (files.length === 0 && io.stdinIsTTY) {
-        throw new InputError('no input: give capture files, or pipe text in (lsof -n | fdleak analyze)', { source: 'analyze' });
-      }
-      const { analyze, parseAssumptions } = await import('./commands/analyze.js');
-      const assume = parseAssumptions(opts);
-      const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
-      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version(), rules, assume }, io);
-    });
-
-  command(program, 'watch', { '<pid>': 'process id' })
-    .description('sample one process over time: growth rate, what grows, time left to the fd limit')
-    .addHelpText('after', '\nExamples:\n  $ fdleak watch 4113\n  $ fdleak watch 4113 --interval 10s --duration 1h --json > watch.json')
-    .action(async (pidText: string, opts: { interval: string; duration: string; json?: boolean; failOn: string; procRoot: string }) => {
-      // Run as the CLI (process io), the command started with the process: performance.now() counts
-      // from there, so `--duration 5s` ends 5 s after it was typed, start-up included.
-      const startedAt = io === processIo ? 0 : performance.now();
-      const pid = parsePid(pidText);
-      const intervalMs = parseDuration(opts.interval, '--interval');
-      const durationMs = parseDuration(opts.duration, '--duration');
-      const failOnValue = parseFailOn(opts.failOn);
-      const { watch } = await import('./commands/watch.js');
-      state.code = await watch(pid, { intervalMs, durationMs, json: opts.json === true, failOn: failOnValue, procRoot: opts.procRoot, version: version(), startedAt }, io);
-    });
-
-  command(program, 'snapshot', { '<pid...>': 'process ids' })
-    .description('save processes\' fds, sockets and limits to a file (schema fdleak/snapshot@1) for fdleak diff')
-    .addHelpText('after', '\nExamples:\n  $ fdleak snapshot 4113 -o before.json; sleep 60; fdleak snapshot 4113 -o after.json\n  $ fdleak diff before.json after.json')
-    .action(async (pidTexts: string[], opts: { output?: string; procRoot: string }) => {
-      const pids = pidTexts.map((p) => parsePid(p));
-      const { snapshot } = await import('./commands/snapshot.js');
-      state.code = await snapshot(pids, opts.output, opts.procRoot, io);
-    });
-
-  command(program, 'diff', { '<a>': 'the earlier snapshot file', '<b>': 'the later snapshot file' })
-    .description('compare two snapshot files: fds that appeared and vanished per process, and fd-growth')
-    .action(async (a: string, b: string, opts: { json?: boolean; failOn: string }) => {
-      const failOnValue = parseFailOn(opts.failOn);
-      const { diff } = await import('./commands/diff.js');
-      state.code = await diff(a, b, { json: opts.json === true, failOn: failOnValue, version: version() }, io);
-    });
-
-  command(program, 'trace', { '[target...]': '<pid>, or after --: a command and its arguments' })
-    .description('follow fd-creating and closing syscalls; report fds opened and never closed, by the call stack that opened them')
-    .addHelpText('after', TRACE_HELP)
-    .action(async (targetArgs: string[], opts: { duration?: string; json?: boolean; top: string }) => {
-      const raw = (program as unknown as { rawArgs: string[] }).rawArgs; // commander keeps it, untyped: `--` tells pid from command
-      const dashes = raw.indexOf('--');
-      const { parseCount } = await import('./options.js');
-      const durationMs = opts.duration === undefined ? undefined : parseDuration(opts.duration, '--duration');
-      let target: { pid: number } | { argv: string[] };
-      if (dashes >= 0) {
-        const argv = raw.slice(dashes + 1);
-        if (argv.length === 0) throw new InputError('no command after --', { source: 'trace' });
-        target = { argv };
-      } else {
-        if (targetArgs.length !== 1) throw new InputError('give one pid, or a command after -- (fdleak trace -- ./server)', { source: 'trace' });
-        target = { pid: parsePid(targetArgs[0]!) };
-      }
-      const { trace } = await import('./commands/trace.js');
-      state.code = await trace(target, {
-        json: opts.json === true, durationMs: durationMs ?? ('pid' in target ? 30_000 : undefined),
-        top: parseCount(opts.top, '--top'), version: version(), debug: state.debug,
-      }, io);
-    });
-
-  command(program, 'rules')
-    .description('list the rules with their severity and thresholds: effective values and where each came from')
-    .action(async (opts: { json?: boolean } & RuleConfigOptions) => {
-      const rules = await ruleConfigFrom(opts);
-      const { listRules } = await import('./commands/rules.js');
-      state.code = listRules(opts.json === true, io, rules);
-    });
-
-  return program;
+/** How main reads argv: `commander: true` always through commander (tests compare the two ways). */
+export interface MainOptions {
+  commander?: boolean;
 }
 
 /**
  * Runs the CLI; returns the exit code (0 clean, 1 findings at --fail-on, 2 usage/input/internal error).
  * `prefetch`: what bin/fdleak.js already started for `diagnose <pid>` or `scan` (prefetch.ts).
  */
-export async function main(argv: readonly string[], io: Io = processIo, prefetch?: Prefetch): Promise<number> {
+export async function main(argv: readonly string[], io: Io = processIo, prefetch?: Prefetch, how: MainOptions = {}): Promise<number> {
   const state: State = { code: 0, debug: argv.includes('--debug'), prefetch };
   try {
-    const program = createProgram(io, state);
-    await program.parseAsync([...argv], { from: 'user' });
+    const call = how.commander === true ? undefined : diagnoseCall(argv);
+    if (call === undefined) {
+      const { runProgram } = await import('./program.js');
+      return await runProgram(argv, io, state);
+    }
+    state.debug = call.debug; // as commander's preAction hook sets it
+    await diagnoseAction(call.pidText, call.opts, io, state);
     return state.code;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof InputError) {
       io.err(`fdleak: ${error.message}\n`);
       if (state.debug) io.err(`${error.stack}\n`);

@@ -1,6 +1,6 @@
 /**
  * The one table of fdleak's commands, arguments and options. commander builds the program from it
- * (main.ts), and the start-up prefetch reads argv with it before commander is even loaded
+ * (program.ts), and the start-up prefetch reads argv with it before commander is even loaded
  * (prefetch.ts, parseArgv below): an option added here is known to both, with nothing to teach the
  * prefetch. Also the value parsers the commands share. No commander import here: prefetch.js loads
  * this module first, and it must stay cheap.
@@ -185,6 +185,32 @@ export function parseArgv(argv: readonly string[]): ParsedArgv | undefined {
   const required = declared.filter((d) => d.startsWith('<')).length;
   if (args.length < required || (!variadic && args.length > declared.length)) return undefined;
   return { command, args, options };
+}
+
+/** A plain `diagnose <pid>`: its pid text, the options object commander's action gets, and --debug. */
+export interface DiagnoseCall {
+  pidText: string;
+  opts: { failOn: string; procRoot: string; json?: boolean; sample?: string; set?: string[]; config?: string };
+  debug: boolean;
+}
+
+/**
+ * argv read with the table, for main.ts to run a plain `diagnose <pid>` without commander: the
+ * options object as commander builds it (keys camelCased, "--fail-on" -> failOn; defaults filled in;
+ * repeatable ones as arrays), or undefined for anything else (another command, help, version, an
+ * unknown option, a value outside its choices, a missing or extra argument): commander reads those.
+ */
+export function diagnoseCall(argv: readonly string[]): DiagnoseCall | undefined {
+  const parsed = parseArgv(argv);
+  if (parsed?.command !== 'diagnose') return undefined;
+  const opts: Record<string, string | true | string[]> = {};
+  for (const spec of COMMANDS.diagnose.options as readonly OptionSpec[]) {
+    const value = parsed.options.get(optionName(spec));
+    if (value === undefined) continue;
+    if (spec.choices !== undefined && !spec.choices.includes(String(value))) return undefined;
+    opts[optionName(spec).slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = value;
+  }
+  return { pidText: parsed.args[0]!, opts: opts as unknown as DiagnoseCall['opts'], debug: parsed.options.has('--debug') };
 }
 
 /** "--fail-on" value: a severity or "never". */

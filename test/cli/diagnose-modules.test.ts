@@ -3,7 +3,8 @@
  * 14: loading it was 23-40 ms of the diagnose modules' 43-116 ms on the loaded 2-core box). The
  * bundled CLI is run with a module loader hook that names every file it loads; the files that hold
  * zod's core are those defining `$ZodObject`. `analyze`, which checks what it reads with zod, must
- * load them: the control that shows the hook sees zod where it is loaded.
+ * load them: the control that shows the hook sees zod where it is loaded. Nor commander (the files
+ * that define CommanderError): main.ts runs a plain `diagnose <pid>` without it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -30,5 +31,13 @@ describe('diagnose --json module loading', () => {
     expect(diagnose.zod).toEqual([]);
     const analyze = loaded(['analyze', 'fixtures/lsof/close-wait-filter.txt', '--json', '--fail-on', 'never']);
     expect(analyze.zod.length).toBeGreaterThan(0);
+  });
+
+  it('loads no commander (main.ts reads a plain diagnose itself); analyze, the control, does', () => {
+    const commander = (files: string[]): string[] => files.filter((f) => readFileSync(f, 'utf8').includes('CommanderError = class extends Error'));
+    const diagnose = loaded(['--debug', 'diagnose', '11400', '--proc-root', 'fixtures/rules/close-wait/fires-server-never-closes', '--json', '--fail-on=never']);
+    expect(commander(diagnose.files)).toEqual([]);
+    const analyze = loaded(['analyze', 'fixtures/lsof/close-wait-filter.txt', '--json', '--fail-on', 'never']);
+    expect(commander(analyze.files).length).toBeGreaterThan(0);
   });
 });

@@ -1,37 +1,14 @@
 /**
- * The option table is read twice: by commander (main.ts builds the program from it) and, before
+ * The option table is read twice: by commander (program.ts builds the program from it) and, before
  * commander is loaded, by parseArgv for the start-up prefetch. The two must agree: every form
  * commander accepts for `diagnose <pid>` gives parseArgv the same pid and --proc-root, whatever
  * options the table holds (the cases are made from the table, so a new option needs no new case),
  * and what commander refuses parseArgv gives up on.
  */
 import { describe, expect, it } from 'vitest';
-import { Command, CommanderError } from 'commander';
-import { createProgram } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/io.js';
 import { COMMANDS, GLOBAL_OPTIONS, optionName, parseArgv } from '../../src/cli/options.js';
 import type { OptionSpec } from '../../src/cli/options.js';
-
-const quietIo: Io = { out: () => {}, err: () => {}, isTTY: false, env: {}, stdin: process.stdin, stdinIsTTY: true };
-
-/** What commander makes of argv: the command, its arguments and option values; or 'refused'. */
-function commanderReads(argv: string[]): { command: string; args: string[]; options: Record<string, unknown> } | 'refused' {
-  const program = createProgram(quietIo, { code: 0, debug: false });
-  let seen: { command: string; args: string[]; options: Record<string, unknown> } | undefined;
-  for (const cmd of program.commands) {
-    cmd.action((...params: unknown[]) => {
-      const self = params[params.length - 1] as Command;
-      seen = { command: self.name(), args: self.args, options: self.opts() };
-    });
-  }
-  try {
-    program.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) return 'refused';
-    throw error;
-  }
-  return seen ?? 'refused';
-}
+import { commanderReads } from '../helpers/commander-reads.js';
 
 /** A value the option accepts: its first choice, or a word. */
 const valueFor = (spec: OptionSpec): string => spec.choices?.[0] ?? (optionName(spec) === '--proc-root' ? 'fixtures/x' : '5');

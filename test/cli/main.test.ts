@@ -1,0 +1,81 @@
+/**
+ * main.ts runs a plain `diagnose <pid>` without commander (options.ts diagnoseCall). A corpus of
+ * argv, valid and not, goes both ways: diagnoseCall must give the options object commander gives
+ * the action (or nothing, where commander refuses or does something else: help, version), and a
+ * whole run must print the same stdout and stderr and exit with the same code whether commander
+ * read argv or not. The runs are real diagnoses: of a `sleep` this test starts (live /proc), and of
+ * a captured /proc tree (fixtures).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Io } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { diagnoseCall } from '../../src/cli/options.js';
+import { commanderReads } from '../helpers/commander-reads.js';
+
+const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+afterAll(() => { sleeper.kill('SIGKILL'); });
+const P = String(sleeper.pid);
+const TREE = 'fixtures/rules/close-wait/fires-server-never-closes'; // pid 11400
+const PID_MAX = readFileSync('/proc/sys/kernel/pid_max', 'utf8').trim(); // never handed out
+
+/** argv main may run without commander: commander runs `diagnose` with them. */
+const RUN: string[][] = [
+  ['diagnose', P], ['diagnose', P, '--json'], ['--debug', 'diagnose', P, '--json'], ['diagnose', '--json', P, '--debug'],
+  ['diagnose', P, '--fail-on', 'never'], ['diagnose', P, '--fail-on=info', '--json'], ['diagnose', '--', P],
+  ['diagnose', '--proc-root', TREE, '11400', '--json'], ['diagnose', '11400', `--proc-root=${TREE}`, '--fail-on', 'critical'],
+  ['diagnose', '11400', '--proc-root', TREE, '--set', 'close-wait.min=5', '--set', 'time-wait=off', '--json'],
+  ['diagnose', '11400', '--proc-root', TREE, '--json', '--json', '--fail-on', 'info', '--fail-on', 'never'],
+  ['diagnose', P, '--sample', '50ms', '--json'],
+  // run, and refused by the action: the same one line either way
+  ['diagnose', 'nginx'], ['diagnose', '0', '--json'], ['diagnose', PID_MAX], ['--debug', 'diagnose', 'nginx'],
+  ['diagnose', P, '--fail-on', 'bogus'], ['diagnose', P, '--fail-on='], ['diagnose', P, '--sample', 'soon'],
+  ['diagnose', P, '--set', 'nope'], ['diagnose', P, '--config', '/nonexistent/fdleak.json'], ['diagnose', P, '--proc-root', '--json'],
+];
+
+/** argv only commander reads: errors in argv, help, version, other commands. */
+const COMMANDER: string[][] = [
+  ['diagnose'], ['diagnose', P, '2'], ['diagnose', P, '--bogus'], ['diagnose', '--help'], ['diagnose', P, '-h'],
+  ['--help', 'diagnose', P], ['-h'], ['--version'], ['diagnose', P, '-V'], ['diagnose', '-5'], ['diagnose', P, '--json=yes'],
+  ['diagnose', P, '--fail-on'], ['--json', 'diagnose', P], ['diagnose', '--', P, '--json'], ['diagnose', P, '--debug=1'],
+  ['rules', '--json'], ['nope', P], [],
+];
+
+interface Run { code: number; out: string; err: string }
+
+/** A whole run of main, its output with what differs between two runs masked: the time, --debug's timings, stack frames. */
+async function run(argv: string[], commander: boolean): Promise<Run> {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false, env: { NO_COLOR: '1' }, stdin: process.stdin, stdinIsTTY: true };
+  const code = await main(argv, io, undefined, { commander });
+  const iso = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g;
+  err = err.split('\n').filter((l) => !l.startsWith('    at ')).map((l) => (/^fdleak: (diagnose \d|timeline)/.test(l) ? l.replace(/\d+(\.\d+)?/g, 'N') : l)).join('\n');
+  return { code, out: out.replace(iso, 'TIME'), err };
+}
+
+describe('main: a plain diagnose without commander', () => {
+  it('reads every argv of the corpus as commander does: the same options object, or leaves it to commander', () => {
+    for (const argv of RUN) {
+      const theirs = commanderReads(argv);
+      const ours = diagnoseCall(argv);
+      expect(theirs, argv.join(' ')).not.toBe('refused');
+      if (theirs === 'refused') continue;
+      expect(theirs.command).toBe('diagnose');
+      expect(ours, argv.join(' ')).toEqual({ pidText: theirs.args[0], opts: theirs.options, debug: theirs.globals.debug === true });
+    }
+    for (const argv of COMMANDER) expect(diagnoseCall(argv), argv.join(' ')).toBeUndefined();
+  });
+
+  it('prints the same and exits the same either way', async () => {
+    const codes = new Set<number>();
+    for (const argv of [...RUN, ...COMMANDER]) {
+      const fast = await run(argv, false);
+      const viaCommander = await run(argv, true);
+      expect(fast, argv.join(' ')).toEqual(viaCommander);
+      codes.add(fast.code);
+    }
+    expect([...codes].sort()).toEqual([0, 1, 2]); // the corpus reaches every exit code
+  }, 60_000);
+});
