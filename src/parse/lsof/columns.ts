@@ -266,7 +266,7 @@ export class ColumnsReader {
     let lineNo = firstLine - 1;
     this.head = null; // a head is a slice of the last text
     for (let ls = 0; ls <= end; ) {
-      if (!this.afterWarning) {
+      if (this.memo.expecting && !this.afterWarning) {
         // rows met before, in the order met before: done again as they are (row-memo.ts)
         const rows = this.memo.replayRows(text, ls, end, this.replayRow);
         if (rows > 0) {

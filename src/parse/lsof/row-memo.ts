@@ -77,6 +77,11 @@ export class RowMemo {
     this.next = k + 1;
   }
 
+  /** Whether a row is expected next (replayRows may do some again). */
+  get expecting(): boolean {
+    return this.next < this.texts.length;
+  }
+
   /**
    * The lines of text (whole lines; `end` its length) from `ls` on that are the rows expected next,
    * in the order they were kept, each done again by `replay` (which returns false for a row it cannot
