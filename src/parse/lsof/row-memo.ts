@@ -69,8 +69,8 @@ export class RowMemo {
   private readonly pending: number[] = [];
   private pendingText = '';
   private pendingKey = -1;
-  /** Rows with no fd number kept: their text -> their index. */
-  private readonly namedRows = new Map<string, number>();
+  /** Per run (runKey): its rows with no fd number kept, in the order kept. */
+  private readonly namedByRun = new Map<number, number[]>();
 
   /** Row k was met again: the row after it is expected next. */
   private met(k: number): void {
@@ -170,20 +170,35 @@ export class RowMemo {
     if (this.pending.length < 2 * MAX_PENDING) this.pending.push(ls, le);
   }
 
-  /** The rows waiting (named()) if they are `key`'s, in `text`: kept, each unless it is kept already. */
+  /**
+   * The rows waiting (named()) if they are `key`'s, in `text`: kept, each unless its run kept it
+   * already (looked for among the run's from the one after the last found: no hash of each row,
+   * which for a fresh slice of the text cost a microsecond or more here).
+   */
   private keepPending(text: string, key: number): void {
-    const { pending } = this;
+    const { pending, texts } = this;
     if (key === this.pendingKey && text === this.pendingText) {
+      let kept = this.namedByRun.get(key);
+      let from = 0;
       for (let i = 0; i < pending.length; i += 2) {
         const row = text.slice(pending[i]!, pending[i + 1]!);
-        const k = this.namedRows.get(row);
-        if (k !== undefined) {
-          this.met(k);
+        let found = -1;
+        if (kept !== undefined) {
+          for (let j = 0, n = kept.length; j < n; j++) {
+            const at = from + j < n ? from + j : from + j - n;
+            if (texts[kept[at]!] === row) { found = at; break; }
+          }
+        }
+        if (found >= 0) {
+          this.met(kept![found]!);
+          from = found + 1;
           continue;
         }
         const at = this.add(row, this.runPid, this.runTid, -1, false);
         if (at < 0) break;
-        this.namedRows.set(this.texts[at]!, at);
+        if (kept === undefined) this.namedByRun.set(key, (kept = []));
+        kept.push(at);
+        from = kept.length;
       }
     }
     pending.length = 0;
@@ -245,7 +260,7 @@ export class RowMemo {
   clear(): void {
     this.texts.length = this.pids.length = this.tids.length = this.fds.length = this.sockets.length = 0;
     this.byRun.clear();
-    this.namedRows.clear();
+    this.namedByRun.clear();
     this.pending.length = 0;
     this.pendingKey = -1;
     this.pendingText = '';
