@@ -568,10 +568,9 @@ export class ColumnsReader {
 
   /**
    * Row k of the memo met again: what row() made of it the first time, done again (the same checks
-   * on what may have changed since: that this input listed the fd, a socket's tail still kept).
-   * Measured on the 1M-line "as is" capture (rows repeat whole every 41,824 lines; 0.8M rows met
-   * so): main-thread CPU profile ~740 ms against ~960 ms, whole process cpu 0.93x, wall 0.86x of
-   * the build without it (paired, 15 runs, load ~1.5), ~11 MiB more peak memory (the rows kept).
+   * on what may have changed since: that this input listed the fd, a socket's tail still kept; a
+   * row with no fd number adds its thread). Measured on the 1M-line "as is" capture (rows repeat
+   * whole every 41,824 lines; 0.9M rows met so): see row-memo.ts.
    */
   private replay(k: number): boolean {
     const { b, memo } = this;
