@@ -1,7 +1,14 @@
+import { readdirSync } from 'node:fs';
 import { Chalk } from 'chalk';
+import Table from 'cli-table3';
 import { describe, expect, it } from 'vitest';
+import { analyzeCapture } from '../../src/capture/capture.js';
+import { openLines } from '../../src/capture/text-input.js';
 import type { Finding } from '../../src/model/finding.js';
-import { renderFindings } from '../../src/report/findings-text.js';
+import { COMPACT, evidenceTable, renderFindings, TABLE_STYLE, textTable } from '../../src/report/findings-text.js';
+import { runRules } from '../../src/rules/engine.js';
+import { safeText } from '../../src/util/safe-text.js';
+import { rng } from '../parse/fuzz.js';
 
 const c = new Chalk({ level: 0 });
 const finding = (rule: string, pid: number): Finding => ({
@@ -43,5 +50,59 @@ describe('renderFindings', () => {
     expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
     expect(text).toContain('1. WARNING close-wait  pid 9 \\x1b]0;pwned\\x07: held by pid 9 (a\\nb\\u202e)\n');
     expect(text).toContain('\\x1b[2J127.0.0.1:1');
+  });
+});
+
+/** What cli-table3 draws for the table (the drawing textTable gives without it, for printable ASCII). */
+function cliTable3(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+  const table = new Table({ head: [...head], style: TABLE_STYLE, ...COMPACT });
+  for (const row of rows) table.push([...row]);
+  return table.toString();
+}
+
+describe('textTable', () => {
+  it('draws the evidence of every finding on the captures under fixtures/ as cli-table3 does', async () => {
+    let tables = 0;
+    for (const dir of ['lsof', 'lsof-F', 'ss', 'netstat', 'proc-net']) {
+      for (const name of readdirSync(`fixtures/${dir}`).filter((n) => n.endsWith('.txt'))) {
+        let capture;
+        try {
+          capture = await analyzeCapture([await openLines(`fixtures/${dir}/${name}`, process.stdin)], undefined, '2026-12-03T00:00:00.000Z');
+        } catch {
+          continue; // the damaged and empty captures: exit 2, no report
+        }
+        for (const f of runRules(capture.snapshot, {}).findings.filter((x) => x.evidence.length > 0)) {
+          const keys = [...new Set(f.evidence.flatMap((row) => Object.keys(row)))];
+          const rows = f.evidence.map((row) => keys.map((k) => (row[k] === null || row[k] === undefined ? '-' : safeText(String(row[k])))));
+          expect(evidenceTable(f), `${dir}/${name} ${f.rule}`).toBe(cliTable3(keys.map(safeText), rows));
+          tables++;
+        }
+      }
+    }
+    expect(tables).toBeGreaterThan(20);
+  });
+
+  it('draws random tables as cli-table3 does: printable ASCII (drawn here), wide, combining and coloured text (cli-table3 draws it)', () => {
+    const r = rng(0x7ab1e);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const ascii = Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i));
+    const other = ['é', '中', '😀', 'e\u0301', '\x1b[31mred\x1b[39m', '\u00a0', '─'];
+    let drawnHere = 0;
+    for (let t = 0; t < 400; t++) {
+      const wide = t % 3 === 0;
+      const cell = (): string | number => {
+        if (r() < 0.2) return Math.floor(r() * 100_000) - (r() < 0.1 ? 50_000 : 0);
+        const n = Math.floor(r() * 12);
+        let text = '';
+        for (let i = 0; i < n; i++) text += wide && r() < 0.15 ? pick(other) : r() < 0.2 ? ' ' : pick(ascii);
+        return text;
+      };
+      const cols = 1 + Math.floor(r() * 6);
+      const head = Array.from({ length: cols }, () => `${cell()}`);
+      const rows = Array.from({ length: Math.floor(r() * 6) }, () => Array.from({ length: cols }, cell));
+      expect(textTable(head, rows), JSON.stringify({ head, rows })).toBe(cliTable3(head, rows));
+      if ([head, ...rows].every((row) => row.every((c) => /^[\x20-\x7e]*$/.test(`${c}`)))) drawnHere++;
+    }
+    expect(drawnHere).toBeGreaterThan(200);
   });
 });

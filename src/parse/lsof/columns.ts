@@ -237,6 +237,9 @@ export class ColumnsReader {
   private rowStart = 0;
   private stoppedAt = -1;
   private readonly memo = new RowMemo();
+  /** The last header line: the rows the memo holds were read under it. */
+  private header = '';
+  private readonly replayRow = (k: number): boolean => this.replay(k);
 
   constructor(private readonly b: Builder) {}
 
@@ -290,6 +293,15 @@ export class ColumnsReader {
     let lineNo = firstLine - 1;
     this.head = null; // a head is a slice of the last text
     for (let ls = 0; ls <= end; ) {
+      if (this.memo.expecting && !this.afterWarning) {
+        // rows met before, in the order met before: done again as they are (row-memo.ts)
+        const rows = this.memo.replayRows(text, ls, end, this.replayRow);
+        if (rows > 0) {
+          lineNo += rows;
+          ls = this.memo.after;
+          continue;
+        }
+      }
       let nl = text.indexOf('\n', ls);
       if (nl < 0) nl = end;
       lineNo++;
@@ -314,7 +326,9 @@ export class ColumnsReader {
           this.layout = layoutOf(raw);
           if (this.layout.tasks) b.tasksListed = true;
           this.head = null;
-          this.memo.clear();
+          // the same header again (`cat lsof.txt lsof.txt`): rows read as before, the memo holds
+          if (raw !== this.header) this.memo.clear();
+          this.header = detach(raw);
           continue;
         }
       }
@@ -474,8 +488,6 @@ export class ColumnsReader {
     let uid: number | null;
     let fd = FD_BAD;
     let type = -1;
-    const k = this.memo.expected(text, ls, le);
-    if (k >= 0 && this.replay(k)) return this.memo.met(k);
     const head = this.sameHead(ls, le);
     if (head !== null) {
       fd = this.fdClassAt(this.ts[head.u + 1]!, this.te[head.u + 1]!);
@@ -570,7 +582,10 @@ export class ColumnsReader {
       const n = this.nameAt;
       if (n >= 0 && !this.has(n + 1) && this.te[n]! - this.ts[n]! === 4 && text.startsWith('pipe', this.ts[n]!)) kind = 'pipe';
     }
-    const proc = b.table.peek(pid) ?? b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
+    let proc = b.table.peek(pid);
+    // a row with no fd number (cwd, txt, mem) of a process read before: done again, it adds its thread only
+    if (proc !== undefined && fd === FD_NAMED) this.memo.named(text, ls, le, pid, tid);
+    proc ??= b.table.create(pid, detach(unescapeLsof(text.slice(ls, ls + cmdLen).trim())), uid);
     this.thread(proc, tid);
     if (b.count(proc, tid, fdNo, kind) && fdNo! > 2 && (type === T_FILE || type === T_ANON || type === T_FIFO)) {
       if (type !== T_FIFO) this.fileColumns(u + 3, false);
@@ -580,10 +595,9 @@ export class ColumnsReader {
 
   /**
    * Row k of the memo met again: what row() made of it the first time, done again (the same checks
-   * on what may have changed since: that this input listed the fd, a socket's tail still kept).
-   * Measured on the 1M-line "as is" capture (rows repeat whole every 41,824 lines; 0.8M rows met
-   * so): main-thread CPU profile ~740 ms against ~960 ms, whole process cpu 0.93x, wall 0.86x of
-   * the build without it (paired, 15 runs, load ~1.5), ~11 MiB more peak memory (the rows kept).
+   * on what may have changed since: that this input listed the fd, a socket's tail still kept; a
+   * row with no fd number adds its thread). Measured on the 1M-line "as is" capture (rows repeat
+   * whole every 41,824 lines; 0.9M rows met so): see row-memo.ts.
    */
   private replay(k: number): boolean {
     const { b, memo } = this;
@@ -592,7 +606,9 @@ export class ColumnsReader {
     const t = memo.tids[k]!;
     const tid = t < 0 ? null : t;
     const proc = b.table.peek(pid);
-    if (proc === undefined || proc.fds.get(fdNo) !== b.table.input) return false;
+    if (proc === undefined) return false;
+    if (fdNo < 0) return this.thread(proc, tid), true; // a row with no fd number (RowMemo.named)
+    if (proc.fds.get(fdNo) !== b.table.input) return false;
     if (!memo.sockets[k]) this.thread(proc, tid);
     else if (proc.tails?.[fdNo] === undefined) return false;
     b.numbers.listed(pid, tid, fdNo);

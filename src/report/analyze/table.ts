@@ -1,12 +1,11 @@
 import { Chalk } from 'chalk';
-import Table from 'cli-table3';
 import type { CaptureResult } from '../../capture/capture.js';
 import type { Finding } from '../../model/finding.js';
 import type { SkippedRule } from '../../rules/engine.js';
 import { byFindings } from './json.js';
 import type { ReportContext } from '../context.js';
 import { analyzeSummary } from './summary.js';
-import { COMPACT, renderFindings, SHOWN_FINDINGS, TABLE_STYLE } from '../findings-text.js';
+import { renderFindings, SHOWN_FINDINGS, textTable } from '../findings-text.js';
 import type { Judged } from './judged.js';
 import { judgedText } from './judged.js';
 import { safeText } from '../../util/safe-text.js';
@@ -27,16 +26,13 @@ export function analyzeTable(capture: CaptureResult, findings: readonly Finding[
   const ranked = byFindings(snapshot, findings);
   if (ranked.length > 0) {
     const fdKnown = snapshot.coverage.fdTables;
-    const table = new Table({
-      head: ['pid', 'command', ...(fdKnown ? ['fds', 'sockets', 'orphans'] : ['sockets']), 'sockets by state'],
-      style: TABLE_STYLE, ...COMPACT,
-    });
-    for (const p of ranked.slice(0, TOP)) {
+    const head = ['pid', 'command', ...(fdKnown ? ['fds', 'sockets', 'orphans'] : ['sockets']), 'sockets by state'];
+    const rows = ranked.slice(0, TOP).map((p) => {
       const s = analyzeSummary(snapshot, p);
       const states = Object.entries(s.sockets.byState).slice(0, 4).map(([k, v]) => `${safeText(k)} ${v}`).join(', ');
-      table.push([p.pid, safeText(p.command), ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states]);
-    }
-    out.push(table.toString());
+      return [p.pid, safeText(p.command), ...(fdKnown ? [p.fdKinds === null ? '-' : p.fdCount, s.sockets.total, s.sockets.orphans] : [s.sockets.total]), states];
+    });
+    out.push(textTable(head, rows));
     if (ranked.length > TOP) out.push(c.dim(`(+${ranked.length - TOP} more processes; --json lists all)`));
     out.push('');
   }
