@@ -18,7 +18,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Fd } from '../model/fd.js';
-import type { FoldedSocketFd, FoldedSockets } from '../model/folded.js';
+import type { CloseWaitGroup, FoldedSocketFd, FoldedSockets } from '../model/folded.js';
 import { isLsofSockRow } from '../model/queries.js';
 import type { Owner, Socket } from '../model/socket.js';
 import { halfKey } from '../rules/subject.js';
@@ -404,21 +404,66 @@ export class SocketFold implements FoldedSockets {
     return [...(this.closeWaitRows().get(pid) ?? [])].map((r) => this.closeWaitRecord(r));
   }
 
+  closeWaitGroups(pid: number, isServerPort: (port: number) => boolean): CloseWaitGroup[] {
+    const rows = this.closeWaitRows().get(pid);
+    if (rows === undefined) return [];
+    const c = this.closeWait;
+    // each local port judged once: 1 server side, 2 client side
+    const side = new Uint8Array(65536);
+    // a group's key: (remote address * 65536 + port) * 2 + 1 on the server side (below 2^38)
+    const groupOf = new Map<number, number>();
+    const keys: number[] = [];
+    const count: number[] = [];
+    const unread: number[] = [];
+    const bytes: number[] = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      const ports = c.get(r, 3) >>> 0;
+      const lport = ports >>> 16;
+      let s = side[lport]!;
+      if (s === 0) side[lport] = s = isServerPort(lport) ? 1 : 2;
+      const key = s === 1 ? (c.get(r, 2) * 65536 + lport) * 2 + 1 : (c.get(r, 2) * 65536 + (ports & 0xffff)) * 2;
+      let g = groupOf.get(key);
+      if (g === undefined) {
+        groupOf.set(key, (g = keys.push(key) - 1));
+        count.push(0);
+        unread.push(0);
+        bytes.push(0);
+      }
+      count[g]!++;
+      const q = c.get(r, 4) >>> 2;
+      const rx = q === RX_BIG ? this.bigQueues.get(r)! : q;
+      if (rx > 0) {
+        unread[g]!++;
+        bytes[g]! += rx - 1;
+      }
+    }
+    return keys.map((key, g) => ({
+      server: key % 2 === 1, remote: this.addressList[Math.floor(key / 131072)]!, port: Math.floor(key / 2) % 65536,
+      count: count[g]!, unread: unread[g]!, unreadBytes: bytes[g]!,
+    }));
+  }
+
   /** CLOSE_WAIT rows by owner, made at the first question (a process's rows mostly come together). */
   private closeWaitRows(): Map<number, Int32Array> {
     if (this.byOwner !== null) return this.byOwner;
+    // a run of rows of one process counted, then filled, with one lookup a run, not a row
+    const c = this.closeWait;
     const counts = new Map<number, number>();
-    for (let r = 0; r < this.closeWait.length; r++) {
-      const pid = this.closeWait.get(r, 0);
-      counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    for (let r = 0; r < c.length;) {
+      const pid = c.get(r, 0);
+      const start = r;
+      while (r < c.length && c.get(r, 0) === pid) r++;
+      counts.set(pid, (counts.get(pid) ?? 0) + r - start);
     }
     const byOwner = new Map([...counts].map(([pid, n]) => [pid, new Int32Array(n)]));
     const filled = new Map<number, number>();
-    for (let r = 0; r < this.closeWait.length; r++) {
-      const pid = this.closeWait.get(r, 0);
-      const at = filled.get(pid) ?? 0;
-      byOwner.get(pid)![at] = r;
-      filled.set(pid, at + 1);
+    for (let r = 0; r < c.length;) {
+      const pid = c.get(r, 0);
+      const rows = byOwner.get(pid)!;
+      let at = filled.get(pid) ?? 0;
+      while (r < c.length && c.get(r, 0) === pid) rows[at++] = r++;
+      filled.set(pid, at);
     }
     return (this.byOwner = byOwner);
   }

@@ -20,6 +20,19 @@ export interface FoldedSocketFd {
   sockRow: boolean;
 }
 
+/** Folded CLOSE_WAIT rows of one process that share a peer (FoldedSockets.closeWaitGroups). */
+export interface CloseWaitGroup {
+  /** Server side: `port` is the local (listener's) port; client side: the remote one. */
+  server: boolean;
+  /** The remote address, as the rows' records would name it. */
+  remote: string;
+  port: number;
+  count: number;
+  /** Rows with Recv-Q > 0, and the data bytes they hold (Recv-Q - 1 each: the FIN takes one). */
+  unread: number;
+  unreadBytes: number;
+}
+
 export interface FoldedSockets {
   /** Distinct socket rows folded (beside the snapshot's `sockets`). */
   readonly rows: number;
@@ -31,6 +44,12 @@ export interface FoldedSockets {
   closeWaitOwners(): number[];
   /** The folded CLOSE_WAIT rows a process owns, as records (made on each call: one process at a time). */
   closeWaitOf(pid: number): Socket[];
+  /**
+   * The folded CLOSE_WAIT rows a process owns, grouped as the close-wait rule groups them, without a
+   * record a row: a row whose local port `isServerPort` by the remote address and local port (server
+   * side), any other by the remote endpoint (client side). Each group once, in no particular order.
+   */
+  closeWaitGroups(pid: number, isServerPort: (port: number) => boolean): CloseWaitGroup[];
   /** The folded CLOSE_WAIT rows whose own (local|remote) key is one of `keys`, as records, each once. */
   closeWaitByKey(keys: ReadonlySet<string>): Socket[];
   /**

@@ -1,5 +1,6 @@
 import type { Fd } from './fd.js';
 import { foldOf } from './folded.js';
+import type { FoldedSockets } from './folded.js';
 import type { Process } from './process.js';
 import type { ProcessStats, ScanSort } from './scan.js';
 import type { Snapshot } from './snapshot.js';
@@ -255,13 +256,16 @@ export function listenPortsByShape(snapshot: Snapshot, rows: readonly Socket[], 
   return (port) => port !== null && port !== undefined && ports.has(port);
 }
 
-/** The sockets each process owns that a rule about CLOSE_WAIT must see: its records, and its folded CLOSE_WAIT rows. */
-export function closeWaitCandidates(snapshot: Snapshot): Array<[number, () => Socket[]]> {
+/**
+ * The sockets each process owns that a rule about CLOSE_WAIT must see: its records, and the fold
+ * that holds its folded CLOSE_WAIT rows (closeWaitOf, closeWaitGroups), if the capture folded.
+ */
+export function closeWaitCandidates(snapshot: Snapshot): Array<[number, Socket[], FoldedSockets | undefined]> {
   const owned = socketsByOwner(snapshot);
   const fold = foldOf(snapshot);
-  if (fold === undefined) return [...owned].map(([pid, sockets]) => [pid, () => sockets]);
+  if (fold === undefined) return [...owned].map(([pid, sockets]) => [pid, sockets, undefined]);
   const pids = new Set([...owned.keys(), ...fold.closeWaitOwners()]);
-  return [...pids].map((pid) => [pid, () => (owned.get(pid) ?? []).concat(fold.closeWaitOf(pid))]);
+  return [...pids].map((pid) => [pid, owned.get(pid) ?? [], fold]);
 }
 
 /** The CLOSE_WAIT rows of a namespace by their own (local|remote) key (rules/halves.ts rowsByTuple), folded ones whose key is asked for included. */
