@@ -33,6 +33,28 @@ export function rowsOfNetns(snapshot: Snapshot, netns: string | null): Socket[] 
   return snapshot.sockets.filter((s) => s.netns === netns || s.netns === null);
 }
 
+/**
+ * The rows of `rows` in `state`, in their order (what rows.filter on that state gives), from one
+ * pass that files every row under its state, kept beside the array (rows arrays are never changed;
+ * callers never change what this returns). Five rules each filtered the same 12,500 rows of a
+ * 15,000-fd diagnose for one state (LISTEN, CLOSE_WAIT, FIN_WAIT2, TIME_WAIT), cold, a pass each.
+ */
+export function rowsInState(rows: readonly Socket[], state: Socket['state']): readonly Socket[] {
+  let byState = stateIndexes.get(rows);
+  if (byState === undefined) {
+    byState = new Map();
+    for (let i = 0; i < rows.length; i++) { // indexed: cold, once over every row, where for-of costs more
+      const s = rows[i]!;
+      const list = byState.get(s.state);
+      if (list === undefined) byState.set(s.state, [s]);
+      else list.push(s);
+    }
+    stateIndexes.set(rows, byState);
+  }
+  return byState.get(state) ?? [];
+}
+const stateIndexes = new WeakMap<readonly Socket[], Map<Socket['state'], Socket[]>>();
+
 /** The ip_local_port_range of a namespace, if read. */
 export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, number] | null {
   const ns = snapshot.namespaces.find((n) => n.id === netns) ?? snapshot.namespaces[0];
