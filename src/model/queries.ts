@@ -33,6 +33,28 @@ export function rowsOfNetns(snapshot: Snapshot, netns: string | null): Socket[] 
   return snapshot.sockets.filter((s) => s.netns === netns || s.netns === null);
 }
 
+/**
+ * The rows of `rows` in `state`, in their order (what rows.filter on that state gives), from one
+ * pass that files every row under its state, kept beside the array (rows arrays are never changed;
+ * callers never change what this returns). Five rules each filtered the same 12,500 rows of a
+ * 15,000-fd diagnose for one state (LISTEN, CLOSE_WAIT, FIN_WAIT2, TIME_WAIT), cold, a pass each.
+ */
+export function rowsInState(rows: readonly Socket[], state: Socket['state']): readonly Socket[] {
+  let byState = stateIndexes.get(rows);
+  if (byState === undefined) {
+    byState = new Map();
+    for (let i = 0; i < rows.length; i++) { // indexed: cold, once over every row, where for-of costs more
+      const s = rows[i]!;
+      const list = byState.get(s.state);
+      if (list === undefined) byState.set(s.state, [s]);
+      else list.push(s);
+    }
+    stateIndexes.set(rows, byState);
+  }
+  return byState.get(state) ?? [];
+}
+const stateIndexes = new WeakMap<readonly Socket[], Map<Socket['state'], Socket[]>>();
+
 /** The ip_local_port_range of a namespace, if read. */
 export function portRangeOf(snapshot: Snapshot, netns: string | null): [number, number] | null {
   const ns = snapshot.namespaces.find((n) => n.id === netns) ?? snapshot.namespaces[0];
@@ -318,6 +340,10 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
   // one per pid (a 15,000-fd diagnose under --cpu-prof, 3 runs: isOrphanSocket's share 5 ms instead of 9).
   let lastPid = Number.NaN;
   let netns: string | null = null;
+  // With a namespace, the tables isOrphanSocket asks, once per pid too (two Map lookups per fd
+  // fewer): the namespace's own and that of rows whose namespace is unknown.
+  let own: ReadonlySet<string> | undefined;
+  const unknown = tables.get('');
   // Indexed loop: this runs cold, once, over every fd of the snapshot, where for-of costs more.
   for (let i = 0; i < fds.length; i++) {
     const fd = fds[i]!;
@@ -325,9 +351,14 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
     if (fd.pid !== lastPid) {
       lastPid = fd.pid;
       netns = netnsOf.has(fd.pid) ? netnsOf.get(fd.pid)! : judgedNetns(snapshot, undefined);
+      own = netns === null ? undefined : tables.get(netns);
     }
+    const inode = fd.inode;
     // Without an inode (lsof -F without "i"), lsof's own reading: a sock row is in none of its tables.
-    if (fd.inode === null ? isLsofSockRow(fd) : isOrphanSocket(tables, netns, fd.inode)) {
+    const orphan = inode === null ? isLsofSockRow(fd)
+      : netns === null ? isOrphanSocket(tables, null, inode)
+      : !(own?.has(inode) === true || unknown?.has(inode) === true); // isOrphanSocket(tables, netns, inode)
+    if (orphan) {
       add(fd.pid, fd.fd, fd.inode, fd.hint, isLsofSockRow(fd));
     }
   }

@@ -1,4 +1,4 @@
-import { isOwnerless, listenerCovers, namespaceGroups } from '../model/queries.js';
+import { isOwnerless, listenerCovers, namespaceGroups, rowsInState } from '../model/queries.js';
 import { formatEndpoint } from '../util/format.js';
 import { serviceName } from '../util/services.js';
 import { defineRule } from './rule.js';
@@ -25,7 +25,7 @@ export default defineRule({
   check(snapshot, { min, criticalPercent }) {
     return namespaceGroups(snapshot).flatMap(({ netns, rows }) => {
       const somaxconn = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.somaxconn ?? null;
-      return rows.filter((s) => s.state === 'LISTEN' && (s.rxQueue ?? 0) >= min).map((l) => {
+      return rowsInState(rows, 'LISTEN').filter((s) => (s.rxQueue ?? 0) >= min).map((l) => {
         const queued = l.rxQueue ?? 0;
         const children = rows.filter((s) => isOwnerless(s) && s.state !== 'TIME_WAIT' && s.state !== 'LISTEN' && listenerCovers(l, s.local));
         const closeWait = children.filter((s) => s.state === 'CLOSE_WAIT').length;

@@ -1,4 +1,4 @@
-import { closeWaitCandidates, isUnnamedOwner, listenerCovers, listenPortsByShape, namespaceGroups, portRangeOf } from '../model/queries.js';
+import { closeWaitCandidates, isUnnamedOwner, listenerCovers, listenPortsByShape, namespaceGroups, portRangeOf, rowsInState } from '../model/queries.js';
 import type { CloseWaitGroup } from '../model/folded.js';
 import type { Socket } from '../model/socket.js';
 import { ranked } from '../util/group-by.js';
@@ -45,7 +45,7 @@ export default defineRule({
     const judge = (pid: number | null, netns: string | null, sockets: readonly Socket[], listenPorts: ReadonlySet<number | null | undefined>, folded?: (isServerPort: (port: number) => boolean) => CloseWaitGroup[]): Draft[] => {
       const halves = halvesOf(netns);
       const guessed = inferred.get(netns) ?? inferred.get(null) ?? ((): boolean => false);
-      const stuck = sockets.filter((s) => s.state === 'CLOSE_WAIT');
+      const stuck = rowsInState(sockets, 'CLOSE_WAIT');
       if (folded === undefined && stuck.length < min) return [];
       // Server side (local port is a listener's): peers are clients on ephemeral ports, so group by
       // client address and listener; client side: group by the remote endpoint.
@@ -119,7 +119,7 @@ export default defineRule({
     const owned = closeWaitCandidates(snapshot).flatMap(([pid, records, fold]) => {
       if (subject !== null && pid !== subject.pid) return [];
       const netns = netnsOf.get(pid) ?? null;
-      const listenPorts = new Set(records.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+      const listenPorts = new Set(rowsInState(records, 'LISTEN').map((s) => s.local?.port));
       if (fold === undefined) return judge(pid, netns, records, listenPorts);
       // each row's other half is looked up by its record: with FIN_WAIT2 rows about, the records
       if (halvesOf(netns).size > 0) return judge(pid, netns, records.concat(fold.closeWaitOf(pid)), listenPorts);
@@ -130,7 +130,7 @@ export default defineRule({
     // accepted (accept-backlog's); a live diagnosis judges its own process only.
     // Rows on a listener with a non-empty accept queue may be its unaccepted children (accept-backlog's).
     const ownerless = snapshot.kind === 'live' ? [] : groups.flatMap(({ netns, rows }) => {
-      const listeners = rows.filter((s) => s.state === 'LISTEN');
+      const listeners = rowsInState(rows, 'LISTEN');
       const queued = listeners.filter((l) => (l.rxQueue ?? 0) > 0);
       const unnamed = rows.filter((s) => isUnnamedOwner(s) && !queued.some((l) => listenerCovers(l, s.local)));
       return judge(null, netns, unnamed, new Set(listeners.map((s) => s.local?.port)));

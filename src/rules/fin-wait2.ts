@@ -1,4 +1,4 @@
-import { attribute, closeWaitByKey, isOwnerless, listenPortsByShape, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, closeWaitByKey, isOwnerless, listenPortsByShape, namespaceGroups, portRangeOf, rowsInState, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
@@ -36,7 +36,7 @@ export default defineRule({
   check(snapshot, { ownedMin, min, pairedMin, evidence, listenerPeers }) {
     const owned = socketsByOwner(snapshot);
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
-      const fin = rows.filter((s) => s.state === 'FIN_WAIT2');
+      const fin = rowsInState(rows, 'FIN_WAIT2');
       if (fin.length === 0) return [];
       // CLOSE_WAIT rows by their own key (rowsByTuple), folded ones only where a FIN_WAIT2 row is their other half
       // The key of each FIN_WAIT2 row's other half, built once: it is both what a folded capture is
@@ -52,7 +52,7 @@ export default defineRule({
       const finTimeout = snapshot.namespaces.find((n) => n.id === netns)?.sysctls.tcpFinTimeout ?? null;
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listening = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+      const listening = new Set(rowsInState(rows, 'LISTEN').map((s) => s.local?.port));
       const inferred = listenPortsByShape(snapshot, rows, listenerPeers, range);
       const listenPorts = { has: (port: number | null | undefined): boolean => listening.has(port) || inferred(port) };
       const subject = diagnosedProcess(processes);

@@ -6,12 +6,13 @@
  */
 import type { Process } from '../model/process.js';
 import type { Socket } from '../model/socket.js';
+import { rowsInState } from '../model/queries.js';
 import { halfKey } from './subject.js';
 
 /** Rows in `state` by their own (local|remote) key, to look up the other half of a row. */
 export function rowsByTuple(rows: readonly Socket[], state: Socket['state']): Map<string, Socket> {
   const out = new Map<string, Socket>();
-  for (const s of rows) if (s.state === state) out.set(halfKey(s.local, s.remote), s);
+  for (const s of rowsInState(rows, state)) out.set(halfKey(s.local, s.remote), s);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { attribute, listenPortsByShape, namespaceGroups, portRangeOf, socketsByOwner } from '../model/queries.js';
+import { attribute, listenPortsByShape, namespaceGroups, portRangeOf, rowsInState, socketsByOwner } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import { formatEndpoint, percent } from '../util/format.js';
 import { ranked } from '../util/group-by.js';
@@ -50,11 +50,11 @@ export default defineRule({
   check(snapshot, { min, warnPercent, criticalPercent, evidence, listenerPeers }) {
     const owned = socketsByOwner(snapshot);
     return namespaceGroups(snapshot).flatMap(({ netns, rows, processes }) => {
-      const waiting = rows.filter((s) => s.state === 'TIME_WAIT');
+      const waiting = rowsInState(rows, 'TIME_WAIT');
       if (waiting.length === 0) return [];
       const range = portRangeOf(snapshot, netns);
       // Listeners: LISTEN rows, or told by the rows' shape when a grep dropped them.
-      const listening = new Set(rows.filter((s) => s.state === 'LISTEN').map((s) => s.local?.port));
+      const listening = new Set(rowsInState(rows, 'LISTEN').map((s) => s.local?.port));
       const inferred = listenPortsByShape(snapshot, rows, listenerPeers, range);
       const listenPorts = { has: (port: number | null | undefined): boolean => listening.has(port) || inferred(port) };
       const size = range === null ? null : range[1] - range[0] + 1;
@@ -116,7 +116,7 @@ export default defineRule({
 });
 
 /** Groups TIME_WAIT rows by endpoint, largest first, with what each holds of the ephemeral range. */
-function groupRows(waiting: Socket[], listenPorts: { has(port: number | null | undefined): boolean }, range: [number, number] | null): Group[] {
+function groupRows(waiting: readonly Socket[], listenPorts: { has(port: number | null | undefined): boolean }, range: [number, number] | null): Group[] {
   const byKey = new Map<string, Group>();
   for (const s of waiting) {
     const side = listenPorts.has(s.local?.port) ? 'listener' : 'peer';

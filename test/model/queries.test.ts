@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { isOrphanSocket, rankProcesses, scanSortKey } from '../../src/model/queries.js';
+import { isOrphanSocket, rankProcesses, rowsInState, scanSortKey } from '../../src/model/queries.js';
+import { TCP_STATES } from '../../src/model/tcp-state.js';
+import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
+import { fixture } from '../parse/fuzz.js';
 import type { ProcessStats } from '../../src/model/scan.js';
 
 describe('rankProcesses', () => {
@@ -39,5 +42,21 @@ describe('isOrphanSocket', () => {
   it('works the same on numbers (scan keeps inodes as numbers)', () => {
     expect(isOrphanSocket(new Map([['net:[1]', new Set([10])]]), 'net:[1]', 10)).toBe(false);
     expect(isOrphanSocket(new Map([['net:[1]', new Set([10])]]), 'net:[1]', 11)).toBe(true);
+  });
+});
+
+describe('rowsInState', () => {
+  // A real /proc/net/tcp of many states (fixtures/proc-net/README.md).
+  const rows = parseProcNetInet(fixture('proc-net/tcp.txt'), 'proc-net/tcp.txt', 'tcp', null, 'LE');
+
+  it('gives the rows of each state in their order, as a filter does', () => {
+    expect(new Set(rows.map((s) => s.state)).size).toBeGreaterThan(5);
+    for (const state of [...TCP_STATES, null]) expect(rowsInState(rows, state)).toEqual(rows.filter((s) => s.state === state));
+  });
+
+  it('files the rows once per array: the same list when asked again, another array its own', () => {
+    expect(rowsInState(rows, 'LISTEN')).toBe(rowsInState(rows, 'LISTEN'));
+    const fewer = rows.slice(1);
+    expect(rowsInState(fewer, 'LISTEN')).toEqual(fewer.filter((s) => s.state === 'LISTEN'));
   });
 });
