@@ -20,7 +20,7 @@ import { analyzeJson } from '../../src/report/analyze/json.js';
 import { analyzeTable } from '../../src/report/analyze/table.js';
 import { runRules } from '../../src/rules/engine.js';
 import { ROOT } from '../helpers/cli.js';
-import { inNetns, startScenario, stopAll } from '../helpers/netns.js';
+import { hasLsof, lsofOfSocketMix, stopAll } from '../helpers/netns.js';
 import { socketFds, tcpRows } from '../helpers/proc.js';
 
 const TAKEN_AT = '2026-12-03T00:00:00.000Z';
@@ -84,11 +84,8 @@ describe('a live capture of the socket mix, folded', () => {
   afterAll(stopAll);
 
   it('lsof -nP -p PID,CHILD: the same reports, and the CLOSE_WAIT counts /proc/net/tcp holds', async (ctx) => {
-    if (spawnSync('lsof', ['-v'], { encoding: 'utf8' }).error !== undefined) return ctx.skip('lsof is not installed');
-    const mix = await startScenario('socket-mix.py');
-    const child = Number(mix.ready.child);
-    await new Promise((r) => setTimeout(r, 300)); // FINs on loopback: CLOSE_WAIT and FIN_WAIT2 settle
-    const text = inNetns(mix.pid, 'lsof', ['-nP', '-p', `${mix.pid},${child}`]);
+    if (!hasLsof()) return ctx.skip('lsof is not installed');
+    const { mix, child, text } = await lsofOfSocketMix();
     const rows = tcpRows(mix.pid);
     const { json } = await expectSameFolded(text, 'socket-mix', 50);
     const doc = JSON.parse(json) as { findings: Array<{ rule: string; pid: number | null; count: number }> };

@@ -6,7 +6,7 @@
  * in, the test checks that it was (joined, and the lines and socket rows it read): a fallback to
  * one thread gives the same answer and must not pass for it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import { analyzeJson } from '../../src/report/analyze/json.js';
 import { judgedScope } from '../../src/report/analyze/judged.js';
 import { analyzeTable } from '../../src/report/analyze/table.js';
 import { runRules } from '../../src/rules/engine.js';
-import { inNetns, startScenario, stopAll } from '../helpers/netns.js';
+import { hasLsof, lsofOfSocketMix, stopAll } from '../helpers/netns.js';
 
 const TAKEN_AT = '2026-12-03T00:00:00.000Z';
 /** The worker as the CLI starts it (the bundle entry: npm test builds first). */
@@ -175,14 +175,12 @@ describe('a socket on both sides of the split', () => {
   afterAll(stopAll);
 
   it('lsof -nP -p PID,CHILD of a forked child sharing every socket: the main thread reads the child itself', async (ctx) => {
-    if (spawnSync('lsof', ['-v'], { encoding: 'utf8' }).error !== undefined) return ctx.skip('lsof is not installed');
-    const mix = await startScenario('socket-mix.py');
-    const child = Number(mix.ready.child);
-    await new Promise((r) => setTimeout(r, 300));
+    if (!hasLsof()) return ctx.skip('lsof is not installed');
+    const { text } = await lsofOfSocketMix();
     const dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
     try {
       const path = join(dir, 'mix.txt');
-      writeFileSync(path, inNetns(mix.pid, 'lsof', ['-nP', '-p', `${mix.pid},${child}`]), 'latin1');
+      writeFileSync(path, text, 'latin1');
       const [at] = rowStarts(path, false); // the second process's first row
       expect(at).toBeDefined();
       const two = await both(path, { minBytes: 0, at }, 0);

@@ -150,3 +150,20 @@ export function inNetns(pid: number, cmd: string, args: string[]): string {
   if (r.status !== 0) throw new Error(`${c} ${a.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
+
+/** Whether lsof runs here (a test that captures with it skips, saying so, where it does not). */
+export function hasLsof(): boolean {
+  return spawnSync('lsof', ['-v'], { encoding: 'utf8' }).error === undefined;
+}
+
+/**
+ * The socket mix (leakers/socket-mix.py: a process and its forked child, which shares every socket)
+ * after 300 ms for the FINs on loopback to settle (CLOSE_WAIT and FIN_WAIT2), and `lsof -nP -p
+ * PID,CHILD` of both taken in its network namespace.
+ */
+export async function lsofOfSocketMix(): Promise<{ mix: Scenario; child: number; text: string }> {
+  const mix = await startScenario('socket-mix.py');
+  const child = Number(mix.ready.child);
+  await new Promise((r) => setTimeout(r, 300));
+  return { mix, child, text: inNetns(mix.pid, 'lsof', ['-nP', '-p', `${mix.pid},${child}`]) };
+}

@@ -31,11 +31,15 @@ const here = (p: number): Walk => {
   return walk;
 };
 
-/** A process of 5,000 fds (pipes): its walk takes ~20 ms, long enough for this thread to act meanwhile. */
-async function bigHolder(): Promise<ChildProcess> {
+/** Runs `test` with a process of 5,000 fds (pipes), killed after: its walk takes ~20 ms, long enough for this thread to act meanwhile. */
+async function withBigHolder(test: (big: number) => Promise<void>): Promise<void> {
   const big = spawn('python3', ['-c', 'import os, resource, sys\nhard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]\nresource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\nkeep = [os.pipe() for _ in range(2500)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise((resolve) => big.stdout!.once('data', resolve));
-  return big;
+  try {
+    await new Promise((resolve) => big.stdout!.once('data', resolve));
+    await test(big.pid!);
+  } finally {
+    big.kill('SIGKILL');
+  }
 }
 
 async function helper(): Promise<NonNullable<ReturnType<typeof startScanHelper>>> {
@@ -102,10 +106,9 @@ describe('the scan helper', () => {
   });
 
   it('claims the largest units from the front while this thread claims from the back', async () => {
-    const big = await bigHolder();
-    try {
+    await withBigHolder(async (big) => {
       const h = await helper();
-      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      const walk = h.share('/proc', [{ pid: big, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
       // The helper is on the 5,000-fd unit (or not yet started): this thread's claim is the last unit.
       const mine = walk.claim();
       expect(mine).toBe(2);
@@ -114,17 +117,14 @@ describe('the scan helper', () => {
       expect(walk.helper()).toEqual({ claimed: 2, done: 2 });
       expect(walk.claim()).toBe(3); // none left
       expect(walk.claimed()).toBe(3);
-    } finally {
-      big.kill('SIGKILL');
-    }
+    });
   });
 
   it('takes the tables up between two units of the walk, and says the units walked after are late', async () => {
     // The tables job, handed out right after the walk, is there when the helper is done with the big unit.
-    const big = await bigHolder();
-    try {
+    await withBigHolder(async (big) => {
       const h = await helper();
-      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
+      const walk = h.share('/proc', [{ pid: big, count: 5003 }, { pid, count: 50 }])!;
       const tables = h.shareTables('/proc', [[pid]])!;
       const first = walk.take(0)!;
       const second = walk.take(1)!;
@@ -136,17 +136,14 @@ describe('the scan helper', () => {
       expect(second).toMatchObject({ outcome: 'ok', late: true }); // after them
       expect(second.inodes).toEqual(here(pid).inodes);
       expect(read.read!.via).toBe(pid);
-    } finally {
-      big.kill('SIGKILL');
-    }
+    });
   });
 
   it('leaves this thread the largest unit when it claims from the front first (walkFirst), and goes on from the next', async () => {
-    const big = await bigHolder();
-    try {
+    await withBigHolder(async (big) => {
       // Not waited for: this thread's front claim comes before the helper is up to claim anything.
       const h = startScanHelper(WORKER)!;
-      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
+      const walk = h.share('/proc', [{ pid: big, count: 5003 }, { pid, count: 50 }, { pid, count: 50 }])!;
       expect(walk.claimFront!()).toBe(0);
       expect(await h.ready()).toBe(true);
       // The helper thread walked the other two, from the front, and never the first.
@@ -156,16 +153,13 @@ describe('the scan helper', () => {
       expect(walk.state(0)).toBe(TODO);
       expect(walk.claim()).toBe(3); // none left for this thread
       expect(walk.claimFront!()).toBe(3);
-    } finally {
-      big.kill('SIGKILL');
-    }
+    });
   });
 
   it('reads no table before the unit this thread claimed from the front is walked, and reads them once it is', async () => {
-    const big = await bigHolder();
-    try {
+    await withBigHolder(async (big) => {
       const h = startScanHelper(WORKER)!;
-      const walk = h.share('/proc', [{ pid: big.pid!, count: 5003 }, { pid, count: 50 }])!;
+      const walk = h.share('/proc', [{ pid: big, count: 5003 }, { pid, count: 50 }])!;
       expect(walk.claimFront!()).toBe(0); // before the helper is up: the largest is this thread's
       const tables = h.shareTables('/proc', [[pid]])!;
       expect(await h.ready()).toBe(true);
@@ -178,9 +172,7 @@ describe('the scan helper', () => {
       expect(tables.helped()).toBe(1); // read on the helper thread, this one claimed nothing
       expect(read.read!.via).toBe(pid);
       expect(walk.state(0)).toBe(HERE);
-    } finally {
-      big.kill('SIGKILL');
-    }
+    });
   });
 
   it('says a namespace none of whose members is alive could not be read', async () => {
