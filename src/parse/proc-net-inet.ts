@@ -67,11 +67,9 @@ export function parseProcNetInet(
   sink: LineSink = STRICT(),
   keep?: KeepRow,
 ): Socket[] {
+  if (keep !== undefined) return parseSelectedRows(text, selectInetRows(text, keep), source, table, netns, order, sink);
   const parse = lineParser(text, source, table, netns, order, sink);
-  const total = eachLine(text, (start, end, lineNo) => {
-    if (keep === undefined || lineNo === 1 || keepColumns(text, start, end, keep) !== false) parse.line(start, end, lineNo);
-  });
-  return parse.done(total);
+  return parse.done(eachLine(text, (start, end, lineNo) => parse.line(start, end, lineNo)));
 }
 
 /** Calls `each` with the start, end (its newline, or the text's end) and number of every line; returns how many there are. */
