@@ -13,6 +13,9 @@
  * - an fd closed between the count and its readlink is skipped; every fd gone means the process exited.
  * Synchronous fs calls, on purpose: a readlink costs ~3.5 µs this way (from inside the fd
  * directory, see enteringLinker), and the promise and callback APIs measured slower.
+ * Over 400 lines because the helper thread's bundle is this file alone (scan-worker.ts): the walk,
+ * the claims both threads share (walkShared, walkFirst) and the types they pass each other must
+ * sit together, or the worker would load the scan's other modules to start.
  */
 import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';

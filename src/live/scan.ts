@@ -33,6 +33,9 @@
  * newer than the read): where such a process holds one, its namespace is read again after the walk.
  * The steps of one scan (facts, walk, tables, orphan check, sysctls) are here in the order they
  * must run; the tables step, and how it is shared with the helper, is scan-tables.ts.
+ * Over 400 lines because scanProcesses is where the order of the two threads' work is decided
+ * (links, the tables' hand-over, the facts, the late re-reads), each step's reason measured beside
+ * it; split, that order would be spread over files that only make sense together.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
