@@ -11,7 +11,7 @@ import { liveSnapshot } from '../model/live-snapshot.js';
 import type { Fd } from '../model/fd.js';
 import { countKinds } from '../model/fd-kinds.js';
 import type { Socket } from '../model/socket.js';
-import type { KeepRow } from '../parse/proc-net-inet.js';
+import type { KeepRow, RowSelection } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, parseSelectedRows, readProcNetText, selectInetRows } from '../parse/proc-net-inet.js';
 import { parseProcNetOther } from '../parse/proc-net-other.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
@@ -23,7 +23,8 @@ import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from './sockstat.js';
 import { runSsListenBacklogs } from './ss-backlog.js';
-import { HALF_CLOSED_CODES, readOtherHalves } from './other-halves.js';
+import { readOtherHalves } from './other-halves.js';
+import { ownRows } from './own-rows.js';
 import type { ProtocolHelper } from './socket-protocols.js';
 import { startProtocolHelper, startSocketProtocols } from './socket-protocols.js';
 import { NET_SYSCTL_FILES, parseNetSysctls, readHostSysctls, readNetSysctls } from './sysctls.js';
@@ -63,6 +64,9 @@ export interface KeepRows {
  * rows it accepts (the others are not parsed, see parseProcNetInet). `texts`: tables already read
  * (proc-pid-worker.ts), by file name; the others are read here.
  *
+ * `selected` (with `keep` and `judged`): selectInetRows(text, keep.inet) of some tables, by name,
+ * made already (by the worker: proc-pid-reader.ts selectRows) of the same text as in `texts`.
+ *
  * `judged` (with `keep`): called once with the inode of every row kept, as soon as they are known:
  * after each row's columns were judged and the small tables (unix, netlink, packet) parsed, before
  * the kept rows of the inet tables are parsed (parseProcNetInet in its two steps, selectInetRows
@@ -77,6 +81,7 @@ export function readNetTables(
   keep?: KeepRows,
   texts?: NetTexts,
   judged?: (kept: string[]) => void,
+  selected?: ReadonlyMap<string, RowSelection>,
 ): { sockets: Socket[]; tables: string[] } {
   const sockets: Socket[] = [];
   const tables: string[] = [];
@@ -89,7 +94,7 @@ export function readNetTables(
   };
   const inet = INET_TABLES.map((table) => ({ table, text: textOf(table) }));
   const selections = judged === undefined || keep === undefined ? undefined
-    : inet.map(({ text }) => (text === null ? undefined : selectInetRows(text, keep.inet)));
+    : inet.map(({ table, text }) => (text === null ? undefined : (selected?.get(table) ?? selectInetRows(text, keep.inet))));
   const others: Socket[] = [];
   const other = (name: string, parse: (text: string, path: string) => Socket[]): void => {
     const text = textOf(name);
@@ -195,12 +200,16 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     }
     // Unless every table was read here, the worker has the rest (had it failed: null, and
     // readNetTables reads what is missing).
+    let selected: Map<string, RowSelection> | undefined; // the worker's selections of its tables' rows
     if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
-      for (const [name, text] of (await prefetch.netTexts()) ?? []) texts.set(name, text);
+      const theirs = await prefetch.netTexts();
+      for (const [name, text] of theirs ?? []) texts.set(name, text);
+      // Made of the texts it sent (null: this thread selects), for the links of fdTable: shareInodes in readProcPidFdShared.
+      if (theirs !== null && prefetch.delivered.chunks > 0) selected = (await prefetch.selections()) ?? undefined;
     }
     options.timings?.set('their tables in', performance.now());
     const keep: KeepRows = {
-      inet: (inode, st) => inode === '0' || fdByInode.has(inode) || HALF_CLOSED_CODES.has(st),
+      inet: ownRows((inode) => fdByInode.has(inode)),
       other: (inode) => inode === '0' || fdByInode.has(inode),
     };
     // Socket fds in no table (orphans): their protocol, which only the socket's xattr knows, is
@@ -213,7 +222,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       const inTables = new Set(kept);
       orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode)) : [];
       protocols = startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
-    });
+    }, selected);
     options.timings?.set('rows parsed', performance.now());
     const sockets: Socket[] = [];
     const halfClosedOfOthers: Socket[] = [];

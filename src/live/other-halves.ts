@@ -13,14 +13,14 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Socket } from '../model/socket.js';
 import { parseProcNetInet, readProcNetText } from '../parse/proc-net-inet.js';
 import { utf8Escaped } from '../util/safe-text.js';
+import { HALF_CLOSED_CODES } from './own-rows.js';
+
+export { HALF_CLOSED_CODES } from './own-rows.js';
 
 const key = (s: Socket, reversed: boolean): string => {
   const text = (e: Socket['local']): string => (e === null ? '-' : `${e.address.startsWith('::ffff:') ? e.address.slice(7) : e.address}:${e.port}`);
   return reversed ? `${text(s.remote)}|${text(s.local)}` : `${text(s.local)}|${text(s.remote)}`;
 };
-
-/** The st column of the two halves in /proc/net/tcp: FIN_WAIT2 is "05", CLOSE_WAIT "08" (model/tcp-state.ts). */
-export const HALF_CLOSED_CODES: ReadonlySet<string> = new Set(['05', '08']);
 
 /**
  * Rows of others opposite `pid`'s half-closed rows among `sockets`, with owners where readable.

@@ -17,10 +17,15 @@ import { formatIpv6 } from '../util/ip.js';
 import { readProcFile } from '../util/proc-file.js';
 import { LineSink, STRICT } from '../util/skips.js';
 import { MAX_LINE, quote, stripCr } from './text.js';
+import type { InetTable, KeepRow, RowSelection } from './proc-net-inet-select.js';
+import { eachLine, INET_TABLES, selectInetRows } from './proc-net-inet-select.js';
+
+export type { KeepRow, RowSelection } from './proc-net-inet-select.js';
+export { selectInetRows } from './proc-net-inet-select.js';
 
 export type ByteOrder = 'LE' | 'BE';
-export const INET_TABLES = ['tcp', 'tcp6', 'udp', 'udp6', 'udplite', 'udplite6', 'raw', 'raw6', 'icmp', 'icmp6'] as const;
-export type InetTable = (typeof INET_TABLES)[number];
+export type { InetTable } from './proc-net-inet-select.js';
+export { INET_TABLES } from './proc-net-inet-select.js';
 
 /**
  * The text of a /proc/net table, read as latin1 (one byte, one character; util/proc-file.ts says
@@ -34,18 +39,6 @@ export function readProcNetText(path: string): string | null {
     throw error;
   }
 }
-
-/**
- * Columns 4 (st) and 10 (inode) of the row starting where lastIndex is set, as `split(/\s+/)` of
- * the line would find them; sticky and never past the line's end, so a row `keep` rejects is judged
- * in the text as read, never cut out of it (no slice, trim nor stripCr per rejected row). Measured
- * in-process on 24,000 rows (medians of 15): none kept 4-6 ms instead of 7-10 ms with a slice and a
- * trim per row; half kept, no difference beyond the noise (the kept rows' parse dominates).
- */
-const KEEP_COLUMNS = /[ \t]*(?:\S+[ \t]+){3}(\S+)[ \t]+(?:\S+[ \t]+){5}(\S+)/y;
-
-/** Judges a row on its inode column and its st column (the state code as 2 hex digits, "08"), as text. */
-export type KeepRow = (inode: string, st: string) => boolean;
 
 /**
  * Pure: the rows of one /proc/net inet table. `order` is injectable so fixtures decode anywhere.
@@ -72,52 +65,6 @@ export function parseProcNetInet(
   return parse.done(eachLine(text, (start, end, lineNo) => parse.line(start, end, lineNo)));
 }
 
-/** Calls `each` with the start, end (its newline, or the text's end) and number of every line; returns how many there are. */
-function eachLine(text: string, each: (start: number, end: number, lineNo: number) => void): number {
-  let start = 0;
-  let lineNo = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    each(start, end, ++lineNo);
-    start = end + 1;
-  }
-  return lineNo;
-}
-
-/**
- * parseProcNetInet in two steps, for a caller with something to start between them: selectInetRows
- * judges each row with `keep` on its columns (the first look parseProcNetInet takes), and
- * parseSelectedRows parses the rows it kept, with the records and errors parseProcNetInet gives.
- * Live diagnose asks its helper program about the sockets in no table between the two (their
- * inodes are known from the first step), so that the helper works while the rows are parsed.
- */
-export interface RowSelection {
-  /** Start offset and line number of each line to parse: line 1, the rows keep accepted, and those whose columns it could not judge. */
-  starts: number[];
-  lines: number[];
-  /** The inode column of each row keep accepted. */
-  kept: string[];
-  /** Rows (after line 1) whose columns keep could not judge: their inode is known only once parsed. */
-  unjudged: number;
-  /** Lines in the text. */
-  total: number;
-}
-
-/** Step 1 of parseProcNetInet with `keep`: which rows to parse (see RowSelection). */
-export function selectInetRows(text: string, keep: KeepRow): RowSelection {
-  const selection: RowSelection = { starts: [], lines: [], kept: [], unjudged: 0, total: 0 };
-  selection.total = eachLine(text, (start, end, lineNo) => {
-    const verdict = lineNo === 1 ? undefined : keepColumns(text, start, end, keep);
-    if (verdict === false) return;
-    selection.starts.push(start);
-    selection.lines.push(lineNo);
-    if (typeof verdict === 'string') selection.kept.push(verdict);
-    else if (lineNo > 1) selection.unjudged++;
-  });
-  return selection;
-}
-
 /** Step 2: the rows of `selection` (selectInetRows of the same text), parsed as parseProcNetInet parses them. */
 export function parseSelectedRows(
   text: string,
@@ -135,19 +82,6 @@ export function parseSelectedRows(
     parse.line(start, end < 0 ? text.length : end, selection.lines[i]!);
   }
   return parse.done(selection.total);
-}
-
-/**
- * keep's verdict on the row from `start` to `end`, on its st and inode columns as they lie in the
- * text: false (pass it over), the inode (kept), or undefined where the columns are not found within
- * the row (it is parsed, and checked, whatever keep would say).
- */
-function keepColumns(text: string, start: number, end: number, keep: KeepRow): string | false | undefined {
-  KEEP_COLUMNS.lastIndex = start;
-  const cols = KEEP_COLUMNS.exec(text);
-  if (cols === null || KEEP_COLUMNS.lastIndex > end) return undefined;
-  const inode = cols[2]!.replace(/\r$/, '');
-  return keep(inode, cols[1]!) ? inode : false;
 }
 
 /** Parses lines of one table's text one at a time (line 1 is the header), then says whether it was empty. */

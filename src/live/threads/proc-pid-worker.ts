@@ -25,6 +25,7 @@
  * Only node: built-ins here: this module is bundled into the CLI entry and must stay cheap to load.
  */
 import type { Worker } from 'node:worker_threads';
+import type { RowSelection } from '../../parse/proc-net-inet-select.js';
 
 /** Links per claim: small enough that a thread waiting for the other's last chunk waits little. */
 export const FD_CHUNK = 64;
@@ -82,17 +83,48 @@ export function namesOf(message: string): string[] {
   return message === '' ? [] : message.split('/');
 }
 
-/** What the worker posts, in this order (it is sent the names for the links: namesMessage). */
+/**
+ * A RowSelection as the worker posts it: offsets and line numbers in typed arrays (transferred, not
+ * copied), the kept inodes joined by ",".
+ */
+export interface WireSelection {
+  starts: Int32Array;
+  lines: Int32Array;
+  kept: string;
+  unjudged: number;
+  total: number;
+}
+
+/** The RowSelection a WireSelection carries. */
+export function selectionOf(wire: WireSelection): RowSelection {
+  return { starts: wire.starts, lines: wire.lines, kept: wire.kept === '' ? [] : wire.kept.split(','), unjudged: wire.unjudged, total: wire.total };
+}
+
+/**
+ * What the worker posts, in this order. It is sent the names for the links (namesMessage), then,
+ * once the main thread has read its share of links, the socket inodes among them, joined by ","
+ * (an empty string for none): it then selects the rows of the inet tables it read that diagnose
+ * keeps (live/own-rows.ts), unless the main thread claimed that job first (claims[2]).
+ */
 export type WorkerMessage =
   | { kind: 'tables'; texts: Array<[string, string | null]>; marks: Marks }
   | ({ kind: 'links'; marks: Marks } & FdWorkerLinks)
+  | { kind: 'selections'; tables: Array<[string, WireSelection]>; marks: Marks }
   | { kind: 'failed' };
+
+/** claims[2]: who selects the rows of the tables the worker read (nobody yet, the worker, the main thread). */
+export const SELECTION_FREE = 0;
+export const SELECTION_WORKER = 1;
+export const SELECTION_MAIN = 2;
 
 /** A read of one process under way beside the main thread. Each answer is null if the worker could not give it. */
 export interface ProcPidPrefetch {
   procRoot: string;
   pid: number;
-  /** [next unclaimed fd index, next unclaimed NET_TABLE_FILES index], claimed with Atomics.add. */
+  /**
+   * [next unclaimed fd index, next unclaimed NET_TABLE_FILES index], claimed with Atomics.add, and
+   * who selects the rows of the worker's tables (SELECTION_*), claimed with Atomics.compareExchange.
+   */
   claims: Int32Array;
   /** The names in fd/: the thread pool's listing if it is back, else listed now; null if listing failed. */
   names(): Promise<string[] | null>;
@@ -100,8 +132,19 @@ export interface ProcPidPrefetch {
   links(): Promise<FdWorkerLinks | null>;
   /** The tables the worker claimed, read before any link. */
   netTexts(): Promise<NetTexts | null>;
-  /** What the worker has delivered so far: fd chunks and socket tables it read (its proof of work). */
-  readonly delivered: { chunks: number; tables: number };
+  /**
+   * Hands the worker the socket inodes of the links this thread read (all links are then known to
+   * it: its own and these), so that it selects the rows diagnose keeps of the tables it read.
+   */
+  shareInodes(inodes: readonly string[]): void;
+  /**
+   * The worker's selections (by table name: those it read), or null where this thread is to select
+   * itself: it claims the job when the worker has not begun it (then nothing is waited for), and
+   * gets null if the worker failed.
+   */
+  selections(): Promise<Map<string, RowSelection> | null>;
+  /** What the worker has delivered so far: fd chunks, socket tables it read, tables it selected rows of (its proof of work). */
+  readonly delivered: { chunks: number; tables: number; selections: number };
   /**
    * When it did what, as its messages came (Marks: "up", each table, "names", "links"), and when the
    * main thread was done with its chunks of links and had the worker's ("main: ..."): for --debug.
@@ -118,7 +161,7 @@ export interface ProcPidPrefetch {
  * prefetch nobody uses dies with the process).
  */
 export function prefetchProcPid(procRoot: string, pid: number, reader: URL): ProcPidPrefetch | undefined {
-  const claims = new Int32Array(new SharedArrayBuffer(8));
+  const claims = new Int32Array(new SharedArrayBuffer(12));
   const fs = process.getBuiltinModule('node:fs');
   // Absolute: the main thread chdirs into fd/ while it reads its share (proc-pid.ts), and the
   // current directory is the process's, not the thread's.
@@ -137,16 +180,19 @@ export function prefetchProcPid(procRoot: string, pid: number, reader: URL): Pro
   }
   worker.unref();
   let listed: string[] | null | undefined; // undefined: not yet
-  const delivered = { chunks: 0, tables: 0 };
+  const delivered = { chunks: 0, tables: 0, selections: 0 };
   const marks: Marks = [];
   let settleLinks!: (links: FdWorkerLinks | null) => void;
   let settleTables!: (texts: NetTexts | null) => void;
+  let settleSelections!: (selections: Map<string, RowSelection> | null) => void;
   const links = new Promise<FdWorkerLinks | null>((resolve) => (settleLinks = resolve));
   const tables = new Promise<NetTexts | null>((resolve) => (settleTables = resolve));
+  const selected = new Promise<Map<string, RowSelection> | null>((resolve) => (settleSelections = resolve));
   const giveUp = (): void => {
     listed ??= null;
     settleLinks(null);
     settleTables(null);
+    settleSelections(null);
     void worker.terminate();
   };
   // Both ways of listing end here, whichever comes first: the worker must get the main thread's list.
@@ -165,6 +211,10 @@ export function prefetchProcPid(procRoot: string, pid: number, reader: URL): Pro
       delivered.tables = message.texts.length;
       marks.push(...message.marks);
       settleTables(new Map(message.texts));
+    } else if (message.kind === 'selections') {
+      delivered.selections = message.tables.length;
+      marks.push(...message.marks);
+      settleSelections(new Map(message.tables.map(([name, wire]) => [name, selectionOf(wire)])));
     }
     else giveUp();
   });
@@ -198,6 +248,15 @@ export function prefetchProcPid(procRoot: string, pid: number, reader: URL): Pro
     },
     links: () => awaited(links),
     netTexts: () => awaited(tables),
+    shareInodes(inodes) {
+      worker.postMessage(inodes.join(','));
+    },
+    async selections() {
+      // Whoever claims first selects: if the worker has not begun, this thread does it now rather than wait.
+      if (Atomics.compareExchange(claims, 2, SELECTION_FREE, SELECTION_MAIN) === SELECTION_FREE) return null;
+      if (Atomics.load(claims, 2) === SELECTION_MAIN) return null; // claimed here before
+      return awaited(selected);
+    },
     delivered,
     marks,
   };

@@ -12,8 +12,13 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collectLiveProcess } from '../../../src/live/diagnose.js';
 import { readProcPidFd, readProcPidFdShared } from '../../../src/live/proc-pid.js';
-import { FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid } from '../../../src/live/threads/proc-pid-worker.js';
+import { ownRows } from '../../../src/live/own-rows.js';
+import {
+  FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid, SELECTION_MAIN, SELECTION_WORKER,
+} from '../../../src/live/threads/proc-pid-worker.js';
+import { selectInetRows } from '../../../src/parse/proc-net-inet.js';
 import type { Snapshot } from '../../../src/model/snapshot.js';
+import { socketFds, tcpRows } from '../../helpers/proc.js';
 
 const now = (): Date => new Date('2026-11-22T00:00:00.000Z');
 const READER = new URL('../../../dist/cli/proc-pid-reader.cjs', import.meta.url);
@@ -47,6 +52,32 @@ async function holder(files: number): Promise<number> {
   return child.pid!;
 }
 
+/**
+ * A node process holding `connections` loopback connections (both ends: two sockets each) and
+ * `files` fds on /dev/null, in the host namespace (whose tables hold other processes' rows too).
+ */
+async function socketHolder(connections: number, files: number): Promise<number> {
+  const script = `
+    const fs = require('node:fs'), net = require('node:net');
+    const held = [];
+    const server = net.createServer((s) => held.push(s)).listen(0, '127.0.0.1', () => {
+      let up = 0;
+      for (let i = 0; i < ${connections}; i++) {
+        held.push(net.connect(server.address().port, '127.0.0.1', () => {
+          if (++up === ${connections}) {
+            for (let j = 0; j < ${files}; j++) fs.openSync('/dev/null', 'r');
+            setTimeout(() => console.log('ready'), 200); // the last accepts
+          }
+        }));
+      }
+    });
+    setTimeout(() => process.exit(0), 60000);`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+  return child.pid!;
+}
+
 describe('the names the worker is sent', () => {
   it('come back as they were listed, none included', () => {
     for (const names of [[], ['0'], ['0', '1', '10', '2', '1999']]) expect(namesOf(namesMessage(names))).toEqual(names);
@@ -72,7 +103,10 @@ describe('prefetchProcPid', () => {
     // --debug's timeline: the worker's steps in the order it took them, with the main thread's part
     // of the links (it read none: its chunk was the worker's) between.
     const worker = p.marks.filter(([step]) => !step.startsWith('main: '));
-    expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links']);
+    // Then, handed the main thread's socket inodes (none: it read no link), it selected the rows
+    // unless the main thread claimed that first.
+    const selected = Atomics.load(p.claims, 2) === SELECTION_WORKER ? ['inodes in', 'selected'] : [];
+    expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links', ...selected]);
     expect(worker.map(([, at]) => at)).toEqual(worker.map(([, at]) => at).sort((a, b) => a - b));
     expect(p.marks.filter(([step]) => step.startsWith('main: ')).map(([step]) => step)).toEqual(['main: own links', 'main: their links in']);
   });
@@ -111,6 +145,58 @@ describe('prefetchProcPid', () => {
     expect(second.delivered.tables).toBeGreaterThan(0);
     expect(own(snapshot)).toEqual(own(await collectLiveProcess(pid, { now, backlog: false })));
     expect(snapshot.sockets.filter((s) => s.state === 'ESTABLISHED' && s.owners.length > 0)).toHaveLength(2);
+  });
+
+  it('selects the rows diagnose keeps of the tables it read, for every link (both threads\'), as the main thread would', async () => {
+    const pid = await socketHolder(300, 5000); // 600 sockets among ~5,600 fds: ~88 chunks
+    const p = prefetch('/proc', pid)!;
+    await p.names();
+    await workerStarted(p.claims);
+    // Whoever claims the selection first makes it. On a 15,000-fd process the main thread builds its
+    // fd records meanwhile, here ~5,600 of them: it asks once the worker has begun, as it would there.
+    const asked = p.selections.bind(p);
+    p.selections = async () => {
+      for (let waited = 0; Atomics.load(p.claims, 2) === 0 && waited < 25_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      return asked();
+    };
+    const snapshot = await collectLiveProcess(pid, { prefetch: p, now, backlog: false });
+    // Both threads read links (the worker had to be handed the main thread's socket inodes) and the
+    // tcp table, and the worker did the selection: the main thread found it claimed.
+    expect(p.delivered.chunks).toBeGreaterThan(0);
+    expect(p.delivered.chunks).toBeLessThan(Math.ceil(snapshot.fds.length / FD_CHUNK));
+    expect(Atomics.load(p.claims, 2)).toBe(SELECTION_WORKER);
+    const selections = (await p.selections())!;
+    expect(p.delivered.selections).toBe(selections.size);
+    expect(selections.has('tcp')).toBe(true);
+    expect(p.marks.map(([step]) => step)).toEqual(expect.arrayContaining(['inodes in', 'selected']));
+    // Each is what the main thread's selectInetRows gives on the same text, with diagnose's keep
+    // for the socket fds of the snapshot, which are those /proc shows.
+    const texts = (await p.netTexts())!;
+    const sockets = new Set(snapshot.fds.filter((f) => f.kind === 'socket').map((f) => f.inode!));
+    expect(sockets).toEqual(new Set(socketFds(pid).keys()));
+    for (const [name, selection] of selections) {
+      const here = selectInetRows(texts.get(name)!, ownRows((inode) => sockets.has(inode)));
+      expect({ ...selection, starts: Array.from(selection.starts), lines: Array.from(selection.lines) }).toEqual(here);
+    }
+    // Among the rows it kept: the 600 connections' ends and the listener, whichever thread read their links.
+    const tcp = new Set(tcpRows(pid).map((r) => r.inode).filter((inode) => sockets.has(inode)));
+    expect(tcp.size).toBe(601);
+    expect(new Set(selections.get('tcp')!.kept.filter((inode) => sockets.has(inode)))).toEqual(tcp);
+    // And the snapshot is the one of the main thread alone, for the process's own rows.
+    const own = (s: Snapshot): unknown => s.sockets.filter((r) => r.owners.length > 0).map((r) => ({ ...r, origin: r.origin.source }));
+    expect(own(snapshot)).toEqual(own(await collectLiveProcess(pid, { now, backlog: false })));
+    expect(snapshot.sockets.filter((r) => r.proto === 'tcp' && r.owners.length > 0)).toHaveLength(601);
+  });
+
+  it('leaves the selection to the main thread when it asks before the worker began', async () => {
+    const pid = await holder(10);
+    const p = prefetch('/proc', pid)!;
+    await p.names();
+    expect(await p.selections()).toBeNull(); // claimed here: nothing to wait for
+    expect(Atomics.load(p.claims, 2)).toBe(SELECTION_MAIN);
+    const snapshot = await collectLiveProcess(pid, { prefetch: p, now, backlog: false });
+    expect(p.delivered.selections).toBe(0);
+    expect(snapshot.sockets.filter((r) => r.owners.length > 0 && r.state === 'ESTABLISHED')).toHaveLength(2);
   });
 
   it('leaves a process that is not there to the main thread, which reports it as always', async () => {
