@@ -40,8 +40,9 @@ export interface LiveOptions {
   prefetch?: ProcPidPrefetch;
   /**
    * Filled with when each step ended (performance.now()): own tables (those this thread read), fds,
-   * their tables in (the worker's), rows parsed, tables, details read, orphans named (the helper
-   * program's answer in), facts, validated; and whether the worker helped.
+   * details read, their tables in (the worker's, with its selections of their rows), rows parsed,
+   * tables, orphans named (the helper program's answer in), facts, validated; and whether the
+   * worker helped.
    */
   timings?: Map<string, number>;
   /**
@@ -198,13 +199,25 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       const fd = fdTable.fds[i]!;
       if (fd.kind === 'socket' && fd.inode !== null) fdByInode.set(fd.inode, fd.fd);
     }
+    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives; the
+    // host's limits: none depends on the tables, nor on the protocol helper's answer. Read here,
+    // while the worker selects the rows of its tables (it has had every link for a moment), rather
+    // than after the rows are parsed: the main thread would otherwise wait for its selection
+    // (measured on a 15,000-fd process in a 25,000-row namespace, load ~2.5: 0-53 ms).
+    const uid = readUid(procRoot, pid);
+    addFdDetails(procRoot, pid, fdTable.fds);
+    const location = locationOf(procRoot, pid);
+    const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
+    const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
+    const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
+    options.timings?.set('details read', performance.now());
     // Unless every table was read here, the worker has the rest (had it failed: null, and
     // readNetTables reads what is missing).
     let selected: Map<string, RowSelection> | undefined; // the worker's selections of its tables' rows
     if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
       const theirs = await prefetch.netTexts();
       for (const [name, text] of theirs ?? []) texts.set(name, text);
-      // Made of the texts it sent (null: this thread selects), for the links of fdTable: shareInodes in readProcPidFdShared.
+      // Made of the texts it sent (null: this thread selects), for the links of fdTable: shareLinks in readProcPidFdShared.
       if (theirs !== null && prefetch.delivered.chunks > 0) selected = (await prefetch.selections()) ?? undefined;
     }
     options.timings?.set('their tables in', performance.now());
@@ -256,17 +269,6 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     }
 
     const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
-    // Deleted files (stat), anon inode types, inotify watches (fdinfo); where the process lives; the
-    // host's limits: read while the protocol helper works (they do not depend on its answer), not
-    // after it. Measured on a 15,000-fd process with 2,000 orphans: the wait for python3's 2,000
-    // getxattr calls is 40-60 ms of wall time in which this thread had nothing else to do.
-    const uid = readUid(procRoot, pid);
-    addFdDetails(procRoot, pid, fdTable.fds);
-    const location = locationOf(procRoot, pid);
-    const inotify = fdTable.fds.some((f) => f.anonType === 'inotify');
-    const inotifyUser = inotify ? readInotifyUser(procRoot, pid) : undefined;
-    const host = { ...readHostSysctls(`${procRoot}/sys`), inotify: readInotifyLimits(procRoot, pid) };
-    options.timings?.set('details read', performance.now());
     const names = await (await protocols!).result;
     options.timings?.set('orphans named', performance.now());
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;

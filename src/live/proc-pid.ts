@@ -66,9 +66,9 @@ export async function readProcPidFdShared(prefetch: ProcPidPrefetch): Promise<Fd
   // (--debug's timeline: when this thread was done with its chunks, and when it had the worker's.)
   prefetch.marks.push(['main: own links', performance.timeOrigin + performance.now()]);
   const alone = mine === Math.ceil(names.length / FD_CHUNK);
-  // The worker has the rest: with the socket inodes of these links, it knows them all, and selects
-  // the table rows diagnose keeps while this thread builds the fd records (proc-pid-reader.ts).
-  if (!alone) prefetch.shareInodes(socketInodes(targets));
+  // The worker has the rest: with these links it knows them all, and selects the table rows
+  // diagnose keeps while this thread builds the fd records (proc-pid-reader.ts).
+  if (!alone) prefetch.shareLinks(targets);
   const theirs = alone ? { starts: [], links: '', denied: false } : await prefetch.links();
   prefetch.marks.push(['main: their links in', performance.timeOrigin + performance.now()]);
   if (theirs === null) return readProcPidFd(procRoot, pid);
@@ -83,18 +83,6 @@ export async function readProcPidFdShared(prefetch: ProcPidPrefetch): Promise<Fd
   }
   denied ||= theirs.denied;
   return fdTable(procRoot, pid, dir, names, targets, denied);
-}
-
-/** The inodes of the socket links among `targets` (as the fd records will say them: fdRecord). */
-function socketInodes(targets: ReadonlyArray<string | undefined>): string[] {
-  const inodes: string[] = [];
-  for (let i = 0; i < targets.length; i++) { // indexed: holes where the worker's chunks are
-    const target = targets[i];
-    if (target === undefined || fdKindOfTarget(target) !== 'socket') continue;
-    const inode = inodeOfTarget(target);
-    if (inode !== null) inodes.push(inode);
-  }
-  return inodes;
 }
 
 /**

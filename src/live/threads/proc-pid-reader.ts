@@ -75,7 +75,7 @@ function readLinks(data: ReaderData, names: readonly string[], post: (message: W
 
 /**
  * Selects the rows diagnose keeps (own-rows.ts) of the inet tables this thread read, for the socket
- * inodes of every link: those it read (`links`) and the main thread's (`theirs`, joined by ","),
+ * inodes of every link: those it read (`links`) and the main thread's (`theirs`: shareLinks),
  * and posts them; unless the main thread claimed the job first (claims[2]: then it does it itself).
  *
  * Why here: once every link is read, the main thread still builds its fd records while this thread
@@ -91,14 +91,15 @@ function selectRows(
   post: (message: WorkerMessage, transfer?: ArrayBuffer[]) => void,
 ): void {
   if (Atomics.compareExchange(data.claims, 2, SELECTION_FREE, SELECTION_WORKER) !== SELECTION_FREE) return;
-  const marks: Marks = [['inodes in', now()]];
-  const inodes = new Set(theirs === '' ? [] : theirs.split(','));
-  for (const target of links) {
-    if (target !== '' && fdKindOfTarget(target) === 'socket') {
-      const inode = inodeOfTarget(target);
-      if (inode !== null) inodes.add(inode);
-    }
-  }
+  const marks: Marks = [['links in', now()]];
+  const inodes = new Set<string>();
+  const add = (target: string): void => { // as the main thread's fd records say it (proc-pid.ts fdRecord)
+    if (target === '' || fdKindOfTarget(target) !== 'socket') return;
+    const inode = inodeOfTarget(target);
+    if (inode !== null) inodes.add(inode);
+  };
+  for (const target of links) add(target);
+  for (const target of theirs.split('\0')) add(target);
   const keep = ownRows((inode) => inodes.has(inode));
   const tables: Array<[string, WireSelection]> = [];
   const transfer: ArrayBuffer[] = [];

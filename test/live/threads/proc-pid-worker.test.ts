@@ -103,9 +103,9 @@ describe('prefetchProcPid', () => {
     // --debug's timeline: the worker's steps in the order it took them, with the main thread's part
     // of the links (it read none: its chunk was the worker's) between.
     const worker = p.marks.filter(([step]) => !step.startsWith('main: '));
-    // Then, handed the main thread's socket inodes (none: it read no link), it selected the rows
+    // Then, handed the main thread's links (none: it read no link), it selected the rows
     // unless the main thread claimed that first.
-    const selected = Atomics.load(p.claims, 2) === SELECTION_WORKER ? ['inodes in', 'selected'] : [];
+    const selected = Atomics.load(p.claims, 2) === SELECTION_WORKER ? ['links in', 'selected'] : [];
     expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links', ...selected]);
     expect(worker.map(([, at]) => at)).toEqual(worker.map(([, at]) => at).sort((a, b) => a - b));
     expect(p.marks.filter(([step]) => step.startsWith('main: ')).map(([step]) => step)).toEqual(['main: own links', 'main: their links in']);
@@ -160,7 +160,7 @@ describe('prefetchProcPid', () => {
       return asked();
     };
     const snapshot = await collectLiveProcess(pid, { prefetch: p, now, backlog: false });
-    // Both threads read links (the worker had to be handed the main thread's socket inodes) and the
+    // Both threads read links (the worker had to be handed the main thread's) and the
     // tcp table, and the worker did the selection: the main thread found it claimed.
     expect(p.delivered.chunks).toBeGreaterThan(0);
     expect(p.delivered.chunks).toBeLessThan(Math.ceil(snapshot.fds.length / FD_CHUNK));
@@ -168,7 +168,7 @@ describe('prefetchProcPid', () => {
     const selections = (await p.selections())!;
     expect(p.delivered.selections).toBe(selections.size);
     expect(selections.has('tcp')).toBe(true);
-    expect(p.marks.map(([step]) => step)).toEqual(expect.arrayContaining(['inodes in', 'selected']));
+    expect(p.marks.map(([step]) => step)).toEqual(expect.arrayContaining(['links in', 'selected']));
     // Each is what the main thread's selectInetRows gives on the same text, with diagnose's keep
     // for the socket fds of the snapshot, which are those /proc shows.
     const texts = (await p.netTexts())!;
