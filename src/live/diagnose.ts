@@ -10,6 +10,7 @@ import type { NetSysctls, Snapshot } from '../model/snapshot.js';
 import { liveSnapshot } from '../model/live-snapshot.js';
 import type { Fd } from '../model/fd.js';
 import { countKinds } from '../model/fd-kinds.js';
+import { knownOrphans } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
 import type { KeepRow, RowSelection } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, parseSelectedRows, readProcNetText, selectInetRows } from '../parse/proc-net-inet.js';
@@ -311,6 +312,9 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       },
       warnings,
     }); // records of the readers above, not checked: see live-snapshot.ts
+    // The orphans judged above are the rules' and the report's (queries.ts knownOrphans says why);
+    // only a live read judged them (procRoot /proc): elsewhere the rules judge from the rows.
+    if (procRoot === '/proc') knownOrphans(snapshot, pid, orphans);
     options.timings?.set('validated', performance.now());
     return snapshot;
   } catch (error) {

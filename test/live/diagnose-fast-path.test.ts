@@ -93,14 +93,22 @@ describe('diagnose fast path = plain path, on a live process', () => {
     expect(counted).toEqual({ TCP: 5, UDP: 3, TCPv6: 2 });
   });
 
-  it('the orphan index the rules build from a live snapshot\'s rows gives /proc\'s verdicts', async () => {
+  it('the orphan index the rules get from a live snapshot is the reader\'s verdicts: /proc\'s, and what the rows give', async () => {
     const s = await startScenario('socket-mix.py', ['--pairs=10', '--client-cw=5', '--server-cw=5', '--half=4', '--unbound=5']);
     const snapshot = await collectLiveProcess(s.pid, { backlog: false });
+    // The reader's (queries.ts knownOrphans): asked with the rows taken away, the index is the same;
+    // built from no rows, every socket fd would be an orphan.
+    const rows = snapshot.sockets;
+    snapshot.sockets = [];
     const found = orphanSocketFds(snapshot).get(s.pid);
+    snapshot.sockets = rows;
     const inTables = tableInodes(s.pid);
     const truth = snapshot.fds.filter((f) => f.kind === 'socket' && !inTables.has(f.inode!)).map((f) => f.fd);
     expect(truth).toHaveLength(5);
     expect([...found!.byHint.values()].flat().sort((a, b) => a - b)).toEqual(truth);
+    // The index built from the rows (a copy of the snapshot: no index given) is the same, hints and all.
+    expect(orphanSocketFds({ ...snapshot })).toEqual(orphanSocketFds(snapshot));
+    expect([...found!.byHint.keys()].every((hint) => hint !== 'unknown')).toBe(true); // the helper named them
   });
 });
 
