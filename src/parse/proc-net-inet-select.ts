@@ -19,14 +19,17 @@ const KEEP_COLUMNS = /[ \t]*(?:\S+[ \t]+){3}(\S+)[ \t]+(?:\S+[ \t]+){5}(\S+)/y;
 /** Judges a row on its inode column and its st column (the state code as 2 hex digits, "08"), as text. */
 export type KeepRow = (inode: string, st: string) => boolean;
 
-/** Calls `each` with the start, end (its newline, or the text's end) and number of every line; returns how many there are. */
-export function eachLine(text: string, each: (start: number, end: number, lineNo: number) => void): number {
+/**
+ * Calls `each` with the start, end (its newline, or the text's end) and number of every line, until
+ * it returns false; returns how many lines it was called with.
+ */
+export function eachLine(text: string, each: (start: number, end: number, lineNo: number) => boolean | void): number {
   let start = 0;
   let lineNo = 0;
   while (start < text.length) {
     let end = text.indexOf('\n', start);
     if (end < 0) end = text.length;
-    each(start, end, ++lineNo);
+    if (each(start, end, ++lineNo) === false) break;
     start = end + 1;
   }
   return lineNo;
@@ -56,10 +59,20 @@ export interface RowSelection {
 
 /** Step 1 of parseProcNetInet with `keep`: which rows to parse (see RowSelection). */
 export function selectInetRows(text: string, keep: KeepRow): RowSelection {
+  return selectInetRowsUnless(text, keep, () => false)!;
+}
+
+/**
+ * selectInetRows, asking `stop` (with the offset reached) every STOP_EVERY lines whether to give up:
+ * undefined if it did. For a thread whose work another may take over (proc-pid-reader.ts).
+ */
+export function selectInetRowsUnless(text: string, keep: KeepRow, stop: (offset: number) => boolean): RowSelection | undefined {
   const starts: number[] = [];
   const lines: number[] = [];
   const selection: RowSelection = { starts, lines, kept: [], unjudged: 0, total: 0 };
+  let stopped = false;
   selection.total = eachLine(text, (start, end, lineNo) => {
+    if (lineNo % STOP_EVERY === 0 && stop(start)) return !(stopped = true);
     const verdict = lineNo === 1 ? undefined : keepColumns(text, start, end, keep);
     if (verdict === false) return;
     starts.push(start);
@@ -67,8 +80,11 @@ export function selectInetRows(text: string, keep: KeepRow): RowSelection {
     if (typeof verdict === 'string') selection.kept.push(verdict);
     else if (lineNo > 1) selection.unjudged++;
   });
-  return selection;
+  return stopped ? undefined : selection;
 }
+
+/** Lines between two questions to selectInetRowsUnless's `stop`: ~0.5-1 ms of work on 24,000 rows. */
+const STOP_EVERY = 1024;
 
 /**
  * keep's verdict on the row from `start` to `end`, on its st and inode columns as they lie in the

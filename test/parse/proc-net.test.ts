@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readColumns } from './lsof/read.js';
 import { parseNetstat } from '../../src/parse/netstat.js';
 import { parseProcNetInet, parseSelectedRows, selectInetRows } from '../../src/parse/proc-net-inet.js';
+import { selectInetRowsUnless } from '../../src/parse/proc-net-inet-select.js';
 import type { InetTable } from '../../src/parse/proc-net-inet.js';
 import { parseProcNetOther } from '../../src/parse/proc-net-other.js';
 import { parseProcNetUnix } from '../../src/parse/proc-net-unix.js';
@@ -227,5 +228,20 @@ describe('keep(inode): only the rows a live diagnosis can use (its own, and inod
     expect(selectInetRows(truncated, () => false).unjudged).toBe(1);
     expect(() => parseSelectedRows(truncated, selectInetRows(truncated, () => false), 'x', 'tcp', null, 'LE')).toThrow('expected at least 10 columns, found 5');
     expect(() => parseSelectedRows('', selectInetRows('', () => true), 'x', 'tcp')).toThrow('empty input');
+  });
+
+  it('selectInetRowsUnless: the same selection while stop says no, nothing once it says yes', () => {
+    // A long table: the captured rows again and again (stop is asked every 1,024 lines).
+    const [header, ...rows] = fixture('proc-net/tcp.txt').trimEnd().split('\n');
+    const text = `${[header, ...Array.from({ length: Math.ceil(3000 / rows.length) }, () => rows).flat()].join('\n')}\n`;
+    const keep = (inode: string, st: string): boolean => st === '0A' || inode.endsWith('9');
+    const asked: number[] = [];
+    const whole = selectInetRowsUnless(text, keep, (offset) => { asked.push(offset); return false; });
+    expect(whole).toEqual(selectInetRows(text, keep));
+    expect(asked.length).toBe(Math.floor(whole!.total / 1024));
+    expect(asked.every((offset, i) => text[offset - 1] === '\n' && (i === 0 || offset > asked[i - 1]!))).toBe(true); // line starts, in order
+    let questions = 0;
+    expect(selectInetRowsUnless(text, keep, () => ++questions === 2)).toBeUndefined();
+    expect(questions).toBe(2);
   });
 });

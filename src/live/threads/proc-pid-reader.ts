@@ -10,12 +10,12 @@
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { fdKindOfTarget, inodeOfTarget } from '../../model/fd-target.js';
-import { INET_TABLES, selectInetRows } from '../../parse/proc-net-inet-select.js';
+import { INET_TABLES, selectInetRowsUnless } from '../../parse/proc-net-inet-select.js';
 import { readProcFile } from '../../util/proc-file.js';
 import { ownRows } from '../own-rows.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from '../sockstat.js';
 import type { Marks, ReaderData, WireSelection, WorkerMessage } from './proc-pid-worker.js';
-import { namesOf, SELECTION_FREE, SELECTION_WORKER } from './proc-pid-worker.js';
+import { namesOf, SELECTION_DONE, SELECTION_FREE, SELECTION_WORKER } from './proc-pid-worker.js';
 
 const errno = (error: unknown): string | undefined => (error as { code?: string }).code;
 /** Now, in ms since the epoch (Marks in proc-pid-worker.ts). */
@@ -76,12 +76,16 @@ function readLinks(data: ReaderData, names: readonly string[], post: (message: W
 /**
  * Selects the rows diagnose keeps (own-rows.ts) of the inet tables this thread read, for the socket
  * inodes of every link: those it read (`links`) and the main thread's (`theirs`: shareLinks),
- * and posts them; unless the main thread claimed the job first (claims[2]: then it does it itself).
+ * and posts them; unless the main thread claimed the job first, or took it over (claims[2]: then it
+ * does it itself, and this thread stops at its next look).
  *
- * Why here: once every link is read, the main thread still builds its fd records while this thread
- * would wait, and the selection is the first step of the main thread's serial tail. Measured
- * in-process on a real crowded namespace's table (23,951 TCP rows, 12,477 kept by a 15,000-fd
- * process), cold as in a run: 19-30 ms a selection on the main thread (paired with ...).
+ * Why here: once every link is read, the main thread still builds its fd records (and reads the fd
+ * details) while this thread would wait, and the selection is the first step of the main thread's
+ * serial tail. Measured in-process on a real crowded namespace's table (23,951 TCP rows, 12,477 of
+ * them kept by a 15,000-fd process), cold as in a run, 7 fresh processes: 20-36 ms a selection on
+ * the main thread (load ~2.5); with this, main-thread CPU from the fd records to the report was a
+ * median 0.84x the build before (12 pairs, worker forced, load ~5; test/live/threads/
+ * proc-pid-worker.test.ts shows the worker does it and gives the main thread's selection).
  */
 function selectRows(
   data: ReaderData,
@@ -103,13 +107,26 @@ function selectRows(
   const keep = ownRows((inode) => inodes.has(inode));
   const tables: Array<[string, WireSelection]> = [];
   const transfer: ArrayBuffer[] = [];
-  for (const [name, text] of texts) {
-    if (text === null || text === NO_ROWS || !(INET_TABLES as readonly string[]).includes(name)) continue;
-    const s = selectInetRows(text, keep);
+  const inet = texts.filter((entry): entry is [string, string] => {
+    const [name, text] = entry;
+    return text !== null && text !== NO_ROWS && (INET_TABLES as readonly string[]).includes(name);
+  });
+  const size = inet.reduce((n, [, text]) => n + text.length, 0);
+  let before = 0; // characters of the tables done
+  // How far it is, for the main thread (claims[3]); whether the main thread took the job over.
+  const stop = (offset: number): boolean => {
+    Atomics.store(data.claims, 3, Math.floor(((before + offset) * 1000) / size));
+    return Atomics.load(data.claims, 2) !== SELECTION_WORKER;
+  };
+  for (const [name, text] of inet) {
+    const s = selectInetRowsUnless(text, keep, stop);
+    if (s === undefined) return; // taken over
+    before += text.length;
     const wire = { starts: Int32Array.from(s.starts), lines: Int32Array.from(s.lines), kept: s.kept.join(','), unjudged: s.unjudged, total: s.total };
     tables.push([name, wire]);
     transfer.push(wire.starts.buffer as ArrayBuffer, wire.lines.buffer as ArrayBuffer);
   }
+  if (Atomics.compareExchange(data.claims, 2, SELECTION_WORKER, SELECTION_DONE) !== SELECTION_WORKER) return; // taken over at the end
   marks.push(['selected', now()]);
   post({ kind: 'selections', tables, marks }, transfer);
 }

@@ -14,7 +14,7 @@ import { collectLiveProcess } from '../../../src/live/diagnose.js';
 import { readProcPidFd, readProcPidFdShared } from '../../../src/live/proc-pid.js';
 import { ownRows } from '../../../src/live/own-rows.js';
 import {
-  FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid, SELECTION_MAIN, SELECTION_WORKER,
+  FD_CHUNK, NET_TABLE_FILES, namesMessage, namesOf, prefetchProcPid, SELECTION_DONE, SELECTION_MAIN,
 } from '../../../src/live/threads/proc-pid-worker.js';
 import { selectInetRows } from '../../../src/parse/proc-net-inet.js';
 import type { Snapshot } from '../../../src/model/snapshot.js';
@@ -105,7 +105,7 @@ describe('prefetchProcPid', () => {
     const worker = p.marks.filter(([step]) => !step.startsWith('main: '));
     // Then, handed the main thread's links (none: it read no link), it selected the rows
     // unless the main thread claimed that first.
-    const selected = Atomics.load(p.claims, 2) === SELECTION_WORKER ? ['links in', 'selected'] : [];
+    const selected = Atomics.load(p.claims, 2) === SELECTION_DONE ? ['links in', 'selected'] : [];
     expect(worker.map(([step]) => step)).toEqual(['up', ...NET_TABLE_FILES, 'names', 'links', ...selected]);
     expect(worker.map(([, at]) => at)).toEqual(worker.map(([, at]) => at).sort((a, b) => a - b));
     expect(p.marks.filter(([step]) => step.startsWith('main: ')).map(([step]) => step)).toEqual(['main: own links', 'main: their links in']);
@@ -152,11 +152,12 @@ describe('prefetchProcPid', () => {
     const p = prefetch('/proc', pid)!;
     await p.names();
     await workerStarted(p.claims);
-    // Whoever claims the selection first makes it. On a 15,000-fd process the main thread builds its
-    // fd records meanwhile, here ~5,600 of them: it asks once the worker has begun, as it would there.
+    // Whoever claims the selection first makes it, and the main thread takes it over from a worker
+    // not half done. On a 15,000-fd process the main thread builds its fd records meanwhile, here
+    // ~5,600 of them: it asks once the worker is done, as it would there on an idle machine.
     const asked = p.selections.bind(p);
     p.selections = async () => {
-      for (let waited = 0; Atomics.load(p.claims, 2) === 0 && waited < 25_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+      for (let waited = 0; Atomics.load(p.claims, 2) !== SELECTION_DONE && waited < 25_000; waited += 5) await new Promise((r) => setTimeout(r, 5));
       return asked();
     };
     const snapshot = await collectLiveProcess(pid, { prefetch: p, now, backlog: false });
@@ -164,7 +165,8 @@ describe('prefetchProcPid', () => {
     // tcp table, and the worker did the selection: the main thread found it claimed.
     expect(p.delivered.chunks).toBeGreaterThan(0);
     expect(p.delivered.chunks).toBeLessThan(Math.ceil(snapshot.fds.length / FD_CHUNK));
-    expect(Atomics.load(p.claims, 2)).toBe(SELECTION_WORKER);
+    expect(Atomics.load(p.claims, 2)).toBe(SELECTION_DONE);
+    expect(Atomics.load(p.claims, 3)).toBeGreaterThan(0); // it said how far it was
     const selections = (await p.selections())!;
     expect(p.delivered.selections).toBe(selections.size);
     expect(selections.has('tcp')).toBe(true);
