@@ -12,14 +12,14 @@ import type { Fd } from '../model/fd.js';
 import { countKinds } from '../model/fd-kinds.js';
 import { knownOrphans } from '../model/queries.js';
 import type { Socket } from '../model/socket.js';
-import type { KeepRow, RowSelection } from '../parse/proc-net-inet.js';
+import type { KeepRow } from '../parse/proc-net-inet.js';
 import { INET_TABLES, parseProcNetInet, parseSelectedRows, readProcNetText, selectInetRows } from '../parse/proc-net-inet.js';
 import { parseProcNetOther } from '../parse/proc-net-other.js';
 import { parseProcNetUnix } from '../parse/proc-net-unix.js';
 import {
   parseCmdline, parseProcPidLimits, parseProcPidStat, readIfPresent, readNetns, readProcPidFd, readProcPidFdShared, readUid,
 } from './proc-pid.js';
-import type { NetTexts, ProcPidPrefetch } from './threads/proc-pid-worker.js';
+import type { NetTexts, ProcPidPrefetch, WorkerSelections } from './threads/proc-pid-worker.js';
 import { NET_TABLE_FILES } from './threads/proc-pid-worker.js';
 import { runIn } from './programs.js';
 import { NO_ROWS, readTcpTablesWithoutRows } from './sockstat.js';
@@ -67,9 +67,12 @@ export interface KeepRows {
  * (proc-pid-worker.ts), by file name; the others are read here.
  *
  * `selected` (with `keep` and `judged`): selectInetRows(text, keep.inet) of some tables, by name,
- * made already (by the worker: proc-pid-reader.ts selectRows) of the same text as in `texts`.
+ * made already by the worker (proc-pid-reader.ts selectRows) of the same text as in `texts`,
+ * without their kept inodes: `judged` is then given, beside the others, the process's socket
+ * inodes in none of those tables' rows (WorkerSelections.unmatched).
  *
- * `judged` (with `keep`): called once with the inode of every row kept, as soon as they are known:
+ * `judged` (with `keep`): called once with the inode of every row kept (but those of `selected`'s
+ * tables, whose place `unmatched` takes), as soon as they are known:
  * after each row's columns were judged and the small tables (unix, netlink, packet) parsed, before
  * the kept rows of the inet tables are parsed (parseProcNetInet in its two steps, selectInetRows
  * and parseSelectedRows), or after, where some inet row could only be judged by parsing it. Live
@@ -82,8 +85,8 @@ export function readNetTables(
   netns: string | null,
   keep?: KeepRows,
   texts?: NetTexts,
-  judged?: (kept: string[]) => void,
-  selected?: ReadonlyMap<string, RowSelection>,
+  judged?: (kept: string[], unmatched?: ReadonlySet<string>) => void,
+  selected?: WorkerSelections,
 ): { sockets: Socket[]; tables: string[] } {
   const sockets: Socket[] = [];
   const tables: string[] = [];
@@ -96,7 +99,7 @@ export function readNetTables(
   };
   const inet = INET_TABLES.map((table) => ({ table, text: textOf(table) }));
   const selections = judged === undefined || keep === undefined ? undefined
-    : inet.map(({ table, text }) => (text === null ? undefined : (selected?.get(table) ?? selectInetRows(text, keep.inet))));
+    : inet.map(({ table, text }) => (text === null ? undefined : (selected?.tables.get(table) ?? selectInetRows(text, keep.inet))));
   const others: Socket[] = [];
   const other = (name: string, parse: (text: string, path: string) => Socket[]): void => {
     const text = textOf(name);
@@ -107,7 +110,7 @@ export function readNetTables(
   other('packet', (text, path) => parseProcNetOther(text, path, 'packet', netns, undefined, keep?.other));
   const inodes = (rows: readonly Socket[]): string[] => rows.flatMap((r) => (r.inode === null ? [] : [r.inode]));
   const early = selections !== undefined && selections.every((s) => s === undefined || s.unjudged === 0);
-  if (early) judged!([...selections.flatMap((s) => s?.kept ?? []), ...inodes(others)]);
+  if (early) judged!([...selections.flatMap((s) => s?.kept ?? []), ...inodes(others)], selected?.unmatched);
   inet.forEach(({ table, text }, i) => {
     if (text === null) return;
     const path = `${netDir}/${table}`;
@@ -214,7 +217,7 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     options.timings?.set('details read', performance.now());
     // Unless every table was read here, the worker has the rest (had it failed: null, and
     // readNetTables reads what is missing).
-    let selected: Map<string, RowSelection> | undefined; // the worker's selections of its tables' rows
+    let selected: WorkerSelections | undefined; // the worker's selections of its tables' rows
     if (prefetch !== undefined && texts.size < NET_TABLE_FILES.length) {
       const theirs = await prefetch.netTexts();
       for (const [name, text] of theirs ?? []) texts.set(name, text);
@@ -232,9 +235,11 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // details); it is waited for before the last look at stat.
     let orphans: Fd[] = [];
     let protocols: Promise<{ result: Promise<Map<number, string>> }> | undefined;
-    const { sockets: rows, tables } = readNetTables(`${source}/net`, netns, keep, texts, (kept) => {
+    const { sockets: rows, tables } = readNetTables(`${source}/net`, netns, keep, texts, (kept, unmatched) => {
       const inTables = new Set(kept);
-      orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && !inTables.has(f.inode)) : [];
+      // With the worker's selections: kept here, or not among its unmatched (readNetTables's `selected`).
+      const orphan = (inode: string): boolean => !inTables.has(inode) && (unmatched === undefined || unmatched.has(inode));
+      orphans = procRoot === '/proc' ? fdTable.fds.filter((f) => f.kind === 'socket' && f.inode !== null && orphan(f.inode)) : [];
       protocols = startSocketProtocols(pid, orphans.map((f) => f.fd), fdTable.count, warnings, helper);
     }, selected);
     options.timings?.set('rows parsed', performance.now());

@@ -104,7 +104,12 @@ function selectRows(
   };
   for (const target of links) add(target);
   for (const target of theirs.split('\0')) add(target);
-  const keep = ownRows((inode) => inodes.has(inode));
+  const matched = new Set<string>(); // the process's socket inodes among the kept rows
+  const keep = ownRows((inode) => {
+    if (!inodes.has(inode)) return false;
+    matched.add(inode);
+    return true;
+  });
   const tables: Array<[string, WireSelection]> = [];
   const transfer: ArrayBuffer[] = [];
   const inet = texts.filter((entry): entry is [string, string] => {
@@ -122,13 +127,15 @@ function selectRows(
     const s = selectInetRowsUnless(text, keep, stop);
     if (s === undefined) return; // taken over
     before += text.length;
-    const wire = { starts: Int32Array.from(s.starts), lines: Int32Array.from(s.lines), kept: s.kept.join(','), unjudged: s.unjudged, total: s.total };
+    const wire = { starts: Int32Array.from(s.starts), lines: Int32Array.from(s.lines), unjudged: s.unjudged, total: s.total };
     tables.push([name, wire]);
     transfer.push(wire.starts.buffer as ArrayBuffer, wire.lines.buffer as ArrayBuffer);
   }
   if (Atomics.compareExchange(data.claims, 2, SELECTION_WORKER, SELECTION_DONE) !== SELECTION_WORKER) return; // taken over at the end
+  const unmatched: string[] = [];
+  for (const inode of inodes) if (!matched.has(inode)) unmatched.push(inode);
   marks.push(['selected', now()]);
-  post({ kind: 'selections', tables, marks }, transfer);
+  post({ kind: 'selections', tables, unmatched: unmatched.join(','), marks }, transfer);
 }
 
 const port = parentPort;
