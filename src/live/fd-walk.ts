@@ -178,6 +178,8 @@ export interface SharedWalk {
   walkedHere?(index: number): void;
   /** What the helper found for a unit it claimed, once it is done; undefined if it could not walk it (the main thread then does). */
   take(index: number): WalkOutcome | undefined;
+  /** The helper's timeline, ms since this thread's start: walk received, tables begun and ended, walk ended (0: not yet). */
+  times?(): number[];
 }
 
 /** One process's fd walk as the helper reports it. */
@@ -248,6 +250,8 @@ export interface Offer {
    */
   first?: FirstWalk[];
   firstMs?: number;
+  /** performance.now() when it was handed out (for --debug's timeline). */
+  handedOut?: number;
   /** Handed out before the scan too: each namespace's tables, job k being namespace netns[k]. */
   tables?: EarlyTables;
 }

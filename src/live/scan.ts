@@ -81,6 +81,11 @@ export interface ScanTimings {
   tablesReread: number;
   /** Milliseconds spent reading each namespace's tables (first read), by namespace id. */
   tablesByNetns: Record<string, number>;
+  /**
+   * When each step ended, in ms since the process started (performance.now()), this thread's and
+   * the helper's (threads/scan-helper.ts times): for --debug, to see which thread the end waits on.
+   */
+  timeline: { handedOut: number | null; began: number; walked: number; tables: number; verified: number; helper: number[] | null };
 }
 
 export interface ScanOutcome {
@@ -327,6 +332,10 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       facts: ms(tFacts - started - firstMs), walk: ms(tWalk - tFacts + firstMs + earlyMs), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
+      timeline: {
+        handedOut: offer?.handedOut ?? null, began: ms(started), walked: ms(tWalk), tables: ms(tTables), verified: ms(tVerify),
+        helper: offer?.shared.times?.().map(ms) ?? null,
+      },
     },
   };
 }

@@ -442,10 +442,15 @@ describe('fdleak scan, live', () => {
     expect(offered.pids).not.toContain(process.pid);
     // Largest fd table first, as the scan hands them out itself.
     expect(offered.counts).toEqual([...offered.counts].sort((a, b) => b - a));
-    // The two largest were claimed from the front and walked on this thread, before the scan.
-    expect(offered.first!.map((w) => w.index)).toEqual([0, 1]);
-    for (const w of offered.first!) expect((offered.shared as HelpedWalk).state(w.index)).toBe(HERE);
-    expect(offered.first!.map((w) => w.outcome.links > 0)).toEqual([true, true]);
+    // The largest was claimed from the front and walked on this thread, before the scan; the
+    // second too, unless the helper's thread was up by then and took it (it reads no table first).
+    const early = offered.shared as HelpedWalk;
+    expect(offered.first![0]!.index).toBe(0);
+    for (const w of offered.first!) expect(early.state(w.index)).toBe(HERE);
+    expect(offered.first![0]!.outcome.late).toBe(false);
+    expect(offered.first![0]!.outcome.links).toBeGreaterThan(0);
+    if (offered.first!.length === 1) expect(early.front()).toBeGreaterThanOrEqual(2);
+    else expect(offered.first![1]!.index).toBe(1);
     // And every namespace's tables were handed out with it, the leaky process's among them.
     expect(offered.tables!.netns).toContain(readlinkSync(`/proc/${held.leaky}/ns/net`));
     const since = spawn('python3', ['-c', 'import socket, sys\nkeep = [socket.socket() for _ in range(7)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
