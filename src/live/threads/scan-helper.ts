@@ -311,9 +311,10 @@ export function walkUnits(root: string, pids: readonly number[], size: (path: st
  * with the first unit walked by the scan after the modules loaded and the second by the helper,
  * the helper began the tables at ~200 ms and this thread waited 20-40 ms for them after its walk;
  * with both walked here before the modules load, at 150-230 ms under load (8 runs, load 9-10),
- * this thread still waiting ~40 ms; with the second left to the helper, see the commit message.
- * With only the largest waited for, the read began sooner but took 190-250 instead of 115-200 ms
- * (this thread walked the second, socket-heavy one during it) and the scan ended later.
+ * this thread still waiting ~40 ms. With optimizeInPlace, 21 rotating rounds against the build
+ * before these changes (SCHED_FIFO, load 6-8): wall 0.883x with the second left to whichever
+ * thread is free, 0.922x with both walked here. With only the largest waited for, the read began
+ * sooner but took 190-250 instead of 115-200 ms (before optimizeInPlace) and the scan ended later.
  */
 const FRONT_UNITS = 2;
 
