@@ -18,8 +18,12 @@
  * and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
  * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
  * read after the walk (live/scan.ts).
-
- * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
+ *
+ * prefetch.js bundles this, and with it the fd walk (live/fd-walk.ts: shareEarly walks the largest
+ * processes before the modules load); node: built-ins only, so it stays cheap to load.
+ * Over 400 lines because everything the main thread does with the helper before and during the
+ * scan (start it, hand out the walk and the tables, early or not, take back what it did) is one
+ * protocol over the same shared buffers; split, each half would only make sense with the other.
  */
 import type { EarlyTables, FirstWalk, Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
 import { linkReader, NODE_FS, walkFirst } from '../fd-walk.js';
