@@ -178,6 +178,8 @@ export interface SharedWalk {
   walkedHere?(index: number): void;
   /** What the helper found for a unit it claimed, once it is done; undefined if it could not walk it (the main thread then does). */
   take(index: number): WalkOutcome | undefined;
+  /** The helper's timeline, ms since this thread's start: walk received, tables begun and ended, walk ended (0: not yet). */
+  times?(): number[];
 }
 
 /** One process's fd walk as the helper reports it. */
@@ -241,6 +243,23 @@ export interface Offer {
   /** Their fd counts (st_size), in the same order. */
   counts: number[];
   shared: SharedWalk;
+  /**
+   * Handed out before the scan (scan-helper.ts shareEarly): the largest units, already claimed
+   * from the front and walked by this thread (walkFirst), and how long that took (ms); the scan
+   * then walks no first unit of its own.
+   */
+  first?: FirstWalk[];
+  firstMs?: number;
+  /** performance.now() when it was handed out (for --debug's timeline). */
+  handedOut?: number;
+  /** Handed out before the scan too: each namespace's tables, job k being namespace netns[k]. */
+  tables?: EarlyTables;
+}
+
+/** The socket tables handed to the helper: job k reads namespace netns[k] (its id, "net:[...]"). */
+export interface EarlyTables {
+  shared: SharedTables;
+  netns: string[];
 }
 
 /**
@@ -309,20 +328,20 @@ function adopt(walk: Walk, from: WalkOutcome): 'ok' | 'vanished' {
 }
 
 /**
- * The main thread's side of a shared walk: it takes the unit it walked first (walkFirst), walks
+ * The main thread's side of a shared walk: it takes the units it walked first (walkFirst), walks
  * every unit it claims (skipping processes whose facts showed them gone), then takes the helper's
  * results for the others, walking any the helper could not. The outcome of every walk in `walks`;
  * each is marked late when `tablesStarted` said so after it (Walk.late).
  */
-export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean, first?: FirstWalk): Map<Walk, 'ok' | 'vanished'> {
+export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean, first: readonly FirstWalk[] = []): Map<Walk, 'ok' | 'vanished'> {
   const byPid = new Map(walks.map((w) => [w.process.pid, w]));
   const outcomes = new Map<Walk, 'ok' | 'vanished'>();
   const { pids, shared } = offer;
   const mine = new Set<number>();
-  if (first !== undefined) {
-    mine.add(first.index);
-    const walk = byPid.get(pids[first.index]!);
-    if (walk !== undefined) outcomes.set(walk, adopt(walk, first.outcome));
+  for (const done of first) {
+    mine.add(done.index);
+    const walk = byPid.get(pids[done.index]!);
+    if (walk !== undefined) outcomes.set(walk, adopt(walk, done.outcome));
   }
   for (let i = shared.claim(); i < pids.length; i = shared.claim()) {
     mine.add(i);

@@ -31,6 +31,10 @@
  * the walk left the helper idle for the 140-180 ms they took on the bench load. A read that began
  * before a process's walk ended cannot judge that process's orphan candidates (a socket may be
  * newer than the read): where such a process holds one, its namespace is read again after the walk.
+ * From bin/fdleak.js (cli/prefetch.ts) all of that is handed out before the modules load: the
+ * walk, every namespace's tables, and the two largest processes walked on this thread at once
+ * (threads/scan-helper.ts shareEarly), so that the helper reads the tables while this thread loads
+ * the modules; the scan takes that offer (offered()) and goes on from the facts.
  * The steps of one scan (facts, walk, tables, orphan check, sysctls) are here in the order they
  * must run; the tables step, and how it is shared with the helper, is scan-tables.ts.
  * Over 400 lines because scanProcesses is where the order of the two threads' work is decided
@@ -50,7 +54,8 @@ import { locationFromFile } from './cgroup.js';
 import { tcpInUse } from './net-tables.js';
 import type { FirstWalk, ScanFs, Walk, WalkHelper } from './fd-walk.js';
 import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkFirst, walkShared } from './fd-walk.js';
-import { fdsByNetns, ms, readNamespaces, shareTables } from './scan-tables.js';
+import { ms, readNamespaces } from './scan-tables.js';
+import { fdsByNetns, shareTables } from './threads/scan-helper.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
 import { readHostSysctls, readNetSysctls, readNetSysctlsIn } from './sysctls.js';
 
@@ -76,6 +81,11 @@ export interface ScanTimings {
   tablesReread: number;
   /** Milliseconds spent reading each namespace's tables (first read), by namespace id. */
   tablesByNetns: Record<string, number>;
+  /**
+   * When each step ended, in ms since the process started (performance.now()), this thread's and
+   * the helper's (threads/scan-helper.ts times): for --debug, to see which thread the end waits on.
+   */
+  timeline: { handedOut: number | null; began: number; walked: number; tables: number; verified: number; helper: number[] | null };
 }
 
 export interface ScanOutcome {
@@ -175,18 +185,22 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   };
   // With the helper, this thread claims the largest process (walkFirst) before the tables are
   // handed out and walks it at once, before the facts; the helper begins no table read before it
-  // is walked (scan-worker.ts), so its orphan candidates are judged by that read.
-  const front = offer?.shared.claimFront?.();
-  const early = offer === undefined ? undefined : shareTables(options.helper!, procRoot, ids.map((id) => membersOf(id)), fdsByNetns(ids, netnsOf, offer));
+  // is walked (scan-worker.ts), so its orphan candidates are judged by that read. A walk handed out
+  // before the scan (cli/prefetch.ts) comes with its first units walked and its tables handed out.
+  const front = offer === undefined || offer.first !== undefined ? undefined : offer.shared.claimFront?.();
+  const early = offer === undefined ? undefined
+    : offer.tables ?? shareTables(options.helper!, procRoot, ids, ids.map((id) => membersOf(id)), fdsByNetns(ids, netnsOf, offer));
   const reader = linkReader(fs, procRoot);
-  let first: FirstWalk | undefined;
+  const first: FirstWalk[] = offer?.first ?? [];
   const tFirst = performance.now();
   try {
-    first = offer === undefined || front === undefined ? undefined : walkFirst(fs, reader, offer, front);
+    const walked = offer === undefined || front === undefined ? undefined : walkFirst(fs, reader, offer, front);
+    if (walked !== undefined) first.push(walked);
   } finally {
     reader.done(); // back to the caller's directory for the facts: procRoot may be relative
   }
   const firstMs = performance.now() - tFirst; // counted as walk time, not facts
+  const earlyMs = offer?.firstMs ?? 0; // walked before the scan began: walk time too
   const places = new Map<string, Location | null>();
   for (const pid of pids) {
     if (exclude.has(pid)) continue;
@@ -314,10 +328,14 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
     snapshot,
     ...(walked === undefined ? {} : { walked }),
     timings: {
-      durationMs: ms(end - started),
-      facts: ms(tFacts - started - firstMs), walk: ms(tWalk - tFacts + firstMs), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
+      durationMs: ms(end - started + earlyMs),
+      facts: ms(tFacts - started - firstMs), walk: ms(tWalk - tFacts + firstMs + earlyMs), tables: ms(tTables - tWalk), verify: ms(tVerify - tTables),
       sysctls: ms(waited),
       links: walks.reduce((n, w) => n + w.links, 0), verifyLinks, helped, tablesHelped, tablesReread: reread, tablesByNetns,
+      timeline: {
+        handedOut: offer?.handedOut ?? null, began: ms(started), walked: ms(tWalk), tables: ms(tTables), verified: ms(tVerify),
+        helper: offer?.shared.times?.().map(ms) ?? null,
+      },
     },
   };
 }

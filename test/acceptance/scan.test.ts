@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SharedTables, SharedWalk, WalkHelper } from '../../src/live/fd-walk.js';
 import { scanProcesses } from '../../src/live/scan.js';
 import type { HelpedWalk } from '../../src/live/threads/scan-helper.js';
-import { startScanHelper } from '../../src/live/threads/scan-helper.js';
+import { HERE, startScanHelper } from '../../src/live/threads/scan-helper.js';
 import { inNetns } from '../helpers/netns.js';
 
 const BIN = fileURLToPath(new URL('../../bin/fdleak.js', import.meta.url));
@@ -442,6 +442,17 @@ describe('fdleak scan, live', () => {
     expect(offered.pids).not.toContain(process.pid);
     // Largest fd table first, as the scan hands them out itself.
     expect(offered.counts).toEqual([...offered.counts].sort((a, b) => b - a));
+    // The largest was claimed from the front and walked on this thread, before the scan; the
+    // second too, unless the helper's thread was up by then and took it (it reads no table first).
+    const early = offered.shared as HelpedWalk;
+    expect(offered.first![0]!.index).toBe(0);
+    for (const w of offered.first!) expect(early.state(w.index)).toBe(HERE);
+    expect(offered.first![0]!.outcome.late).toBe(false);
+    expect(offered.first![0]!.outcome.links).toBeGreaterThan(0);
+    if (offered.first!.length === 1) expect(early.front()).toBeGreaterThanOrEqual(2);
+    else expect(offered.first![1]!.index).toBe(1);
+    // And every namespace's tables were handed out with it, the leaky process's among them.
+    expect(offered.tables!.netns).toContain(readlinkSync(`/proc/${held.leaky}/ns/net`));
     const since = spawn('python3', ['-c', 'import socket, sys\nkeep = [socket.socket() for _ in range(7)]\nprint("up", flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
     try {
       await new Promise((resolve) => since.stdout!.once('data', resolve));
@@ -451,9 +462,13 @@ describe('fdleak scan, live', () => {
       const walk = offered.shared as HelpedWalk;
       const nap = new Int32Array(new SharedArrayBuffer(4));
       for (const until = Date.now() + 5000; walk.helper().claimed === 0 && Date.now() < until;) Atomics.wait(nap, 0, 0, 2);
+      // The helper takes the tables handed out early up between two units (the front is walked).
+      const tables = offered.tables!.shared;
+      for (const until = Date.now() + 5000; tables.helped() === 0 && Date.now() < until;) Atomics.wait(nap, 0, 0, 2);
       const shared = await scanProcesses({ excludePids: [process.pid], helper });
       const alone = await scanProcesses({ excludePids: [process.pid] });
       expect(shared.timings.helped).toBeGreaterThan(0);
+      expect(shared.timings.tablesHelped).toBeGreaterThan(0); // read on the helper thread
       const ours = [held.leaky, ...held.healthy, since.pid!];
       const mine = (r: typeof shared): unknown[] =>
         r.snapshot.processes.filter((p) => ours.includes(p.pid)).map((p) => [p.pid, p.fds, p.sockets, p.orphanSockets, p.unseen]);

@@ -31,10 +31,17 @@ describe('--debug', () => {
     if (/one thread/.test(steps!)) expect(timeline).not.toMatch(/second thread/);
   });
 
-  it('scan: one stderr line with the walk, the tables and the second thread\'s part', () => {
+  it('scan: a stderr line with the walk, the tables and the second thread\'s part, and one with when each step ended', () => {
     const r = run(['--debug', 'scan', '--top', '3']);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/PID/);
-    expect(r.stderr).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks\)(, other namespaces' sysctls [\d.]+ more)?\n$/);
+    const [summary, timeline, ...rest] = r.stderr.split('\n');
+    expect(rest).toEqual(['']);
+    expect(summary).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks\)(, other namespaces' sysctls [\d.]+ more)?$/);
+    const m = /^fdleak: scan timeline, ms since start: walk handed out (-|[\d.]+), scan began ([\d.]+), walk done ([\d.]+), tables ([\d.]+), orphan check ([\d.]+); helper: (none|got the walk [\d.]+, tables [\d.]+-[\d.]+, walk done [\d.]+)$/.exec(timeline!);
+    expect(m, timeline).not.toBeNull();
+    const steps = m!.slice(2, 6).map(Number); // in the order they run
+    expect(steps).toEqual([...steps].sort((a, b) => a - b));
+    expect(m![6] === 'none').toBe(summary!.includes('none started'));
   });
 });

@@ -57,6 +57,9 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
   const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort, growthKey), (p) => p.fds);
   if (options.debug === true) {
     io.err(`fdleak: scan ${t.durationMs} ms: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables} (${t.tablesHelped} of ${snapshot.host.namespaces.length} namespaces read on the second thread, ${t.tablesReread} read again after the walk), orphan check ${t.verify} (${t.verifyLinks} readlinks)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
+    const { handedOut, began, walked, tables, verified, helper } = t.timeline;
+    const h = helper === null ? 'none' : `got the walk ${helper[0]}, tables ${helper[1]}-${helper[2]}, walk done ${helper[3]}`;
+    io.err(`fdleak: scan timeline, ms since start: walk handed out ${handedOut === null ? '-' : ms1(handedOut)}, scan began ${began}, walk done ${walked}, tables ${tables}, orphan check ${verified}; helper: ${h}\n`);
   }
   if (options.format === 'table') {
     // chalk only when there is colour to paint: a cron job or a pipe does not load it (a few ms of start-up).
@@ -78,6 +81,8 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
   io.out(scanJson(snapshot, cut, options.sort, { growth, group: options.group, findings: findings === undefined ? undefined : sampled!.findings.map(findings) }));
   return 0;
 }
+
+const ms1 = (v: number): number => Math.round(v * 10) / 10;
 
 /** fd-growth findings shown in full under the table (the top growers); --json lists them all. */
 const SHOWN_GROWTH = 5;

@@ -18,10 +18,15 @@
  * and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
  * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
  * read after the walk (live/scan.ts).
-
- * Only node: built-ins and types here: prefetch.js bundles this and must stay cheap to load.
+ *
+ * prefetch.js bundles this, and with it the fd walk (live/fd-walk.ts: shareEarly walks the largest
+ * processes before the modules load); node: built-ins only, so it stays cheap to load.
+ * Over 400 lines because everything the main thread does with the helper before and during the
+ * scan (start it, hand out the walk and the tables, early or not, take back what it did) is one
+ * protocol over the same shared buffers; split, each half would only make sense with the other.
  */
-import type { Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
+import type { EarlyTables, FirstWalk, Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
+import { linkReader, NODE_FS, walkFirst } from '../fd-walk.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -54,6 +59,13 @@ export interface SharedBuffers {
   nums: Int32Array;
   /** Unit i's socket slots are [offsets[i], offsets[i + 1]) of inodes and fdNames. */
   offsets: Int32Array;
+  /** The main thread's performance.timeOrigin: the helper writes `times` as ms after it. */
+  origin: number;
+  /**
+   * When the helper got the walk, began and ended its tables read, and ended its walk (ms since
+   * the main thread's start; 0: not yet): for --debug's timeline.
+   */
+  times: Float64Array;
   inodes: Float64Array;
   fdNames: Int32Array;
 }
@@ -98,6 +110,10 @@ export interface HelpedWalk extends SharedWalk {
   helper(): { claimed: number; done: number };
   /** A unit's state: TODO, DONE, FAILED or HERE. */
   state(index: number): number;
+  /** Units claimed from the front so far, by either thread (claimFront, and the helper's claims). */
+  front(): number;
+  /** The helper's timeline (SharedBuffers.times). */
+  times(): number[];
 }
 
 /** How long the main thread waits for the helper's units, in all, before walking them itself. */
@@ -116,6 +132,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   let worker: import('node:worker_threads').Worker;
   try {
     const { Worker } = process.getBuiltinModule('node:worker_threads');
+    optimizeInPlace();
     worker = new Worker(workerUrl, { stdout: false, stderr: false });
   } catch {
     return undefined;
@@ -151,6 +168,8 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
         state: shared(Int32Array, n),
         nums: shared(Int32Array, n * NUMS),
         offsets,
+        origin: performance.timeOrigin,
+        times: shared(Float64Array, 4),
         inodes: shared(Float64Array, offsets[n]!),
         fdNames: shared(Int32Array, offsets[n]!),
       };
@@ -196,6 +215,22 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
   return helper;
 }
 
+/**
+ * Has V8 optimize a hot function on the thread that runs it (--no-concurrent-recompilation)
+ * rather than on a background thread, from now on: in the worker about to start (its isolate takes
+ * the flag when it is created: test/live/threads/scan-helper.test.ts checks) and for this thread's
+ * next compilations. Why: with the helper, both of scan's threads keep both cores busy from start
+ * to end, so a background compile job waits for a core while the function it is for (the fd walk,
+ * the table parse) runs unoptimized. Measured on the bench load (15,000 + 11,500 fds, 150 x 200,
+ * 35,600 TCP rows; 2 cores; 8 alternating runs each, --debug timelines, under SCHED_FIFO on a box
+ * at load 5-6): the helper's tables step 104-141 ms instead of 155-231, every step done at
+ * 279-322 ms instead of 307-396 (medians ~287 and ~349). The table parse alone, beside a process
+ * reading the same table: 94 ms the first time instead of 12-18 ms once optimized; 18 ms with the flag.
+ */
+function optimizeInPlace(): void {
+  process.getBuiltinModule('node:v8').setFlagsFromString('--no-concurrent-recompilation');
+}
+
 function sharedWalk(b: SharedBuffers): HelpedWalk {
   let deadline: number | undefined;
   let back = b.pids.length; // this thread's last claim: it takes the smallest units first
@@ -203,6 +238,8 @@ function sharedWalk(b: SharedBuffers): HelpedWalk {
     claimed: () => Math.min(Atomics.load(b.ctl, 0), b.pids.length),
     helper: () => ({ claimed: Atomics.load(b.ctl, 1), done: Atomics.load(b.ctl, 2) }),
     state: (i) => Atomics.load(b.state, i),
+    front: () => Math.min(Atomics.load(b.ctl, 3), b.pids.length),
+    times: () => [...b.times],
     claim: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? --back : b.pids.length),
     claimFront: () => (Atomics.add(b.ctl, 0, 1) < b.pids.length ? Atomics.add(b.ctl, 3, 1) : b.pids.length),
     walkedHere(i) {
@@ -269,15 +306,61 @@ export function walkUnits(root: string, pids: readonly number[], size: (path: st
 }
 
 /**
+ * The units whose walk the tables read waits for, when the walk is handed out before the modules
+ * load (shareEarly): the largest two. This thread claims the largest and walks it at once; the
+ * second is walked by whichever thread gets to it first: the helper, if its thread is up by then,
+ * while this thread walks the largest, else this thread after it. The helper reads no table while
+ * a unit claimed from the front is unwalked, so their orphan candidates are judged by its read.
+ * Measured on the bench load (15,000 + 11,500 fds, 150 x 200; 2 cores; --debug timelines):
+ * with the first unit walked by the scan after the modules loaded and the second by the helper,
+ * the helper began the tables at ~200 ms and this thread waited 20-40 ms for them after its walk;
+ * with both walked here before the modules load, at 150-230 ms under load (8 runs, load 9-10),
+ * this thread still waiting ~40 ms. With optimizeInPlace, 21 rotating rounds against the build
+ * before these changes (SCHED_FIFO, load 6-8): wall 0.883x with the second left to whichever
+ * thread is free, 0.922x with both walked here. With only the largest waited for, the read began
+ * sooner but took 190-250 instead of 115-200 ms (before optimizeInPlace) and the scan ended later.
+ */
+const FRONT_UNITS = 2;
+
+/**
+ * Hands the helper the tables of every namespace (`jobs`: the members to read them through, of
+ * namespace ids[i]) as the walk begins, the most fds first, so that it reads them while this
+ * thread walks: measured on the bench load (56,800 fds, one namespace of 38,600 TCP rows; 2
+ * cores), the read took 140-180 ms of the main thread after a walk already shared by both threads,
+ * during which the helper had nothing to do. Undefined if the helper is gone (everything is read
+ * here, after the walk).
+ */
+export function shareTables(helper: WalkHelper, procRoot: string, ids: readonly string[], jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, sizes: readonly number[]): EarlyTables | undefined {
+  const order = jobs.map((_, i) => i).sort((a, b) => sizes[b]! - sizes[a]! || a - b);
+  const shared = helper.shareTables?.(process.getBuiltinModule('node:path').resolve(procRoot), order.map((i) => jobs[i]!));
+  return shared === undefined ? undefined : { shared, netns: order.map((i) => ids[i]!) };
+}
+
+/** Fds (st_size, as offered to the walk) of each namespace's members (`netnsOf`): which namespace to read first. */
+export function fdsByNetns(ids: readonly string[], netnsOf: ReadonlyMap<number, string | null>, offer: Offer): number[] {
+  const byNetns = new Map<string, number>();
+  offer.pids.forEach((pid, i) => {
+    const netns = netnsOf.get(pid);
+    if (netns !== undefined && netns !== null) byNetns.set(netns, (byNetns.get(netns) ?? 0) + offer.counts[i]!);
+  });
+  return ids.map((id) => byNetns.get(id) ?? 0);
+}
+
+
+/**
  * For cli/prefetch.ts, before the modules load: lists the processes under the absolute `procRoot`
  * (all but this one, whose fd table changes while it is read) and hands their walk to `helper`,
- * which starts on the largest as soon as its thread is up instead of waiting for the scan to list
- * them. Only where st_size of an fd directory is the fd count (Linux 6.2 and later: the scan's own
- * test, sizeIsCount); undefined otherwise, or if the helper is gone. The scan walks whatever it
- * lists that this missed, and skips what exited since.
+ * which starts on it as soon as its thread is up instead of waiting for the scan to list them;
+ * reads each one's ns/net link and hands the helper every namespace's tables (shareTables); then
+ * walks the largest here, on this thread, while the helper's thread starts (~40 ms) and walks the
+ * next ones, and the second largest if the helper has not taken it (FRONT_UNITS). The helper
+ * begins the tables once those are walked, while this thread loads the modules. Only where st_size of an fd directory is
+ * the fd count (Linux 6.2 and later: the scan's own test, sizeIsCount); undefined otherwise, or if
+ * the helper is gone. The scan walks whatever it lists that this missed, reads the tables of any
+ * namespace this did not name, and skips what exited since.
  */
-function shareEarly(helper: WalkHelper, procRoot: string): Offer | undefined {
-  const { readdirSync, statSync } = process.getBuiltinModule('node:fs');
+function shareEarly(helper: ScanHelper, procRoot: string): Offer | undefined {
+  const { readdirSync, readlinkSync, statSync } = process.getBuiltinModule('node:fs');
   const size = (path: string): number => statSync(path).size;
   let names: string[];
   try {
@@ -288,7 +371,60 @@ function shareEarly(helper: WalkHelper, procRoot: string): Offer | undefined {
   }
   const pids: number[] = [];
   for (const name of names) if (/^\d+$/.test(name) && Number(name) !== process.pid) pids.push(Number(name));
+  pids.sort((a, b) => a - b);
   const units = walkUnits(procRoot, pids, size);
   const shared = helper.share(procRoot, units);
-  return shared === undefined ? undefined : { root: procRoot, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
+  if (shared === undefined) return undefined;
+  const offer: Offer = { root: procRoot, pids: units.map((u) => u.pid), counts: units.map((u) => u.count), shared };
+  // The largest, claimed before the tables are handed out: the helper reads none before it is walked.
+  const largest = shared.claimFront!();
+  offer.tables = earlyTables(helper, procRoot, pids, offer, (pid) => readlinkSync(`${procRoot}/${pid}/ns/net`));
+  const t0 = performance.now();
+  offer.handedOut = t0;
+  const first: FirstWalk[] = [];
+  const reader = linkReader(NODE_FS, procRoot);
+  try {
+    for (let index = largest; index < units.length; index = shared.front() < FRONT_UNITS ? shared.claimFront!() : units.length) {
+      const walked = walkFirst(NODE_FS, reader, offer, index)!;
+      // Claimed after the tables were handed out: late if the helper may have begun them meanwhile.
+      const late = index !== largest && offer.tables?.shared.started() === true;
+      first.push({ index, outcome: { ...walked.outcome, late } });
+    }
+  } finally {
+    reader.done();
+  }
+  offer.first = first;
+  offer.firstMs = performance.now() - t0;
+  return offer;
+}
+
+/**
+ * The tables job of shareEarly, as the scan would hand it out (live/scan.ts): every namespace of
+ * `pids` (ascending, so that each is read through the same member) and fdleak's own, each read
+ * through its members in pid order, the most fds first.
+ */
+function earlyTables(helper: WalkHelper, procRoot: string, pids: readonly number[], offer: Offer, netnsOf: (pid: number | 'self') => string): EarlyTables | undefined {
+  const members = new Map<string, number[]>();
+  const of = new Map<number, string | null>();
+  for (const pid of pids) {
+    let netns: string;
+    try {
+      netns = netnsOf(pid);
+    } catch {
+      of.set(pid, null); // exited, or another user's: the scan finds out
+      continue;
+    }
+    of.set(pid, netns);
+    const list = members.get(netns);
+    if (list === undefined) members.set(netns, [pid]);
+    else list.push(pid);
+  }
+  try {
+    const own = netnsOf('self');
+    if (!members.has(own)) members.set(own, []);
+  } catch {
+    // the scan reads it, or says why
+  }
+  const ids = [...members.keys()];
+  return shareTables(helper, procRoot, ids, ids.map((id) => (members.get(id)!.length === 0 ? ['self'] : members.get(id)!)), fdsByNetns(ids, of, offer));
 }

@@ -104,11 +104,15 @@ function frontWalked(b: SharedBuffers, wait: boolean): boolean {
 // not been read by the end of the walk, it is awaited (its list may be empty). Once the tables are
 // read the port is closed: no listener is left and the thread ends.
 parentPort?.once('message', ({ walk, port }: WalkJob) => {
+  const now = (): number => performance.timeOrigin + performance.now() - walk.origin; // on the main thread's clock
+  walk.times[0] = now();
   let job: SharedTablesJob | undefined;
   let tablesRead = false;
   const read = (wait: boolean): boolean => {
     if (!tablesRead && job !== undefined && frontWalked(walk, wait)) {
+      walk.times[1] = now();
       helpTables(job, port);
+      walk.times[2] = now();
       tablesRead = true;
     }
     return tablesRead;
@@ -118,6 +122,7 @@ parentPort?.once('message', ({ walk, port }: WalkJob) => {
     return read(false);
   };
   helpWalk(walk, between);
+  walk.times[3] = now();
   if (read(true)) port.close();
   else if (job === undefined) port.once('message', (m: SharedTablesJob) => { job = m; read(true); port.close(); });
 });

@@ -6,6 +6,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Walk } from '../../../src/live/fd-walk.js';
 import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
@@ -173,6 +176,33 @@ describe('the scan helper', () => {
       expect(read.read!.via).toBe(pid);
       expect(walk.state(0)).toBe(HERE);
     });
+  });
+
+  it('has V8 optimize hot functions on the thread that runs them, in the worker it starts', () => {
+    // A worker that says how a function was optimized: at once, on its own thread ("up", which
+    // ready() waits for), or queued for a background thread (V8's natives say which). Queued work
+    // sometimes finishes before the question: each way is asked of 8 workers.
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-optimize-'));
+    try {
+      const probe = join(dir, 'probe.cjs');
+      writeFileSync(probe, [
+        'function f(x) { return x + 1; }',
+        '%PrepareFunctionForOptimization(f); f(1); f(2);',
+        "%OptimizeFunctionOnNextCall(f, 'concurrent'); f(3);",
+        'const now = (%GetOptimizationStatus(f) & 16) !== 0; // optimized',
+        "require('node:worker_threads').parentPort.postMessage(now ? 'up' : 'queued');",
+      ].join('\n'));
+      const helperModule = new URL('../../../dist/live/threads/scan-helper.js', import.meta.url).href;
+      const run = (code: string): string[] => spawnSync(process.execPath, ['--allow-natives-syntax', '--input-type=module', '-e', code], { encoding: 'utf8' }).stdout.trim().split('\n');
+      // Started as scan starts its helper: always optimized at once.
+      expect(run(`const { startScanHelper } = await import(${JSON.stringify(helperModule)});
+        for (let i = 0; i < 8; i++) console.log(await startScanHelper(new URL('file://${probe}')).ready() ? 'up' : 'queued');`)).toEqual(Array(8).fill('up'));
+      // The same worker started plainly: queued, at least once.
+      expect(run(`const { Worker } = await import('node:worker_threads');
+        for (let i = 0; i < 8; i++) console.log(await new Promise((resolve) => new Worker(${JSON.stringify(probe)}).once('message', resolve)));`)).toContain('queued');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('says a namespace none of whose members is alive could not be read', async () => {
