@@ -67,6 +67,16 @@ function layoutOf(raw: string): Layout {
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
+/**
+ * The first offset from i on, up to le, that is no blank. Padding is spaces: a loop on that alone
+ * first (it stops at le too, a line's end being no space), then isSpace() for the rest.
+ */
+function skipBlanks(text: string, i: number, le: number): number {
+  while (text.charCodeAt(i) === 32) i++;
+  while (i < le && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
 /** text[s, e) is /^\d{1,10}$/. */
 function isNumAt(text: string, s: number, e: number): boolean {
   if (e - s > 10 || e === s) return false;
@@ -496,14 +506,14 @@ export class ColumnsReader {
     const head = this.head!;
     let i = ls + head.text.length;
     if (i >= le || !isSpace(text.charCodeAt(i)) || head.pid === 0 || !b.folding || b.keepAll || text.lastIndexOf(head.text, ls) !== ls) return false;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i, le);
     // FD: digits (at most 10) or "*NNN", then mode and lock characters
     const fs = i;
     let c = text.charCodeAt(i);
     let v = 0;
     let fd: number;
     if (isDigit(c)) {
-      for (; i < le && isDigit(c); c = text.charCodeAt(++i)) v = v * 10 + c - 48;
+      for (; isDigit(c); c = text.charCodeAt(++i)) v = v * 10 + c - 48;
       if (i - fs > 10) return false;
       fd = FD_NUM;
     } else if (c === 42 && le - i > 4 && isDigit(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) && isDigit(text.charCodeAt(i + 3))) {
@@ -516,7 +526,7 @@ export class ColumnsReader {
     const me = i;
     while (i < le && !isSpace(text.charCodeAt(i))) i++;
     if (!isModeLock(text, me, i)) return false;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i, le);
     // TYPE: "IPv4"
     const t = i;
     if (le - t < 5 || text.charCodeAt(t) !== 73 || text.charCodeAt(t + 1) !== 80 || text.charCodeAt(t + 2) !== 118 || text.charCodeAt(t + 3) !== 52 || !isSpace(text.charCodeAt(t + 4))) return false;
@@ -732,39 +742,38 @@ export class ColumnsReader {
    */
   private inet(ls: number, le: number, pid: number, tid: number | null, t: number, te: number, cmdLen: number, uid: number | null, fd: number): boolean {
     const { text, b } = this;
-    let i = te;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    // Digit loops need no bound: the character at le ends the line ("\n", "\r" or none), no digit.
+    let i = skipBlanks(text, te, le);
     // DEVICE: the inode
     const ds = i;
     let inode = 0;
-    for (let c = text.charCodeAt(i); i < le && isDigit(c); c = text.charCodeAt(++i)) inode = inode * 10 + c - 48;
+    for (let c = text.charCodeAt(i); isDigit(c); c = text.charCodeAt(++i)) inode = inode * 10 + c - 48;
     if (i === ds || i - ds > 10 || i === le || !isSpace(text.charCodeAt(i)) || (i - ds > 1 && text.charCodeAt(ds) === 48)) return false;
     if (inode === 0 || inode > 0xffffffff) return false;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i, le);
     // SIZE/OFF: any token that starts with a digit
     if (i === le || !isDigit(text.charCodeAt(i))) return false;
     while (i < le && !isSpace(text.charCodeAt(i))) i++;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i, le);
     // NODE: "TCP", then NAME
     if (le - i < 4 || text.charCodeAt(i) !== 84 || text.charCodeAt(i + 1) !== 67 || text.charCodeAt(i + 2) !== 80 || !isSpace(text.charCodeAt(i + 3))) return false;
-    i += 4;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    i = skipBlanks(text, i + 4, le);
     // NAME: local->remote (STATE), trailing blanks aside
     const ls1 = i;
-    if (!this.hostPort(ls1, le)) return false;
+    if (!this.hostPort(ls1)) return false;
     const le1 = this.hpColon;
     const lport = this.hpPort;
     i = this.hpEnd;
     if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 62) return false; // "->"
     const rs = i + 2;
-    if (!this.hostPort(rs, le)) return false;
+    if (!this.hostPort(rs)) return false;
     const re = this.hpColon;
     const rport = this.hpPort;
     i = this.hpEnd;
     if (text.charCodeAt(i) !== 32 || text.charCodeAt(i + 1) !== 40) return false; // " ("
     const closeWait = text.startsWith('CLOSE_WAIT)', i + 2);
     if (!closeWait && !text.startsWith('ESTABLISHED)', i + 2)) return false;
-    for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
+    if (skipBlanks(text, i + (closeWait ? 10 : 11) + 3, le) < le) return false;
     const listed = this.listFresh(ls, le, pid, tid, t, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
     b.folded(b.folder.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
@@ -826,16 +835,20 @@ export class ColumnsReader {
   private hpColon = 0;
   private hpPort = 0;
 
-  /** "a.b.c.d:port" (a host of digits and dots, as an IPv4 row's host reads as it is) at text[i, le): whether it is one. */
-  private hostPort(i: number, le: number): boolean {
+  /**
+   * "a.b.c.d:port" (a host of digits and dots, as an IPv4 row's host reads as it is) at text[i..]:
+   * whether it is one. No bound needed: the row's end (a line end) is no digit, dot or colon.
+   */
+  private hostPort(i: number): boolean {
     const text = this.text;
-    if (!isDigit(text.charCodeAt(i))) return false;
-    while (i < le && (isDigit(text.charCodeAt(i)) || text.charCodeAt(i) === 46)) i++;
-    if (text.charCodeAt(i) !== 58) return false; // ":"
+    let c = text.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    while (isDigit(c) || c === 46) c = text.charCodeAt(++i);
+    if (c !== 58) return false; // ":"
     this.hpColon = i++;
     const ps = i;
     let port = 0;
-    while (i < le && isDigit(text.charCodeAt(i)) && i - ps < 6) port = port * 10 + text.charCodeAt(i++) - 48;
+    for (c = text.charCodeAt(i); isDigit(c) && i - ps < 6; c = text.charCodeAt(++i)) port = port * 10 + c - 48;
     if (i === ps || i - ps > 5 || port > 65535) return false;
     this.hpEnd = i;
     this.hpPort = port;
