@@ -30,6 +30,8 @@ import { detach } from './text-input.js';
 export const MAX_FOLDED_SOCKETS = 12_000_000;
 /** Socket records (the rows not folded) one analysis may hold. */
 export const MAX_SOCKET_RECORDS = 1_000_000;
+/** Sockets expect() makes room for at most. */
+const MAX_RESERVED = 4_000_000;
 /** Distinct addresses one capture may name. */
 const MAX_ADDRESSES = 1_000_000;
 
@@ -149,6 +151,15 @@ export class SocketFold implements FoldedSockets {
     if (this.inodes.size > MAX_FOLDED_SOCKETS) throw tooMany(`${MAX_FOLDED_SOCKETS.toLocaleString('en-US')} distinct sockets`);
     this.rows++;
     return true;
+  }
+
+  /**
+   * Room in the inode table for the sockets a file will likely hold: `sockets` met in the first
+   * `read` of `bytes` bytes, at that rate to the end (at most MAX_RESERVED: a guess is not let
+   * take more than ~30 MiB before the sockets are there). See U32Map.reserve.
+   */
+  expect(sockets: number, read: number, bytes: number): void {
+    if (read > 0 && bytes > read) this.inodes.reserve(Math.min(MAX_RESERVED, Math.ceil((sockets / read) * bytes)));
   }
 
   /** A process's number in pidIndex (rows of one process come together: the last one is asked again). */

@@ -59,6 +59,8 @@ export interface TailJob {
   path: string;
   source: string;
   start: number;
+  /** Bytes from `start` to the end of the file. */
+  bytes: number;
   head: Line[];
   header: string | null;
   state?: string;
@@ -133,7 +135,7 @@ export class Tail {
     if (boundary === null || boundary < file.reads.position || boundary >= file.size) return null;
     const header = head.find((l) => /^COMMAND\s+PID(\s|$)/.test(l.text))?.text ?? null;
     const job: TailJob = {
-      path: file.path, source: stream.source, start: boundary, head: [...head], header, portRange,
+      path: file.path, source: stream.source, start: boundary, bytes: file.size - boundary, head: [...head], header, portRange,
       ...(state === undefined ? {} : { state }), ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
     };
     let tail: Tail;
