@@ -186,13 +186,26 @@ export class SocketFold implements FoldedSockets {
     // an inode as its number when the text is that number's own (and fits), else as the text
     const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
     const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
-    let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
-    if (hint < 0 && fd.hint !== null) {
-      if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
-      this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+    // lsof's sock rows come in runs with the same NAME (the column reader hands the same string on):
+    // its hint and reading are the last row's (a regex and a Map lookup a row, ~132,000 rows of the
+    // 1M-line socket-heavy capture, otherwise)
+    if (fd.target !== this.lastTarget || fd.hint !== this.lastHint) {
+      let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
+      if (hint < 0 && fd.hint !== null) {
+        if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
+        this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+      }
+      this.lastTarget = fd.target;
+      this.lastHint = fd.hint;
+      this.lastFlags = ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0);
     }
-    this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
+    this.socketFds.push([fd.pid, fd.fd, inode, this.lastFlags]);
   }
+
+  /** The last socketFd()'s target and hint, and the flags they gave. */
+  private lastTarget = '';
+  private lastHint: string | null = null;
+  private lastFlags = 0;
 
   /** A row kept as a record (its inode, if any, is in the table as 0). */
   private keep(socket: Socket, owner: Owner, key: SocketKey): boolean {
