@@ -488,52 +488,29 @@ export class ColumnsReader {
 
   /**
    * The fast path of headInet(): on (the default), or off to check that rows read the same through
-   * the general path (test/parse/lsof/fast-rows.test.ts).
+   * the general path (test/parse/lsof/columns-fast.test.ts).
    */
   static fastRows = true;
 
   /**
-   * The row that follows a row read whole with the same head, when it is an IPv4 row with a plain
-   * or "*NNN" FD (most rows of a socket-heavy capture): the head compared, FD and TYPE read in one
-   * pass with no token offsets kept, then inet() as row() and inPlace() would call it. Whatever
-   * else (another FD or TYPE, a row inet() declines, a row seen before: sameTail) returns false
-   * before anything is counted, and row() reads it the general way. Measured on the 1M-line
-   * socket-heavy capture (one thread): sameHead(), fdClassAt(), typeCode() and row()'s dispatch
-   * took ~0.3 us a row (--cpu-prof self time), this ~0.1 us.
+   * A row with the last row's head (sameHead() found it, and its FD and TYPE), when it is an IPv4
+   * row with a plain or "*NNN" FD (most rows of a socket-heavy capture): read by inet() straight
+   * away, as row() and inPlace() would come to it. Whatever else (another FD or TYPE, a row inet()
+   * declines, a row seen before: sameTail) returns false before anything is counted, and row()
+   * reads it the general way from the same tokens. row()'s dispatch cost ~0.1 us a row of the
+   * 1M-line socket-heavy capture (--cpu-prof self time of row(), typeCode(), inPlace()).
    */
-  private headInet(ls: number, le: number): boolean {
+  private headInet(ls: number, le: number, head: Head): boolean {
     const { text, b } = this;
-    const head = this.head!;
-    let i = ls + head.text.length;
-    if (i >= le || !isSpace(text.charCodeAt(i)) || head.pid === 0 || !b.folding || b.keepAll || text.lastIndexOf(head.text, ls) !== ls) return false;
-    i = skipBlanks(text, i, le);
-    // FD: digits (at most 10) or "*NNN", then mode and lock characters
-    const fs = i;
-    let c = text.charCodeAt(i);
-    let v = 0;
-    let fd: number;
-    if (isDigit(c)) {
-      for (; isDigit(c); c = text.charCodeAt(++i)) v = v * 10 + c - 48;
-      if (i - fs > 10) return false;
-      fd = FD_NUM;
-    } else if (c === 42 && le - i > 4 && isDigit(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2)) && isDigit(text.charCodeAt(i + 3))) {
-      v = (text.charCodeAt(i + 1) - 48) * 100 + (text.charCodeAt(i + 2) - 48) * 10 + text.charCodeAt(i + 3) - 48;
-      i += 4;
-      fd = FD_TRUNC;
-    } else {
-      return false;
-    }
-    const me = i;
-    while (i < le && !isSpace(text.charCodeAt(i))) i++;
-    if (!isModeLock(text, me, i)) return false;
-    i = skipBlanks(text, i, le);
-    // TYPE: "IPv4"
-    const t = i;
-    if (le - t < 5 || text.charCodeAt(t) !== 73 || text.charCodeAt(t + 1) !== 80 || text.charCodeAt(t + 2) !== 118 || text.charCodeAt(t + 3) !== 52 || !isSpace(text.charCodeAt(t + 4))) return false;
-    const { pid, tid } = head;
-    if (fd === FD_NUM && b.table.sameTail(pid, v, text, t, le)) return false;
-    this.fdValue = v;
-    return this.inet(ls, le, pid, tid, t, t + 4, head.cmdLen, head.uid, fd);
+    const u = head.u;
+    const t = this.ts[u + 2]!;
+    const te = this.te[u + 2]!;
+    if (te - t !== 4 || text.charCodeAt(t) !== 73 || text.charCodeAt(t + 1) !== 80 || text.charCodeAt(t + 2) !== 118 || text.charCodeAt(t + 3) !== 52) return false; // "IPv4"
+    if (head.pid === 0 || !b.folding || b.keepAll) return false;
+    const fd = this.fdClassAt(this.ts[u + 1]!, this.te[u + 1]!);
+    if (fd !== FD_NUM && fd !== FD_TRUNC) return false;
+    if (fd === FD_NUM && b.table.sameTail(head.pid, this.fdValue, text, t, le)) return false;
+    return this.inet(ls, le, head.pid, head.tid, t, te, head.cmdLen, head.uid, fd);
   }
 
   /** One data row, text[ls, le). */
@@ -548,8 +525,8 @@ export class ColumnsReader {
     let uid: number | null;
     let fd = FD_BAD;
     let type = -1;
-    if (this.head !== null && ColumnsReader.fastRows && this.headInet(ls, le)) return;
     const head = this.sameHead(ls, le);
+    if (head !== null && ColumnsReader.fastRows && this.headInet(ls, le, head)) return;
     if (head !== null) {
       fd = this.fdClassAt(this.ts[head.u + 1]!, this.te[head.u + 1]!);
       const ts = this.ts[head.u + 2]!;
