@@ -67,16 +67,6 @@ function layoutOf(raw: string): Layout {
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/**
- * The first offset from i on, up to le, that is no blank. Padding is spaces: a loop on that alone
- * first (it stops at le too, a line's end being no space), then isSpace() for the rest.
- */
-function skipBlanks(text: string, i: number, le: number): number {
-  while (text.charCodeAt(i) === 32) i++;
-  while (i < le && isSpace(text.charCodeAt(i))) i++;
-  return i;
-}
-
 /** text[s, e) is /^\d{1,10}$/. */
 function isNumAt(text: string, s: number, e: number): boolean {
   if (e - s > 10 || e === s) return false;
@@ -720,21 +710,22 @@ export class ColumnsReader {
   private inet(ls: number, le: number, pid: number, tid: number | null, t: number, te: number, cmdLen: number, uid: number | null, fd: number): boolean {
     const { text, b } = this;
     // Digit loops need no bound: the character at le ends the line ("\n", "\r" or none), no digit.
-    let i = skipBlanks(text, te, le);
+    let i = te;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
     // DEVICE: the inode
     const ds = i;
     let inode = 0;
     for (let c = text.charCodeAt(i); isDigit(c); c = text.charCodeAt(++i)) inode = inode * 10 + c - 48;
     if (i === ds || i - ds > 10 || i === le || !isSpace(text.charCodeAt(i)) || (i - ds > 1 && text.charCodeAt(ds) === 48)) return false;
     if (inode === 0 || inode > 0xffffffff) return false;
-    i = skipBlanks(text, i, le);
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
     // SIZE/OFF: any token that starts with a digit
     if (i === le || !isDigit(text.charCodeAt(i))) return false;
     while (i < le && !isSpace(text.charCodeAt(i))) i++;
-    i = skipBlanks(text, i, le);
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
     // NODE: "TCP", then NAME
     if (le - i < 4 || text.charCodeAt(i) !== 84 || text.charCodeAt(i + 1) !== 67 || text.charCodeAt(i + 2) !== 80 || !isSpace(text.charCodeAt(i + 3))) return false;
-    i = skipBlanks(text, i + 4, le);
+    for (i += 4; i < le && isSpace(text.charCodeAt(i)); i++);
     // NAME: local->remote (STATE), trailing blanks aside
     const ls1 = i;
     if (!this.hostPort(ls1)) return false;
@@ -750,7 +741,7 @@ export class ColumnsReader {
     if (text.charCodeAt(i) !== 32 || text.charCodeAt(i + 1) !== 40) return false; // " ("
     const closeWait = text.startsWith('CLOSE_WAIT)', i + 2);
     if (!closeWait && !text.startsWith('ESTABLISHED)', i + 2)) return false;
-    if (skipBlanks(text, i + (closeWait ? 10 : 11) + 3, le) < le) return false;
+    for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
     const listed = this.listFresh(ls, le, pid, tid, t, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
     b.folded(b.folder.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
