@@ -102,11 +102,16 @@ export async function analyzeCapture(
     // One part per format in the stream (most streams: one); each part is a capture of its own.
     let part = new Part(detectFormat(head, stream.source, forced), stream.source, head, 1, shared, unpaster?.notes ?? []);
     let parts = 1;
+    let seen = 0; // characters read so far
     const readChunks = async (batches: AsyncIterable<Chunk[]>): Promise<void> => {
       for await (const chunks of batches) {
         for (let chunk of chunks) {
           // One lsof capture, large: from here on its socket rows fold as they stream.
-          if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) builder.fold(part.reader);
+          if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) {
+            const sockets = builder.socketRecords;
+            builder.fold(part.reader).expect(sockets, seen, tail?.boundary ?? stream.file?.size ?? 0);
+          }
+          seen += chunk.text.length + 1;
           if (unpaster !== null) chunk = unpaster.chunk(chunk);
           for (;;) {
             let change: FormatChange | null;
@@ -273,7 +278,7 @@ class CaptureBuilder {
   }
 
   /** From now on, one lsof capture's socket rows fold (capture/fold.ts), those read so far too. */
-  fold(reader: InputReader): void {
+  fold(reader: InputReader): SocketFold {
     const fold = new SocketFold(this.assume.portRange ?? null);
     reader.foldInto!(fold); // the reader's rows are the records held here
     this.sockets = [];
@@ -285,6 +290,7 @@ class CaptureBuilder {
       }
     }
     this.folding = fold;
+    return fold;
   }
 
   /** Adds a chunk's records (fds arrive counted once: the readers share what was listed); returns how many. */

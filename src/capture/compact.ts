@@ -125,11 +125,28 @@ export class U32Map {
     return map;
   }
 
+  /**
+   * Room for `n` keys in all (up to 4/5 full), made now rather than by growing step by step: each
+   * step rehashes what the shard holds, ~2x the keys in all over 1.5x steps (the 1M-line
+   * socket-heavy capture: grow() ~1.7% of the samples, perf). Sizes stay on the 2^k, 1.5 * 2^k steps.
+   */
+  reserve(n: number): void {
+    const perShard = Math.ceil(n / 16);
+    for (let shard = 0; shard < 16; shard++) {
+      let size = this.keys[shard]!.length;
+      while (perShard * 5 > size * 4) size = stepAfter(size);
+      if (size > this.keys[shard]!.length) this.resize(shard, size);
+    }
+    this.probedKey = 0;
+  }
+
   private grow(shard: number): Uint32Array {
+    return this.resize(shard, stepAfter(this.keys[shard]!.length));
+  }
+
+  private resize(shard: number, size: number): Uint32Array {
     const keys = this.keys[shard]!;
     const values = this.values[shard]!;
-    // 2^k -> 1.5 * 2^k -> 2^(k+1)
-    const size = (keys.length & (keys.length - 1)) === 0 ? keys.length * 1.5 : (keys.length / 3) * 4;
     const grownKeys = new Uint32Array(size);
     const grownValues = values instanceof Uint16Array ? new Uint16Array(size) : new Int32Array(size);
     for (let j = 0; j < keys.length; j++) {
@@ -143,6 +160,11 @@ export class U32Map {
     this.values[shard] = grownValues;
     return grownKeys;
   }
+}
+
+/** The shard size after `size`: 2^k -> 1.5 * 2^k -> 2^(k+1). */
+function stepAfter(size: number): number {
+  return (size & (size - 1)) === 0 ? size * 1.5 : (size / 3) * 4;
 }
 
 export interface U32MapParts {

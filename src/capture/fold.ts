@@ -30,6 +30,8 @@ import { detach } from './text-input.js';
 export const MAX_FOLDED_SOCKETS = 12_000_000;
 /** Socket records (the rows not folded) one analysis may hold. */
 export const MAX_SOCKET_RECORDS = 1_000_000;
+/** Sockets expect() makes room for at most. */
+const MAX_RESERVED = 4_000_000;
 /** Distinct addresses one capture may name. */
 const MAX_ADDRESSES = 1_000_000;
 
@@ -151,6 +153,15 @@ export class SocketFold implements FoldedSockets {
     return true;
   }
 
+  /**
+   * Room in the inode table for the sockets a file will likely hold: `sockets` met in the first
+   * `read` of `bytes` bytes, at that rate to the end (at most MAX_RESERVED: a guess is not let
+   * take more than ~30 MiB before the sockets are there). See U32Map.reserve.
+   */
+  expect(sockets: number, read: number, bytes: number): void {
+    if (read > 0 && bytes > read) this.inodes.reserve(Math.min(MAX_RESERVED, Math.ceil((sockets / read) * bytes)));
+  }
+
   /** A process's number in pidIndex (rows of one process come together: the last one is asked again). */
   private indexOf(pid: number): number {
     if (pid === this.lastPid) return this.lastIndex;
@@ -175,13 +186,26 @@ export class SocketFold implements FoldedSockets {
     // an inode as its number when the text is that number's own (and fits), else as the text
     const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
     const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
-    let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
-    if (hint < 0 && fd.hint !== null) {
-      if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
-      this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+    // lsof's sock rows come in runs with the same NAME (the column reader hands the same string on):
+    // its hint and reading are the last row's (a regex and a Map lookup a row, ~132,000 rows of the
+    // 1M-line socket-heavy capture, otherwise)
+    if (fd.target !== this.lastTarget || fd.hint !== this.lastHint) {
+      let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
+      if (hint < 0 && fd.hint !== null) {
+        if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
+        this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+      }
+      this.lastTarget = fd.target;
+      this.lastHint = fd.hint;
+      this.lastFlags = ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0);
     }
-    this.socketFds.push([fd.pid, fd.fd, inode, ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0)]);
+    this.socketFds.push([fd.pid, fd.fd, inode, this.lastFlags]);
   }
+
+  /** The last socketFd()'s target and hint, and the flags they gave. */
+  private lastTarget = '';
+  private lastHint: string | null = null;
+  private lastFlags = 0;
 
   /** A row kept as a record (its inode, if any, is in the table as 0). */
   private keep(socket: Socket, owner: Owner, key: SocketKey): boolean {

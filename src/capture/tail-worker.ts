@@ -18,6 +18,9 @@ import type { Line } from './text-input.js';
 import { linesFrom } from './text-input.js';
 import type { TailJob, TailRead } from './tail.js';
 
+/** Characters read before the fold's inode table is sized for the rest (SocketFold.expect). */
+const RESERVE_AT = 1 << 20;
+
 async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: ArrayBuffer[] }> {
   const overlong: Line[] = [];
   const chunks = await linesFrom(job.path, job.source, job.start, 1, overlong);
@@ -45,10 +48,13 @@ async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: Array
     records += parsed.records;
   };
   const stop = (line: string): boolean => { const f = headerFormat(line); return f !== undefined && f !== 'lsof'; };
+  let seen = 0; // characters read so far
   for await (const batch of chunks) {
     for (const chunk of batch) {
       const parsed = reader.readUntil!(chunk, stop);
       take(parsed);
+      // room for the sockets to come, once the rows read tell how dense they are (as the main thread at FOLD_AFTER)
+      if (seen < RESERVE_AT && (seen += chunk.text.length + 1) >= RESERVE_AT) fold.expect(fold.rows, seen, job.bytes);
       if (parsed.stoppedAt >= 0) throw new Error('another format follows');
       if (job.failAfter !== undefined && chunks.lines() >= job.failAfter) throw new Error('failing on purpose (a test)');
     }

@@ -53,4 +53,25 @@ describe('U32Map', () => {
     for (const k of [1, 2, 43, 17_759_403, 17_774_410, (1 << 20) + 70_000]) if (map.get(k) !== undefined) wrong.push(`${k} never added`);
     expect(wrong.slice(0, 5)).toEqual([]);
   });
+
+  it('reserve(n): keys held before it kept, n keys added after it without growing, answers as a Map does', () => {
+    const next = random(0x1b873593);
+    const map = new U32Map();
+    const ref = new Map<number, number>();
+    const add = (k: number): void => {
+      const before = ref.get(k);
+      expect(map.getOrAdd(k, k & 0xffff)).toBe(before);
+      if (before === undefined) ref.set(k, k & 0xffff);
+    };
+    for (let n = 0; n < 5_000; n++) add(1 + (next() % 0xfffffffe)); // some held before
+    map.reserve(100_000);
+    const sizes = map.parts().keys.map((k) => k.length);
+    for (const size of sizes) expect(size === 64 * 2 ** Math.round(Math.log2(size / 64)) || size === 96 * 2 ** Math.round(Math.log2(size / 96))).toBe(true);
+    for (let n = 0; n < 95_000; n++) add(n % 2 === 0 ? 17_759_404 + n : 1 + (next() % 0xfffffffe));
+    expect(map.parts().keys.map((k) => k.length), 'no shard grew').toEqual(sizes);
+    expect(map.size).toBe(ref.size);
+    for (const [k, v] of ref) expect(map.get(k)).toBe(v);
+    map.reserve(10); // less than it holds: nothing changes
+    expect(map.parts().keys.map((k) => k.length)).toEqual(sizes);
+  });
 });

@@ -476,6 +476,33 @@ export class ColumnsReader {
     return head;
   }
 
+  /**
+   * The fast path of headInet(): on (the default), or off to check that rows read the same through
+   * the general path (test/parse/lsof/columns-fast.test.ts).
+   */
+  static fastRows = true;
+
+  /**
+   * A row with the last row's head (sameHead() found it, and its FD and TYPE), when it is an IPv4
+   * row with a plain or "*NNN" FD (most rows of a socket-heavy capture): read by inet() straight
+   * away, as row() and inPlace() would come to it. Whatever else (another FD or TYPE, a row inet()
+   * declines, a row seen before: sameTail) returns false before anything is counted, and row()
+   * reads it the general way from the same tokens. row()'s dispatch cost ~0.1 us a row of the
+   * 1M-line socket-heavy capture (--cpu-prof self time of row(), typeCode(), inPlace()).
+   */
+  private headInet(ls: number, le: number, head: Head): boolean {
+    const { text, b } = this;
+    const u = head.u;
+    const t = this.ts[u + 2]!;
+    const te = this.te[u + 2]!;
+    if (te - t !== 4 || text.charCodeAt(t) !== 73 || text.charCodeAt(t + 1) !== 80 || text.charCodeAt(t + 2) !== 118 || text.charCodeAt(t + 3) !== 52) return false; // "IPv4"
+    if (head.pid === 0 || !b.folding || b.keepAll) return false;
+    const fd = this.fdClassAt(this.ts[u + 1]!, this.te[u + 1]!);
+    if (fd !== FD_NUM && fd !== FD_TRUNC) return false;
+    if (fd === FD_NUM && b.table.sameTail(head.pid, this.fdValue, text, t, le)) return false;
+    return this.inet(ls, le, head.pid, head.tid, t, te, head.cmdLen, head.uid, fd);
+  }
+
   /** One data row, text[ls, le). */
   private row(text: string, ls: number, le: number, lineNo: number): void {
     const { b } = this;
@@ -489,6 +516,7 @@ export class ColumnsReader {
     let fd = FD_BAD;
     let type = -1;
     const head = this.sameHead(ls, le);
+    if (head !== null && ColumnsReader.fastRows && this.headInet(ls, le, head)) return;
     if (head !== null) {
       fd = this.fdClassAt(this.ts[head.u + 1]!, this.te[head.u + 1]!);
       const ts = this.ts[head.u + 2]!;
@@ -635,10 +663,10 @@ export class ColumnsReader {
     const { text } = this;
     const t = this.ts[u + 2]!;
     const te = this.te[u + 2]!;
-    if (te - t !== 4 || !this.has(u + 6)) return false;
+    if (te - t !== 4) return false;
     const c = text.charCodeAt(t);
-    if (c === 73) return text.charCodeAt(t + 3) === 52 && this.inet(ls, le, pid, tid, u, cmdLen, uid, fd); // "IPv4"
-    if (c !== 117 && c !== 115) return false;
+    if (c === 73) return text.charCodeAt(t + 3) === 52 && this.inet(ls, le, pid, tid, t, te, cmdLen, uid, fd); // "IPv4"
+    if ((c !== 117 && c !== 115) || !this.has(u + 6)) return false;
     const unix = c === 117 && rest(text, t, 'unix');
     if (!unix && !rest(text, t, 'sock')) return false;
     // DEVICE SIZE/OFF NODE NAME, as fileColumns() reads them (no NLINK column)
@@ -668,28 +696,45 @@ export class ColumnsReader {
    * when the capture may repeat it on thread rows. Only then: a copy a row cost ~65 ms of the 1.2 s
    * of the 1M-line "as is" bench, whose rows mostly repeat.
    */
-  private keepTail(p: ProcState, fdNo: number, u: number, le: number): void {
-    if (this.layout.tasks !== false) this.b.table.keepTail(p, fdNo, detach(this.text.slice(this.ts[u + 2]!, le)));
+  private keepTail(p: ProcState, fdNo: number, t: number, le: number): void {
+    if (this.layout.tasks !== false) this.b.table.keepTail(p, fdNo, detach(this.text.slice(t, le)));
   }
 
-  /** "IPv4 INODE SIZE/OFF TCP a.b.c.d:p->e.f.g.h:q (STATE)", STATE ESTABLISHED or CLOSE_WAIT. */
-  private inet(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number): boolean {
+  /**
+   * "IPv4 INODE SIZE/OFF TCP a.b.c.d:p->e.f.g.h:q (STATE)", STATE ESTABLISHED or CLOSE_WAIT: the row
+   * from the end of its TYPE read in one pass, left to right, as the tokens has() would find read
+   * (DEVICE all digits, 1-10 of them, no leading 0; SIZE/OFF starting with a digit; NODE "TCP"; NAME
+   * the rest). Most rows of a socket-heavy capture are these: has() finding DEVICE .. NAME first and
+   * hostPort() then reading NAME again cost ~0.25 us a row (1M-line socket-heavy bench, --cpu-prof).
+   */
+  private inet(ls: number, le: number, pid: number, tid: number | null, t: number, te: number, cmdLen: number, uid: number | null, fd: number): boolean {
     const { text, b } = this;
-    const ds = this.ts[u + 3]!;
-    const de = this.te[u + 3]!;
-    if (!isNumAt(text, ds, de) || (de - ds > 1 && text.charCodeAt(ds) === 48) || !isDigit(text.charCodeAt(this.ts[u + 4]!))) return false;
-    const inode = numAt(text, ds, de);
-    const ps = this.ts[u + 5]!;
-    if (inode === 0 || inode > 0xffffffff || this.te[u + 5]! - ps !== 3 || !text.startsWith('TCP', ps)) return false;
+    // Digit loops need no bound: the character at le ends the line ("\n", "\r" or none), no digit.
+    let i = te;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    // DEVICE: the inode
+    const ds = i;
+    let inode = 0;
+    for (let c = text.charCodeAt(i); isDigit(c); c = text.charCodeAt(++i)) inode = inode * 10 + c - 48;
+    if (i === ds || i - ds > 10 || i === le || !isSpace(text.charCodeAt(i)) || (i - ds > 1 && text.charCodeAt(ds) === 48)) return false;
+    if (inode === 0 || inode > 0xffffffff) return false;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    // SIZE/OFF: any token that starts with a digit
+    if (i === le || !isDigit(text.charCodeAt(i))) return false;
+    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    // NODE: "TCP", then NAME
+    if (le - i < 4 || text.charCodeAt(i) !== 84 || text.charCodeAt(i + 1) !== 67 || text.charCodeAt(i + 2) !== 80 || !isSpace(text.charCodeAt(i + 3))) return false;
+    for (i += 4; i < le && isSpace(text.charCodeAt(i)); i++);
     // NAME: local->remote (STATE), trailing blanks aside
-    const ls1 = this.ts[u + 6]!;
-    if (!this.hostPort(ls1, le)) return false;
+    const ls1 = i;
+    if (!this.hostPort(ls1)) return false;
     const le1 = this.hpColon;
     const lport = this.hpPort;
-    let i = this.hpEnd;
+    i = this.hpEnd;
     if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 62) return false; // "->"
     const rs = i + 2;
-    if (!this.hostPort(rs, le)) return false;
+    if (!this.hostPort(rs)) return false;
     const re = this.hpColon;
     const rport = this.hpPort;
     i = this.hpEnd;
@@ -697,7 +742,7 @@ export class ColumnsReader {
     const closeWait = text.startsWith('CLOSE_WAIT)', i + 2);
     if (!closeWait && !text.startsWith('ESTABLISHED)', i + 2)) return false;
     for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
-    const listed = this.listFresh(ls, le, pid, tid, u, cmdLen, uid, fd, inode);
+    const listed = this.listFresh(ls, le, pid, tid, t, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
     b.folded(b.folder.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
     return true;
@@ -708,12 +753,12 @@ export class ColumnsReader {
    * row takes the record path), 'repeat' for an fd this input already listed (nothing to fold),
    * 'new' with its tail kept (the caller folds its row).
    */
-  private listFresh(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, inode: number): false | 'repeat' | 'new' {
+  private listFresh(ls: number, le: number, pid: number, tid: number | null, t: number, cmdLen: number, uid: number | null, fd: number, inode: number): false | 'repeat' | 'new' {
     if (!this.b.folder.fresh(inode, pid)) return false;
     const p = this.owner(ls, pid, tid, cmdLen, uid);
     const fdNo = this.fdNumber(pid, tid, fd);
     if (this.b.listSocket(p, tid, fdNo) === 'repeat') return 'repeat';
-    this.keepTail(p, fdNo, u, le);
+    this.keepTail(p, fdNo, t, le);
     return 'new';
   }
 
@@ -723,7 +768,7 @@ export class ColumnsReader {
     if (ne - ns > 1 && text.charCodeAt(ns) === 48) return false; // "0123": keyed as its text
     const inode = numAt(text, ns, ne);
     if (inode === 0 || inode > 0xffffffff) return false;
-    const listed = this.listFresh(ls, le, pid, tid, u, cmdLen, uid, fd, inode);
+    const listed = this.listFresh(ls, le, pid, tid, this.ts[u + 2]!, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
     b.folded(b.folder.tableRow(pid, inode, 'UNIX'));
     return true;
@@ -747,7 +792,7 @@ export class ColumnsReader {
     const fdNo = this.fdNumber(pid, tid, fd);
     // an inode of 10 digits at most: a copy, not a slice of the piece
     const listed = b.listSocket(p, tid, fdNo);
-    if (listed !== 'repeat') this.keepTail(p, fdNo, u, le);
+    if (listed !== 'repeat') this.keepTail(p, fdNo, this.ts[u + 2]!, le);
     if (listed === 'new') {
       b.socketFd({ pid, fd: fdNo, kind: 'socket', inode: text.slice(ns, ne), target: this.sockName, hint: this.sockHint, origin: { source: b.source, line: lineNo } });
     }
@@ -758,16 +803,20 @@ export class ColumnsReader {
   private hpColon = 0;
   private hpPort = 0;
 
-  /** "a.b.c.d:port" (a host of digits and dots, as an IPv4 row's host reads as it is) at text[i, le): whether it is one. */
-  private hostPort(i: number, le: number): boolean {
+  /**
+   * "a.b.c.d:port" (a host of digits and dots, as an IPv4 row's host reads as it is) at text[i..]:
+   * whether it is one. No bound needed: the row's end (a line end) is no digit, dot or colon.
+   */
+  private hostPort(i: number): boolean {
     const text = this.text;
-    if (!isDigit(text.charCodeAt(i))) return false;
-    while (i < le && (isDigit(text.charCodeAt(i)) || text.charCodeAt(i) === 46)) i++;
-    if (text.charCodeAt(i) !== 58) return false; // ":"
+    let c = text.charCodeAt(i);
+    if (!isDigit(c)) return false;
+    while (isDigit(c) || c === 46) c = text.charCodeAt(++i);
+    if (c !== 58) return false; // ":"
     this.hpColon = i++;
     const ps = i;
     let port = 0;
-    while (i < le && isDigit(text.charCodeAt(i)) && i - ps < 6) port = port * 10 + text.charCodeAt(i++) - 48;
+    for (c = text.charCodeAt(i); isDigit(c) && i - ps < 6; c = text.charCodeAt(++i)) port = port * 10 + c - 48;
     if (i === ps || i - ps > 5 || port > 65535) return false;
     this.hpEnd = i;
     this.hpPort = port;
