@@ -248,7 +248,9 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     for (const row of rows) {
       const fd = row.inode === null ? undefined : fdByInode.get(row.inode);
       if (fd !== undefined) {
-        row.owners.push({ pid, fd, command: stat.command });
+        // A new array of one, not a push onto the parser's empty one: V8 gives a first push room for
+        // 16 (~70 bytes more per row, live to the end: 12,500 of them in a crowded namespace).
+        row.owners = [{ pid, fd, command: stat.command }];
         sockets.push(row);
       } else if (row.inode === '0') {
         sockets.push(row);
