@@ -4,7 +4,7 @@
  * Why: start-up is a large part of a CLI run, and Node's ESM loader resolves, reads and links every
  * module file on its own (zod alone is ~60 files): one bundle with its dependencies inside loads
  * ~70 ms sooner for `fdleak diagnose`. Each command is a dynamic import in src/cli/main.ts, so it
- * stays a chunk of its own, and commander too (src/cli/program.ts): a plain `fdleak diagnose <pid>`
+ * stays a chunk of its own, and commander too (src/cli/program.ts): a plain `fdleak diagnose <pid>` or `fdleak scan`
  * runs without it (src/cli/main.ts); execa is
  * loaded only when ss runs; `diagnose --json` loads neither chalk nor cli-table3. A second entry,
  * src/cli/prefetch.ts -> dist/cli/prefetch.js (node: built-ins only), is what bin/fdleak.js loads

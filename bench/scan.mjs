@@ -29,7 +29,7 @@
  *   npm run build && node bench/scan.mjs [--runs 3] [--rounds 7] [--workers 150] [--fds 200] [--big 15000]
  *                                        [--threads 0] [--all] [--json out.json] [--baseline other-build/bin/fdleak.js]
  *
- * --baseline times another build's bin/fdleak.js (say, the old main) in the same rounds: `scan --json`.
+ * --baseline times another build's bin/fdleak.js (say, the old main) in the same rounds: `scan --json` and `scan`.
  * --threads N gives the big process N extra threads, as a server would have: `lsof -n` lists every
  * task's fds (reference 3.7), fdleak and the floor read each process once. Default 0.
  *
@@ -334,7 +334,7 @@ async function main() {
     // --debug: one stderr line saying whether the helper thread ran (counted below); nothing else changes.
     'fdleak scan --json': [BIN, ['--debug', 'scan', '--json']],
     'fdleak scan': [BIN, ['--debug', 'scan']],
-    ...(BASELINE === undefined ? {} : { 'baseline build: scan --json': [BASELINE, ['scan', '--json']] }),
+    ...(BASELINE === undefined ? {} : { 'baseline build: scan --json': [BASELINE, ['scan', '--json']], 'baseline build: scan': [BASELINE, ['scan']] }),
     'lsof pipeline': ['sh', ['-c', "lsof -n 2>/dev/null | awk '{print $2}' | sort | uniq -c | sort -nr | head"]],
     'C floor (readdir+readlink)': [floor, []],
     'C floor + tables': [floor, ['--tables']],
@@ -388,6 +388,7 @@ async function main() {
     }
     const met = Object.values(judged).every((j) => j.lsofOverScan >= TARGET.lsofOverScan && j.scanOverFloor <= TARGET.scanOverFloor);
     const baselineOverScan = BASELINE === undefined ? undefined : paired(times, 'baseline build: scan --json', 'fdleak scan --json');
+    const baselineOverTable = BASELINE === undefined ? undefined : paired(times, 'baseline build: scan', 'fdleak scan');
     console.log(`\nrun ${n} of ${RUNS}: ${ROUNDS} rounds; load average ${loadStart} before, ${loadEnd} after; fds on the machine ${Math.min(...machineFds)}-${Math.max(...machineFds)}; fdleak's helper thread walked a share in ${helperRuns.with} of ${helperRuns.with + helperRuns.without} runs (it starts only when a core is free: src/cli/prefetch.ts)`);
     console.log('  wall ms, median (min-max), CPU ms median:');
     for (const [k, v] of Object.entries(times)) console.log(`    ${k.padEnd(34)} ${med[k].toFixed(0).padStart(6)}   (${`${Math.min(...v).toFixed(0)}-${Math.max(...v).toFixed(0)})`.padEnd(11)} cpu ${cpuMed[k].toFixed(0).padStart(5)}`);
@@ -397,12 +398,13 @@ async function main() {
       console.log(`    ${scan.padEnd(19)} / C floor       ${j.scanOverFloor.toFixed(2)}x  (target <= ${TARGET.scanOverFloor}x: ${verdict(j.scanOverFloor <= TARGET.scanOverFloor)}; CPU time ${j.cpuScanOverFloor.toFixed(2)}x; / C floor + tables ${j.scanOverFloorTables.toFixed(2)}x)`);
     }
     if (baselineOverScan !== undefined) console.log(`    baseline build / fdleak scan --json ${baselineOverScan.toFixed(2)}x  (above 1: this build is faster)`);
+    if (baselineOverTable !== undefined) console.log(`    baseline build / fdleak scan        ${baselineOverTable.toFixed(2)}x  (the table, as a pipe gets it: no colour)`);
     if (opts.all) {
       console.log(`    node walk + threads / 1 thread     ${paired(times, 'node walk, + worker threads', 'node walk as scan does it').toFixed(2)}x`);
       console.log(`    fdleak scan / node walk            ${paired(times, 'fdleak scan', 'node walk as scan does it').toFixed(2)}x   (what scan adds to the bare walk: facts, tables, orphan check, output)`);
     }
     console.log(`  run ${n}: targets ${met ? 'MET' : 'not met'}`);
-    results.push({ run: n, loadStart, loadEnd, machineFds, helperRuns, times, cpus, medians: med, cpuMedians: cpuMed, judged, baselineOverScan, met });
+    results.push({ run: n, loadStart, loadEnd, machineFds, helperRuns, times, cpus, medians: med, cpuMedians: cpuMed, judged, baselineOverScan, baselineOverTable, met });
   }
   const inARow = results.every((r) => r.met);
   console.log(`\n${RUNS} runs in a row: ${results.map((r) => `run ${r.run} ${r.met ? 'met' : 'missed'} (lsof/scan ${r.judged['fdleak scan --json'].lsofOverScan.toFixed(2)}x, scan/floor ${r.judged['fdleak scan --json'].scanOverFloor.toFixed(2)}x; table: ${r.judged['fdleak scan'].lsofOverScan.toFixed(2)}x, ${r.judged['fdleak scan'].scanOverFloor.toFixed(2)}x)`).join('; ')} -> ${inARow ? 'TARGETS MET in every run' : 'targets NOT met in every run'}`);

@@ -12,13 +12,16 @@
  * 75 instead of 83 ms (median ratio 0.90), wall ratio 0.89; of the 15,000-fd perfload process, the
  * ~8 ms are within the noise of its ~500 ms. test/cli/main.test.ts runs a corpus of argv both ways
  * and compares.
+ * A plain `scan` (any of its options) takes the same way (options.ts scanCall, scan-action.ts): on
+ * the bench load its main thread walks fds beside the helper thread from the moment its modules are
+ * in, so commander's load was that much less of the walk done on this thread.
  */
 import { InputError } from '../errors.js';
 import type { State } from './diagnose-action.js';
 import { diagnoseAction } from './diagnose-action.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
-import { diagnoseCall } from './options.js';
+import { diagnoseCall, scanCall } from './options.js';
 import type { Prefetch } from './prefetch.js';
 
 /** How main reads argv: `commander: true` always through commander (tests compare the two ways). */
@@ -34,12 +37,18 @@ export async function main(argv: readonly string[], io: Io = processIo, prefetch
   const state: State = { code: 0, debug: argv.includes('--debug'), prefetch };
   try {
     const call = how.commander === true ? undefined : diagnoseCall(argv);
-    if (call === undefined) {
+    const scanning = how.commander === true || call !== undefined ? undefined : scanCall(argv);
+    if (call !== undefined) {
+      state.debug = call.debug; // as commander's preAction hook sets it
+      await diagnoseAction(call.pidText, call.opts, io, state);
+    } else if (scanning !== undefined) {
+      state.debug = scanning.debug;
+      const { scanAction } = await import('./scan-action.js');
+      await scanAction(scanning.opts, io, state);
+    } else {
       const { runProgram } = await import('./program.js');
       return await runProgram(argv, io, state);
     }
-    state.debug = call.debug; // as commander's preAction hook sets it
-    await diagnoseAction(call.pidText, call.opts, io, state);
     return state.code;
   } catch (error) {
     if (error instanceof InputError) {

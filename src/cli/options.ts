@@ -194,6 +194,12 @@ export interface DiagnoseCall {
   debug: boolean;
 }
 
+/** A plain `scan`: the options object commander's action gets, and --debug. */
+export interface ScanCall {
+  opts: { sort: string; procRoot: string; json?: boolean; prometheus?: boolean; top?: string; sample?: string; group?: string; set?: string[]; config?: string };
+  debug: boolean;
+}
+
 /**
  * argv read with the table, for main.ts to run a plain `diagnose <pid>` without commander: the
  * options object as commander builds it (keys camelCased, "--fail-on" -> failOn; defaults filled in;
@@ -201,16 +207,28 @@ export interface DiagnoseCall {
  * unknown option, a value outside its choices, a missing or extra argument): commander reads those.
  */
 export function diagnoseCall(argv: readonly string[]): DiagnoseCall | undefined {
+  const call = plainCall(argv, 'diagnose');
+  return call === undefined ? undefined : { pidText: call.args[0]!, opts: call.opts as unknown as DiagnoseCall['opts'], debug: call.debug };
+}
+
+/** The same for a plain `scan` (main.ts runs it without commander too): undefined for anything else. */
+export function scanCall(argv: readonly string[]): ScanCall | undefined {
+  const call = plainCall(argv, 'scan');
+  return call === undefined ? undefined : { opts: call.opts as unknown as ScanCall['opts'], debug: call.debug };
+}
+
+/** argv of `command` read with the table into commander's options object; undefined for anything commander must read. */
+function plainCall(argv: readonly string[], command: CommandName): { args: string[]; opts: Record<string, string | true | string[]>; debug: boolean } | undefined {
   const parsed = parseArgv(argv);
-  if (parsed?.command !== 'diagnose') return undefined;
+  if (parsed?.command !== command) return undefined;
   const opts: Record<string, string | true | string[]> = {};
-  for (const spec of COMMANDS.diagnose.options as readonly OptionSpec[]) {
+  for (const spec of COMMANDS[command].options as readonly OptionSpec[]) {
     const value = parsed.options.get(optionName(spec));
     if (value === undefined) continue;
     if (spec.choices !== undefined && !spec.choices.includes(String(value))) return undefined;
     opts[optionName(spec).slice(2).replace(/-(\w)/g, (_, c: string) => c.toUpperCase())] = value;
   }
-  return { pidText: parsed.args[0]!, opts: opts as unknown as DiagnoseCall['opts'], debug: parsed.options.has('--debug') };
+  return { args: parsed.args, opts, debug: parsed.options.has('--debug') };
 }
 
 /** "--fail-on" value: a severity or "never". */

@@ -1,6 +1,6 @@
 /**
  * The commander program of every command, built from the option table (options.ts). Loaded by
- * main.ts for every run but a plain `diagnose <pid>`, which main.ts runs without it (see there).
+ * main.ts for every run but a plain `diagnose <pid>` or `scan`, which main.ts runs without it (see there).
  */
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.js';
@@ -11,6 +11,8 @@ import { processIo } from './io.js';
 import type { CommandName, OptionSpec } from './options.js';
 import { COMMANDS, GLOBAL_OPTIONS, parseFailOn, parsePid } from './options.js';
 import type { RuleConfigOptions } from './rule-options.js';
+import type { ScanCliOptions } from './scan-action.js';
+import { scanAction } from './scan-action.js';
 import { ruleConfigFrom } from './rule-options.js';
 import { version } from './version.js';
 import { parseDuration } from '../util/duration.js';
@@ -90,19 +92,7 @@ export function createProgram(io: Io, state: State): Command {
   command(program, 'scan')
     .description('every process ranked by open fds, with sockets, orphan sockets and limit headroom')
     .addHelpText('after', '\nExamples:\n  $ fdleak scan --top 10\n  $ fdleak scan --sort orphans\n  $ fdleak scan --sample 5s --sort growth     which process is leaking right now\n  $ fdleak scan --group container\n  $ fdleak scan --json | jq \'.processes[] | select(.limitUsed > 0.8)\'\n  $ fdleak scan --prometheus > /var/lib/node_exporter/textfile/fdleak.prom.$$ && mv /var/lib/node_exporter/textfile/fdleak.prom.$$ /var/lib/node_exporter/textfile/fdleak.prom')
-    .action(async (opts: { json?: boolean; prometheus?: boolean; top?: string; sort: string; procRoot: string; sample?: string; group?: string } & RuleConfigOptions) => {
-      if (opts.json === true && opts.prometheus === true) throw new InputError('choose one of --json and --prometheus', { source: 'scan' });
-      if (opts.sort === 'growth' && opts.sample === undefined) throw new InputError('--sort growth needs --sample <duration> (e.g. --sample 5s): growth is measured between two reads', { source: '--sort' });
-      if (opts.group !== undefined && opts.prometheus === true) throw new InputError('--group is for the table and --json; in Prometheus sum by the location label (sum by (location) (fdleak_process_open_fds))', { source: '--group' });
-      const sampleMs = opts.sample === undefined ? undefined : parseDuration(opts.sample, '--sample');
-      const rules = await ruleConfigFrom(opts); // validated always; only --sample runs a rule (fd-growth)
-      const { scan } = await import('./commands/scan.js');
-      const format = opts.json === true ? 'json' : opts.prometheus === true ? 'prometheus' : 'table';
-      state.code = await scan({
-        format, top: opts.top, sort: opts.sort as 'fds', procRoot: opts.procRoot, helper: state.prefetch?.scanHelper, debug: state.debug,
-        sampleMs, group: opts.group as 'unit' | undefined, rules,
-      }, io);
-    });
+    .action((opts: ScanCliOptions) => scanAction(opts, io, state));
 
   command(program, 'analyze', { '[files...]': 'captures to read together ("-" or none: stdin)' })
     .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')

@@ -150,7 +150,8 @@ export interface WalkHelper {
 
 /** A namespace's tables as read by either thread: through which member, and the tally; undefined when none was alive. */
 export interface TablesRead {
-  read: { via: number | 'self'; tally: TallyResult } | undefined;
+  /** The tally; its inodes a Set where this thread read it, a packed table (threads/packed-inodes.ts) where the helper did. */
+  read: { via: number | 'self'; tally: Omit<TallyResult, 'inodes'> & { inodes: ReadonlySet<number> } } | undefined;
   /** Milliseconds the read took. */
   ms: number;
 }

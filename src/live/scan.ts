@@ -233,7 +233,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const tWalk = performance.now();
   const alive = new Set(kept.map((w) => w.process.pid));
   const namespaces: NetnsSummary[] = [];
-  const tables = new Map<string, Set<number>>();
+  const tables = new Map<string, ReadonlySet<number>>();
   const tablesByNetns: Record<string, number> = {};
   const { reads, helped: tablesHelped, reread } = readNamespaces(fs, procRoot, ids, ids.map((id) => membersOf(id, alive)), kept, early);
   ids.forEach((id, i) => {

@@ -1,17 +1,18 @@
 /**
- * main.ts runs a plain `diagnose <pid>` without commander (options.ts diagnoseCall). A corpus of
- * argv, valid and not, goes both ways: diagnoseCall must give the options object commander gives
+ * main.ts runs a plain `diagnose <pid>` and a plain `scan` without commander (options.ts
+ * diagnoseCall, scanCall). A corpus of argv, valid and not, goes both ways: diagnoseCall (scanCall) must give the options object commander gives
  * the action (or nothing, where commander refuses or does something else: help, version), and a
  * whole run must print the same stdout and stderr and exit with the same code whether commander
  * read argv or not. The runs are real diagnoses: of a `sleep` this test starts (live /proc), and of
- * a captured /proc tree (fixtures).
+ * a captured /proc tree (fixtures). The scans run are of a captured /proc tree (fixtures/scan): a
+ * live box's processes change between two runs; live `scan` argv is compared as read only.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { diagnoseCall } from '../../src/cli/options.js';
+import { diagnoseCall, scanCall } from '../../src/cli/options.js';
 import { commanderReads } from '../helpers/commander-reads.js';
 
 const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
@@ -34,6 +35,33 @@ const RUN: string[][] = [
   ['diagnose', P, '--set', 'nope'], ['diagnose', P, '--config', '/nonexistent/fdleak.json'], ['diagnose', P, '--proc-root', '--json'],
 ];
 
+const SCANNED = 'fixtures/scan/basic/proc';
+
+/** scan argv main may run without commander, run both ways (a captured tree: the same output each run). */
+const SCAN_RUN: string[][] = [
+  ['scan', '--proc-root', SCANNED], ['scan', '--proc-root', SCANNED, '--json'], ['--debug', 'scan', `--proc-root=${SCANNED}`, '--prometheus'],
+  ['scan', '--proc-root', SCANNED, '--top', '3', '--sort', 'sockets'], ['scan', '--proc-root', SCANNED, '--sort=headroom', '--json', '--top=2'],
+  ['scan', '--proc-root', SCANNED, '--group', 'unit'], ['scan', '--proc-root', SCANNED, '--group=container', '--json'],
+  ['scan', '--proc-root', SCANNED, '--top', '1', '--top', '2', '--json', '--json'],
+  // run, and refused by the action: the same one line either way
+  ['scan', '--proc-root', SCANNED, '--json', '--prometheus'], ['scan', '--proc-root', SCANNED, '--sort', 'growth'],
+  ['scan', '--proc-root', SCANNED, '--top', '0'], ['scan', '--proc-root', SCANNED, '--top', 'x', '--json'], ['scan', '--proc-root', SCANNED, '--sample', '2x'],
+  ['scan', '--proc-root', SCANNED, '--group', 'unit', '--prometheus'], ['scan', '--proc-root', SCANNED, '--set', 'nope'],
+  ['scan', '--proc-root', '/nonexistent/proc'], ['scan', '--proc-root', SCANNED, '--config', '/nonexistent/fdleak.json'],
+];
+
+/** Scans main runs without commander, compared as read: live ones (the box changes between two runs) and --sample (timed). */
+const SCAN_READ: string[][] = [
+  ['scan'], ['scan', '--json'], ['--debug', 'scan', '--top', '5'], ['scan', '--prometheus', '--debug'],
+  ['scan', '--proc-root', SCANNED, '--sample', '20ms', '--sort', 'growth', '--json'], ['scan', '--set', 'fd-growth.min=5', '--sample', '2s'],
+];
+
+/** scan argv only commander reads. */
+const SCAN_COMMANDER: string[][] = [
+  ['scan', 'extra'], ['scan', '--sort', 'bogus'], ['scan', '--group', 'pod'], ['scan', '--top'], ['scan', '--help'], ['scan', '-V'],
+  ['scan', '--json=1'], ['scan', '--', 'x'], ['--json', 'scan'], ['scan', '--pid', '1'],
+];
+
 /** argv only commander reads: errors in argv, help, version, other commands. */
 const COMMANDER: string[][] = [
   ['diagnose'], ['diagnose', P, '2'], ['diagnose', P, '--bogus'], ['diagnose', '--help'], ['diagnose', P, '-h'],
@@ -44,15 +72,15 @@ const COMMANDER: string[][] = [
 
 interface Run { code: number; out: string; err: string }
 
-/** A whole run of main, its output with what differs between two runs masked: the time, --debug's timings, stack frames. */
+/** A whole run of main, its output with what differs between two runs masked: the time, the scan's duration metric, --debug's timings, stack frames. */
 async function run(argv: string[], commander: boolean): Promise<Run> {
   let out = '';
   let err = '';
   const io: Io = { out: (t) => { out += t; }, err: (t) => { err += t; }, isTTY: false, env: { NO_COLOR: '1' }, stdin: process.stdin, stdinIsTTY: true };
   const code = await main(argv, io, undefined, { commander });
   const iso = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g;
-  err = err.split('\n').filter((l) => !l.startsWith('    at ')).map((l) => (/^fdleak: (diagnose \d|timeline)/.test(l) ? l.replace(/\d+(\.\d+)?/g, 'N') : l)).join('\n');
-  return { code, out: out.replace(iso, 'TIME'), err };
+  err = err.split('\n').filter((l) => !l.startsWith('    at ')).map((l) => (/^fdleak: (diagnose \d|timeline|scan \d|scan timeline)/.test(l) ? l.replace(/\d+(\.\d+)?/g, 'N') : l)).join('\n');
+  return { code, out: out.replace(iso, 'TIME').replace(/^fdleak_scan_duration_seconds .*$/m, 'DURATION'), err };
 }
 
 describe('main: a plain diagnose without commander', () => {
@@ -65,12 +93,23 @@ describe('main: a plain diagnose without commander', () => {
       expect(theirs.command).toBe('diagnose');
       expect(ours, argv.join(' ')).toEqual({ pidText: theirs.args[0], opts: theirs.options, debug: theirs.globals.debug === true });
     }
-    for (const argv of COMMANDER) expect(diagnoseCall(argv), argv.join(' ')).toBeUndefined();
+    for (const argv of [...COMMANDER, ...SCAN_RUN, ...SCAN_READ]) expect(diagnoseCall(argv), argv.join(' ')).toBeUndefined();
+  });
+
+  it('reads every scan argv of the corpus as commander does, or leaves it to commander', () => {
+    for (const argv of [...SCAN_RUN, ...SCAN_READ]) {
+      const theirs = commanderReads(argv);
+      expect(theirs, argv.join(' ')).not.toBe('refused');
+      if (theirs === 'refused') continue;
+      expect(theirs.command).toBe('scan');
+      expect(scanCall(argv), argv.join(' ')).toEqual({ opts: theirs.options, debug: theirs.globals.debug === true });
+    }
+    for (const argv of [...SCAN_COMMANDER, ...COMMANDER, ...RUN]) expect(scanCall(argv), argv.join(' ')).toBeUndefined();
   });
 
   it('prints the same and exits the same either way', async () => {
     const codes = new Set<number>();
-    for (const argv of [...RUN, ...COMMANDER]) {
+    for (const argv of [...RUN, ...COMMANDER, ...SCAN_RUN, ...SCAN_COMMANDER]) {
       const fast = await run(argv, false);
       const viaCommander = await run(argv, true);
       expect(fast, argv.join(' ')).toEqual(viaCommander);

@@ -14,8 +14,8 @@
  * soon as the scan knows the namespaces (after the facts, while the walk goes on), it hands the
  * helper their socket tables the same way (shareTables), on a MessagePort given with the walk:
  * the helper looks at that port between two units (receiveMessageOnPort, no event loop), reads the
- * namespaces it claims, then goes back to the walk. Each tally is a Set, posted back on that port
- * and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
+ * namespaces it claims, then goes back to the walk. Each tally is posted back on that port, its
+ * inodes moved as a packed table (packed-inodes.ts), and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
  * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
  * read after the walk (live/scan.ts).
  *
@@ -27,6 +27,8 @@
  */
 import type { EarlyTables, FirstWalk, Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
 import { linkReader, NODE_FS, walkFirst } from '../fd-walk.js';
+import type { Packed } from './packed-inodes.js';
+import { PackedInodes } from './packed-inodes.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -204,7 +206,8 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
           if (Atomics.load(job.state, i) !== DONE) return undefined;
           // Posted before its state was set: already in the port's queue, read without the event loop.
           for (let m = receiveMessageOnPort(results); m !== undefined; m = receiveMessageOnPort(results)) {
-            const { index, result } = m.message as { index: number; result: TablesRead };
+            const { index, result, packed } = m.message as { index: number; result: TablesRead; packed?: Packed };
+            if (packed !== undefined && result.read !== undefined) result.read.tally.inodes = new PackedInodes(packed);
             arrived.set(index, result);
           }
           return arrived.get(i);

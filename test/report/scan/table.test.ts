@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { scanProcesses } from '../../../src/live/scan.js';
 import { rankProcesses as rankBy, scanSortKey } from '../../../src/model/queries.js';
 import type { Access, ProcessStats, ScanSort } from '../../../src/model/scan.js';
+import type { ScanGrowth } from '../../../src/model/scan-growth.js';
 import { scanJson } from '../../../src/report/scan/json.js';
 import { groupRows, PLAIN, scanTable } from '../../../src/report/scan/table.js';
 
@@ -120,6 +121,47 @@ describe('groupRows', () => {
     expect(rows.map((r) => [r.members[0]!.command, r.members.length])).toEqual([
       ['php-fpm', 1], ['nginx', 1], ['nginx', 1], ['php-fpm', 40],
     ]);
+  });
+  it('groups as comparing every member with every newcomer would (the rule as first written), on random processes', () => {
+    // The rule spelled out pairwise over the whole cluster, as groupRows first did it: the oracle
+    // its kept-spread form (Cluster) must agree with, with and without --sample's growth.
+    let seed = 7;
+    const next = (n: number): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n;
+    const close = (values: Array<number | null>, floor: number, abs: boolean): boolean => {
+      if (values.every((v) => v === null)) return true;
+      if (values.some((v) => v === null)) return false;
+      const lo = Math.min(...(values as number[]));
+      return Math.max(...(values as number[])) - lo <= Math.max(floor, (abs ? Math.abs(lo) : lo) * 0.25);
+    };
+    const oracle = (list: ProcessStats[], growth?: ScanGrowth): number[][] => {
+      const rate = (q: ProcessStats): number | null => growth?.byPid.get(q.pid)?.perSecond ?? null;
+      const clusters: ProcessStats[][] = [];
+      for (const q of [...list].sort((a, b) => (a.fds ?? -1) - (b.fds ?? -1) || a.pid - b.pid)) {
+        const home = clusters.find((c) => {
+          const all = [...c, q];
+          if (c[0]!.fdLimit?.soft !== q.fdLimit?.soft || c[0]!.unseen !== q.unseen) return false;
+          if (growth !== undefined && (c.some((m) => growth.byPid.get(m.pid)?.status !== growth.byPid.get(q.pid)?.status) || !close(all.map(rate), 1, true))) return false;
+          return close(all.map((m) => m.fds), 4, false) && close(all.map((m) => m.sockets), 4, false) && close(all.map((m) => m.orphanSockets), 4, false);
+        });
+        if (home === undefined) clusters.push([q]);
+        else home.push(q);
+      }
+      return clusters.filter((c) => c.length >= 3).map((c) => c.map((m) => m.pid).sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!);
+    };
+    const statuses = ['compared', 'restarted', 'appeared'] as const;
+    for (let round = 0; round < 200; round++) {
+      const list = Array.from({ length: 3 + next(40) }, (_, i) => {
+        const q = p(100 + i, 'w', next(60), next(5) === 0 ? null : next(30), next(6) === 0 ? null : next(12));
+        if (next(8) === 0) q.fdLimit = { soft: 4096, hard: 4096 };
+        return q;
+      });
+      const growth: ScanGrowth | undefined = round % 2 === 0 ? undefined : {
+        sampleMs: 1000, vanished: [], restarted: [],
+        byPid: new Map(list.map((q) => [q.pid, { status: statuses[next(6) === 0 ? 1 + next(2) : 0]!, from: null, to: q.fds, seconds: 1, perSecond: next(5) === 0 ? null : next(12) - 4, byKind: null, points: null }])),
+      };
+      const ours = groupRows(list, growth).filter((r) => r.members.length >= 3).map((r) => r.members.map((m) => m.pid).sort((a, b) => a - b)).sort((a, b) => a[0]! - b[0]!);
+      expect(ours, `round ${round}`).toEqual(oracle(list, growth));
+    }
   });
   it('does not group processes whose socket numbers differ though their fds match', async () => {
     const rows = groupRows([p(1, 'w', 10, 0), p(2, 'w', 10, 0), p(3, 'w', 10, 0), p(4, 'w', 10, 9, 9)]);
