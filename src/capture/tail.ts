@@ -178,6 +178,10 @@ export class Tail {
     const fs = process.getBuiltinModule('node:fs');
     let fd: number;
     try {
+      // stat before open: opening a FIFO would wait for a writer here, and close it under one
+      const stat = fs.statSync(path);
+      if (!stat.isFile() || stat.size < MIN_BYTES || stat.size > MAX_BYTES) return null;
+      if (threads === 'auto' && !coreToSpare()) return null;
       fd = fs.openSync(path, 'r');
     } catch {
       return null; // the capture's own open says what is wrong
@@ -186,7 +190,6 @@ export class Tail {
       const stat = fs.fstatSync(fd);
       const size = stat.size;
       if (!stat.isFile() || size < MIN_BYTES || size > MAX_BYTES) return null;
-      if (threads === 'auto' && !coreToSpare()) return null;
       const boundary = processBoundary(fs, fd, size);
       if (boundary === null) return null;
       const head = Buffer.allocUnsafe(HEAD_BYTES);
