@@ -238,10 +238,13 @@ export class Tail {
 
 /**
  * V8 then optimizes hot functions on the thread that runs them, not on a background compiler
- * thread (process-wide; the worker's isolate, made after, too). With two threads reading, both
- * cores are busy: a background compile waits for a core while the parser runs unoptimized code.
- * Set only on this two-thread path, as scan's helper does (live/threads/scan-helper.ts). Measured
- * by the lead on the 1M-line socket-heavy capture, 7 pairs: wall 0.944x, CPU 0.90x.
+ * thread: with two threads reading, both cores are busy, and a background compile waits for a core
+ * while the parser runs unoptimized code. Set at run time, as scan's helper does
+ * (live/threads/scan-helper.ts), on this two-thread path only. It takes effect in the worker's
+ * isolate (made after); the main isolate seems to keep the default: on the command line as well
+ * (node --no-concurrent-recompilation, 1M-line socket-heavy capture, 7 pairs, load ~1.5-1.8) it
+ * gave a further CPU 0.84x, wall 0.945x, but the launcher cannot know the split up front, and on a
+ * one-thread run of a 5 MiB capture the flag cost 1.42x wall (no background compile on a free core).
  */
 function optimizeInPlace(): void {
   process.getBuiltinModule('node:v8').setFlagsFromString('--no-concurrent-recompilation');
