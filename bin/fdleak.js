@@ -7,9 +7,10 @@
 // (dist/node, written by the build: the node npm ran at install), found next to this file (through
 // /usr/bin/readlink -f only where it is a symlink, as npm's bin links are), so a `node` someone put
 // first on root's PATH is not run; only where that file or that node is gone, the node of PATH. `node bin/fdleak.js` works too, with the node you name.
-// For `diagnose <pid>` and `scan`, prefetch.js first: a worker starts on /proc while main.js loads.
+// For `diagnose <pid>` and `scan`, prefetch.js first: a worker starts on /proc while main.js loads;
+// for `analyze FILE`, on a large file's second half.
 const argv = process.argv.slice(2);
-const prefetch = argv.includes('diagnose') || argv.includes('scan') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;
+const prefetch = argv.includes('diagnose') || argv.includes('scan') || argv.includes('analyze') ? (await import('../dist/cli/prefetch.js')).prefetchFor(argv) : undefined;
 const { main } = await import('../dist/cli/main.js');
 const code = await main(argv, undefined, prefetch);
 // A diagnose is over once its report is written: exit then, once stdout and stderr have taken

@@ -147,6 +147,7 @@ export async function analyzeCapture(
     // A large lsof file: its second half read by a worker meanwhile (capture/tail.ts).
     const tail = streams.length === 1 && unpaster === null && part.format === 'lsof' && part.reader.lsof !== undefined
       ? Tail.start(stream, head, assume.portRange ?? null, assume.state, split, coreToSpare) : null;
+    if (tail !== split.early) split.early?.stop(); // a worker started early (cli/prefetch.ts) and not taken ends now
     try {
       await readChunks(stream.chunks());
       let last = stream.lines;

@@ -52,6 +52,8 @@ export interface TailOptions {
   failAfter?: number;
   /** Where the worker's script is (default: dist/cli/analyze-worker.cjs beside the bundle). */
   worker?: URL;
+  /** A worker already reading the file's second half (Tail.early, started by cli/prefetch.ts): taken if it reads what start() would have it read, else ended. */
+  early?: Tail | null;
 }
 
 /** What the worker is given. */
@@ -92,6 +94,8 @@ export interface SplitOutcome {
   workerRows: number;
   /** Whether the worker's reading was taken in; else why not (the main thread read the rest). */
   joined: boolean;
+  /** The worker was started before the capture was opened (Tail.early): it began reading before main.js loaded. */
+  early?: true;
   why?: string;
 }
 
@@ -100,12 +104,16 @@ export class Tail {
   private worker: import('node:worker_threads').Worker | null;
   readonly outcome: SplitOutcome;
 
-  private constructor(readonly path: string, readonly boundary: number, size: number, job: TailJob, url: URL) {
+  private constructor(readonly path: string, readonly boundary: number, size: number, private readonly job: TailJob, url: URL, early = false) {
     this.outcome = { boundary, size, workerLines: 0, workerRows: 0, joined: false };
     const { Worker } = process.getBuiltinModule('node:worker_threads');
+    optimizeInPlace();
     // a young generation of 8 MiB, not 32: the worker's heap is memory beside the main thread's
     const worker = new Worker(url, { workerData: job, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } });
     this.worker = worker;
+    // started early, it may never be taken (another format, an error in the options): it does not
+    // keep the process alive then; start() refs it when it takes it (its answer is then waited for)
+    if (early) worker.unref();
     this.answer = new Promise((resolve) => {
       worker.once('message', (m: { read?: TailRead; failed?: string }) => resolve(m.read ?? `worker failed: ${m.failed}`));
       worker.once('error', (e) => resolve(`worker failed: ${e.message}`));
@@ -120,6 +128,16 @@ export class Tail {
   static start(stream: LineStream, head: readonly Line[], portRange: [number, number] | null, state: string | undefined, options: TailOptions, coreToSpare: () => boolean): Tail | null {
     const file = stream.file;
     const threads = options.threads ?? 'auto';
+    const early = options.early ?? null;
+    if (early !== null) {
+      if (file !== undefined && threads !== 1 && early.fits(file, headerOf(head), portRange, state, options)) {
+        file.reads.endAt(early.boundary);
+        early.worker?.ref();
+        early.outcome.early = true;
+        return early;
+      }
+      early.stop();
+    }
     if (file === undefined || threads === 1 || file.size < (options.minBytes ?? MIN_BYTES) || file.size > MAX_BYTES) return null;
     if (threads === 'auto' && !coreToSpare()) return null;
     if (file.reads.isClosed) return null; // read whole already (a small file)
@@ -133,7 +151,7 @@ export class Tail {
     }
     // the main thread may have the bytes up to reads.position already (its first lines, read ahead)
     if (boundary === null || boundary < file.reads.position || boundary >= file.size) return null;
-    const header = head.find((l) => /^COMMAND\s+PID(\s|$)/.test(l.text))?.text ?? null;
+    const header = headerOf(head);
     const job: TailJob = {
       path: file.path, source: stream.source, start: boundary, bytes: file.size - boundary, head: [...head], header, portRange,
       ...(state === undefined ? {} : { state }), ...(options.failAfter === undefined ? {} : { failAfter: options.failAfter }),
@@ -146,6 +164,53 @@ export class Tail {
     }
     file.reads.endAt(boundary);
     return tail;
+  }
+
+  /**
+   * For `fdleak analyze FILE` (cli/prefetch.ts, before main.js loads): the worker started on a
+   * regular file of MIN_BYTES to MAX_BYTES at once, before the capture is opened and its format
+   * known, as start() would start it for a plain lsof capture read with no --state or --port-range
+   * (its header found in the file's first HEAD_LINES lines, as the capture's head). start() takes it
+   * only if the job it would give is this one (fits), else ends it. null: no worker.
+   */
+  static early(path: string, threads: 'auto' | 1 | 2, coreToSpare: () => boolean, url: URL): Tail | null {
+    if (threads === 1 || path === '-') return null;
+    const fs = process.getBuiltinModule('node:fs');
+    let fd: number;
+    try {
+      // stat before open: opening a FIFO would wait for a writer here, and close it under one
+      const stat = fs.statSync(path);
+      if (!stat.isFile() || stat.size < MIN_BYTES || stat.size > MAX_BYTES) return null;
+      if (threads === 'auto' && !coreToSpare()) return null;
+      fd = fs.openSync(path, 'r');
+    } catch {
+      return null; // the capture's own open says what is wrong
+    }
+    try {
+      const stat = fs.fstatSync(fd);
+      const size = stat.size;
+      if (!stat.isFile() || size < MIN_BYTES || size > MAX_BYTES) return null;
+      const boundary = processBoundary(fs, fd, size, EARLY_MAIN_SHARE);
+      if (boundary === null) return null;
+      const head = Buffer.allocUnsafe(HEAD_BYTES);
+      const lines = head.toString('latin1', 0, fs.readSync(fd, head, 0, HEAD_BYTES, 0)).split('\n').slice(0, HEAD_LINES).map((text, i) => ({ no: i + 1, text }));
+      const job: TailJob = { path, source: path, start: boundary, bytes: size - boundary, head: [], header: headerOf(lines), portRange: null };
+      return new Tail(path, boundary, size, job, url, true);
+    } catch {
+      return null; // no worker: start() decides as always
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * Whether this early worker reads what start() would have one read: the same file and size, the
+   * same header, no --state, --port-range or test option, and a boundary the main thread has not read past.
+   */
+  private fits(file: NonNullable<LineStream['file']>, header: string | null, portRange: [number, number] | null, state: string | undefined, options: TailOptions): boolean {
+    return this.worker !== null && file.path === this.path && file.size === this.outcome.size && !file.reads.isClosed
+      && this.boundary >= file.reads.position && this.boundary < file.size && header === this.job.header
+      && portRange === null && state === undefined && options.at === undefined && options.failAfter === undefined;
   }
 
   /** The worker's reading, or why there is none. */
@@ -171,6 +236,29 @@ export class Tail {
   }
 }
 
+/**
+ * V8 then optimizes hot functions on the thread that runs them, not on a background compiler
+ * thread: with two threads reading, both cores are busy, and a background compile waits for a core
+ * while the parser runs unoptimized code. Set at run time, as scan's helper does
+ * (live/threads/scan-helper.ts), on this two-thread path only. It takes effect in the worker's
+ * isolate (made after); the main isolate seems to keep the default: on the command line as well
+ * (node --no-concurrent-recompilation, 1M-line socket-heavy capture, 7 pairs, load ~1.5-1.8) it
+ * gave a further CPU 0.84x, wall 0.945x, but the launcher cannot know the split up front, and on a
+ * one-thread run of a 5 MiB capture the flag cost 1.42x wall (no background compile on a free core).
+ */
+function optimizeInPlace(): void {
+  process.getBuiltinModule('node:v8').setFlagsFromString('--no-concurrent-recompilation');
+}
+
+/** The lines of the capture's head (text-input.ts openLines), and the bytes Tail.early reads to find them. */
+const HEAD_LINES = 50;
+const HEAD_BYTES = 64 << 10;
+
+/** The lsof header among the first lines, if any. */
+function headerOf(head: readonly { text: string }[]): string | null {
+  return head.find((l) => /^COMMAND\s+PID(\s|$)/.test(l.text))?.text ?? null;
+}
+
 /** Bytes read at a time looking for a place to split. */
 const WINDOW = 256 << 10;
 /** How far past the middle a process may go on before the file is read by one thread. */
@@ -184,6 +272,13 @@ const SAMPLES = 16;
  * socket-heavy capture, 3 runs, load ~4): 3% of the file moved to the worker balances that.
  */
 const MAIN_SHARE = 0.47;
+/**
+ * The main thread's share when the worker starts early (Tail.early), before main.js loads: it is
+ * then under way sooner, and a little later than the main thread at 0.47 still: with the split at
+ * 0.47 its answer came 60-240 ms after the main thread's last row, at 0.50 within ~-120..+90 ms
+ * (1M-line socket-heavy capture, 3 runs each, interleaved, load ~4.5).
+ */
+const EARLY_MAIN_SHARE = 0.5;
 
 type Fs = typeof import('node:fs');
 
@@ -207,11 +302,11 @@ function pidOf(line: string): number {
 
 /**
  * Where the rest starts: the first row of a process (a row whose PID is not the row's before it)
- * after MAIN_SHARE of the file; null if the PIDs of the first half go down somewhere (captures
+ * after `share` of the file; null if the PIDs of the first half go down somewhere (captures
  * pasted together) or no process starts within MAX_SEARCH of the middle.
  */
-function processBoundary(fs: Fs, fd: number, size: number): number | null {
-  const mid = Math.floor(size * MAIN_SHARE);
+function processBoundary(fs: Fs, fd: number, size: number, share = MAIN_SHARE): number | null {
+  const mid = Math.floor(size * share);
   let last = -1;
   for (let i = 0; i <= SAMPLES; i++) {
     const at = lineStartFrom(fs, fd, Math.floor((mid * i) / SAMPLES), size);

@@ -9,6 +9,7 @@ import type { WalkHelper } from '../live/scan.js';
 import type { ProcPidPrefetch } from '../live/threads/proc-pid-worker.js';
 import { prefetchProcPid } from '../live/threads/proc-pid-worker.js';
 import { startScanHelper } from '../live/threads/scan-helper.js';
+import { Tail } from '../capture/tail.js';
 import { parseArgv } from './options.js';
 
 /** The second thread already at work, if any. */
@@ -26,17 +27,21 @@ export interface Prefetch {
 export function prefetchFor(argv: readonly string[]): Prefetch | undefined {
   const parsed = parseArgv(argv);
   if (parsed === undefined) return undefined;
+  if (parsed.command === 'analyze') {
+    earlyTail = analyzeTail(parsed.args, parsed.options);
+    return undefined;
+  }
   if (parsed.command === 'diagnose') {
     const procRoot = parsed.options.get('--proc-root');
     const target = diagnoseTarget(parsed.args[0], typeof procRoot === 'string' ? procRoot : undefined);
     const procPid = target !== undefined && coreToSpare()
-      ? prefetchProcPid(target.procRoot, target.pid, new URL('./proc-pid-reader.cjs', import.meta.url))
+      ? prefetchProcPid(target.procRoot, target.pid, new URL('../cli/proc-pid-reader.cjs', import.meta.url))
       : undefined;
     return procPid === undefined ? undefined : { procPid };
   }
   // scan --sample walks on the main thread only (both reads in pid order): no helper to start.
   if (parsed.command !== 'scan' || parsed.options.has('--sample') || !coreToSpare()) return undefined;
-  const scanHelper = startScanHelper(new URL('./scan-worker.cjs', import.meta.url));
+  const scanHelper = startScanHelper(new URL('../cli/scan-worker.cjs', import.meta.url));
   // The walk of the live /proc handed out now: the helper starts on it as soon as it is up, while
   // main.js still loads (the scan takes it through offered()).
   if (scanHelper !== undefined && parsed.options.get('--proc-root') === '/proc') scanHelper.shareEarly('/proc');
@@ -88,4 +93,27 @@ export function runningElsewhere(procRoot = '/proc'): number | undefined {
 function diagnoseTarget(pid: string | undefined, procRoot: string | true | undefined): { pid: number; procRoot: string } | undefined {
   if (pid === undefined || !/^\d{1,7}$/.test(pid) || Number(pid) <= 0 || typeof procRoot !== 'string') return undefined;
   return { pid: Number(pid), procRoot };
+}
+
+/**
+ * `analyze FILE` (one file, no --state or --port-range): the worker that reads a large lsof file's
+ * second half (capture/tail.ts Tail.early), started now rather than once main.js has loaded and the
+ * file's head is read. Handed to the analyze command through this module (takeEarlyTail), which
+ * bin/fdleak.js and main.js's chunks share, not through main(): the command takes it only if it is
+ * the worker it would have started, and ends it otherwise.
+ */
+let earlyTail: Tail | null = null;
+
+function analyzeTail(args: readonly string[], options: ReadonlyMap<string, unknown>): Tail | null {
+  if (args.length !== 1 || options.has('--state') || options.has('--port-range')) return null;
+  const env = process.env.FDLEAK_ANALYZE_THREADS;
+  const threads = env === '1' ? 1 : env === '2' ? 2 : 'auto';
+  return Tail.early(args[0]!, threads, coreToSpare, new URL('../cli/analyze-worker.cjs', import.meta.url));
+}
+
+/** The analyze worker started at start-up, if any (once: the next call gets null). */
+export function takeEarlyTail(): Tail | null {
+  const tail = earlyTail;
+  earlyTail = null;
+  return tail;
 }

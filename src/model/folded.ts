@@ -9,17 +9,6 @@
 import type { Snapshot } from './snapshot.js';
 import type { Socket } from './socket.js';
 
-/** A socket fd the capture lists in no socket row of its own (lsof "sock" rows, rows without an inode). */
-export interface FoldedSocketFd {
-  pid: number;
-  fd: number;
-  inode: string | null;
-  /** lsof's "protocol: TCP" reading, as Fd.hint. */
-  hint: string | null;
-  /** isLsofSockRow() of its record. */
-  sockRow: boolean;
-}
-
 /** Folded CLOSE_WAIT rows of one process that share a peer (FoldedSockets.closeWaitGroups). */
 export interface CloseWaitGroup {
   /** Server side: `port` is the local (listener's) port; client side: the remote one. */
@@ -57,8 +46,11 @@ export interface FoldedSockets {
    * row of the capture, folded or not, for the port range the capture was folded with.
    */
   inferredListenPorts(min: number, range: [number, number] | null): Set<number>;
-  /** Each socket fd kept without a row, in the order read. */
-  forEachSocketFd(fn: (fd: FoldedSocketFd) => void): void;
+  /**
+   * The socket fds kept without a row, in the order read, that are orphans (orphanSocketFds): with an inode in no row of the fold
+   * and no row of `tables` (isOrphanSocket, any namespace), or without one and an lsof sock row.
+   */
+  forEachOrphanFd(tables: ReadonlyMap<string, ReadonlySet<string>>, fn: (pid: number, fd: number, withInode: boolean, hint: string | null, sockRow: boolean) => void): void;
 }
 
 const folds = new WeakMap<Snapshot, FoldedSockets>();

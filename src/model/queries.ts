@@ -348,11 +348,11 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
   // The namespace each process's fds are judged in, once per process rather than once per fd.
   const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, judgedNetns(snapshot, p)]));
   const byPid = new Map<number, OrphanFds>();
-  const add = (pid: number, fd: number, inode: string | null, hint: string | null, sockRow: boolean): void => {
+  const add = (pid: number, fd: number, withInode: boolean, hint: string | null, sockRow: boolean): void => {
     let o = byPid.get(pid);
     if (o === undefined) byPid.set(pid, (o = { count: 0, withInode: 0, allSockRows: true, byHint: new Map() }));
     o.count++;
-    if (inode !== null) o.withInode++;
+    if (withInode) o.withInode++;
     if (!sockRow) o.allSockRows = false;
     const key = hint ?? 'unknown';
     const list = o.byHint.get(key);
@@ -383,13 +383,11 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
       : netns === null ? isOrphanSocket(tables, null, inode)
       : !(own?.has(inode) === true || unknown?.has(inode) === true); // isOrphanSocket(tables, netns, inode)
     if (orphan) {
-      add(fd.pid, fd.fd, fd.inode, fd.hint, isLsofSockRow(fd));
+      add(fd.pid, fd.fd, fd.inode !== null, fd.hint, isLsofSockRow(fd));
     }
   }
-  foldOf(snapshot)?.forEachSocketFd((f) => {
-    // A folded capture is text: no namespace is known, any table will do.
-    if (f.inode === null ? f.sockRow : !foldOf(snapshot)!.hasInode(f.inode) && isOrphanSocket(tables, null, f.inode)) add(f.pid, f.fd, f.inode, f.hint, f.sockRow);
-  });
+  // A folded capture is text: no namespace is known, any table will do.
+  foldOf(snapshot)?.forEachOrphanFd(tables, add);
   const sorted = new Map([...byPid].sort((a, b) => a[0] - b[0]));
   orphanIndexes.set(snapshot, sorted);
   return sorted;

@@ -7,13 +7,14 @@
  * one thread gives the same answer and must not pass for it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeCapture } from '../../src/capture/capture.js';
 import type { CaptureResult } from '../../src/capture/capture.js';
+import { Tail } from '../../src/capture/tail.js';
 import type { TailOptions } from '../../src/capture/tail.js';
 import { openLines } from '../../src/capture/text-input.js';
 import { analyzeJson } from '../../src/report/analyze/json.js';
@@ -163,6 +164,36 @@ describe('a big capture made by the bench generator', () => {
   it('captures pasted together (PIDs go down): no worker is started', async () => {
     const two = await both(asIs, {});
     expect(two.capture.splits).toEqual([]);
+  });
+
+  it('a worker started before the capture is opened (Tail.early, as bin/fdleak.js starts it) is taken and its reading joined', async () => {
+    const size = statSync(big).size;
+    const early = Tail.early(big, 2, () => false, WORKER); // threads 2: started whether a core looks free or not
+    expect(early).not.toBeNull();
+    const two = await both(big, { early });
+    expect(two.capture.splits).toHaveLength(1);
+    expect(two.capture.splits[0]).toMatchObject({ early: true, joined: true, size });
+    // it did the work: the lines and distinct sockets of the second half, read on the worker
+    expect(two.capture.splits[0]!.workerLines).toBeGreaterThan(80_000);
+    expect(two.capture.splits[0]!.workerRows).toBeGreaterThan(1000);
+  });
+
+  it('an early worker on another file is ended, and one is started as always', async () => {
+    const copy = join(dir, 'copy.txt');
+    copyFileSync(big, copy); // the same bytes under another name: not the file the capture reads
+    const onOther = Tail.early(copy, 2, () => false, WORKER);
+    expect(onOther).not.toBeNull();
+    const two = await both(big, { early: onOther });
+    expect(two.capture.splits[0]).toMatchObject({ joined: true });
+    expect(two.capture.splits[0]!.early).toBeUndefined();
+  });
+
+  it('no early worker: one thread asked for, a small file, stdin, a file that is not there', () => {
+    expect(Tail.early(big, 1, () => true, WORKER)).toBeNull();
+    expect(Tail.early('fixtures/lsof/list-everything.txt', 2, () => true, WORKER)).toBeNull();
+    expect(Tail.early('-', 2, () => true, WORKER)).toBeNull();
+    expect(Tail.early(join(dir, 'none.txt'), 2, () => true, WORKER)).toBeNull();
+    expect(Tail.early(big, 'auto', () => false, WORKER)).toBeNull(); // no core to spare
   });
 
   it('a file below the threshold: no worker', async () => {

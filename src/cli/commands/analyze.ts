@@ -1,5 +1,5 @@
 import { analyzeCapture } from '../../capture/capture.js';
-import { coreToSpare } from '../prefetch.js';
+import { coreToSpare, takeEarlyTail } from '../prefetch.js';
 import type { Assumptions } from '../../capture/capture.js';
 import { tcpStateNamed } from '../../parse/ss.js';
 import type { Format } from '../../capture/detect-format.js';
@@ -42,9 +42,11 @@ export async function analyze(paths: string[], options: AnalyzeOptions, io: Io):
     }
   }
   let capture;
+  const early = takeEarlyTail(); // the worker bin/fdleak.js started on FILE (cli/prefetch.ts), if any
   try {
-    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume, { split: { threads: threadsOf(io) }, coreToSpare });
+    capture = await analyzeCapture(streams, options.format, new Date().toISOString(), options.assume, { split: { threads: threadsOf(io), early }, coreToSpare });
   } finally {
+    early?.stop(); // not taken, or done: it ends (stop() of an ended worker does nothing)
     for (const stream of streams) stream.close(); // read to the end, or judged unusable: nothing waits for more
   }
   const { findings, skipped, ran } = runRules(capture.snapshot, engineOptions(options.rules));
