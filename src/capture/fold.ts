@@ -552,8 +552,6 @@ export class SocketFold implements FoldedSockets {
       fn(c.get(r, 0), c.get(r, 1), inode !== -1, hint < 0 ? null : this.hints[hint]!, sockRow);
     }
   }
-
-
 }
 
 /** The inodes of every table that are numbers written as String(n) writes them (no other string is String(n) of an inode). */

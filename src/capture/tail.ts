@@ -23,6 +23,8 @@ import type { FoldParts } from './fold.js';
 import type { Parsed } from './parsers.js';
 import type { Line, LineStream } from './text-input.js';
 import type { LsofReader } from '../parse/lsof/reader.js';
+import { optimizeInPlace } from '../util/optimize-in-place.js';
+import { HEAD_LINES } from './head-lines.js';
 
 /**
  * Files below this are read by one thread. Main-thread CPU to read heads of the socket-heavy
@@ -236,22 +238,7 @@ export class Tail {
   }
 }
 
-/**
- * V8 then optimizes hot functions on the thread that runs them, not on a background compiler
- * thread: with two threads reading, both cores are busy, and a background compile waits for a core
- * while the parser runs unoptimized code. Set at run time, as scan's helper does
- * (live/threads/scan-helper.ts), on this two-thread path only. It takes effect in the worker's
- * isolate (made after); the main isolate seems to keep the default: on the command line as well
- * (node --no-concurrent-recompilation, 1M-line socket-heavy capture, 7 pairs, load ~1.5-1.8) it
- * gave a further CPU 0.84x, wall 0.945x, but the launcher cannot know the split up front, and on a
- * one-thread run of a 5 MiB capture the flag cost 1.42x wall (no background compile on a free core).
- */
-function optimizeInPlace(): void {
-  process.getBuiltinModule('node:v8').setFlagsFromString('--no-concurrent-recompilation');
-}
-
-/** The lines of the capture's head (text-input.ts openLines), and the bytes Tail.early reads to find them. */
-const HEAD_LINES = 50;
+/** The bytes Tail.early reads to find the capture's head (HEAD_LINES lines, as openLines reads it). */
 const HEAD_BYTES = 64 << 10;
 
 /** The lsof header among the first lines, if any. */

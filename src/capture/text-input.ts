@@ -15,6 +15,7 @@ import { Socket } from 'node:net';
 import { InputError } from '../errors.js';
 import { MAX_LINE } from '../parse/text.js';
 import { FileReads } from './file-reads.js';
+import { HEAD_LINES } from './head-lines.js';
 
 /**
  * Chunks are cut at about this size: V8 allocates larger strings in its large-object space, which
@@ -106,7 +107,7 @@ function closeStream(stream: Source): void {
 }
 
 /** Opens a file, or stdin for "-"; a regular file is read `readBytes` at a time (tests: smaller). */
-export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = 50, readBytes = 1 << 20): Promise<LineStream> {
+export async function openLines(path: string, stdin: NodeJS.ReadableStream, headLines = HEAD_LINES, readBytes = 1 << 20): Promise<LineStream> {
   const source = path === '-' ? 'stdin' : path;
   const stream = path === '-' ? stdin : await openFile(path, readBytes);
   try {

@@ -7,6 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Severity } from '../model/finding.js';
+import type { ScanCliOptions } from './scan-action.js';
 
 /** One option, in commander's syntax: "--top <n>" takes a value, "--json" does not. */
 export interface OptionSpec {
@@ -196,7 +197,7 @@ export interface DiagnoseCall {
 
 /** A plain `scan`: the options object commander's action gets, and --debug. */
 export interface ScanCall {
-  opts: { sort: string; procRoot: string; json?: boolean; prometheus?: boolean; top?: string; sample?: string; group?: string; set?: string[]; config?: string };
+  opts: ScanCliOptions;
   debug: boolean;
 }
 

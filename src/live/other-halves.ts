@@ -15,8 +15,6 @@ import { parseProcNetInet, readProcNetText } from '../parse/proc-net-inet.js';
 import { utf8Escaped } from '../util/safe-text.js';
 import { HALF_CLOSED_CODES } from './own-rows.js';
 
-export { HALF_CLOSED_CODES } from './own-rows.js';
-
 const key = (s: Socket, reversed: boolean): string => {
   const text = (e: Socket['local']): string => (e === null ? '-' : `${e.address.startsWith('::ffff:') ? e.address.slice(7) : e.address}:${e.port}`);
   return reversed ? `${text(s.remote)}|${text(s.local)}` : `${text(s.local)}|${text(s.remote)}`;

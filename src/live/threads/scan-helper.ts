@@ -29,6 +29,7 @@ import type { EarlyTables, FirstWalk, Offer, SharedTables, SharedWalk, TablesRea
 import { linkReader, NODE_FS, walkFirst } from '../fd-walk.js';
 import type { Packed } from './packed-inodes.js';
 import { PackedInodes } from './packed-inodes.js';
+import { optimizeInPlace } from '../../util/optimize-in-place.js';
 
 /** A unit's state in `state`. */
 export const TODO = 0;
@@ -216,22 +217,6 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
     },
   };
   return helper;
-}
-
-/**
- * Has V8 optimize a hot function on the thread that runs it (--no-concurrent-recompilation)
- * rather than on a background thread, from now on: in the worker about to start (its isolate takes
- * the flag when it is created: test/live/threads/scan-helper.test.ts checks) and for this thread's
- * next compilations. Why: with the helper, both of scan's threads keep both cores busy from start
- * to end, so a background compile job waits for a core while the function it is for (the fd walk,
- * the table parse) runs unoptimized. Measured on the bench load (15,000 + 11,500 fds, 150 x 200,
- * 35,600 TCP rows; 2 cores; 8 alternating runs each, --debug timelines, under SCHED_FIFO on a box
- * at load 5-6): the helper's tables step 104-141 ms instead of 155-231, every step done at
- * 279-322 ms instead of 307-396 (medians ~287 and ~349). The table parse alone, beside a process
- * reading the same table: 94 ms the first time instead of 12-18 ms once optimized; 18 ms with the flag.
- */
-function optimizeInPlace(): void {
-  process.getBuiltinModule('node:v8').setFlagsFromString('--no-concurrent-recompilation');
 }
 
 function sharedWalk(b: SharedBuffers): HelpedWalk {
