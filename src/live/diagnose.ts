@@ -179,6 +179,13 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const limitsText = readIfPresent(`${source}/limits`);
     const fdLimit = limitsText === undefined ? null : parseProcPidLimits(limitsText, `${source}/limits`);
     const netns = readNetns(procRoot, pid);
+    const live = procRoot === '/proc';
+    const selfNetns = readNetns(procRoot, 'self');
+    const foreign = netns !== null && selfNetns !== null && netns !== selfNetns;
+    // Started now, for a process in another namespace a program run through nsenter (~10 ms on the
+    // other core), and waited for once the tables are parsed, rather than started then.
+    const sysctlsRead = readSysctlsOf(procRoot, source, foreign && live);
+    sysctlsRead.catch(() => {}); // awaited below, where a failure is thrown
     const prefetch = options.prefetch?.pid === pid && options.prefetch.procRoot === procRoot ? options.prefetch : undefined;
     // The socket tables, then the fd links. With a worker, it has read tcp and tcp6 (the costly ones
     // in a crowded namespace) while this thread loaded its modules; this thread reads those it has
@@ -262,9 +269,6 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     for (const row of readOtherHalves(procRoot, pid, netns, sockets, halfClosedOfOthers)) sockets.push(row);
     options.timings?.set('tables', performance.now());
     const queued = sockets.some((s) => s.state === 'LISTEN' && s.owners.length > 0 && (s.rxQueue ?? 0) > 0);
-    const live = procRoot === '/proc';
-    const selfNetns = readNetns(procRoot, 'self');
-    const foreign = netns !== null && selfNetns !== null && netns !== selfNetns;
     let backlogKnown = false;
     if (options.backlog ?? (live && queued)) {
       const backlogs = await runSsListenBacklogs(foreign ? `${source}/ns/net` : null);
@@ -276,7 +280,8 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
       }
     }
 
-    const sysctls = await readSysctlsOf(procRoot, source, foreign && live, warnings);
+    const { sysctls, warning } = await sysctlsRead;
+    if (warning !== undefined) warnings.push(warning);
     const names = await (await protocols!).result;
     options.timings?.set('orphans named', performance.now());
     for (const f of orphans) f.hint = names.get(f.fd) ?? f.hint;
@@ -335,14 +340,15 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
 
 /**
  * /proc/sys/net shows the namespace of the reader: for a process in another namespace, read it
- * through `nsenter --net` (root only); otherwise say the values are fdleak's own namespace's.
+ * through `nsenter --net` (root only); otherwise say the values are fdleak's own namespace's (the
+ * warning).
  */
-async function readSysctlsOf(procRoot: string, source: string, foreign: boolean, warnings: string[]): Promise<NetSysctls> {
+async function readSysctlsOf(procRoot: string, source: string, foreign: boolean): Promise<{ sysctls: NetSysctls; warning?: string }> {
   if (foreign) {
     // One value per line, in file order: each of these files is a single line.
     const out = await runIn(`${source}/ns/net`, ['cat', ...NET_SYSCTL_FILES.map((f) => `/proc/sys/${f}`)], 5000);
-    if (out !== null) return parseNetSysctls(out.split('\n'));
-    warnings.push('sysctls read from fdleak\'s own network namespace: nsenter into the process\'s one failed');
+    if (out !== null) return { sysctls: parseNetSysctls(out.split('\n')) };
+    return { sysctls: readNetSysctls(`${procRoot}/sys`), warning: 'sysctls read from fdleak\'s own network namespace: nsenter into the process\'s one failed' };
   }
-  return readNetSysctls(`${procRoot}/sys`);
+  return { sysctls: readNetSysctls(`${procRoot}/sys`) };
 }

@@ -43,6 +43,11 @@ export interface ScanFs {
   /** The whole file as bytes; the buffer may be reused by the next call. */
   read(path: string): Buffer;
   /**
+   * The file in pieces of whole lines (util/proc-file.ts ProcFileReader.pieces), for the socket
+   * tables; where it is missing, the table is read whole through read().
+   */
+  pieces?(path: string, each: (piece: Buffer) => void): void;
+  /**
    * Optional fast path for the fd links: a reader of bare names inside a directory, or undefined
    * where it cannot work. The scan calls `done` when it has read its last link.
    */
@@ -63,6 +68,7 @@ export const NODE_FS: ScanFs = {
   link: (path) => readlinkSync(path),
   size: (path) => statSync(path).size,
   read: (path) => procFiles.read(path),
+  pieces: (path, each) => procFiles.pieces(path, each),
   linker: enteringLinker,
 };
 

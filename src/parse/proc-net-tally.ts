@@ -81,7 +81,19 @@ export class NetTally {
 
   /** One table's bytes; throws InputError (source and line) at a bad header or inode. */
   scan(buf: Uint8Array, source: string, table: TableSpec): void {
-    this.rows[table.family] = (this.rows[table.family] ?? 0) + this.scanRows(buf, source, table);
+    this.table(source, table)(buf);
+  }
+
+  /**
+   * One table's bytes in pieces of whole lines (ProcFileReader.pieces), in order: what the returned
+   * function is handed, counted as scan() counts the whole; throws as it does, with the line in the
+   * table. Each piece is read while it is handed over, so it may be reused afterwards.
+   */
+  table(source: string, table: TableSpec): (piece: Uint8Array) => void {
+    const at = { line: 0 }; // lines of the table read so far; 0: the header is next
+    return (piece) => {
+      this.rows[table.family] = (this.rows[table.family] ?? 0) + this.scanRows(piece, source, table, at);
+    };
   }
 
   /** A table known to be empty without reading it: its family is listed with 0 rows, as a read would. */
@@ -100,19 +112,23 @@ export class NetTally {
     return { inodes: this.inodes, rows: this.rows, tcpByState, busiestPeer: this.busiestPeer() };
   }
 
-  /** Rows of one table; the count of its data rows. */
-  private scanRows(buf: Uint8Array, source: string, { family, layout }: TableSpec): number {
+  /** Rows of one piece of a table (`at`: lines before it; the header first); the count of its data rows. */
+  private scanRows(buf: Uint8Array, source: string, { family, layout }: TableSpec, at: { line: number }): number {
     const length = buf.length;
-    let headerEnd = buf.indexOf(10);
-    if (headerEnd < 0) headerEnd = length;
-    const header = Buffer.from(buf.buffer, buf.byteOffset, headerEnd).toString('latin1');
-    if (!layout.header.test(header)) throw new InputError('unexpected header for a /proc/net table', { source, line: 1, text: header });
+    let i = 0;
+    let line = at.line;
+    if (line === 0) {
+      let headerEnd = buf.indexOf(10);
+      if (headerEnd < 0) headerEnd = length;
+      const header = Buffer.from(buf.buffer, buf.byteOffset, headerEnd).toString('latin1');
+      if (!layout.header.test(header)) throw new InputError('unexpected header for a /proc/net table', { source, line: 1, text: header });
+      i = headerEnd + 1;
+      line = 1;
+    }
     const inodeCol = layout.inodeColumn;
     const tcp = family === 'tcp';
     const { starts, ends } = this;
-    let i = headerEnd + 1;
     let count = 0;
-    let line = 1;
     while (i < length) {
       line++;
       let col = 0;
@@ -160,6 +176,7 @@ export class NetTally {
       if (code === LISTEN) this.listenPorts.add(portOf(buf, ends[1]!));
       else if (code === TIME_WAIT) this.waiting.push([portOf(buf, ends[1]!), Buffer.from(buf.buffer, buf.byteOffset + starts[2]!, ends[2]! - starts[2]!).toString('latin1')]);
     }
+    at.line = line;
     return count;
   }
 

@@ -7,12 +7,12 @@
  * that namespace, for the backlog limit). None of the fakes may run, and the real programs must
  * have answered: the backlog limit is in the report, and no warning says a program failed.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { systemProgram } from '../../src/live/programs.js';
+import { runIn, systemProgram } from '../../src/live/programs.js';
 import { runFdleak } from '../helpers/cli.js';
 import { netnsSupport, startScenario, stopAll } from '../helpers/netns.js';
 
@@ -68,5 +68,21 @@ describe('helper programs are run by absolute path', () => {
     expect(doc.warnings).toEqual([]); // nsenter + cat and ss both answered
     // ss ran in the process's namespace: the listen(8) limit is known.
     expect(doc.findings.find((f) => f.rule === 'accept-backlog')?.evidence[0]).toMatchObject({ queued: 7, backlog: 8 });
+  });
+});
+
+describe('runIn', () => {
+  it('gives the stdout less its last newline, and null for a failure, a hang past the timeout or a flood', async () => {
+    const path = '/proc/sys/net/ipv4/ip_local_port_range';
+    expect(await runIn(null, ['cat', path], 5000)).toBe(readFileSync(path, 'latin1').replace(/\n$/, ''));
+    expect(await runIn(null, ['cat', join(dir, 'missing')], 5000)).toBeNull(); // exit 1
+    // A FIFO no one writes to: cat waits for a writer until the timeout kills it.
+    const fifo = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const t0 = performance.now();
+    expect(await runIn(null, ['cat', fifo], 300)).toBeNull();
+    expect(performance.now() - t0).toBeLessThan(4000);
+    // More stdout than any answer of these programs (64 MiB): killed, null, memory bounded.
+    expect(await runIn(null, ['cat', '/dev/zero'], 20_000)).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
-import { tallyProcNet } from '../../src/parse/proc-net-tally.js';
+import { NetTally, TALLY_TABLES, tallyProcNet } from '../../src/parse/proc-net-tally.js';
 
 describe('tallyProcNet: scan\'s count-only reading of /proc/net tables', () => {
   const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
@@ -42,6 +42,40 @@ describe('tallyProcNet: scan\'s count-only reading of /proc/net tables', () => {
     const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
     const wide = `${header}\n${row.replace(/^ *\d+:/, '12345:')}\n`;
     expect(tally('tcp', wide).inodes).toEqual(tally('tcp', `${header}\n${row}\n`).inodes);
+  });
+});
+
+describe('NetTally.table: a table in pieces of whole lines, as scan reads it (ProcFileReader.pieces)', () => {
+  const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
+  /** The text cut after every `every`-th line, and a last piece of what follows the last "\n". */
+  const cut = (text: string, every: number): Buffer[] => {
+    const lines = text.split(/(?<=\n)/);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < lines.length; i += every) pieces.push(Buffer.from(lines.slice(i, i + every).join(''), 'latin1'));
+    return [...pieces, Buffer.alloc(0)];
+  };
+  const inPieces = (file: string, pieces: readonly Buffer[]): ReturnType<NetTally['result']> => {
+    const tally = new NetTally('LE');
+    const each = tally.table(file, TALLY_TABLES.find((t) => t.file === file)!);
+    for (const piece of pieces) each(piece);
+    return tally.result();
+  };
+
+  it.each(['tcp', 'tcp6', 'udp', 'unix', 'netlink'])('counts the captured %s table in pieces as it counts it whole', (file) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    const whole = tallyProcNet(Buffer.from(text, 'latin1'), file, file, 'LE');
+    expect(whole.inodes.size).toBeGreaterThan(1);
+    for (const every of [1, 2, 7]) expect(inPieces(file, cut(text, every))).toEqual(whole);
+  });
+
+  it('names the line of a bad row in a later piece as it does in the whole table', () => {
+    const text = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n');
+    text[5] = text[5]!.replace(/ \d+ (\d+ [0-9a-f]{16})/, ' 12x $1'); // the inode column
+    const bad = text.join('\n');
+    const whole = (): unknown => tallyProcNet(Buffer.from(bad, 'latin1'), 'tcp', 'tcp', 'LE');
+    expect(whole).toThrow(/^tcp:6: expected a decimal inode/);
+    expect(() => inPieces('tcp', cut(bad, 2))).toThrow(/^tcp:6: expected a decimal inode/);
+    expect(() => inPieces('tcp', [Buffer.alloc(0)])).toThrow(/unexpected header/);
   });
 });
 
