@@ -144,6 +144,28 @@ describe('which node the launcher runs', () => {
     const fallback = spawnSync(join(pkg, 'elsewhere/fdleak'), [], { env: { ...ENV, PATH: `${join(pkg, 'fake')}:${ENV.PATH}` }, encoding: 'utf8' });
     expect(fallback.stderr).toMatch(/Cannot find module .*dist\/cli/); // the real node, on a package without a build
   });
+  it('starts node with its malloc tunable first in GLIBC_TUNABLES, a user\'s own after it (theirs win)', () => {
+    const pkg = mkdtempSync(join(dir, 'tunables-'));
+    spawnSync('mkdir', ['-p', join(pkg, 'bin'), join(pkg, 'dist')]);
+    writeFileSync(join(pkg, 'bin/fdleak.js'), readFileSync(BIN), { mode: 0o755 });
+    writeFileSync(join(pkg, 'dist/pinned'), '#!/bin/sh\nprintf "%s" "$GLIBC_TUNABLES"\n', { mode: 0o755 });
+    writeFileSync(join(pkg, 'dist/node'), `${join(pkg, 'dist/pinned')}\n`);
+    const ours = 'glibc.malloc.trim_threshold=16777216';
+    expect(spawnSync(join(pkg, 'bin/fdleak.js'), [], { env: ENV, encoding: 'utf8' }).stdout).toBe(ours);
+    const theirs = 'glibc.malloc.arena_max=2';
+    expect(spawnSync(join(pkg, 'bin/fdleak.js'), [], { env: { ...ENV, GLIBC_TUNABLES: theirs }, encoding: 'utf8' }).stdout).toBe(`${ours}:${theirs}`);
+  });
+
+  it('the programs fdleak starts get GLIBC_TUNABLES as fdleak was given it: a command under trace', (ctx) => {
+    const probe = ['trace', '--json', '--', '/bin/sh', '-c', 'printf "[%s]" "${GLIBC_TUNABLES-unset}" >&2'];
+    for (const [given, seen] of [[undefined, '[unset]'], ['glibc.malloc.arena_max=2', '[glibc.malloc.arena_max=2]']] as const) {
+      const r = spawnSync(BIN, probe, { env: given === undefined ? ENV : { ...ENV, GLIBC_TUNABLES: given }, encoding: 'utf8', timeout: 30_000 });
+      if (r.status === 2 && /strace/.test(r.stderr)) ctx.skip(`fdleak trace cannot run here: ${r.stderr.trim()}`);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toContain(seen); // the command's output goes to stderr
+    }
+  });
+
   it('diagnose exits once its report is written (no wait for node\'s teardown): the whole report and the exit code still reach a reader that takes its time', () => {
     const args = ['diagnose', '11400', '--proc-root', FIXTURE];
     for (const extra of [['--json'], []]) {
