@@ -54,7 +54,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternatingRounds, BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 import { replicate, rowShape } from './replicate.mjs';
 
 const { values: opts } = parseArgs({
@@ -249,7 +249,7 @@ const out = [
   SOCKET_HEAVY
     ? `\`lsof -n -p PID\` of one process holding ${base.sockets.toLocaleString('en-US')} sockets (${mixText}), replicated as other processes (renumbered PIDs and socket inodes: every socket distinct) to ${captures.map((c) => `${c.lines.toLocaleString('en-US')} lines (${(c.bytes / 2 ** 20).toFixed(0)} MiB)`).join(' and ')}. ${ROUNDS} interleaved rounds, medians.`
     : `A ${LINES.toLocaleString('en-US')}-line \`lsof -n\` capture: one real capture of this box (${mixText}), replicated as is (${(captures[0].bytes / 2 ** 20).toFixed(0)} MiB) and as other processes (renumbered PIDs, TIDs and socket inodes; ${(captures[1].bytes / 2 ** 20).toFixed(0)} MiB). ${ROUNDS} interleaved rounds, medians.`,
-  `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${awkVersion()}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
+  `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${awkVersion()}; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}; ${freshPageCost() ?? 'fresh-page cost unknown (no gcc)'}.`,
   '',
   '| capture | command | median | min | max | median / awk | peak RSS |',
   '|---|---|---:|---:|---:|---:|---:|',

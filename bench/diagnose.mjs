@@ -36,7 +36,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternatingRounds, BIN, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -157,6 +157,7 @@ const mib = (list) => (list.length === 0 ? 'n/a' : `${(Math.max(...list) / 1024)
 const out = [
   `Node ${process.versions.node}, Linux ${release()}, ${cores} x ${cpu}, ${toolVersion('lsof', ['-v'])}, ${toolVersion('ss', ['-V'])} ` +
     '(fdleak reads /proc/PID on a second thread when a core is free as it starts: src/cli/prefetch.ts).',
+  `${freshPageCost() ?? 'fresh-page cost unknown (no gcc)'}.`,
 ];
 for (const which of opts.case === 'both' ? ['quiet', 'crowded'] : [opts.case]) out.push('', ...(await benchCase(which)));
 console.log(out.join('\n'));

@@ -1,9 +1,10 @@
 /**
  * What bench/diagnose.mjs and bench/analyze.mjs share: timing a command, its peak RSS, medians, and
- * starting the python3 holder whose first line of output is "<pid> <fds held>".
+ * starting the python3 holder whose first line of output is "<pid> <fds held>"; and, for every bench's
+ * machine line, what a fresh page of memory costs here (freshPageCost).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -91,4 +92,26 @@ export function alternatingRounds(commands, rounds, check, after = () => {}) {
     after(round);
   }
   return times;
+}
+
+/**
+ * "first touch of a fresh page: N µs (64 MiB: M ms; with huge pages: H ms)", measured by
+ * bench/page-cost.c (compiled into bench/out/ with gcc); null where it cannot be built or run.
+ * Every bench prints it beside its machine line: on a VM whose free memory goes back to the host at
+ * once, this cost (2026-12-04: ~12 µs, 26x what huge pages cost) moves every ratio against lsof, awk
+ * or the C floor, which touch far fewer pages than a Node process.
+ */
+export function freshPageCost() {
+  const out = join(ROOT, 'bench', 'out');
+  const probe = join(out, 'page-cost');
+  try {
+    mkdirSync(out, { recursive: true });
+    const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', probe, join(ROOT, 'bench', 'page-cost.c')], { encoding: 'utf8' });
+    if (cc.status !== 0) return null;
+    const r = spawnSync(probe, [], { encoding: 'utf8', timeout: 30_000 });
+    const m = /^([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(r.stdout ?? '');
+    return m === null ? null : `first touch of a fresh page: ${m[1]} µs (64 MiB: ${m[2]} ms; with huge pages: ${m[3]} ms; bench/page-cost.c)`;
+  } catch {
+    return null;
+  }
 }

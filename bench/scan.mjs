@@ -43,6 +43,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freshPageCost } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -451,6 +452,7 @@ async function main() {
     bare.push(time(node[0], [...node[1], '-e', '0']));
   }
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
+  console.log(`${freshPageCost() ?? 'fresh-page cost unknown (no gcc)'}`);
 
   if (JSON_OUT !== undefined) {
     writeFileSync(JSON_OUT, `${JSON.stringify({ runs: RUNS, rounds: ROUNDS, load: { workers: WORKERS, fds: PER, big: bigFds, threads: THREADS }, before, box, cpus: os.availableParallelism(), results, inARow, rssKiB: rss, versionMs: median(version), nodeMs: median(bare), innerMs: inner.length ? median(inner) : null, work }, null, 2)}\n`);
