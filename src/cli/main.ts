@@ -12,6 +12,7 @@
  * 75 instead of 83 ms (median ratio 0.90), wall ratio 0.89; of the 15,000-fd perfload process, the
  * ~8 ms are within the noise of its ~500 ms. test/cli/main.test.ts runs a corpus of argv both ways
  * and compares.
+ * `fdleak --version` (or -V) alone prints the version without commander too.
  * A plain `scan` (any of its options) takes the same way (options.ts scanCall, scan-action.ts): on
  * the bench load its main thread walks fds beside the helper thread from the moment its modules are
  * in, so commander's load was that much less of the walk done on this thread.
@@ -36,6 +37,13 @@ export interface MainOptions {
 export async function main(argv: readonly string[], io: Io = processIo, prefetch?: Prefetch, how: MainOptions = {}): Promise<number> {
   const state: State = { code: 0, debug: argv.includes('--debug'), prefetch };
   try {
+    // `fdleak --version` alone: what commander would print, without loading it (~25 ms here, the
+    // most of what the command costs beyond node's own start).
+    if (how.commander !== true && argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+      const { version } = await import('./version.js');
+      io.out(`${version()}\n`);
+      return 0;
+    }
     const call = how.commander === true ? undefined : diagnoseCall(argv);
     const scanning = how.commander === true || call !== undefined ? undefined : scanCall(argv);
     if (call !== undefined) {

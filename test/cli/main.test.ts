@@ -65,7 +65,7 @@ const SCAN_COMMANDER: string[][] = [
 /** argv only commander reads: errors in argv, help, version, other commands. */
 const COMMANDER: string[][] = [
   ['diagnose'], ['diagnose', P, '2'], ['diagnose', P, '--bogus'], ['diagnose', '--help'], ['diagnose', P, '-h'],
-  ['--help', 'diagnose', P], ['-h'], ['--version'], ['diagnose', P, '-V'], ['diagnose', '-5'], ['diagnose', P, '--json=yes'],
+  ['--help', 'diagnose', P], ['-h'], ['--version'], ['-V'], ['--version', '--debug'], ['diagnose', P, '-V'], ['diagnose', '-5'], ['diagnose', P, '--json=yes'],
   ['diagnose', P, '--fail-on'], ['--json', 'diagnose', P], ['diagnose', '--', P, '--json'], ['diagnose', P, '--debug=1'],
   ['rules', '--json'], ['nope', P], [],
 ];
