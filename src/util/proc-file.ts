@@ -14,16 +14,20 @@
  * rather than doubling it (each doubling touches the whole new buffer: a 5.2 MB tcp table touched
  * 16 MB). And what can be read a piece at a time (scan's tally: pieces()) never holds more than the
  * first buffer. Measured on the host's /proc/net/tcp of the scan load (5.2 MB, ~35,000 rows), a
- * fresh node each, 3 runs: doubling 89-117 ms and ~3,500 page faults, one BIG buffer 64-92 ms and
- * ~1,540, pieces of 64 KiB 44-67 ms and ~240.
+ * fresh node each, 3 runs: doubling 89-117 ms and ~3,500 page faults, one big buffer (64 MiB)
+ * 64-92 ms and ~1,540, pieces of 64 KiB 44-67 ms and ~240. BIG is 16 MiB now: see below.
  * node: built-ins only (the diagnose worker and scan's helper thread, bundles of their own, use it).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
 /** First buffer size: a small table (unix, udp, netlink of a quiet namespace) fits in it. */
 const FIRST = 64 * 1024;
-/** The size a file that outgrows FIRST jumps to: more than the tcp table of a crowded host (150 bytes a row). */
-const BIG = 64 * 1024 * 1024;
+/**
+ * The size a file that outgrows FIRST jumps to: room for ~110,000 tcp rows (150 bytes each), more
+ * than a crowded host's table. Not more: V8 counts a Buffer's memory as its own, and 64 MiB of it
+ * starts a full collection of the heap at once (seen with --trace-gc); 16 or 32 MiB do not.
+ */
+const BIG = 16 * 1024 * 1024;
 
 /**
  * Reads whole files of size 0 into one buffer that it keeps for the next read (`fdleak scan` reads
@@ -31,6 +35,8 @@ const BIG = 64 * 1024 * 1024;
  */
 export class ProcFileReader {
   private buffer: Buffer;
+  /** BIG could not be had once: the buffer only doubles from then on. */
+  private noBig = false;
 
   constructor(size = FIRST) {
     this.buffer = Buffer.allocUnsafeSlow(size);
@@ -88,9 +94,20 @@ export class ProcFileReader {
     }
   }
 
-  /** A larger buffer holding the first `filled` bytes of this one. */
+  /**
+   * A larger buffer holding the first `filled` bytes of this one: BIG, or twice this one's size
+   * where BIG is no larger, or where BIG cannot be had (a low `ulimit -v`): then what doubling can.
+   */
   private grow(filled: number): void {
-    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buffer.length * 2, BIG));
+    const twice = this.buffer.length * 2;
+    let bigger: Buffer;
+    try {
+      bigger = Buffer.allocUnsafeSlow(this.noBig || twice >= BIG ? twice : BIG);
+    } catch (error) {
+      if (this.noBig || twice >= BIG) throw error; // as an allocation does
+      this.noBig = true; // not asked again
+      bigger = Buffer.allocUnsafeSlow(twice);
+    }
     this.buffer.copy(bigger, 0, 0, filled);
     this.buffer = bigger;
   }

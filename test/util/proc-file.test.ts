@@ -40,6 +40,27 @@ describe('readProcFile', () => {
     expect(readProcFile(join(dir, 'empty'))).toBe('');
   });
 
+  it('falls back to doubling where its big buffer cannot be had (a low ulimit -v)', () => {
+    const path = join(dir, 'doubling');
+    const bytes = Buffer.alloc(300_000, 'x');
+    writeFileSync(path, bytes);
+    const real = Buffer.allocUnsafeSlow;
+    const asked: number[] = [];
+    Buffer.allocUnsafeSlow = ((size: number) => {
+      asked.push(size);
+      if (size >= 16 << 20) throw new RangeError('Array buffer allocation failed');
+      return real(size);
+    }) as typeof real;
+    let text: string;
+    try {
+      text = new ProcFileReader().read(path).toString('latin1');
+    } finally {
+      Buffer.allocUnsafeSlow = real;
+    }
+    expect(text).toBe(bytes.toString('latin1'));
+    expect(asked).toEqual([64 << 10, 16 << 20, 128 << 10, 256 << 10, 512 << 10]);
+  });
+
   it('throws ENOENT where there is no file, as readFileSync does', () => {
     expect(() => readProcFile(join(dir, 'missing'))).toThrow(expect.objectContaining({ code: 'ENOENT' }));
   });
