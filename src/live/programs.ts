@@ -1,8 +1,8 @@
 /**
  * The helper programs fdleak runs (nsenter, ss, cat), found in the system directories by absolute
  * path, never through PATH: fdleak runs as root, and whoever can put a directory first on root's
- * PATH must not get a program of theirs run by it. One way to run them: node:child_process spawn
- * with an argv (no shell), a timeout, no stdin, stdout bounded.
+ * PATH must not get a program of theirs run by it. One way to run them: node:child_process execFile
+ * with an argv (no shell), a timeout, no input, the output bounded.
  */
 import { accessSync, constants } from 'node:fs';
 
@@ -38,32 +38,20 @@ export async function runIn(netnsPath: string | null, argv: readonly string[], t
     cmd = nsenter;
     args = [`--net=${netnsPath}`, program, ...args];
   }
-  // node:child_process, not execa: importing execa took 110-146 ms here (3 fresh runs of node on
-  // the 2-core machine), and a diagnose of a process in another namespace waited for it (nsenter
-  // for its sysctls) after its tables were parsed.
-  const { spawn } = await import('node:child_process');
+  // node:child_process's execFile, not execa (as socket-protocols.ts runs python3 and lsof):
+  // importing execa took 110-146 ms here (3 fresh runs of node on the 2-core machine), and a
+  // diagnose of a process in another namespace waited for it (nsenter for its sysctls) after its
+  // tables were parsed. execFile bounds the output (maxBuffer: killed past it) and the time.
+  const { execFile } = await import('node:child_process');
   return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: SYSTEM_DIRS.join(':') }, timeout: timeoutMs, killSignal: 'SIGKILL' });
-    } catch {
-      resolve(null);
-      return;
-    }
-    child.stdout!.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_OUTPUT) parts.push(chunk);
-      else child.kill('SIGKILL'); // more than any answer of these programs: not one
+    const child = execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: { PATH: SYSTEM_DIRS.join(':') }, encoding: 'utf8' }, (error, stdout) => {
+      // As execa gave it: the text, less one final newline; null for a failure, a timeout, too much.
+      resolve(error === null ? stdout.replace(/\r?\n$/, '') : null);
     });
-    child.on('error', () => resolve(null)); // not started (then no 'close'), or not killable
-    child.on('close', (code) => {
-      // As execa gave it: the text, less one final newline.
-      resolve(code === 0 && size <= MAX_OUTPUT ? Buffer.concat(parts).toString('utf8').replace(/\r?\n$/, '') : null);
-    });
+    child.stdin?.on('error', () => {}); // it exited first: its answer says so
+    child.stdin?.end(); // no input
   });
 }
 
-/** The most stdout kept of a helper program (ss -ltn of a host with many listeners stays far below). */
+/** The most output kept of a helper program (ss -ltn of a host with many listeners stays far below). */
 const MAX_OUTPUT = 64 << 20;

@@ -100,11 +100,12 @@ export class ProcFileReader {
    */
   private grow(filled: number): void {
     const twice = this.buffer.length * 2;
+    const wanted = this.noBig ? twice : Math.max(twice, BIG);
     let bigger: Buffer;
     try {
-      bigger = Buffer.allocUnsafeSlow(this.noBig || twice >= BIG ? twice : BIG);
+      bigger = Buffer.allocUnsafeSlow(wanted);
     } catch (error) {
-      if (this.noBig || twice >= BIG) throw error; // as an allocation does
+      if (wanted === twice) throw error; // as an allocation does
       this.noBig = true; // not asked again
       bigger = Buffer.allocUnsafeSlow(twice);
     }
