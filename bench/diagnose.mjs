@@ -23,6 +23,12 @@
  * `--netns shared` (the default otherwise) leaves everything in the current namespace; the row
  * counts, sampled every round, are printed either way.
  *
+ * Beside them, two floors of the same work in each case: bench/floor-diagnose.c (readlink every fd,
+ * then read the TCP tables and pick the process's rows by inode, in C) and NODE_FLOOR below (the
+ * same in plain Node, one thread). What fdleak costs over the Node floor is its own; what the Node
+ * floor costs over the C floor is the runtime's (start-up, the fresh pages of its heap: see the
+ * fresh-page line), which no change to fdleak can take off.
+ *
  * Each round runs every command once, in a rotating order so none always goes first; times are
  * wall-clock medians, because on a shared machine single times are noise. Peak RSS is measured in
  * separate runs under /usr/bin/time -f %M (when installed), so the timed runs carry no wrapper.
@@ -36,7 +42,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternatingRounds, BIN, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, compiled, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -110,6 +116,40 @@ print(os.getpid(), len(os.listdir("/proc/self/fd")) - 1, flush=True)
 sys.stdin.read()
 `;
 
+/**
+ * The Node floor: what floor-diagnose.c does, as plainly as Node does it (readdir, chdir into fd/,
+ * readlink of each bare name, the tcp and tcp6 texts read whole, st and inode found by a sticky
+ * regex per row). `node -e NODE_FLOOR PID`; prints what floor-diagnose prints.
+ */
+const NODE_FLOOR = String.raw`
+const { readdirSync, readlinkSync, readFileSync } = require('node:fs');
+const pid = process.argv[1];
+const names = readdirSync('/proc/' + pid + '/fd');
+process.chdir('/proc/' + pid + '/fd');
+const inodes = new Set();
+let sockets = 0;
+for (const n of names) {
+  let l;
+  try { l = readlinkSync(n); } catch { continue; }
+  if (l.startsWith('socket:[')) { inodes.add(l.slice(8, -1)); sockets++; }
+}
+const COLS = /[ \t]*(?:\S+[ \t]+){3}(\S+)[ \t]+(?:\S+[ \t]+){5}(\S+)/y;
+let rows = 0, kept = 0;
+for (const t of ['tcp', 'tcp6']) {
+  const text = readFileSync('/proc/' + pid + '/net/' + t, 'latin1');
+  for (let s = text.indexOf('\n') + 1; s < text.length;) {
+    let e = text.indexOf('\n', s);
+    if (e < 0) e = text.length;
+    COLS.lastIndex = s;
+    const m = COLS.exec(text);
+    rows++;
+    if (m !== null && (m[2] === '0' || inodes.has(m[2]) || m[1] === '05' || m[1] === '08')) kept++;
+    s = e + 1;
+  }
+}
+console.log('fds=' + names.length + ' sockets=' + sockets + ' rows=' + rows + ' kept=' + kept);`;
+const FLOOR_LINE = /^fds=\d+ sockets=\d+ rows=\d+ kept=\d+$/m;
+const FLOOR_C = compiled('floor-diagnose');
 
 /** First line with a version number in it, e.g. "lsof 4.95.0". */
 function toolVersion(name, args) {
@@ -185,7 +225,13 @@ async function benchCase(which) {
     ...(EXTRA_CA === undefined ? [] : [
       { name: '`node bin/fdleak.js diagnose PID` (NODE_EXTRA_CA_CERTS kept)', argv: [...inNetns, process.execPath, BIN, 'diagnose', pid], ok: (r) => r.status === 1 && r.stdout.includes('orphan-sockets') },
     ]),
+    ...(FLOOR_C === null ? [] : [
+      { name: 'C floor: readlink every fd, pick its TCP rows (bench/floor-diagnose.c)', argv: [...inNetns, FLOOR_C, pid], ok: (r) => r.status === 0 && FLOOR_LINE.test(r.stdout) },
+    ]),
+    // Without NODE_EXTRA_CA_CERTS, as bin/fdleak.js runs.
+    { name: 'Node floor: the same in plain Node, one thread', argv: [...inNetns, 'env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', NODE_FLOOR, pid], ok: (r) => r.status === 0 && FLOOR_LINE.test(r.stdout) },
   ];
+  const at = (prefix) => commands.findIndex((c) => c.name.startsWith(prefix));
   const check = (c, r) => {
     if (!c.ok(r)) throw new Error(`${c.argv.join(' ')} did not do its job (exit ${r.status}):\n${r.stderr.slice(0, 2000)}`);
   };
@@ -222,5 +268,13 @@ async function benchCase(which) {
     '',
     `${which}: lsof / fdleak diagnose: ${(med[1] / med[0]).toFixed(2)}x (target >= 1.5x; paired by round ${paired(1).toFixed(2)}x); fdleak diagnose peak RSS ${mib(rss[0])} (target < 150 MiB); ` +
       `fdleak --version ${med[3].toFixed(0)} ms (target < 100 ms).`,
+    floors(at('C floor'), at('Node floor')),
   ];
+
+  /** The floors' line: fdleak against each, and lsof against the Node floor (what any Node program gets here). */
+  function floors(c, node) {
+    const lsofOverNode = `lsof / Node floor ${(med[1] / med[node]).toFixed(2)}x (paired ${median(times[1].map((t, r) => t / times[node][r])).toFixed(2)}x)`;
+    if (c < 0) return `${which}: fdleak diagnose / Node floor ${(1 / paired(node)).toFixed(2)}x paired; ${lsofOverNode}; no C floor (gcc missing).`;
+    return `${which}: fdleak diagnose / C floor ${(1 / paired(c)).toFixed(2)}x, / Node floor ${(1 / paired(node)).toFixed(2)}x; Node floor / C floor ${median(times[node].map((t, r) => t / times[c][r])).toFixed(2)}x; ${lsofOverNode} (paired by round).`;
+  }
 }

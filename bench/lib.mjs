@@ -102,15 +102,25 @@ export function alternatingRounds(commands, rounds, check, after = () => {}) {
  * or the C floor, which touch far fewer pages than a Node process.
  */
 export function freshPageCost() {
-  const out = join(ROOT, 'bench', 'out');
-  const probe = join(out, 'page-cost');
+  const probe = compiled('page-cost');
+  if (probe === null) return null;
   try {
-    mkdirSync(out, { recursive: true });
-    const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', probe, join(ROOT, 'bench', 'page-cost.c')], { encoding: 'utf8' });
-    if (cc.status !== 0) return null;
     const r = spawnSync(probe, [], { encoding: 'utf8', timeout: 30_000 });
     const m = /^([\d.]+) ([\d.]+) ([\d.]+)$/m.exec(r.stdout ?? '');
     return m === null ? null : `first touch of a fresh page: ${m[1]} µs (64 MiB: ${m[2]} ms; with huge pages: ${m[3]} ms; bench/page-cost.c)`;
+  } catch {
+    return null;
+  }
+}
+
+/** bench/NAME.c compiled into bench/out/NAME (gcc -O2); its path, or null where gcc cannot build it. */
+export function compiled(name) {
+  const out = join(ROOT, 'bench', 'out');
+  const binary = join(out, name);
+  try {
+    mkdirSync(out, { recursive: true });
+    const cc = spawnSync('gcc', ['-O2', '-Wall', '-o', binary, join(ROOT, 'bench', `${name}.c`)], { encoding: 'utf8' });
+    return cc.status === 0 ? binary : null;
   } catch {
     return null;
   }

@@ -43,7 +43,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freshPageCost } from './lib.mjs';
+import { compiled, freshPageCost } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -308,8 +308,8 @@ function peakRss(cmd, argv) {
 async function main() {
   mkdirSync(OUT, { recursive: true });
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('build first: npm run build');
-  const floor = join(OUT, 'floor-walk');
-  execFileSync('gcc', ['-O2', '-Wall', '-o', floor, join(HERE, 'floor-walk.c')]);
+  const floor = compiled('floor-walk');
+  if (floor === null) throw new Error('gcc could not build bench/floor-walk.c: the floor and the stopwatch are C');
   stopwatch = floor;
 
   const before = fdHolders();
