@@ -54,7 +54,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternatingRounds, BIN, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, freshPageCost, median, peakRssRounds, PLAIN_NODE, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 import { replicate, rowShape } from './replicate.mjs';
 
 const { values: opts } = parseArgs({
@@ -245,8 +245,7 @@ const commands = captures.flatMap((c) => [
     ok: (r) => r.status === 0 && JSON.parse(r.stdout).input?.lines === c.lines,
   },
   { name: "`awk '{++S[$2]} END {...}' FILE`", capture: c, argv: ['awk', AWK, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, awk: true },
-  // Without NODE_EXTRA_CA_CERTS, as bin/fdleak.js runs.
-  { name: 'Node floor: the awk job in plain Node', capture: c, argv: ['env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', NODE_FLOOR, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, floor: true },
+  { name: 'Node floor: the awk job in plain Node', capture: c, argv: [...PLAIN_NODE, '-e', NODE_FLOOR, c.path], ok: (r) => r.status === 0 && r.stdout.split('\n').length > 10, floor: true },
 ]);
 const check = (c, r) => {
   if (!c.ok(r)) throw new Error(`${c.argv.join(' ')} did not do its job (exit ${r.status}):\n${r.stderr.slice(0, 2000)}`);

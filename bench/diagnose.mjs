@@ -42,7 +42,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { alternatingRounds, BIN, compiled, freshPageCost, median, peakRssRounds, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
+import { alternatingRounds, BIN, compiled, freshPageCost, median, peakRssRounds, PLAIN_NODE, PY_LOOPBACK_PAIRS, ROOT, run, startHolder } from './lib.mjs';
 
 const { values: opts } = parseArgs({
   options: {
@@ -228,8 +228,7 @@ async function benchCase(which) {
     ...(FLOOR_C === null ? [] : [
       { name: 'C floor: readlink every fd, pick its TCP rows (bench/floor-diagnose.c)', argv: [...inNetns, FLOOR_C, pid], ok: (r) => r.status === 0 && FLOOR_LINE.test(r.stdout) },
     ]),
-    // Without NODE_EXTRA_CA_CERTS, as bin/fdleak.js runs.
-    { name: 'Node floor: the same in plain Node, one thread', argv: [...inNetns, 'env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath, '-e', NODE_FLOOR, pid], ok: (r) => r.status === 0 && FLOOR_LINE.test(r.stdout) },
+    { name: 'Node floor: the same in plain Node, one thread', argv: [...inNetns, ...PLAIN_NODE, '-e', NODE_FLOOR, pid], ok: (r) => r.status === 0 && FLOOR_LINE.test(r.stdout) },
   ];
   const at = (prefix) => commands.findIndex((c) => c.name.startsWith(prefix));
   const check = (c, r) => {
@@ -253,7 +252,8 @@ async function benchCase(which) {
 
   const med = times.map(median);
   // Pairs of the same round: on a shared machine the speed drifts, a round's two runs drift together.
-  const paired = (i) => median(times[i].map((t, r) => t / times[0][r]));
+  // Command i's time over command j's (fdleak diagnose's by default), the median of the rounds' ratios.
+  const paired = (i, j = 0) => median(times[i].map((t, r) => t / times[j][r]));
   return [
     `**${which}**: one process holding ${holder.fds} fds, in ${OWN_NETNS ? 'a network namespace of its own' : 'the shared network namespace'} ` +
       `(rows in its tables: ${describeTables()}); ${ROUNDS} interleaved rounds, medians; load average ${load.map((l) => l.toFixed(1)).join(' -> ')}.`,
@@ -273,8 +273,8 @@ async function benchCase(which) {
 
   /** The floors' line: fdleak against each, and lsof against the Node floor (what any Node program gets here). */
   function floors(c, node) {
-    const lsofOverNode = `lsof / Node floor ${(med[1] / med[node]).toFixed(2)}x (paired ${median(times[1].map((t, r) => t / times[node][r])).toFixed(2)}x)`;
-    if (c < 0) return `${which}: fdleak diagnose / Node floor ${(1 / paired(node)).toFixed(2)}x paired; ${lsofOverNode}; no C floor (gcc missing).`;
-    return `${which}: fdleak diagnose / C floor ${(1 / paired(c)).toFixed(2)}x, / Node floor ${(1 / paired(node)).toFixed(2)}x; Node floor / C floor ${median(times[node].map((t, r) => t / times[c][r])).toFixed(2)}x; ${lsofOverNode} (paired by round).`;
+    const lsofOverNode = `lsof / Node floor ${(med[1] / med[node]).toFixed(2)}x (paired ${paired(1, node).toFixed(2)}x)`;
+    if (c < 0) return `${which}: fdleak diagnose / Node floor ${paired(0, node).toFixed(2)}x paired; ${lsofOverNode}; no C floor (gcc missing).`;
+    return `${which}: fdleak diagnose / C floor ${paired(0, c).toFixed(2)}x, / Node floor ${paired(0, node).toFixed(2)}x; Node floor / C floor ${paired(node, c).toFixed(2)}x; ${lsofOverNode} (paired by round).`;
   }
 }

@@ -19,6 +19,13 @@ export const median = (xs) => {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
+/**
+ * A plain node, run as bin/fdleak.js's launcher line runs fdleak: without NODE_EXTRA_CA_CERTS (Node
+ * 20 parses that bundle at start-up: ~40 ms here). For the benches' Node floors and Node walks, which
+ * measure Node's own cost: argv to put the node's arguments after.
+ */
+export const PLAIN_NODE = ['env', '-u', 'NODE_EXTRA_CA_CERTS', process.execPath];
+
 /** One run: wall time in ms, exit status, output. */
 export function run(argv) {
   const start = process.hrtime.bigint();

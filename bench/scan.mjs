@@ -43,7 +43,7 @@ import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { compiled, freshPageCost } from './lib.mjs';
+import { compiled, freshPageCost, PLAIN_NODE } from './lib.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -328,9 +328,8 @@ async function main() {
   console.log(`whole machine now: ${box}; load ${loadavg()}`);
 
   // fdleak runs as an installed command does, through bin/fdleak.js's launcher line, which drops
-  // NODE_EXTRA_CA_CERTS (Node 20 parses that bundle at start-up: ~40 ms here). The node rows measure
-  // Node's own cost, so they run without it too.
-  const node = ['env', ['-u', 'NODE_EXTRA_CA_CERTS', process.execPath]];
+  // NODE_EXTRA_CA_CERTS. The node rows measure Node's own cost, so they run without it too (PLAIN_NODE).
+  const [env, ...node] = PLAIN_NODE;
   const tools = {
     // --debug: one stderr line saying whether the helper thread ran (counted below); nothing else changes.
     'fdleak scan --json': [BIN, ['--debug', 'scan', '--json']],
@@ -343,10 +342,10 @@ async function main() {
       'ss -tanp': ['ss', ['-tanp']],
       'C floor, readlinkat': [floor, ['--at']],
       // What Node itself costs: start-up, then readdirSync + readlinkSync of every fd, nothing else.
-      'node floor (JS readdir+readlink)': [node[0], [...node[1], '-e', NODE_FLOOR]],
+      'node floor (JS readdir+readlink)': [env, [...node, '-e', NODE_FLOOR]],
       // The least scan's own way of walking can cost in Node, on one thread and shared with workers.
-      'node walk as scan does it': [node[0], [...node[1], '-e', NODE_DENSE]],
-      'node walk, + worker threads': [node[0], [...node[1].slice(0, 2), 'THREADS=1', process.execPath, '-e', NODE_DENSE]],
+      'node walk as scan does it': [env, [...node, '-e', NODE_DENSE]],
+      'node walk, + worker threads': [env, [...node.slice(0, -1), 'THREADS=1', process.execPath, '-e', NODE_DENSE]],
     }),
   };
   for (const [cmd, argv] of Object.values(tools)) time(cmd, argv); // warm the dentry cache once
@@ -449,7 +448,7 @@ async function main() {
   const bare = [];
   for (let i = 0; i < 11; i++) {
     version.push(time(BIN, ['--version']));
-    bare.push(time(node[0], [...node[1], '-e', '0']));
+    bare.push(time(env, [...node, '-e', '0']));
   }
   console.log(`start-up, median of 11: fdleak --version ${median(version).toFixed(0)} ms; node -e 0 ${median(bare).toFixed(0)} ms`);
   console.log(`${freshPageCost() ?? 'fresh-page cost unknown (no gcc)'}`);
