@@ -4,6 +4,7 @@
  * PATH must not get a program of theirs run by it. One way to run them: node:child_process execFile
  * with an argv (no shell), a timeout, no input, the output bounded.
  */
+import type { ExecFileOptions } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 
 /** Where Debian 12 (merged /usr: /usr/bin/ss, /usr/bin/nsenter) and other distributions put them. */
@@ -38,16 +39,23 @@ export async function runIn(netnsPath: string | null, argv: readonly string[], t
     cmd = nsenter;
     args = [`--net=${netnsPath}`, program, ...args];
   }
-  // node:child_process's execFile, not execa (as socket-protocols.ts runs python3 and lsof):
-  // importing execa took 110-146 ms here (3 fresh runs of node on the 2-core machine), and a
-  // diagnose of a process in another namespace waited for it (nsenter for its sysctls) after its
-  // tables were parsed. execFile bounds the output (maxBuffer: killed past it) and the time.
-  const { execFile } = await import('node:child_process');
+  const { failed, stdout } = await runWithoutInput(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: { PATH: SYSTEM_DIRS.join(':') }, encoding: 'utf8' });
+  // As execa gave it: the text, less one final newline; null for a failure, a timeout, too much.
+  return failed ? null : stdout.replace(/\r?\n$/, '');
+}
+
+/**
+ * `file` run with `args` (no shell) and no input (its stdin closed at once), through
+ * node:child_process's execFile, not execa: importing execa took 110-146 ms here (3 fresh runs of
+ * node on the 2-core machine), more than the programs fdleak runs take. Spawned before this returns.
+ * Resolves to what it printed on stdout (as `options.encoding` decodes it), and whether it failed:
+ * a non-zero exit, a signal, `options.timeout` passed or more than `options.maxBuffer` printed (it
+ * is killed then). The one way runIn and socket-protocols.ts's lsof run their programs.
+ */
+export function runWithoutInput(file: string, args: readonly string[], options: ExecFileOptions & { encoding: 'utf8' | 'latin1' }): Promise<{ failed: boolean; stdout: string }> {
+  const { execFile } = process.getBuiltinModule('node:child_process');
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: MAX_OUTPUT, env: { PATH: SYSTEM_DIRS.join(':') }, encoding: 'utf8' }, (error, stdout) => {
-      // As execa gave it: the text, less one final newline; null for a failure, a timeout, too much.
-      resolve(error === null ? stdout.replace(/\r?\n$/, '') : null);
-    });
+    const child = execFile(file, args, options, (error, stdout) => resolve({ failed: error !== null, stdout }));
     child.stdin?.on('error', () => {}); // it exited first: its answer says so
     child.stdin?.end(); // no input
   });

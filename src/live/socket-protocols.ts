@@ -14,6 +14,7 @@
  */
 import { existsSync } from 'node:fs';
 import { numberRuns } from '../util/format.js';
+import { runWithoutInput } from './programs.js';
 
 const PYTHON_PATHS = ['/usr/bin/python3', '/bin/python3'] as const;
 const LSOF_PATHS = ['/usr/bin/lsof', '/usr/sbin/lsof', '/bin/lsof', '/sbin/lsof'] as const;
@@ -114,20 +115,10 @@ export async function startSocketProtocols(
     warnings.push(`protocol of the sockets in no table unknown: Node cannot read their system.sockprotoname xattr, python3 is not installed${fdCount > LSOF_MAX_FDS ? ` and lsof would read all ${fdCount} fds` : ' nor lsof'}`);
     return { result: Promise.resolve(new Map()) };
   }
-  // node:child_process, not execa: execa's modules cost 40-60 ms of CPU to load (measured in a
-  // --cpu-prof of a 15,000-fd diagnose), more than the lookup itself.
-  const { execFile } = await import('node:child_process');
   const args = ['-w', '-n', '-P', '-a', '-p', String(pid), '-d', numberRuns(fds).join(','), '-F', 'fn'];
-  // Spawned before this returns: an async function runs synchronously up to its first await.
-  const result = new Promise<Map<number, string>>((resolve) => {
-    const child = execFile(lsof, args, { timeout: timeoutMs, env: { LC_ALL: 'C' }, maxBuffer: 16 << 20, encoding: 'latin1' }, (error, out) => {
-      // A timeout or a non-zero exit still gives what was printed.
-      resolve(error !== null && typeof out !== 'string' ? new Map() : parseLsofProtocols(out));
-    });
-    child.stdin?.on('error', () => {}); // it died first: its answer says so
-    child.stdin?.end();
-  });
-  return { result };
+  // Spawned before this returns; a timeout or a non-zero exit still gives what was printed.
+  const run = runWithoutInput(lsof, args, { timeout: timeoutMs, env: { LC_ALL: 'C' }, maxBuffer: 16 << 20, encoding: 'latin1' });
+  return { result: run.then(({ stdout }) => parseLsofProtocols(stdout)) };
 }
 
 /** "<fd> <protocol>" lines -> fd number -> protocol (names of 1-16 safe characters only). */

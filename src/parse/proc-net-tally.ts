@@ -64,8 +64,8 @@ export interface TallyResult {
 }
 
 /**
- * The tables of one namespace, counted: call scan() for each table's bytes (tcp before tcp6), then
- * result(). Columns are whitespace-separated; row 1 is the header. No string is built per row.
+ * The tables of one namespace, counted: hand each table's bytes to table() (tcp before tcp6), then
+ * call result(). Columns are whitespace-separated; row 1 is the header. No string is built per row.
  */
 export class NetTally {
   readonly inodes = new Set<number>();
@@ -79,15 +79,10 @@ export class NetTally {
 
   constructor(private readonly order: ByteOrder = endianness()) {}
 
-  /** One table's bytes; throws InputError (source and line) at a bad header or inode. */
-  scan(buf: Uint8Array, source: string, table: TableSpec): void {
-    this.table(source, table)(buf);
-  }
-
   /**
-   * One table's bytes in pieces of whole lines (ProcFileReader.pieces), in order: what the returned
-   * function is handed, counted as scan() counts the whole; throws as it does, with the line in the
-   * table. Each piece is read while it is handed over, so it may be reused afterwards.
+   * One table's bytes, whole or in pieces of whole lines (ProcFileReader.pieces), in order: what the
+   * returned function is handed; it throws InputError (source and line in the table) at a bad header
+   * or inode. Each piece is read while it is handed over, so it may be reused afterwards.
    */
   table(source: string, table: TableSpec): (piece: Uint8Array) => void {
     const at = { line: 0 }; // lines of the table read so far; 0: the header is next
@@ -198,7 +193,7 @@ export function tallyProcNet(text: Uint8Array, source: string, file: string, ord
   const table = TALLY_TABLES.find((t) => t.file === file);
   if (table === undefined) throw new Error(`not a table scan reads: ${file}`);
   const tally = new NetTally(order);
-  tally.scan(text, source, table);
+  tally.table(source, table)(text);
   return tally.result();
 }
 
