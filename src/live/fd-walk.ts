@@ -156,7 +156,7 @@ export interface WalkHelper {
 
 /** A namespace's tables as read by either thread: through which member, and the tally; undefined when none was alive. */
 export interface TablesRead {
-  /** The tally; its inodes a Set where this thread read it, a packed table (threads/packed-inodes.ts) where the helper did. */
+  /** The tally; its inodes an InodeSet (util/inode-set.ts), moved whole from the helper where it read them. */
   read: { via: number | 'self'; tally: Omit<TallyResult, 'inodes'> & { inodes: ReadonlySet<number> } } | undefined;
   /** Milliseconds the read took. */
   ms: number;
@@ -169,6 +169,8 @@ export interface SharedTables {
   started(): boolean;
   /** What the helper read for a job it claimed; undefined if it could not (the main thread then reads it). */
   take(index: number): TablesRead | undefined;
+  /** Whether the helper is done with a job (read, or given up), so that take() would not wait. */
+  ready?(index: number): boolean;
   /** Jobs the helper thread claimed. */
   helped(): number;
 }
@@ -338,9 +340,11 @@ function adopt(walk: Walk, from: WalkOutcome): 'ok' | 'vanished' {
  * The main thread's side of a shared walk: it takes the units it walked first (walkFirst), walks
  * every unit it claims (skipping processes whose facts showed them gone), then takes the helper's
  * results for the others, walking any the helper could not. The outcome of every walk in `walks`;
- * each is marked late when `tablesStarted` said so after it (Walk.late).
+ * each is marked late when `tablesStarted` said so after it (Walk.late). `between` is called after
+ * each unit this thread walks and once after its last (live/scan.ts checks there whether the first
+ * units' orphan candidates can be judged yet).
  */
-export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean, first: readonly FirstWalk[] = []): Map<Walk, 'ok' | 'vanished'> {
+export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[], offer: Offer, tablesStarted: () => boolean, first: readonly FirstWalk[] = [], between?: () => void): Map<Walk, 'ok' | 'vanished'> {
   const byPid = new Map(walks.map((w) => [w.process.pid, w]));
   const outcomes = new Map<Walk, 'ok' | 'vanished'>();
   const { pids, shared } = offer;
@@ -356,7 +360,10 @@ export function walkShared(fs: ScanFs, reader: LinkReader, walks: readonly Walk[
     if (walk === undefined) continue;
     outcomes.set(walk, walkFds(fs, reader.root, walk, true, reader.link));
     walk.late = tablesStarted(); // asked after its last readlink: false means no read had begun
+    between?.();
   }
+  between?.(); // once more before waiting for the helper's last units
+
   pids.forEach((pid, i) => {
     const walk = byPid.get(pid);
     if (walk === undefined || mine.has(i)) return;

@@ -28,11 +28,12 @@ export function readNamespace(fs: ScanFs, procRoot: string, members: ReadonlyArr
 
 /** Throws ENOENT if the member exits before or during the read: the caller tries the next one. */
 function readTables(fs: ScanFs, netDir: string): TallyResult {
-  const tally = new NetTally();
   // A table the kernel lacks (no IPv6, no udplite) is absent from the listing; a listed one that
   // turns ENOENT means the member exited mid-read, and a partial read would invent orphans.
   const present = new Set(fs.list(netDir));
   const tcp = tcpInUse(fs, netDir, present);
+  // Sized for the TCP rows sockstat counts (the bulk of a busy namespace), so its inode set need not grow.
+  const tally = new NetTally(undefined, tcp === null ? 0 : tcp.v4 + (tcp.v6 ?? 0) + tcp.timeWait);
   for (const table of TALLY_TABLES) {
     if (!present.has(table.file)) continue;
     if (tcp !== null && isEmptyTcp(table, tcp, tally)) tally.none(table.family);

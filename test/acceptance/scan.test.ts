@@ -376,6 +376,42 @@ describe('fdleak scan, live', () => {
     }
   });
 
+  it('judges the orphans of the process it walked first during the walk, once the helper has read their tables', async () => {
+    const helper = startScanHelper(SCAN_WORKER)!;
+    expect(await helper.ready()).toBe(true);
+    // Only the leaky process (311 fds) and the healthy ones are scanned: the leaky one is the
+    // largest, the unit this thread walks first (walkFirst), with its 300 never-bound sockets.
+    const ours = [held.leaky, ...held.healthy];
+    const others = readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => !ours.includes(pid));
+    // This thread claims nothing more before the helper has read every namespace (one here: this
+    // test's): it then judges its first unit before it waits for the helper's last units.
+    let tables: SharedTables | undefined;
+    let jobs = 0;
+    const read = (): boolean => tables !== undefined && Array.from({ length: jobs }, (_, k) => tables!.ready!(k)).every(Boolean);
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const until = Date.now() + 5000;
+    const waiting: WalkHelper = {
+      share: (root, units) => {
+        const walk = helper.share(root, units)!;
+        return { ...walk, claim: () => { while (!read() && Date.now() < until) Atomics.wait(nap, 0, 0, 2); return walk.claim(); } };
+      },
+      shareTables: (root, list) => {
+        jobs = list.length;
+        tables = helper.shareTables(root, list)!;
+        return tables;
+      },
+    };
+    const r = await scanProcesses({ excludePids: others, helper: waiting });
+    expect(read()).toBe(true);
+    expect(r.timings.tablesHelped).toBe(r.snapshot.host.namespaces.length);
+    // The 300 candidates' links read again during the walk, none after it, and the verdict is /proc's.
+    expect(r.timings.verifyLinksEarly).toBe(300);
+    expect(r.timings.verifyLinks).toBe(0);
+    const leaky = r.snapshot.processes.find((p) => p.pid === held.leaky)!;
+    expect({ fds: leaky.fds, sockets: leaky.sockets, orphanSockets: leaky.orphanSockets }).toEqual(fromProc(held.leaky));
+    expect(leaky.orphanSockets).toBe(300);
+  });
+
   it('reads a namespace again after the walk when a process walked after the helper began its tables holds a socket missing from them', async (ctx) => {
     if (held.netnsNote !== 'ok') ctx.skip(`cannot create a network namespace here: ${held.netnsNote}`);
     // This thread claims no unit before the helper has begun the tables (after its first unit),

@@ -37,7 +37,7 @@ describe('--debug', () => {
     expect(r.stdout).toMatch(/PID/);
     const [summary, timeline, ...rest] = r.stderr.split('\n');
     expect(rest).toEqual(['']);
-    expect(summary).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks\)(, other namespaces' sysctls [\d.]+ more)?$/);
+    expect(summary).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks; \d+ more during the walk\)(, other namespaces' sysctls [\d.]+ more)?$/);
     const m = /^fdleak: scan timeline, ms since start: walk handed out (-|[\d.]+), scan began ([\d.]+), walk done ([\d.]+), tables ([\d.]+), orphan check ([\d.]+); helper: (none|got the walk [\d.]+, tables [\d.]+-[\d.]+, walk done [\d.]+)$/.exec(timeline!);
     expect(m, timeline).not.toBeNull();
     const steps = m!.slice(2, 6).map(Number); // in the order they run

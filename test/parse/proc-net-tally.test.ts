@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseProcNetInet } from '../../src/parse/proc-net-inet.js';
-import { NetTally, TALLY_TABLES, tallyProcNet } from '../../src/parse/proc-net-tally.js';
+import { kernelRow, NetTally, TALLY_TABLES, tallyProcNet } from '../../src/parse/proc-net-tally.js';
 
 describe('tallyProcNet: scan\'s count-only reading of /proc/net tables', () => {
   const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
@@ -92,5 +92,61 @@ describe('the busiest TIME_WAIT destination', () => {
   it('writes an IPv6 one in brackets', () => {
     const text = header + row('00000000000000000000000001000000:B7AD', '00000000000000000000000001000000:01BB', '06');
     expect(tallyProcNet(Buffer.from(text), 'tcp6', 'tcp6', 'LE').busiestPeer).toEqual({ endpoint: '[::1]:443', count: 1 });
+  });
+});
+
+describe('kernelRow: inet rows read by position, as the kernel lays them out', () => {
+  const FIXTURES = fileURLToPath(new URL('../../fixtures/proc-net/', import.meta.url));
+  /** For each data row of `text`: kernelRow's columns 1, 2, 3 and 9 as text, or null where it declined the row. */
+  const byPosition = (text: string, digits: number): Array<string[] | null> => {
+    const buf = Buffer.from(text, 'latin1');
+    const starts = new Int32Array(11);
+    const ends = new Int32Array(11);
+    const rows: Array<string[] | null> = [];
+    for (let i = buf.indexOf(10) + 1; i < buf.length; ) {
+      const nl = buf.indexOf(10, i);
+      const end = kernelRow(buf, i, buf.length, digits, starts, ends);
+      rows.push(end < 0 ? null : [1, 2, 3, 9].map((c) => buf.toString('latin1', starts[c], ends[c])));
+      if (end >= 0) expect(end).toBe(nl < 0 ? buf.length : nl);
+      i = nl < 0 ? buf.length : nl + 1;
+    }
+    return rows;
+  };
+  /** The same columns as a whitespace split of each data row gives them: the tokenizer's reading. */
+  const bySplit = (text: string): string[][] =>
+    text.split('\n').slice(1).filter((l) => l.trim() !== '').map((l) => l.trim().split(/[ \t]+/)).map((c) => [c[1]!, c[2]!, c[3]!.slice(0, 2), c[9]!]);
+
+  it.each([['tcp', 8], ['tcp6', 32], ['udp', 8], ['udp6', 32]] as const)('reads every row of the captured %s table, and reads it as a whitespace split does', (file, digits) => {
+    const text = readFileSync(`${FIXTURES}${file}.txt`, 'latin1');
+    const rows = byPosition(text, digits);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows).toEqual(bySplit(text)); // none declined, each the same columns
+  });
+
+  it('declines a row laid out otherwise (spacing, a tab, a wider field, the other family), which the tokenizer then reads', () => {
+    const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
+    const odd = [
+      row.replace(': ', ':  '), // wider gap after the row number
+      row.replace(/ ([0-9A-F]{2}) /, '\t$1 '), // a tab before the state
+      row.replace(/ (\d+) (\d+ [0-9a-f]{16})/, '\t$1 $2'), // a tab before the inode
+      row.replace(/:([0-9A-F]{4}) /, ':0$1 '), // a port of 5 digits
+      row.slice(0, 60), // cut short
+    ];
+    for (const r of odd) expect(byPosition(`${header}\n${r}\n`, 8), r).toEqual([null]);
+    expect(byPosition(`${header}\n${row}\n`, 32)).toEqual([null]);
+    // Declined rows and read rows together count as the whole table read either way.
+    const mixed = `${header}\n${[row, ...odd.slice(0, 3), row].join('\n')}\n`;
+    const t = tallyProcNet(Buffer.from(mixed, 'latin1'), 'tcp', 'tcp', 'LE');
+    expect(t.rows.tcp).toBe(5);
+    expect(t.inodes.size).toBe(1); // the same socket five times
+  });
+
+  it('reads uid, timeout and inode of any width, and still rejects an inode that is not one', () => {
+    const [header, row] = readFileSync(`${FIXTURES}tcp.txt`, 'latin1').split('\n') as [string, string];
+    const wide = row.replace(/ +(\d+) +(\d+) (\d+) /, ' 4294967294 -12345678 4294967295 ');
+    expect(byPosition(`${header}\n${wide}\n`, 8)).toEqual(bySplit(`${header}\n${wide}\n`));
+    expect([...tallyProcNet(Buffer.from(`${header}\n${wide}\n`, 'latin1'), 'tcp', 'tcp', 'LE').inodes]).toEqual([4294967295]);
+    const bad = row.replace(/ \d+ (\d+ [0-9a-f]{16})/, ' 12x4 $1'); // the inode column
+    expect(() => tallyProcNet(Buffer.from(`${header}\n${bad}\n`, 'latin1'), 'tcp', 'tcp', 'LE')).toThrow(/^tcp:2: expected a decimal inode, found "12x4"/);
   });
 });

@@ -15,7 +15,7 @@
  * helper their socket tables the same way (shareTables), on a MessagePort given with the walk:
  * the helper looks at that port between two units (receiveMessageOnPort, no event loop), reads the
  * namespaces it claims, then goes back to the walk. Each tally is posted back on that port, its
- * inodes moved as a packed table (packed-inodes.ts), and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
+ * inodes moved as the table they are (util/inode-set.ts), and read by the main thread with receiveMessageOnPort. A unit walked after the helper claimed a
  * namespace is "late" (WalkOutcome.late, Walk.late): its orphan candidates are judged against a
  * read after the walk (live/scan.ts).
  *
@@ -27,8 +27,8 @@
  */
 import type { EarlyTables, FirstWalk, Offer, SharedTables, SharedWalk, TablesRead, WalkHelper, WalkOutcome } from '../fd-walk.js';
 import { linkReader, NODE_FS, walkFirst } from '../fd-walk.js';
-import type { Packed } from './packed-inodes.js';
-import { PackedInodes } from './packed-inodes.js';
+import type { Packed } from '../../util/inode-set.js';
+import { InodeSet } from '../../util/inode-set.js';
 import { optimizeInPlace } from '../../util/optimize-in-place.js';
 
 /** A unit's state in `state`. */
@@ -198,9 +198,10 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
         claim: () => Atomics.add(job.ctl, 0, 1),
         started: () => Atomics.load(job.ctl, 0) > 0,
         helped: () => Atomics.load(job.ctl, 1),
+        ready: (i) => Atomics.load(job.state, i) !== TODO,
         take(i) {
-          deadline ??= performance.now() + PATIENCE_MS;
           while (Atomics.load(job.state, i) === TODO) {
+            deadline ??= performance.now() + PATIENCE_MS; // from the first wait: a take of a ready job starts no clock
             const left = deadline - performance.now();
             if (left <= 0 || Atomics.wait(job.state, i, TODO, left) === 'timed-out') return undefined;
           }
@@ -208,7 +209,7 @@ export function startScanHelper(workerUrl: URL): ScanHelper | undefined {
           // Posted before its state was set: already in the port's queue, read without the event loop.
           for (let m = receiveMessageOnPort(results); m !== undefined; m = receiveMessageOnPort(results)) {
             const { index, result, packed } = m.message as { index: number; result: TablesRead; packed?: Packed };
-            if (packed !== undefined && result.read !== undefined) result.read.tally.inodes = new PackedInodes(packed);
+            if (packed !== undefined && result.read !== undefined) result.read.tally.inodes = InodeSet.unpack(packed);
             arrived.set(index, result);
           }
           return arrived.get(i);

@@ -12,7 +12,6 @@ import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
 import type { TablesRead, Walk } from '../fd-walk.js';
 import { bareProcess, NODE_FS, walkFds } from '../fd-walk.js';
 import { readNamespace } from '../net-tables.js';
-import { pack } from './packed-inodes.js';
 import type { SharedBuffers, SharedTablesJob, WalkJob } from './scan-helper.js';
 import { DONE, FAILED, NUMS, TODO } from './scan-helper.js';
 
@@ -74,8 +73,8 @@ function helpTables(job: SharedTablesJob, port: MessagePort): void {
       const t0 = performance.now();
       const read = readNamespace(NODE_FS, job.procRoot, job.jobs[i]!);
       const result: TablesRead = { read, ms: Math.round((performance.now() - t0) * 10) / 10 };
-      // The inodes moved as a packed table, not cloned as a Set (packed-inodes.ts says why).
-      const packed = read === undefined ? undefined : pack(read.tally.inodes);
+      // The inodes' table moved, not cloned (util/inode-set.ts says why).
+      const packed = read?.tally.inodes.pack();
       if (read === undefined || packed === undefined) port.postMessage({ index: i, result });
       else port.postMessage({ index: i, result: { ...result, read: { ...read, tally: { ...read.tally, inodes: undefined } } }, packed }, [packed.slots.buffer]);
       state = DONE;

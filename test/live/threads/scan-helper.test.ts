@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Walk } from '../../../src/live/fd-walk.js';
 import { NODE_FS, walkFds } from '../../../src/live/fd-walk.js';
 import { readNamespace } from '../../../src/live/net-tables.js';
-import { PackedInodes } from '../../../src/live/threads/packed-inodes.js';
+import { InodeSet } from '../../../src/util/inode-set.js';
 import { DONE, FAILED, HERE, SLACK, startScanHelper, TODO } from '../../../src/live/threads/scan-helper.js';
 import { socketFds } from '../../helpers/proc.js';
 
@@ -104,8 +104,8 @@ describe('the scan helper', () => {
     const inTables = (set: ReadonlySet<number>): number[] => inodes.filter((i) => set.has(i)).sort();
     expect(inTables(theirs.read!.tally.inodes)).toHaveLength(inodes.length - 40);
     expect(inTables(theirs.read!.tally.inodes)).toEqual(inTables(mine.tally.inodes));
-    // Moved as a packed table, not cloned as a Set (packed-inodes.ts): every inode it holds it says it has.
-    expect(theirs.read!.tally.inodes).toBeInstanceOf(PackedInodes);
+    // Moved as the table it is, not cloned as a Set (util/inode-set.ts): every inode it holds it says it has.
+    expect(theirs.read!.tally.inodes).toBeInstanceOf(InodeSet);
     expect([...theirs.read!.tally.inodes]).toHaveLength(theirs.read!.tally.inodes.size);
     expect([...theirs.read!.tally.inodes].every((i) => theirs.read!.tally.inodes.has(i))).toBe(true);
     expect(theirs.read!.tally.tcpByState.LISTEN).toBeGreaterThanOrEqual(1);
