@@ -18,14 +18,18 @@ import { readNamespace } from './net-tables.js';
  * socket opened after it; so if a late process of that namespace holds a socket inode missing from
  * the read, the namespace is read again here, after the walk, as a scan without the helper does.
  * On the bench load only the big process holds such inodes, and it is walked first.
+ * `lateHeld`: the namespaces whose read is the helper's and holds every socket inode of their late
+ * processes (looked up one by one to decide on the read again): those hold no orphan candidate, and
+ * the orphan check need not look their inodes up a second time.
  */
 export function readNamespaces(fs: ScanFs, procRoot: string, ids: readonly string[], jobs: ReadonlyArray<ReadonlyArray<number | 'self'>>, kept: readonly Walk[], early: EarlyTables | undefined):
-  { reads: TablesRead[]; helped: number; reread: number } {
+  { reads: TablesRead[]; helped: number; reread: number; lateHeld: Set<string> } {
   const readHere = (i: number): TablesRead => {
     const t0 = performance.now();
     return { read: readNamespace(fs, procRoot, jobs[i]!), ms: ms(performance.now() - t0) };
   };
-  if (early === undefined) return { reads: jobs.map((_, i) => readHere(i)), helped: 0, reread: 0 };
+  const lateHeld = new Set<string>();
+  if (early === undefined) return { reads: jobs.map((_, i) => readHere(i)), helped: 0, reread: 0, lateHeld };
   const { shared, netns } = early;
   const at = new Map(ids.map((id, i) => [id, i]));
   const reads = new Array<TablesRead | undefined>(jobs.length).fill(undefined);
@@ -44,9 +48,12 @@ export function readNamespaces(fs: ScanFs, procRoot: string, ids: readonly strin
     else if (theirs.read !== undefined && heldSince(kept, id, theirs.read.tally.inodes)) {
       reads[i] = readHere(i);
       reread++;
-    } else reads[i] = theirs;
+    } else {
+      reads[i] = theirs;
+      if (theirs.read !== undefined) lateHeld.add(id);
+    }
   });
-  return { reads: reads.map((read, i) => read ?? readHere(i)), helped: shared.helped(), reread };
+  return { reads: reads.map((read, i) => read ?? readHere(i)), helped: shared.helped(), reread, lateHeld };
 }
 
 /** Whether a process of namespace `id` walked after the read began (late) holds a socket inode the read lacks. */

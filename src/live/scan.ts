@@ -238,7 +238,7 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const namespaces: NetnsSummary[] = [];
   const tables = new Map<string, ReadonlySet<number>>();
   const tablesByNetns: Record<string, number> = {};
-  const { reads, helped: tablesHelped, reread } = readNamespaces(fs, procRoot, ids, ids.map((id) => membersOf(id, alive)), kept, early);
+  const { reads, helped: tablesHelped, reread, lateHeld } = readNamespaces(fs, procRoot, ids, ids.map((id) => membersOf(id, alive)), kept, early);
   ids.forEach((id, i) => {
     const { read, ms: took } = reads[i]!;
     namespaces.push({
@@ -253,7 +253,13 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
   const tTables = performance.now();
   let verifyLinks = 0;
   try {
-    for (const walk of kept) if (judged?.done.has(walk) !== true) verifyLinks += judgeOrphans(walk, tables, reader);
+    for (const walk of kept) {
+      if (judged?.done.has(walk) === true) continue;
+      const p = walk.process;
+      // Every socket inode of a late process was looked up in its namespace's read already (readNamespaces: lateHeld), and found.
+      if (walk.late === true && p.netns !== null && lateHeld.has(p.netns) && p.sockets !== null) p.orphanSockets = 0;
+      else verifyLinks += judgeOrphans(walk, tables, reader);
+    }
   } finally {
     reader.done();
   }
