@@ -18,7 +18,9 @@
  *   before the walk and awaited after it.
  * A socket fd whose inode is in no table of its namespace (model/queries.ts isOrphanSocket, the
  * test diagnose and the rules use) is an orphan if its fd still holds that socket after the tables
- * were read (one closed in between has no row for a good reason). Churn is not an error: a process
+ * were read (one closed in between has no row for a good reason); for the largest processes, walked
+ * before any table read began, that check runs during the rest of the walk (scan-orphans.ts), the
+ * others' after it. Churn is not an error: a process
  * that exits mid-scan is counted as vanished, one whose fds cannot be read as permission-skipped.
  * When bin/fdleak.js found a core free (src/cli/prefetch.ts), a helper thread (scan-helper.ts)
  * takes its share of the walk, largest fd tables first, while this thread walks the very largest
@@ -36,24 +38,23 @@
  * (threads/scan-helper.ts shareEarly), so that the helper reads the tables while this thread loads
  * the modules; the scan takes that offer (offered()) and goes on from the facts.
  * The steps of one scan (facts, walk, tables, orphan check, sysctls) are here in the order they
- * must run; the tables step, and how it is shared with the helper, is scan-tables.ts.
+ * must run; the tables step, and how it is shared with the helper, is scan-tables.ts, the orphan check scan-orphans.ts.
  * Over 400 lines because scanProcesses is where the order of the two threads' work is decided
  * (links, the tables' hand-over, the facts, the late re-reads), each step's reason measured beside
  * it; split, that order would be spread over files that only make sense together.
  */
 import { resolve } from 'node:path';
 import { InputError, isDenied } from '../errors.js';
-import { isOrphanSocket } from '../model/queries.js';
 import type { FdKind } from '../model/fd.js';
 import type { Location } from '../model/location.js';
 import type { Access, NetnsSummary, ProcessStats, ScanSnapshot } from '../model/scan.js';
 import type { NetSysctls } from '../model/snapshot.js';
-import { socketInodeOf } from '../model/fd-target.js';
 import { probeAccess } from './access.js';
 import { locationFromFile } from './cgroup.js';
 import { tcpInUse } from './net-tables.js';
-import type { EarlyTables, FirstWalk, LinkReader, Offer, ScanFs, Walk, WalkHelper } from './fd-walk.js';
-import { fdName, isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkFirst, walkShared } from './fd-walk.js';
+import type { FirstWalk, ScanFs, Walk, WalkHelper } from './fd-walk.js';
+import { isVanished, linkReader, NODE_FS, offerWalks, walkFds, walkFirst, walkShared } from './fd-walk.js';
+import { judgeFirstEarly, judgeOrphans } from './scan-orphans.js';
 import { ms, readNamespaces } from './scan-tables.js';
 import { fdsByNetns, shareTables } from './threads/scan-helper.js';
 import { parseProcPidLimits, parseProcPidStatBytes, readNetns } from './proc-pid.js';
@@ -315,83 +316,6 @@ export async function scanProcesses(options: ScanOptions = {}): Promise<ScanOutc
       },
     },
   };
-}
-
-/**
- * Counts the orphan sockets of one walk (p.orphanSockets): a socket fd missing from the tables is an
- * orphan only if its fd still holds it now, after the table read: one closed in between
- * (short-lived connection) has no row for a good reason. Marks it unseen 'netns' where its
- * namespace's tables were not read. Returns the readlinks made.
- */
-function judgeOrphans(walk: Walk, tables: ReadonlyMap<string, ReadonlySet<number>>, reader: LinkReader): number {
-  const p = walk.process;
-  if (p.sockets === null) return 0;
-  if (walk.inodes.length === 0) {
-    p.orphanSockets = 0;
-    return 0;
-  }
-  if (p.netns === null || !tables.has(p.netns)) {
-    p.unseen = 'netns';
-    return 0;
-  }
-  let orphans = 0;
-  let links = 0;
-  const dir = `${reader.root}/${p.pid}/fd`;
-  // Its namespace's rows looked up once: a row there is never an orphan, so isOrphanSocket is
-  // asked only about the others (it took 17 ms of a bench scan when asked of all 39,600 inodes).
-  const rows = tables.get(p.netns)!;
-  for (let k = 0; k < walk.inodes.length; k++) {
-    const inode = walk.inodes[k]!;
-    if (rows.has(inode) || !isOrphanSocket(tables, p.netns, inode)) continue;
-    let target: string;
-    links++;
-    try {
-      target = reader.link(dir, fdName(walk.fdNames[k]!));
-    } catch (error) {
-      if (isVanished(error) || isDenied(error)) continue; // closed since: not an orphan
-      throw error;
-    }
-    if (socketInodeOf(target) === inode) orphans++;
-  }
-  p.orphanSockets = orphans;
-  return links;
-}
-
-/**
- * The orphan check of the units this thread walked first (walkFirst: the largest, walked before
- * the helper began any table read, so never late), made during the rest of the walk, as soon as
- * the helper's read of their namespace is in (`between`, called by walkShared after each unit),
- * rather than after the walk, when the helper has nothing left to do. A verdict is as good then as
- * after the walk: the read began after the unit was walked, the candidates' links are read again
- * after it ended. Measured on the bench load (the 15,000-fd process first, 2,000 never-bound
- * sockets): the check took 15-19 ms of this thread after both threads' walks had ended, the last
- * step before the report. A first unit whose namespace is read otherwise (the helper gave it up,
- * or it is not in the early job) is judged after the walk, as every other.
- */
-function judgeFirstEarly(reader: LinkReader, walks: readonly Walk[], offer: Offer, first: readonly FirstWalk[], early: EarlyTables):
-  { between: () => void; done: Set<Walk>; links: () => number } {
-  const byPid = new Map(walks.map((w) => [w.process.pid, w]));
-  const pending: Walk[] = [];
-  for (const f of first) {
-    const walk = byPid.get(offer.pids[f.index]!);
-    if (walk !== undefined && !f.outcome.late && f.outcome.outcome === 'ok') pending.push(walk);
-  }
-  const done = new Set<Walk>();
-  let links = 0;
-  const between = (): void => {
-    for (let n = pending.length - 1; n >= 0; n--) {
-      const walk = pending[n]!;
-      const netns = walk.process.netns;
-      const k = netns === null ? -1 : early.netns.indexOf(netns);
-      if (k >= 0 && early.shared.ready?.(k) !== true) continue; // not read yet: next time
-      pending.splice(n, 1);
-      const read = k < 0 ? undefined : early.shared.take(k)?.read;
-      if (read === undefined) continue; // judged after the walk
-      links += judgeOrphans(walk, new Map([[netns!, read.tally.inodes]]), reader);
-      done.add(walk);
-    }
-  };
-  return { between, done, links: () => links };
 }
 
 /**
