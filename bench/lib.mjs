@@ -1,6 +1,7 @@
 /**
- * What bench/diagnose.mjs and bench/analyze.mjs share: timing a command, its peak RSS, medians, and
- * starting the python3 holder whose first line of output is "<pid> <fds held>"; and, for every bench's
+ * What the benches share: timing a command, its peak RSS, medians, and starting the python3 holder
+ * whose first line of output is "<pid> <fds held>" (bench/diagnose.mjs, bench/analyze.mjs); for
+ * every bench, the plain node its Node rows run (PLAIN_NODE), bench/*.c built (compiled) and, for its
  * machine line, what a fresh page of memory costs here (freshPageCost).
  */
 import { spawn, spawnSync } from 'node:child_process';

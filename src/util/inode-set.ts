@@ -81,7 +81,7 @@ export class InodeSet implements ReadonlySet<number> {
     for (let at = slotOf(inode, mask); ; at = (at + 1) & mask) {
       const slot = slots[at]!;
       if (slot === inode) return true;
-      if (slot === 0) return this.others?.has(inode) === true; // a fraction lands in others, never in the table
+      if (slot === 0) return this.others?.has(inode) === true; // in range but not whole (1.5): kept in others
     }
   }
 

@@ -73,10 +73,12 @@ function helpTables(job: SharedTablesJob, port: MessagePort): void {
       const t0 = performance.now();
       const read = readNamespace(NODE_FS, job.procRoot, job.jobs[i]!);
       const result: TablesRead = { read, ms: Math.round((performance.now() - t0) * 10) / 10 };
-      // The inodes' table moved, not cloned (util/inode-set.ts says why).
-      const packed = read?.tally.inodes.pack();
-      if (read === undefined || packed === undefined) port.postMessage({ index: i, result });
-      else port.postMessage({ index: i, result: { ...result, read: { ...read, tally: { ...read.tally, inodes: undefined } } }, packed }, [packed.slots.buffer]);
+      if (read === undefined) port.postMessage({ index: i, result });
+      else {
+        // The inodes' table moved, not cloned (util/inode-set.ts says why).
+        const packed = read.tally.inodes.pack();
+        port.postMessage({ index: i, result: { ...result, read: { ...read, tally: { ...read.tally, inodes: undefined } } }, packed }, [packed.slots.buffer]);
+      }
       state = DONE;
     } catch {
       // a table the parser rejects, or anything unexpected: the main thread reads it and says why
