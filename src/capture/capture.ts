@@ -4,7 +4,8 @@
  * capture taken at the same moment are judged together (orphans = socket fds in lsof with no row).
  *
  * Memory stays bounded on large captures: other fds than sockets are counted per process and kind,
- * and one lsof capture past FOLD_AFTER sockets folds its socket rows as they stream (fold.ts);
+ * and one lsof capture past FOLD_AFTER sockets folds its socket rows as they stream (fold.ts), from
+ * its first row when a worker reads its second half;
  * several inputs keep their socket rows as records to merge them (merge.ts), up to a cap. A large
  * lsof file's second half may be read by a worker meanwhile (tail.ts; CaptureBuilder.absorbTail).
  *
@@ -26,7 +27,7 @@ import { MAX_LINE } from '../parse/text.js';
 import { CAPTURE_PARSERS } from './parsers.js';
 import type { InputReader, Parsed, Shared } from './parsers.js';
 import type { Chunk, Line, LineStream } from './text-input.js';
-import { detach, linesFrom, linesOf } from './text-input.js';
+import { detach, linesFrom, linesOf, reopenLines } from './text-input.js';
 import { Tail } from './tail.js';
 import type { SplitOutcome, TailOptions, TailRead } from './tail.js';
 import { MAX_PROCESSES } from '../parse/lsof/processes.js';
@@ -78,12 +79,63 @@ const MIN_SKIPPED_TO_FAIL = 10;
 const FOLD_AFTER = 10_000;
 
 /**
+ * Characters read before a capture folded from its first row sizes the fold's inode table for the
+ * rest (SocketFold.expect), as the worker does (tail-worker.ts).
+ */
+const RESERVE_AT = 1 << 20;
+
+interface CaptureOptions {
+  foldAfter?: number;
+  /**
+   * Whether a file whose second half goes to a worker (tail.ts) folds from its first row on (the
+   * default) rather than after `foldAfter` sockets. Why: the worker's half joins only a folded
+   * first half (a first half of fewer sockets was read again by the main thread), and the first
+   * 10,000 socket rows read as records cost the main thread ~100-150 ms of a 1M-line capture
+   * (--cpu-prof: whole(), adopt()). Measured on the 1M-line socket-heavy capture
+   * (bench/analyze.mjs --socket-heavy), two threads, alternating runs: 1.25 s against 1.31 s
+   * (11 runs each) and 1.68 against 1.79 s (11 each, a slower moment of the machine); one thread
+   * alone is not changed by it (1.58 against 1.61 s, 7 each), so it is tied to the split.
+   */
+  foldEarly?: boolean;
+  split?: TailOptions;
+  coreToSpare?: () => boolean;
+}
+
+/**
+ * A capture folded from its first row (CaptureOptions.foldEarly) in which another capture follows: folded, its
+ * rows cannot be given to the merge as records. The file is read again, folding after foldAfter
+ * sockets as any other input (analyzeCapture): what the report says is what it would have said.
+ */
+class FoldedEarly extends Error {
+  constructor(readonly stream: LineStream) {
+    super('another capture follows a capture folded from its first row');
+  }
+}
+
+/**
  * Reads every input and builds the merged snapshot. A single lsof input of more than `foldAfter`
  * sockets folds its rows as they stream (capture/fold.ts): its memory then stays bounded.
  */
 export async function analyzeCapture(
-  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {},
-  { foldAfter = FOLD_AFTER, split = {}, coreToSpare = () => false }: { foldAfter?: number; split?: TailOptions; coreToSpare?: () => boolean } = {},
+  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions = {}, options: CaptureOptions = {},
+): Promise<CaptureResult> {
+  try {
+    return await readCaptures(streams, forced, takenAt, assume, options);
+  } catch (error) {
+    if (!(error instanceof FoldedEarly)) throw error;
+    const again = await reopenLines(error.stream);
+    try {
+      const { early: _, ...split } = options.split ?? {}; // a worker started early was the first reading's
+      return await readCaptures([again], forced, takenAt, assume, { ...options, split, foldEarly: false });
+    } finally {
+      again.close();
+    }
+  }
+}
+
+async function readCaptures(
+  streams: LineStream[], forced: Format | undefined, takenAt: string, assume: Assumptions,
+  { foldAfter = FOLD_AFTER, foldEarly = true, split = {}, coreToSpare = () => false }: CaptureOptions,
 ): Promise<CaptureResult> {
   const splits: SplitOutcome[] = [];
   const builder = new CaptureBuilder(assume);
@@ -103,13 +155,22 @@ export async function analyzeCapture(
     let part = new Part(detectFormat(head, stream.source, forced), stream.source, head, 1, shared, unpaster?.notes ?? []);
     let parts = 1;
     let seen = 0; // characters read so far
+    let earlyFold: SocketFold | null = null; // folded from the first row: sized once RESERVE_AT is read
+    let reserved = false;
     const readChunks = async (batches: AsyncIterable<Chunk[]>): Promise<void> => {
       for await (const chunks of batches) {
         for (let chunk of chunks) {
           // One lsof capture, large: from here on its socket rows fold as they stream.
-          if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined && builder.socketRecords >= foldAfter) {
-            const sockets = builder.socketRecords;
-            builder.fold(part.reader).expect(sockets, seen, tail?.boundary ?? stream.file?.size ?? 0);
+          if (streams.length === 1 && parts === 1 && !builder.folded && part.reader.foldInto !== undefined) {
+            if (foldEarly && tail !== null && seen === 0) earlyFold = builder.fold(part.reader);
+            else if (builder.socketRecords >= foldAfter) {
+              const sockets = builder.socketRecords;
+              builder.fold(part.reader).expect(sockets, seen, tail?.boundary ?? stream.file?.size ?? 0);
+            }
+          }
+          if (earlyFold !== null && !reserved && seen >= RESERVE_AT) {
+            earlyFold.expect(earlyFold.rows, seen, tail!.boundary); // the rows so far, at their rate to the boundary
+            reserved = true;
           }
           seen += chunk.text.length + 1;
           if (unpaster !== null) chunk = unpaster.chunk(chunk);
@@ -130,6 +191,7 @@ export async function analyzeCapture(
                 break;
               }
             }
+            if (earlyFold !== null) throw new FoldedEarly(stream);
             if (builder.folded) {
               throw new InputError(`another capture (${change.format}) follows an lsof capture of more than ${foldAfter.toLocaleString('en-US')} sockets in one stream: give each capture as a file of its own`, { source: stream.source });
             }

@@ -12,7 +12,8 @@
  *   (cli/prefetch.ts coreToSpare: on a busy box both halves would share one core);
  * - PIDs that never go down in samples of the first half (lsof lists processes by PID: a file of
  *   captures pasted together names processes again, which two readings cannot join);
- * - joined only if the main thread folded its rows (FOLD_AFTER sockets) before the boundary, read no
+ * - joined only if the main thread folded its rows before the boundary (from its first row: the
+ *   CLI's default; capture.ts CaptureOptions.foldEarly), read no
  *   process and no socket the worker read (a socket shared across the boundary), had the same
  *   column layout and no other format began. Otherwise, or if the worker fails in any way, the main
  *   thread reads the rest itself (linesFrom the boundary): the worker only ever saves time.
@@ -253,17 +254,17 @@ const MAX_SEARCH = 16 << 20;
 /** PIDs sampled over the first half. */
 const SAMPLES = 16;
 /**
- * The main thread's share of the file, a little under half: it also starts the worker, reads its
- * first FOLD_AFTER sockets as records before it folds, and takes the worker's fold in at the end.
- * Split at the middle, the worker was done 96-150 ms before the main thread read its half (1M-line
- * socket-heavy capture, 3 runs, load ~4): 3% of the file moved to the worker balances that.
+ * The main thread's share of the file, a little over half: it folds from its first row (the fold
+ * is sized once it has seen RESERVE_AT lines), and a worker started here, after main.js loaded,
+ * is under way later than the main thread. Waits for the worker's answer at the end (1M-line
+ * socket-heavy capture, `--port-range` given so no early worker, 11 alternating runs each, total
+ * = main thread done + wait): share 0.47: wait 268 ms, total 1385 ms; 0.53: 92, 1274; 0.58: 93, 1294.
  */
-const MAIN_SHARE = 0.47;
+const MAIN_SHARE = 0.53;
 /**
- * The main thread's share when the worker starts early (Tail.early), before main.js loads: it is
- * then under way sooner, and a little later than the main thread at 0.47 still: with the split at
- * 0.47 its answer came 60-240 ms after the main thread's last row, at 0.50 within ~-120..+90 ms
- * (1M-line socket-heavy capture, 3 runs each, interleaved, load ~4.5).
+ * The main thread's share when the worker starts early (Tail.early), before main.js loads. The
+ * same capture, 11 alternating runs each: 0.50 total 1300 ms, 0.53 1370, 0.56 1352 (noise between
+ * them: the machine's speed swings ~50% within the hour); the middle stays.
  */
 const EARLY_MAIN_SHARE = 0.5;
 

@@ -291,3 +291,16 @@ function lineOf(text: string, index: number): number {
   for (let i = 0; i < index; i++) if (text.charCodeAt(i) === 10) n++;
   return n;
 }
+
+/** A regular file's LineStream opened again from its start (capture.ts reads a capture twice only when it must). */
+export async function reopenLines(stream: LineStream): Promise<LineStream> {
+  if (stream.file === undefined) throw new Error(`${stream.source} is no regular file: it cannot be read again`);
+  const reads = new FileReads(await openHandle(stream.file.path, 'r'), 1 << 20);
+  try {
+    const { size } = await reads.handle.stat(); // before the head is read, as openLines
+    return Object.assign(await readHead(reads, stream.source, HEAD_LINES), { file: { path: stream.file.path, size, reads } });
+  } catch (error) {
+    reads.close();
+    throw error;
+  }
+}

@@ -30,8 +30,8 @@ const WORKER = new URL('../../dist/cli/analyze-worker.cjs', import.meta.url);
 interface Run { json: string; table: string; capture: CaptureResult }
 
 async function analyze(path: string, split: TailOptions, foldAfter?: number): Promise<Run> {
-  // a small file read 2 KiB at a time: its first lines are read before the split, not all of it
-  const stream = await openLines(path, Readable.from([]), 50, foldAfter === 0 ? 1024 : undefined);
+  // a small file read 1 KiB at a time: its first lines are read before the split, not all of it
+  const stream = await openLines(path, Readable.from([]), 50, statSync(path).size < 1 << 20 ? 1024 : undefined);
   let capture: CaptureResult;
   try {
     capture = await analyzeCapture([stream], undefined, TAKEN_AT, {}, { split: { worker: WORKER, ...split }, ...(foldAfter === undefined ? {} : { foldAfter }) });
@@ -117,6 +117,46 @@ describe('two threads read a fixture as one does (folded from the first row, spl
       }
     }
     expect(why).toContain('a process is listed on both sides');
+  });
+});
+
+describe('a split file folds from its first row (no foldAfter given: the CLI\'s default)', () => {
+  it('a capture of fewer sockets than FOLD_AFTER: the worker\'s reading is joined, and the report is the one of records', async () => {
+    let joined = 0;
+    for (const path of FIXTURES) {
+      for (const at of some(rowStarts(path, false), 8)) {
+        // one thread keeps every socket as a record (under FOLD_AFTER); two fold from the first row
+        const two = await both(path, { minBytes: 0, at });
+        const [split] = two.capture.splits;
+        if (split === undefined) continue; // before the first lines read (the head)
+        expect(split).toMatchObject({ boundary: at, joined: true });
+        joined++;
+      }
+    }
+    expect(joined).toBeGreaterThan(15);
+  });
+
+  it('another capture in the same file (ss after lsof, before or after the split): read again as one thread reads it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
+    try {
+      const lsof = readFileSync('fixtures/lsof/list-everything.txt', 'latin1');
+      const ss = readFileSync('fixtures/ss/tanp.txt', 'latin1');
+      const lsofRows = lsof.slice(lsof.indexOf('\n') + 1);
+      const cases = [
+        { name: 'ss-after.txt', text: lsof + ss, parts: 2 }, // ss in the worker's half
+        { name: 'ss-between.txt', text: lsof + ss + lsof.slice(0, lsof.indexOf('\n') + 1) + lsofRows, parts: 3 }, // ss in the main thread's
+      ];
+      for (const { name, text, parts } of cases) {
+        const path = join(dir, name);
+        writeFileSync(path, text, 'latin1');
+        const at = rowStarts(path, false).filter((a) => a > lsof.length / 2 && a < text.length - lsofRows.length / 4)[0]!;
+        const two = await both(path, { minBytes: 0, at });
+        expect(two.capture.inputs.map((i) => i.format)).toEqual(parts === 2 ? ['lsof', 'ss'] : ['lsof', 'ss', 'lsof']);
+        expect(two.capture.splits.every((sp) => !sp.joined)).toBe(true);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
