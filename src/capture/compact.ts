@@ -49,8 +49,14 @@ export class U32Map {
   /** The slot of `key` in a shard's keys: its own, or the empty one where it would go. */
   private find(keys: Uint32Array, key: number, hash: number): number {
     const size = keys.length;
-    // the hash's low 24 bits scaled to the blocks (its top 4 bits chose the shard), the key's low bits within
-    let i = (Math.floor(((hash & 0xffffff) * (size >>> 4)) / 16777216) << 4) | (key & 15);
+    // the hash's low 24 bits scaled to the blocks (its top 4 bits chose the shard), the key's low bits
+    // within. The same slot as floor(h * blocks / 2^24), in doubles from the first call (exact: h *
+    // blocks < 2^44): as an int product V8 compiled it for int32 while the shards were small and
+    // threw that code away once a shard passed 2,048 slots (--trace-deopt "overflow": find and the
+    // five functions it is inlined in, twice per thread, on the 1M-line socket-heavy analyze).
+    // End to end within noise there (21 paired runs: wall 0.99x, CPU 0.99x).
+    const scale = (size >>> 4) / 16777216;
+    let i = (Math.floor((hash & 0xffffff) * scale) << 4) | (key & 15);
     for (;;) {
       const k = keys[i]!;
       if (k === key || k === 0) return i;
