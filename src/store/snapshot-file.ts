@@ -106,7 +106,10 @@ function jsonError(text: string, source: string, error: unknown): InputError {
   const at = /position (\d+)/.exec(message);
   const position = at === null ? text.length : Number(at[1]);
   const line = text.slice(0, position).split('\n').length;
-  const ended = !text.trimEnd().endsWith('}') || /end of JSON input|Unterminated/.test(message);
+  // Stopped: the parser ran out of text (it says so, or its complaint is at the very end: a file cut
+  // just after a record's "}" reads "Expected ',' or ']' after array element ... at position <its
+  // length>"), or the text does not end as a document does.
+  const ended = !text.trimEnd().endsWith('}') || /end of JSON input|Unterminated/.test(message) || (at !== null && position >= text.length);
   if (ended) return new InputError(`truncated: the JSON ends before the snapshot does (${text.length} bytes)`, { source, line: text.split('\n').length - (text.endsWith('\n') ? 1 : 0) });
   return new InputError(`damaged: not valid JSON (${message.replace(/\s*\(line \d+ column \d+\)/, '').replace(/ in JSON at position \d+.*$/, '')})`, { source, line });
 }

@@ -71,6 +71,15 @@ describe('snapshot files', () => {
       const text = good();
       expect(refuse(text.slice(0, Math.floor(text.length / 2)))).toMatch(/^<dir>\/bad\.json:\d+: truncated: the JSON ends before the snapshot does \(\d+ bytes\)$/);
     });
+    it('truncated just after a "}" (the end of a record, or of an object within one)', () => {
+      const text = good();
+      const record = text.indexOf('}\n', text.indexOf('"fds": [')) + 1; // the end of the first fd record
+      const inner = text.indexOf('}', text.indexOf('"origin":', text.indexOf('"fds": ['))) + 1; // the end of its origin
+      for (const cut of [record, inner]) {
+        expect(text[cut - 1]).toBe('}');
+        expect(refuse(text.slice(0, cut))).toMatch(/^<dir>\/bad\.json:\d+: truncated: the JSON ends before the snapshot does \(\d+ bytes\)$/);
+      }
+    });
     it('damaged', () => {
       const text = good().replace('"fds": [', '"fds": [}');
       expect(refuse(text)).toMatch(/^<dir>\/bad\.json:\d+: damaged: not valid JSON \(Unexpected token '}'.*\)$/);
