@@ -263,8 +263,9 @@ const SAMPLES = 16;
 const MAIN_SHARE = 0.53;
 /**
  * The main thread's share when the worker starts early (Tail.early), before main.js loads. The
- * worker reads ~10-15% slower a byte than the main thread (it compiles on its own thread:
- * optimizeInPlace), so even starting ~20 ms sooner it ends last at an even split. 1M-line
+ * worker read ~10-15% slower a byte than the main thread (in part its compiling on its own thread,
+ * optimizeInPlace: without it the worker ended ~30 ms sooner and the main thread later), so even
+ * starting ~20 ms sooner it ended last at an even split. 1M-line
  * socket-heavy capture, `analyze --json`, on 2026-12-05 (a fresh page 1.3 µs), paired runs
  * (farm-bench, medians): 0.58 against 0.50 wall 0.964x (25 pairs), 0.56 0.976x and 0.60 0.970x
  * (21 each), 0.56 against 0.60 1.00x. Timelines: at 0.50 the main thread waits 60-110 ms for the
