@@ -16,13 +16,16 @@
  * A plain `scan` (any of its options) takes the same way (options.ts scanCall, scan-action.ts): on
  * the bench load its main thread walks fds beside the helper thread from the moment its modules are
  * in, so commander's load was that much less of the walk done on this thread.
+ * A plain `analyze [files...]` too (options.ts analyzeCall, analyze-action.ts): with a large
+ * capture its main thread reads the first part of the file beside a worker reading the rest, and a
+ * small capture is read in about as long as commander takes to load.
  */
 import { InputError } from '../errors.js';
 import type { State } from './diagnose-action.js';
 import { diagnoseAction } from './diagnose-action.js';
 import type { Io } from './io.js';
 import { processIo } from './io.js';
-import { diagnoseCall, scanCall } from './options.js';
+import { analyzeCall, diagnoseCall, scanCall } from './options.js';
 import type { Prefetch } from './prefetch.js';
 
 /** How main reads argv: `commander: true` always through commander (tests compare the two ways). */
@@ -46,6 +49,7 @@ export async function main(argv: readonly string[], io: Io = processIo, prefetch
     }
     const call = how.commander === true ? undefined : diagnoseCall(argv);
     const scanning = how.commander === true || call !== undefined ? undefined : scanCall(argv);
+    const analyzing = how.commander === true || call !== undefined || scanning !== undefined ? undefined : analyzeCall(argv);
     if (call !== undefined) {
       state.debug = call.debug; // as commander's preAction hook sets it
       await diagnoseAction(call.pidText, call.opts, io, state);
@@ -53,6 +57,10 @@ export async function main(argv: readonly string[], io: Io = processIo, prefetch
       state.debug = scanning.debug;
       const { scanAction } = await import('./scan-action.js');
       await scanAction(scanning.opts, io, state);
+    } else if (analyzing !== undefined) {
+      state.debug = analyzing.debug;
+      const { analyzeAction } = await import('./analyze-action.js');
+      await analyzeAction(analyzing.files, analyzing.opts, io, state);
     } else {
       const { runProgram } = await import('./program.js');
       return await runProgram(argv, io, state);

@@ -7,6 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Severity } from '../model/finding.js';
+import type { AnalyzeCliOptions } from './analyze-action.js';
 import type { ScanCliOptions } from './scan-action.js';
 
 /** One option, in commander's syntax: "--top <n>" takes a value, "--json" does not. */
@@ -216,6 +217,19 @@ export function diagnoseCall(argv: readonly string[]): DiagnoseCall | undefined 
 export function scanCall(argv: readonly string[]): ScanCall | undefined {
   const call = plainCall(argv, 'scan');
   return call === undefined ? undefined : { opts: call.opts as unknown as ScanCall['opts'], debug: call.debug };
+}
+
+/** A plain `analyze [files...]`: its files, the options object commander's action gets, and --debug. */
+export interface AnalyzeCall {
+  files: string[];
+  opts: AnalyzeCliOptions;
+  debug: boolean;
+}
+
+/** The same for a plain `analyze` (main.ts runs it without commander too): undefined for anything else. */
+export function analyzeCall(argv: readonly string[]): AnalyzeCall | undefined {
+  const call = plainCall(argv, 'analyze');
+  return call === undefined ? undefined : { files: call.args, opts: call.opts as unknown as AnalyzeCall['opts'], debug: call.debug };
 }
 
 /** argv of `command` read with the table into commander's options object; undefined for anything commander must read. */

@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { InputError } from '../errors.js';
+import type { AnalyzeCliOptions } from './analyze-action.js';
+import { analyzeAction } from './analyze-action.js';
 import type { DiagnoseCliOptions, State } from './diagnose-action.js';
 import { diagnoseAction } from './diagnose-action.js';
 import type { Io } from './io.js';
@@ -97,17 +99,7 @@ export function createProgram(io: Io, state: State): Command {
   command(program, 'analyze', { '[files...]': 'captures to read together ("-" or none: stdin)' })
     .description('diagnose captured lsof, lsof -F, ss, netstat or /proc/net text from files or stdin')
     .addHelpText('after', '\nExamples:\n  $ lsof -n | fdleak analyze\n  $ ss -tanp | fdleak analyze -\n  $ fdleak analyze lsof.txt ss.txt --json     (taken at the same moment: merged)\n  $ ss -tnp state close-wait | fdleak analyze --state close-wait --fd-limit 1024')
-    .action(async (files: string[], opts: { json?: boolean; format: string; failOn: string; state?: string; portRange?: string; fdLimit?: string; somaxconn?: string } & RuleConfigOptions) => {
-      const failOnValue = parseFailOn(opts.failOn);
-      const rules = await ruleConfigFrom(opts);
-      if (files.length === 0 && io.stdinIsTTY) {
-        throw new InputError('no input: give capture files, or pipe text in (lsof -n | fdleak analyze)', { source: 'analyze' });
-      }
-      const { analyze, parseAssumptions } = await import('./commands/analyze.js');
-      const assume = parseAssumptions(opts);
-      const format = opts.format === 'auto' ? undefined : (opts.format as 'lsof');
-      state.code = await analyze(files, { json: opts.json === true, format, failOn: failOnValue, version: version(), rules, assume }, io);
-    });
+    .action((files: string[], opts: AnalyzeCliOptions) => analyzeAction(files, opts, io, state));
 
   command(program, 'watch', { '<pid>': 'process id' })
     .description('sample one process over time: growth rate, what grows, time left to the fd limit')

@@ -4,7 +4,8 @@
  * bundled CLI is run with a module loader hook that names every file it loads; the files that hold
  * zod's core are those defining `$ZodObject`. `analyze`, which checks what it reads with zod, must
  * load them: the control that shows the hook sees zod where it is loaded. Nor commander (the files
- * that define CommanderError): main.ts runs a plain `diagnose <pid>`, and a plain `scan`, without it.
+ * that define CommanderError): main.ts runs a plain `diagnose <pid>`, a plain `scan` and a plain
+ * `analyze` without it (`rules` goes through commander: the control).
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -33,14 +34,17 @@ describe('diagnose --json module loading', () => {
     expect(analyze.zod.length).toBeGreaterThan(0);
   });
 
-  it('loads no commander (main.ts reads a plain diagnose or scan itself); analyze, the control, does', () => {
+  it('loads no commander (main.ts reads a plain diagnose, scan or analyze itself); rules, the control, does', () => {
     const commander = (files: string[]): string[] => files.filter((f) => readFileSync(f, 'utf8').includes('CommanderError = class extends Error'));
     const diagnose = loaded(['--debug', 'diagnose', '11400', '--proc-root', 'fixtures/rules/close-wait/fires-server-never-closes', '--json', '--fail-on=never']);
     expect(commander(diagnose.files)).toEqual([]);
     const scan = loaded(['scan', '--proc-root', 'fixtures/scan/basic/proc', '--json', '--top', '3']); // nor a plain scan
     expect(scan.files.some((f) => /\/chunks\/scan-action-/.test(f))).toBe(true);
     expect(commander(scan.files)).toEqual([]);
-    const analyze = loaded(['analyze', 'fixtures/lsof/close-wait-filter.txt', '--json', '--fail-on', 'never']);
-    expect(commander(analyze.files).length).toBeGreaterThan(0);
+    const analyze = loaded(['analyze', 'fixtures/lsof/close-wait-filter.txt', '--json', '--fail-on', 'never']); // nor a plain analyze
+    expect(analyze.files.some((f) => /\/chunks\/analyze-action-/.test(f))).toBe(true);
+    expect(commander(analyze.files)).toEqual([]);
+    const rules = loaded(['rules', '--json']);
+    expect(commander(rules.files).length).toBeGreaterThan(0);
   });
 });

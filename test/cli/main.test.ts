@@ -1,6 +1,6 @@
 /**
- * main.ts runs a plain `diagnose <pid>` and a plain `scan` without commander (options.ts
- * diagnoseCall, scanCall). A corpus of argv, valid and not, goes both ways: diagnoseCall (scanCall) must give the options object commander gives
+ * main.ts runs a plain `diagnose <pid>`, a plain `scan` and a plain `analyze` without commander
+ * (options.ts diagnoseCall, scanCall, analyzeCall); the analyzes run are of captured fixtures. A corpus of argv, valid and not, goes both ways: diagnoseCall (scanCall) must give the options object commander gives
  * the action (or nothing, where commander refuses or does something else: help, version), and a
  * whole run must print the same stdout and stderr and exit with the same code whether commander
  * read argv or not. The runs are real diagnoses: of a `sleep` this test starts (live /proc), and of
@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
-import { diagnoseCall, scanCall } from '../../src/cli/options.js';
+import { analyzeCall, diagnoseCall, scanCall } from '../../src/cli/options.js';
 import { commanderReads } from '../helpers/commander-reads.js';
 
 const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
@@ -62,6 +62,28 @@ const SCAN_COMMANDER: string[][] = [
   ['scan', '--json=1'], ['scan', '--', 'x'], ['--json', 'scan'], ['scan', '--pid', '1'],
 ];
 
+const LSOF = 'fixtures/lsof/list-everything.txt';
+const SS = 'fixtures/ss/Htanp.txt';
+
+/** analyze argv main may run without commander, run both ways (captured text: the same output each run). */
+const ANALYZE_RUN: string[][] = [
+  ['analyze', LSOF], ['analyze', LSOF, '--json'], ['--debug', 'analyze', LSOF, SS, '--json'], ['analyze', '--json', LSOF, '--fail-on', 'never'],
+  ['analyze', LSOF, '--format', 'lsof', '--fail-on=info'], ['analyze', 'fixtures/lsof/close-wait-filter.txt', '--state', 'close-wait', '--json'],
+  ['analyze', SS, '--port-range', '32768-60999', '--fd-limit', '1024', '--somaxconn=4096', '--json'],
+  ['analyze', LSOF, '--set', 'close-wait.min=2', '--set', 'time-wait=off', '--json'], ['analyze', '--', LSOF],
+  ['analyze', LSOF, '--json', '--json', '--fail-on', 'info', '--fail-on', 'never'],
+  // run, and refused by the action or the input: the same one line either way
+  ['analyze'], ['analyze', 'fixtures/lsof/bad-garbage.txt'], ['analyze', '/nonexistent/capture.txt'], ['analyze', LSOF, '--fail-on', 'bogus'],
+  ['analyze', LSOF, '--state', 'sleepy'], ['analyze', LSOF, '--port-range', '9-1-2'], ['analyze', LSOF, '--fd-limit', '0'],
+  ['analyze', LSOF, '--set', 'nope'], ['analyze', LSOF, '--config', '/nonexistent/fdleak.json'], ['--debug', 'analyze', 'fixtures/lsof/empty.txt'],
+];
+
+/** analyze argv only commander reads. */
+const ANALYZE_COMMANDER: string[][] = [
+  ['analyze', LSOF, '--format', 'bogus'], ['analyze', '--help'], ['analyze', LSOF, '-V'], ['analyze', LSOF, '--json=1'], ['analyze', LSOF, '--state'],
+  ['--json', 'analyze', LSOF], ['analyze', LSOF, '--pid', '1'],
+];
+
 /** argv only commander reads: errors in argv, help, version, other commands. */
 const COMMANDER: string[][] = [
   ['diagnose'], ['diagnose', P, '2'], ['diagnose', P, '--bogus'], ['diagnose', '--help'], ['diagnose', P, '-h'],
@@ -107,9 +129,20 @@ describe('main: a plain diagnose without commander', () => {
     for (const argv of [...SCAN_COMMANDER, ...COMMANDER, ...RUN]) expect(scanCall(argv), argv.join(' ')).toBeUndefined();
   });
 
+  it('reads every analyze argv of the corpus as commander does, or leaves it to commander', () => {
+    for (const argv of ANALYZE_RUN) {
+      const theirs = commanderReads(argv);
+      expect(theirs, argv.join(' ')).not.toBe('refused');
+      if (theirs === 'refused') continue;
+      expect(theirs.command).toBe('analyze');
+      expect(analyzeCall(argv), argv.join(' ')).toEqual({ files: theirs.args, opts: theirs.options, debug: theirs.globals.debug === true });
+    }
+    for (const argv of [...ANALYZE_COMMANDER, ...COMMANDER, ...RUN, ...SCAN_RUN]) expect(analyzeCall(argv), argv.join(' ')).toBeUndefined();
+  });
+
   it('prints the same and exits the same either way', async () => {
     const codes = new Set<number>();
-    for (const argv of [...RUN, ...COMMANDER, ...SCAN_RUN, ...SCAN_COMMANDER]) {
+    for (const argv of [...RUN, ...COMMANDER, ...SCAN_RUN, ...SCAN_COMMANDER, ...ANALYZE_RUN, ...ANALYZE_COMMANDER]) {
       const fast = await run(argv, false);
       const viaCommander = await run(argv, true);
       expect(fast, argv.join(' ')).toEqual(viaCommander);
