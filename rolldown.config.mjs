@@ -87,4 +87,18 @@ const scanWorker = { ...reader, input: { 'scan-worker': 'src/live/threads/scan-w
  */
 const analyzeWorker = { ...reader, input: { 'analyze-worker': 'src/capture/tail-worker.ts' } };
 
-export default [main, reader, scanWorker, analyzeWorker];
+/**
+ * The start-up snapshot's bundle (src/cli/snapshot.ts -> dist/cli/snapshot.cjs): the whole CLI in
+ * one CommonJS file, every dynamic import inlined (a snapshot has no import(): the modules it
+ * names are evaluated on first use, as chunks are). scripts/build-snapshot.mjs then runs it under
+ * `node --build-snapshot` into dist/fdleak.blob, which bin/fdleak.js starts diagnose, scan and
+ * analyze from. No source map: stack traces name the bundle's lines, which are readable.
+ */
+const snapshot = {
+  input: { snapshot: 'src/cli/snapshot.ts' },
+  platform: 'node',
+  tsconfig: 'tsconfig.json',
+  output: { dir: 'dist', format: 'cjs', entryFileNames: 'cli/[name].cjs', codeSplitting: false },
+};
+
+export default [main, reader, scanWorker, analyzeWorker, snapshot];

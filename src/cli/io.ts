@@ -11,13 +11,27 @@ export interface Io {
   stdinIsTTY: boolean;
 }
 
+/**
+ * The process's own streams and environment, each looked at when asked, not when this module loads:
+ * the start-up snapshot (snapshot.ts) evaluates this module when it is built, and what it holds is
+ * what every run starts with (a terminal and an environment read then would be the build's). Also,
+ * process.stdin is a stream made on first use: a run that never reads it never makes it.
+ */
 export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
-  isTTY: process.stdout.isTTY === true,
-  env: process.env,
-  stdin: process.stdin,
-  stdinIsTTY: process.stdin.isTTY === true,
+  get isTTY() {
+    return process.stdout.isTTY === true;
+  },
+  get env() {
+    return process.env;
+  },
+  get stdin() {
+    return process.stdin;
+  },
+  get stdinIsTTY() {
+    return process.stdin.isTTY === true;
+  },
 };
 
 /** Colour follows the terminal; NO_COLOR turns it off, FORCE_COLOR (not "0") on. */

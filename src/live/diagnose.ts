@@ -40,7 +40,7 @@ export interface LiveOptions {
   /** A read of this process's fd and socket tables under way on a worker (used if pid and procRoot match). */
   prefetch?: ProcPidPrefetch;
   /**
-   * Filled with when each step ended (performance.now()): own tables (those this thread read), fds,
+   * Filled with when each step ended (performance.now()): fds, own tables (those this thread read),
    * details read, their tables in (the worker's, with its selections of their rows), rows parsed,
    * tables, orphans named (the helper program's answer in), facts, validated; and whether the
    * worker helped.
@@ -187,15 +187,20 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     const sysctlsRead = readSysctlsOf(procRoot, source, foreign && live);
     sysctlsRead.catch(() => {}); // awaited below, where a failure is thrown
     const prefetch = options.prefetch?.pid === pid && options.prefetch.procRoot === procRoot ? options.prefetch : undefined;
-    // The socket tables, then the fd links. With a worker, it has read tcp and tcp6 (the costly ones
-    // in a crowded namespace) while this thread loaded its modules; this thread reads those it has
-    // not claimed. Either order leaves a socket that churns between the two reads looking like an
-    // orphan (tables first: one opened in between; fds first: one closed in between), so the order
-    // that lets the worker start at once is taken, and the same without a worker.
-    const texts = readNetTexts(`${source}/net`, prefetch); // with a worker: those it left
-    options.timings?.set('own tables', performance.now());
+    // Without a worker, the socket tables, then the fd links. With one, the tables are the worker's
+    // first job and the links this thread's: it goes to the links at once (the worker joins them
+    // once its tables are read), then reads the tables the worker has not claimed by then (none,
+    // unless it never got going), and waits for the rest. Why: started from the start-up snapshot,
+    // this thread is ready before the worker is up (measured on a 15,000-fd process in a
+    // 25,000-row namespace: it starts at 31-35 ms, the worker is up at 45-55); reading tcp itself
+    // (~50 ms) it left the worker, once up, waiting for the names of the fds it could only be given
+    // by this thread's event loop. Either order leaves a socket that churns between the two reads
+    // looking like an orphan (tables first: one opened in between; fds first: one closed in between).
+    const texts = prefetch === undefined ? readNetTexts(`${source}/net`) : new Map<string, string | null>();
     const fdTable = prefetch === undefined ? readProcPidFd(procRoot, pid) : await readProcPidFdShared(prefetch);
     options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
+    if (prefetch !== undefined) for (const [name, text] of readNetTexts(`${source}/net`, prefetch)) texts.set(name, text);
+    options.timings?.set('own tables', performance.now());
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);
     }

@@ -64,7 +64,8 @@ export interface ProtocolHelper {
 export async function startProtocolHelper(pid: number, timeoutMs = 5000): Promise<ProtocolHelper | undefined> {
   const python = PYTHON_PATHS.find((p) => existsSync(p));
   if (python === undefined) return undefined;
-  const { execFile } = await import('node:child_process');
+  // A node: built-in by getBuiltinModule, not import(): the start-up snapshot (cli/snapshot.ts) has no import().
+  const { execFile } = process.getBuiltinModule('node:child_process');
   let settle!: (out: string | null) => void;
   const output = new Promise<string | null>((resolve) => (settle = resolve));
   const child = execFile(python, ['-I', '-S', '-c', GETXATTR, String(pid)], { timeout: timeoutMs, env: { LC_ALL: 'C' }, maxBuffer: 16 << 20, encoding: 'latin1' }, (error, out) => {

@@ -21,7 +21,7 @@ describe('--debug', () => {
     const strip = (out: string) => ({ ...JSON.parse(out), takenAt: null });
     expect(strip(debug.stdout)).toEqual(strip(plain.stdout));
     const [steps, timeline, end] = debug.stderr.split('\n');
-    expect(steps).toMatch(/^fdleak: diagnose \d+ ms since node started: start-up and modules [\d.]+, fds [\d.]+ \(\d+ links, (shared with a second thread|one thread)\), socket tables [\d.]+, limits and sysctls [\d.]+, validation [\d.]+, rules [\d.]+, report [\d.]+$/);
+    expect(steps).toMatch(/^fdleak: diagnose \d+ ms since node started: start-up and modules [\d.]+( \(start-up snapshot\))?, fds [\d.]+ \(\d+ links, (shared with a second thread|one thread)\), socket tables [\d.]+, limits and sysctls [\d.]+, validation [\d.]+, rules [\d.]+, report [\d.]+$/);
     expect(timeline).toMatch(/^fdleak: timeline: .*start [\d.]+, .*fds [\d.]+, .*report [\d.]+; cpu: main thread \d+ ms, all threads \d+ ms$/);
     expect(end).toBe('');
     // The timeline is in time order, the second thread's steps (when it ran: none without one) among the main thread's.
@@ -37,7 +37,7 @@ describe('--debug', () => {
     expect(r.stdout).toMatch(/PID/);
     const [summary, timeline, ...rest] = r.stderr.split('\n');
     expect(rest).toEqual(['']);
-    expect(summary).toMatch(/^fdleak: scan [\d.]+ ms: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks; \d+ more during the walk\)(, other namespaces' sysctls [\d.]+ more)?$/);
+    expect(summary).toMatch(/^fdleak: scan [\d.]+ ms( \(start-up snapshot\))?: facts [\d.]+, walk [\d.]+ \(\d+ readlinks, \d+ of \d+ processes on a second thread(: none started)?\), tables [\d.]+ \(\d+ of \d+ namespaces read on the second thread, \d+ read again after the walk\), orphan check [\d.]+ \(\d+ readlinks; \d+ more during the walk\)(, other namespaces' sysctls [\d.]+ more)?$/);
     const m = /^fdleak: scan timeline, ms since start: walk handed out (-|[\d.]+), scan began ([\d.]+), walk done ([\d.]+), tables ([\d.]+), orphan check ([\d.]+); helper: (none|got the walk [\d.]+, tables [\d.]+-[\d.]+, walk done [\d.]+)$/.exec(timeline!);
     expect(m, timeline).not.toBeNull();
     const steps = m!.slice(2, 6).map(Number); // in the order they run

@@ -10,6 +10,7 @@ import { failsAt, runRules } from '../../rules/engine.js';
 import type { RuleConfig } from '../../rules/config.js';
 import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
+import { startup } from '../startup.js';
 import { useColor } from '../io.js';
 
 export interface DiagnoseOptions {
@@ -61,7 +62,8 @@ export async function diagnose(pid: number, options: DiagnoseOptions, io: Io): P
 
 /** `first`, read again `ms` later: the second read with the two reads as a series for fd-growth. */
 async function sampleAgain(first: Snapshot, ms: number, procRoot: string): Promise<Snapshot> {
-  const { setTimeout: sleep } = await import('node:timers/promises');
+  // A node: built-in by getBuiltinModule, not import(): the start-up snapshot (cli/snapshot.ts) has no import().
+  const { setTimeout: sleep } = process.getBuiltinModule('node:timers/promises');
   const { sampleSeries } = await import('../../model/sample.js');
   const before = first.processes[0]!;
   await sleep(ms);
@@ -111,7 +113,7 @@ function cpuLine(): string {
 function debugLine(t: Map<string, number>, fds: number): string {
   const at = (k: string): number => t.get(k) ?? Number.NaN;
   const ms = (a: string, b: string): string => (at(b) - at(a)).toFixed(1);
-  return `diagnose ${at('report').toFixed(0)} ms since node started: start-up and modules ${at('start').toFixed(1)}, `
+  return `diagnose ${at('report').toFixed(0)} ms since node started: start-up and modules ${at('start').toFixed(1)}${startup.snapshot ? ' (start-up snapshot)' : ''}, `
     + `fds ${ms('start', 'fds')} (${fds} links${at('second thread') === 1 ? ', shared with a second thread' : ', one thread'}), `
     + `socket tables ${ms('fds', 'tables')}, limits and sysctls ${ms('tables', 'facts')}, validation ${ms('facts', 'validated')}, `
     + `rules ${ms('validated', 'rules')}, report ${ms('rules', 'report')}`;
