@@ -15,7 +15,8 @@
  * src/capture/tail-worker.ts -> dist/cli/analyze-worker.cjs (see `analyzeWorker` below).
  *
  * The build runs `tsc -p tsconfig.json` first (the type check; it also emits the file-per-module
- * tree into dist/), then this overwrites dist/cli/main.js and dist/cli/prefetch.js with the bundled
+ * tree into dist/), then this overwrites dist/cli/main.js, dist/cli/prefetch.js and dist/cli/launch.js
+ * (src/cli/launch.ts: what bin/fdleak.js runs, loading those two in turn) with the bundled
  * entries. Whichever of the two ran last, they are current. Chunks sit one level down, like main.js, so
  * `new URL('../../package.json', import.meta.url)` finds package.json from any of them.
  */
@@ -43,6 +44,7 @@ const main = {
   input: {
     main: 'src/cli/main.ts',
     prefetch: 'src/cli/prefetch.ts',
+    launch: 'src/cli/launch.ts',
   },
   platform: 'node',
   tsconfig: 'tsconfig.json',

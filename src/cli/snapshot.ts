@@ -16,13 +16,11 @@
  * at run time. A node: built-in is taken with process.getBuiltinModule, never import(): a process
  * started from a snapshot has no import() (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING).
  *
- * At run time, `run` does what bin/fdleak.js does after its launcher line (which runs this only
- * for those three commands, see there): the second thread first, then main, then the exit.
+ * At run time it runs launch.ts, as bin/fdleak.js does after its launcher line (which starts node
+ * from the snapshot only for those three commands, see there).
  */
 import { startupSnapshot } from 'node:v8';
-import { main } from './main.js';
-import { prefetchFor } from './prefetch.js';
-import { startup } from './startup.js';
+import { launch } from './launch.js';
 
 /** The command modules a run of the three commands loads at once: evaluated into the snapshot. */
 async function warm(): Promise<void> {
@@ -33,28 +31,8 @@ async function warm(): Promise<void> {
   await import('./commands/analyze.js');
 }
 
-/** One run: argv as bin/fdleak.js passes it (`node --snapshot-blob BLOB bin/fdleak.js ARGS`). */
-async function run(): Promise<void> {
-  startup.snapshot = true;
-  dropOurTunable();
-  // process.argv: [node, bin/fdleak.js, ...args] (the launcher passes its own path first).
-  const argv = process.argv.slice(2);
-  const prefetch = prefetchFor(argv);
-  const code = await main(argv, undefined, prefetch);
-  // As bin/fdleak.js: a diagnose or a scan exits once its report is written.
-  if (argv.includes('diagnose') || argv.includes('scan')) process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-  else process.exitCode = code;
-}
-
-/** bin/fdleak.js's launcher line puts malloc's trim threshold first in GLIBC_TUNABLES: taken off again, as there. */
-function dropOurTunable(): void {
-  const tunables = process.env.GLIBC_TUNABLES;
-  const ours = 'glibc.malloc.trim_threshold=16777216';
-  if (tunables === ours) delete process.env.GLIBC_TUNABLES;
-  else if (tunables?.startsWith(`${ours}:`)) process.env.GLIBC_TUNABLES = tunables.slice(ours.length + 1);
-}
-
 if (startupSnapshot.isBuildingSnapshot()) {
-  startupSnapshot.setDeserializeMainFunction(() => void run());
+  // process.argv at run time: [node, bin/fdleak.js, ...args] (the launcher passes its own path first).
+  startupSnapshot.setDeserializeMainFunction(() => void launch(process.argv.slice(2)));
   void warm(); // settled before the snapshot is taken: node runs the event loop dry first
 }

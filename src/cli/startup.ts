@@ -1,5 +1,7 @@
 /**
- * How this run started, for --debug: from the start-up snapshot (cli/snapshot.ts sets it when a run
- * begins from dist/fdleak.blob) or by loading the ES modules (bin/fdleak.js, `node bin/fdleak.js`).
+ * Whether this run started from the start-up snapshot (cli/snapshot.ts: bin/fdleak.js runs node
+ * with --snapshot-blob dist/fdleak.blob) rather than by loading the ES modules: for --debug.
  */
-export const startup = { snapshot: false };
+export function startedFromSnapshot(): boolean {
+  return process.execArgv.includes('--snapshot-blob');
+}

@@ -196,10 +196,10 @@ export async function collectLiveProcess(pid: number, options: LiveOptions = {})
     // (~50 ms) it left the worker, once up, waiting for the names of the fds it could only be given
     // by this thread's event loop. Either order leaves a socket that churns between the two reads
     // looking like an orphan (tables first: one opened in between; fds first: one closed in between).
-    const texts = prefetch === undefined ? readNetTexts(`${source}/net`) : new Map<string, string | null>();
+    const tablesFirst = prefetch === undefined ? readNetTexts(`${source}/net`) : undefined;
     const fdTable = prefetch === undefined ? readProcPidFd(procRoot, pid) : await readProcPidFdShared(prefetch);
     options.timings?.set('fds', performance.now()).set('second thread', prefetch === undefined ? 0 : 1);
-    if (prefetch !== undefined) for (const [name, text] of readNetTexts(`${source}/net`, prefetch)) texts.set(name, text);
+    const texts = tablesFirst ?? readNetTexts(`${source}/net`, prefetch); // with a worker: those it left
     options.timings?.set('own tables', performance.now());
     if (fdTable.denied) {
       warnings.push(`cannot read ${fdTable.fds.length === 0 ? 'the fds' : 'some fds'} of pid ${pid}: permission denied; run as root (or as the process's user) for full coverage`);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const BUNDLES = ['main.js', 'prefetch.js', 'scan-worker.cjs', 'proc-pid-reader.cjs', 'snapshot.cjs'].map((n) => `dist/cli/${n}`);
+const BUNDLES = ['main.js', 'prefetch.js', 'launch.js', 'scan-worker.cjs', 'proc-pid-reader.cjs', 'snapshot.cjs'].map((n) => `dist/cli/${n}`);
 const SOURCES = ['src', 'bin', 'scripts', 'package.json', 'package-lock.json', 'tsconfig.json', 'rolldown.config.mjs'];
 
 /** Newest mtime below `path` (a file or a directory tree), and which file has it. */

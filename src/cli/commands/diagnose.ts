@@ -10,7 +10,7 @@ import { failsAt, runRules } from '../../rules/engine.js';
 import type { RuleConfig } from '../../rules/config.js';
 import { engineOptions } from '../../rules/config.js';
 import type { Io } from '../io.js';
-import { startup } from '../startup.js';
+import { startedFromSnapshot } from '../startup.js';
 import { useColor } from '../io.js';
 
 export interface DiagnoseOptions {
@@ -113,7 +113,7 @@ function cpuLine(): string {
 function debugLine(t: Map<string, number>, fds: number): string {
   const at = (k: string): number => t.get(k) ?? Number.NaN;
   const ms = (a: string, b: string): string => (at(b) - at(a)).toFixed(1);
-  return `diagnose ${at('report').toFixed(0)} ms since node started: start-up and modules ${at('start').toFixed(1)}${startup.snapshot ? ' (start-up snapshot)' : ''}, `
+  return `diagnose ${at('report').toFixed(0)} ms since node started: start-up and modules ${at('start').toFixed(1)}${startedFromSnapshot() ? ' (start-up snapshot)' : ''}, `
     + `fds ${ms('start', 'fds')} (${fds} links${at('second thread') === 1 ? ', shared with a second thread' : ', one thread'}), `
     + `socket tables ${ms('fds', 'tables')}, limits and sysctls ${ms('tables', 'facts')}, validation ${ms('facts', 'validated')}, `
     + `rules ${ms('validated', 'rules')}, report ${ms('rules', 'report')}`;

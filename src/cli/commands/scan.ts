@@ -10,7 +10,7 @@ import { scanJson } from '../../report/scan/json.js';
 import { PLAIN, scanTable } from '../../report/scan/table.js';
 import type { RuleConfig } from '../../rules/config.js';
 import type { Io } from '../io.js';
-import { startup } from '../startup.js';
+import { startedFromSnapshot } from '../startup.js';
 import { parseCount } from '../options.js';
 import { useColor } from '../io.js';
 
@@ -57,7 +57,7 @@ export async function scan(options: ScanCommandOptions, io: Io): Promise<number>
   const growthKey = growth === undefined ? undefined : (p: { pid: number }) => growth.byPid.get(p.pid)?.perSecond ?? null;
   const ranked = rankProcesses(snapshot.processes, scanSortKey(options.sort, growthKey), (p) => p.fds);
   if (options.debug === true) {
-    io.err(`fdleak: scan ${t.durationMs} ms${startup.snapshot ? ' (start-up snapshot)' : ''}: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables} (${t.tablesHelped} of ${snapshot.host.namespaces.length} namespaces read on the second thread, ${t.tablesReread} read again after the walk), orphan check ${t.verify} (${t.verifyLinks} readlinks; ${t.verifyLinksEarly} more during the walk)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
+    io.err(`fdleak: scan ${t.durationMs} ms${startedFromSnapshot() ? ' (start-up snapshot)' : ''}: facts ${t.facts}, walk ${t.walk} (${t.links} readlinks, ${t.helped} of ${snapshot.processes.length} processes on a second thread${options.helper === undefined ? ': none started' : ''}), tables ${t.tables} (${t.tablesHelped} of ${snapshot.host.namespaces.length} namespaces read on the second thread, ${t.tablesReread} read again after the walk), orphan check ${t.verify} (${t.verifyLinks} readlinks; ${t.verifyLinksEarly} more during the walk)${t.sysctls > 0 ? `, other namespaces' sysctls ${t.sysctls} more` : ''}\n`);
     const { handedOut, began, walked, tables, verified, helper } = t.timeline;
     const h = helper === null ? 'none' : `got the walk ${helper[0]}, tables ${helper[1]}-${helper[2]}, walk done ${helper[3]}`;
     io.err(`fdleak: scan timeline, ms since start: walk handed out ${handedOut === null ? '-' : ms1(handedOut)}, scan began ${began}, walk done ${walked}, tables ${tables}, orphan check ${verified}; helper: ${h}\n`);
