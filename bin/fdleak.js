@@ -1,5 +1,5 @@
 #!/bin/sh
-':' //; unset NODE_EXTRA_CA_CERTS; export GLIBC_TUNABLES=glibc.malloc.trim_threshold=16777216${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}; f=$0; [ -L "$f" ] && f=$(/usr/bin/readlink -f -- "$f"); d=${f%/*}/..; if [ -r "$d/dist/node" ] && read -r n < "$d/dist/node" && [ -x "$n" ]; then case " $* " in *" diagnose "*|*" scan "*|*" analyze "*) b=$d/dist/fdleak.blob; [ -z "$NODE_OPTIONS" ] && [ "$b" -nt "$n" ] && [ -r "$d/dist/snapshot.path" ] && read -r s < "$d/dist/snapshot.path" && [ -r "$s" ] && exec "$n" --snapshot-blob "$b" "$0" "$@";; esac; exec "$n" "$0" "$@"; fi; exec node "$0" "$@"
+':' //; unset NODE_EXTRA_CA_CERTS; export GLIBC_TUNABLES=glibc.malloc.trim_threshold=16777216${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}; f=$0; [ -L "$f" ] && f=$(/usr/bin/readlink -f -- "$f"); d=${f%/*}/..; if [ -r "$d/dist/node" ] && read -r n < "$d/dist/node" && [ -x "$n" ]; then case " $* " in *" diagnose "*) b=$d/dist/diagnose.blob;; *" scan "*|*" analyze "*) b=$d/dist/fdleak.blob;; *) b=;; esac; [ -n "$b" ] && [ -z "$NODE_OPTIONS" ] && [ "$b" -nt "$n" ] && [ -r "$b.flags" ] && read -r v < "$b.flags" && [ -r "$d/dist/snapshot.path" ] && read -r s < "$d/dist/snapshot.path" && [ -r "$s" ] && exec "$n" $v --snapshot-blob "$b" "$0" "$@"; exec "$n" "$0" "$@"; fi; exec node "$0" "$@"
 // Line 2 is sh to the shell and a string plus a comment to node. Run as a command, the file re-runs
 // itself under node, in the same process (exec: signals, stdin, exit code and argv are node's), and
 // without NODE_EXTRA_CA_CERTS, which makes Node 20 parse that CA bundle before any JS runs (42 ms of
@@ -8,13 +8,15 @@
 // (dist/node, written by the build: the node npm ran at install), found next to this file (through
 // /usr/bin/readlink -f only where it is a symlink, as npm's bin links are), so a `node` someone put
 // first on root's PATH is not run; only where that file or that node is gone, the node of PATH. `node bin/fdleak.js` works too, with the node you name.
-// For diagnose, scan and analyze (the word anywhere in argv, as below), that node starts from the
-// start-up snapshot the build made (dist/fdleak.blob: src/cli/snapshot.ts, scripts/build-snapshot.mjs)
-// rather than loading the ES modules, where the blob is newer than that node (a node upgraded
-// since the build would refuse it), NODE_OPTIONS is empty (V8 refuses a snapshot made under other
-// V8 flags: --max-old-space-size there, and node exits 14 with no output) and the bundle it was
-// made of is still where the build put it (dist/snapshot.path); node then runs the snapshot's own
-// copy of launch.ts, not this file.
+// For diagnose, scan and analyze (the word anywhere in argv, as below), that node starts from a
+// start-up snapshot the build made (dist/diagnose.blob, dist/fdleak.blob for the other two:
+// src/cli/snapshot.ts, scripts/build-snapshot.mjs, which says why two) rather than loading the ES
+// modules, with the V8 flags the blob was made with (dist/<blob>.flags: unquoted, so that each
+// word is one argument, none for fdleak.blob), where the blob is newer than that node (a node
+// upgraded since the build would refuse it), NODE_OPTIONS is empty (V8 refuses a snapshot made
+// under other V8 flags: --max-old-space-size there, and node exits 14 with no output) and the
+// bundle it was made of is still where the build put it (dist/snapshot.path); node then runs the
+// snapshot's own copy of launch.ts, not this file.
 // GLIBC_TUNABLES: malloc gives free memory back to the kernel only past 16 MiB at the top of its
 // heap, not past 128 KiB. On a VM whose free memory goes back to the host (free page reporting, as
 // on the project's 2-core machine), every page malloc gives back and takes again is a fresh page,

@@ -2,7 +2,9 @@
  * The start-up snapshot's entry: the build (scripts/build-snapshot.mjs) runs this bundle
  * (dist/cli/snapshot.cjs: the CLI in one CommonJS file) under `node --build-snapshot`, and
  * bin/fdleak.js starts `diagnose`, `scan` and `analyze` from the heap it leaves
- * (`node --snapshot-blob dist/fdleak.blob`) instead of loading ~30 ES modules.
+ * (`node --snapshot-blob dist/diagnose.blob`, dist/fdleak.blob for scan and analyze: two blobs of
+ * this bundle made with different V8 flags, see scripts/build-snapshot.mjs) instead of loading ~30
+ * ES modules.
  *
  * Why: Node 20 has no compile cache for ES modules, and loading them is CPU on the main thread
  * before anything is read. Measured on the crowded diagnose load (bench/diagnose.mjs --case

@@ -1,6 +1,7 @@
 /**
  * The start-up snapshot (src/cli/snapshot.ts, scripts/build-snapshot.mjs, bin/fdleak.js's launcher
- * line): run as a command, `diagnose`, `scan` and `analyze` start from dist/fdleak.blob, and must
+ * line): run as a command, `diagnose` starts from dist/diagnose.blob and `scan` and `analyze` from
+ * dist/fdleak.blob (each with the V8 flags written beside it, dist/<blob>.flags), and must
  * answer exactly as the ES modules do (`node bin/fdleak.js`, which never uses the blob), on a live
  * leaky process in a namespace of its own, a live scan and a capture; what the snapshot was built
  * with (the build's terminal and environment) must not leak into a run; and the launcher must fall
@@ -17,6 +18,7 @@ import { startScenario, stopAll } from '../helpers/netns.js';
 
 const BIN = join(ROOT, 'bin/fdleak.js');
 const BLOB = join(ROOT, 'dist/fdleak.blob');
+const DIAGNOSE_BLOB = join(ROOT, 'dist/diagnose.blob');
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
 const SNAPSHOT_MARK = '(start-up snapshot)';
 /** Whether this node can make one at all (Node >= 18.20 with --build-snapshot). */
@@ -40,7 +42,12 @@ const stable = (out: string) => JSON.stringify(JSON.parse(out), (k, v) => (k ===
 describe('start-up snapshot', () => {
   it('the build made it, and the launcher runs diagnose from it (--debug says so), not `node bin/fdleak.js`', async (ctx) => {
     if (!CAN_SNAPSHOT) ctx.skip(`node ${process.version} has no startup snapshot API: fdleak loads its ES modules`);
-    expect(existsSync(BLOB), 'npm run build makes dist/fdleak.blob on this node').toBe(true);
+    for (const blob of [BLOB, DIAGNOSE_BLOB]) {
+      expect(existsSync(blob), `npm run build makes ${blob} on this node`).toBe(true);
+      expect(existsSync(`${blob}.flags`), `and the V8 flags it was made with beside it`).toBe(true);
+    }
+    // diagnose's blob is made (and so must be run) with a young generation of its own size.
+    expect(readFileSync(`${DIAGNOSE_BLOB}.flags`, 'utf8')).toMatch(/--max-semi-space-size=\d+/);
     expect(readFileSync(join(ROOT, 'dist/snapshot.path'), 'utf8').trim()).toBe(join(ROOT, 'dist/cli/snapshot.cjs'));
     const leaker = await startScenario('socket-mix.py', ['--pairs=10', '--client-cw=5', '--server-cw=5', '--half=4', '--unbound=5']);
     const args = ['diagnose', String(leaker.pid), '--json', '--debug'];
@@ -87,8 +94,8 @@ describe('start-up snapshot', () => {
     expect((JSON.parse(piped.stdout) as { findings: unknown[] }).findings).toEqual((JSON.parse(fromFile.stdout) as { findings: unknown[] }).findings);
   });
 
-  it('is not used where node would refuse it: NODE_OPTIONS set, or a node newer than the blob', (ctx) => {
-    if (!existsSync(BLOB)) ctx.skip('no dist/fdleak.blob');
+  it('is not used where node would refuse it: NODE_OPTIONS set, a node newer than the blob, its flags unknown', (ctx) => {
+    if (!existsSync(DIAGNOSE_BLOB)) ctx.skip('no dist/diagnose.blob');
     const sleeper = spawnSync('sh', ['-c', 'sleep 30 >/dev/null 2>&1 & echo $!'], { encoding: 'utf8' });
     const pid = sleeper.stdout.trim();
     try {
@@ -104,11 +111,19 @@ describe('start-up snapshot', () => {
       symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
       const fresh = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
       expect(fresh.stderr).toContain(SNAPSHOT_MARK);
-      utimesSync(join(copy, 'dist/fdleak.blob'), 0, 0);
+      utimesSync(join(copy, 'dist/diagnose.blob'), 0, 0);
       const stale = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
       expect(stale.status, stale.stderr).toBe(0);
       expect(stale.stderr).not.toContain(SNAPSHOT_MARK);
       expect(stable(stale.stdout)).toBe(stable(fresh.stdout));
+      // Fresh again, it is used again; without the flags it was made with, it is not (exit 14 otherwise).
+      const now = new Date();
+      utimesSync(join(copy, 'dist/diagnose.blob'), now, now);
+      expect(run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js')).stderr).toContain(SNAPSHOT_MARK);
+      rmSync(join(copy, 'dist/diagnose.blob.flags'));
+      const noFlags = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
+      expect(noFlags.status, noFlags.stderr).toBe(0);
+      expect(noFlags.stderr).not.toContain(SNAPSHOT_MARK);
     } finally {
       process.kill(Number(pid), 'SIGKILL');
     }
