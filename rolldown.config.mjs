@@ -94,7 +94,8 @@ const analyzeWorker = { ...reader, input: { 'analyze-worker': 'src/capture/tail-
  * one CommonJS file, every dynamic import inlined (a snapshot has no import(): the modules it
  * names are evaluated on first use, as chunks are). scripts/build-snapshot.mjs then runs it under
  * `node --build-snapshot` into dist/diagnose.blob and dist/fdleak.blob (different V8 flags, see
- * there), which bin/fdleak.js starts diagnose, and scan and analyze, from. No source map: stack traces name the bundle's lines, which are readable.
+ * there), which bin/fdleak.js starts diagnose, and scan and analyze, from. No source map: stack
+ * traces name the bundle's lines, which are readable.
  */
 const snapshot = {
   input: { snapshot: 'src/cli/snapshot.ts' },

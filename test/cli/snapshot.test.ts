@@ -109,19 +109,21 @@ describe('start-up snapshot', () => {
       for (const d of ['bin', 'dist']) cpSync(join(ROOT, d), join(copy, d), { recursive: true });
       cpSync(join(ROOT, 'package.json'), join(copy, 'package.json'));
       symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
-      const fresh = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
+      /** `fdleak diagnose` of the sleeper, run as a command from the copy. */
+      const fromCopy = () => run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
+      const fresh = fromCopy();
       expect(fresh.stderr).toContain(SNAPSHOT_MARK);
       utimesSync(join(copy, 'dist/diagnose.blob'), 0, 0);
-      const stale = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
+      const stale = fromCopy();
       expect(stale.status, stale.stderr).toBe(0);
       expect(stale.stderr).not.toContain(SNAPSHOT_MARK);
       expect(stable(stale.stdout)).toBe(stable(fresh.stdout));
       // Fresh again, it is used again; without the flags it was made with, it is not (exit 14 otherwise).
       const now = new Date();
       utimesSync(join(copy, 'dist/diagnose.blob'), now, now);
-      expect(run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js')).stderr).toContain(SNAPSHOT_MARK);
+      expect(fromCopy().stderr).toContain(SNAPSHOT_MARK);
       rmSync(join(copy, 'dist/diagnose.blob.flags'));
-      const noFlags = run('command', ['diagnose', pid, '--json', '--debug'], ENV, join(copy, 'bin/fdleak.js'));
+      const noFlags = fromCopy();
       expect(noFlags.status, noFlags.stderr).toBe(0);
       expect(noFlags.stderr).not.toContain(SNAPSHOT_MARK);
     } finally {
