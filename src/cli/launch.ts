@@ -5,11 +5,11 @@
  */
 
 /**
- * What bin/fdleak.js's launcher line puts first in GLIBC_TUNABLES (why: there). Taken off again
+ * What bin/fdleak.js's launcher line puts first in GLIBC_TUNABLES, two tunables (why: there). Taken off again
  * here, so that the programs fdleak runs (trace's target among them) start with the environment
  * they were given; a user's own setting of the same tunable, after it, stays.
  */
-const OUR_TUNABLE = 'glibc.malloc.trim_threshold=16777216';
+const OUR_TUNABLE = 'glibc.malloc.trim_threshold=16777216:glibc.malloc.hugetlb=1';
 
 /** Runs `argv` (the arguments after the script) and ends the process with its exit code. */
 export async function launch(argv: readonly string[]): Promise<void> {

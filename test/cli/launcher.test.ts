@@ -144,13 +144,13 @@ describe('which node the launcher runs', () => {
     const fallback = spawnSync(join(pkg, 'elsewhere/fdleak'), [], { env: { ...ENV, PATH: `${join(pkg, 'fake')}:${ENV.PATH}` }, encoding: 'utf8' });
     expect(fallback.stderr).toMatch(/Cannot find module .*dist\/cli/); // the real node, on a package without a build
   });
-  it('starts node with its malloc tunable first in GLIBC_TUNABLES, a user\'s own after it (theirs win)', () => {
+  it('starts node with its malloc tunables first in GLIBC_TUNABLES, a user\'s own after it (theirs win)', () => {
     const pkg = mkdtempSync(join(dir, 'tunables-'));
     spawnSync('mkdir', ['-p', join(pkg, 'bin'), join(pkg, 'dist')]);
     writeFileSync(join(pkg, 'bin/fdleak.js'), readFileSync(BIN), { mode: 0o755 });
     writeFileSync(join(pkg, 'dist/pinned'), '#!/bin/sh\nprintf "%s" "$GLIBC_TUNABLES"\n', { mode: 0o755 });
     writeFileSync(join(pkg, 'dist/node'), `${join(pkg, 'dist/pinned')}\n`);
-    const ours = 'glibc.malloc.trim_threshold=16777216';
+    const ours = 'glibc.malloc.trim_threshold=16777216:glibc.malloc.hugetlb=1';
     expect(spawnSync(join(pkg, 'bin/fdleak.js'), [], { env: ENV, encoding: 'utf8' }).stdout).toBe(ours);
     const theirs = 'glibc.malloc.arena_max=2';
     expect(spawnSync(join(pkg, 'bin/fdleak.js'), [], { env: { ...ENV, GLIBC_TUNABLES: theirs }, encoding: 'utf8' }).stdout).toBe(`${ours}:${theirs}`);
