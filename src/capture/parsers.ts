@@ -66,8 +66,8 @@ const lsof: CaptureParser = {
     return {
       // `lsof | grep sock` drops the header: rows are read by their shape, without TID columns known
       ...(headerless ? { assumed: ['no lsof header (COMMAND PID ...): rows read by their shape'] } : {}),
-      read: (chunk) => reader.read(chunk.text, chunk.first),
-      readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop),
+      read: (chunk) => reader.read(chunk.text, chunk.first, chunk.bytes),
+      readUntil: (chunk, stop) => reader.readUntil(chunk.text, chunk.first, stop, chunk.bytes),
       end: () => ({ ...NOTHING, processes: reader.end() }),
       foldInto: (sink) => reader.foldInto(sink),
       lsof: reader,

@@ -33,6 +33,13 @@ export interface Chunk {
   first: number;
   count: number;
   text: string;
+  /**
+   * The bytes `text` was decoded from, and the newline after them (a view of the read's buffer:
+   * valid only until the reading goes on, so a chunk held back, as the head is, has none). Byte i
+   * is character i of `text`: latin1 decodes one byte to one character. The lsof reader reads its
+   * rows from these (a typed array's element is cheaper to load than a string's character).
+   */
+  bytes?: Uint8Array;
 }
 
 export interface LineStream {
@@ -133,6 +140,8 @@ async function readHead(stream: Source, source: string, headLines: number): Prom
     next = await iterator.next();
   }
   const headDone = next.done === true;
+  // their bytes were a buffer's that the reads since (and the next) fill again
+  for (const chunks of prefetched) for (const chunk of chunks) delete chunk.bytes;
   const head: Line[] = [];
   for (const chunk of prefetched.flat()) {
     if (head.length >= headLines) break;
@@ -203,9 +212,13 @@ function splitChunks(stream: Source, source: string, rest?: { before: number; ov
       const lastNewline = (from: number): number => (buf === null ? text.lastIndexOf('\n', from) : buf.lastIndexOf(10, from));
       const decode = (from: number, to: number): string => (buf === null ? text.slice(from, to) : buf.toString('latin1', from, to));
       const chunks: Chunk[] = [];
-      const kept = (first: number, count: number, body: string): void => {
+      // `at`: where the body starts in `buf` (and a newline ends it there), or -1: no bytes go with it
+      const kept = (first: number, count: number, body: string, at = -1): void => {
         if (!f0) checkNul(body, first, source);
-        chunks.push({ first, count, text: body.includes('\r') ? body.replace(/\r(?=\n|$)/g, '') : body });
+        const crlf = body.includes('\r');
+        const chunk: Chunk = { first, count, text: crlf ? body.replace(/\r(?=\n|$)/g, '') : body };
+        if (at >= 0 && !crlf && !f0 && buf !== null) chunk.bytes = buf.subarray(at, at + body.length + 1);
+        chunks.push(chunk);
       };
       const nl = newline(0);
       if (nl < 0) {
@@ -238,7 +251,7 @@ function splitChunks(stream: Source, source: string, rest?: { before: number; ov
           const body = decode(from, cut);
           let count = 1;
           for (let i = body.indexOf('\n'); i >= 0; i = body.indexOf('\n', i + 1)) count++;
-          kept(no + 1, count, body);
+          kept(no + 1, count, body, from);
           no += count;
           from = cut + 1;
         }

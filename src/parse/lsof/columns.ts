@@ -17,8 +17,9 @@
  * - files unlinked while open end their NAME in " (deleted)"; `lsof +L`/`+L1` (only those) add an
  *   NLINK column after SIZE/OFF.
  *
- * One reader, fast on big captures: a row is read in place, by character codes and offsets into the
- * text, tokens found only as far as needed. Most rows of a big capture are files (mem, txt, REG,
+ * One reader, fast on big captures: a row is read in place, by byte values and offsets into the
+ * bytes the text decodes from (latin1: offset i is character i of the text, which the slower paths
+ * slice), tokens found only as far as needed. Most rows of a big capture are files (mem, txt, REG,
  * FIFO, ...) or a thread's repeat of an fd already read: their fd is counted (and its target tallied,
  * targets.ts) without an object per row, nor a string unless the target is new. A socket row, a
  * deleted file (or any row, when every fd is kept) is then read on from its TYPE into an LsofFile
@@ -67,17 +68,42 @@ function layoutOf(raw: string): Layout {
 
 const isDigit = (c: number): boolean => c >= 48 && c <= 57;
 
-/** text[s, e) is /^\d{1,10}$/. */
-function isNumAt(text: string, s: number, e: number): boolean {
+/** bytes[s, e) is /^\d{1,10}$/. */
+function isNumIn(bytes: Uint8Array, s: number, e: number): boolean {
   if (e - s > 10 || e === s) return false;
-  for (let j = s; j < e; j++) if (!isDigit(text.charCodeAt(j))) return false;
+  for (let j = s; j < e; j++) if (!isDigit(bytes[j]!)) return false;
   return true;
 }
 
-function numAt(text: string, s: number, e: number): number {
+function numIn(bytes: Uint8Array, s: number, e: number): number {
   let v = 0;
-  for (let j = s; j < e; j++) v = v * 10 + text.charCodeAt(j) - 48;
+  for (let j = s; j < e; j++) v = v * 10 + bytes[j]! - 48;
   return v;
+}
+
+/** bytes at s are the word w (ASCII). */
+function wordIn(bytes: Uint8Array, s: number, w: string): boolean {
+  for (let j = 0; j < w.length; j++) if (bytes[s + j] !== w.charCodeAt(j)) return false;
+  return true;
+}
+
+const NO_BYTES = new Uint8Array(1);
+
+/**
+ * `text` as the bytes it decodes from (latin1), and a newline after them: for text that came with
+ * none (a string given whole, a chunk whose text was changed or held back). A character past
+ * latin1 (text read as UTF-8 by a caller) becomes a space if it is one (isSpace), else 0xff: no
+ * digit, no word of lsof's, so the rows that hold one read as they would from the text.
+ */
+function bytesOf(text: string): Uint8Array {
+  const bytes = Buffer.from(`${text}\n`, 'latin1');
+  if (/[^\u0000-\u00ff]/.test(text)) {
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0xff) bytes[i] = isSpace(c) ? 32 : 0xff;
+    }
+  }
+  return bytes;
 }
 
 const FD_BAD = 0;
@@ -90,11 +116,11 @@ function isLock(c: number): boolean {
   return c === 114 || c === 82 || c === 119 || c === 87 || c === 117 || c === 85 || c === 78 || c === 120 || c === 88;
 }
 
-/** [rwu]?[rRwWuUNxX]? at text[s, e): the mode and lock characters after an FD number. */
-function isModeLock(text: string, s: number, e: number): boolean {
+/** [rwu]?[rRwWuUNxX]? at bytes[s, e): the mode and lock characters after an FD number. */
+function isModeLock(bytes: Uint8Array, s: number, e: number): boolean {
   if (e === s) return true;
-  if (e - s === 1) return isLock(text.charCodeAt(s));
-  if (e - s === 2) { const c = text.charCodeAt(s); return (c === 114 || c === 119 || c === 117) && isLock(text.charCodeAt(s + 1)); }
+  if (e - s === 1) return isLock(bytes[s]!);
+  if (e - s === 2) { const c = bytes[s]!; return (c === 114 || c === 119 || c === 117) && isLock(bytes[s + 1]!); }
   return false;
 }
 
@@ -206,7 +232,7 @@ function typeCode(text: string, s: number, e: number): number {
  * decided how that row reads: a process's or thread's rows repeat it byte for byte, so a row that
  * starts with it needs only its FD and TYPE read.
  */
-interface Head { text: string; pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null }
+interface Head { text: string; pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null; at: number }
 
 /** Thrown (and caught in read()) to stop at the start of another capture. */
 const STOP = Symbol('stop');
@@ -217,6 +243,13 @@ export class ColumnsReader {
   private head: Head | null = null;
   // The row being read: its text (the piece) and end, token offsets found so far.
   private text = '';
+  /**
+   * The bytes `text` decodes from, byte i its character i, and a newline after them (Chunk.bytes,
+   * or bytesOf the text): the hot paths below read these. Why: on the 5M-line socket-heavy capture
+   * the row readers' loads of characters were ~40% of the time (perf), and a typed array's element
+   * loads for less than a string's character (a loop over 100 MB: 106-152 ms against 202-249).
+   */
+  private bytes: Uint8Array = NO_BYTES;
   private end = 0;
   private scan = 0;
   private tokens = 0;
@@ -273,8 +306,9 @@ export class ColumnsReader {
    * each line that is no lsof row: if it says so (another tool's header: a second capture in the
    * stream), reading stops before that line; returns its offset in `text`, or -1.
    */
-  read(text: string, firstLine: number, stop: ((line: string) => boolean) | null = null): number {
+  read(text: string, firstLine: number, stop: ((line: string) => boolean) | null = null, bytes?: Uint8Array): number {
     this.stop = stop;
+    this.bytes = bytes ?? bytesOf(text);
     let at = -1;
     try {
       this.readLines(text, firstLine);
@@ -284,6 +318,7 @@ export class ColumnsReader {
     }
     this.head = null;
     this.text = '';
+    this.bytes = NO_BYTES; // a view of a read's buffer: not kept
     return at;
   }
 
@@ -348,14 +383,14 @@ export class ColumnsReader {
 
   /** Whether the row has a token i, reading only as far as that. */
   private has(i: number): boolean {
-    const { text, end } = this;
+    const { bytes, end } = this;
     while (this.tokens <= i) {
       let j = this.scan;
-      while (j < end && isSpace(text.charCodeAt(j))) j++;
+      while (j < end && isSpace(bytes[j]!)) j++;
       if (j >= end) { this.scan = j; return false; }
       if (this.tokens === this.ts.length) this.grow();
       this.ts[this.tokens] = j;
-      while (j < end && !isSpace(text.charCodeAt(j))) j++;
+      while (j < end && !isSpace(bytes[j]!)) j++;
       this.te[this.tokens++] = j;
       this.scan = j;
     }
@@ -372,11 +407,11 @@ export class ColumnsReader {
   }
 
   private isNum(i: number): boolean {
-    return this.has(i) && isNumAt(this.text, this.ts[i]!, this.te[i]!);
+    return this.has(i) && isNumIn(this.bytes, this.ts[i]!, this.te[i]!);
   }
 
   private num(i: number): number {
-    return numAt(this.text, this.ts[i]!, this.te[i]!);
+    return numIn(this.bytes, this.ts[i]!, this.te[i]!);
   }
 
   private tok(i: number): string {
@@ -385,25 +420,25 @@ export class ColumnsReader {
 
   /** text[s, e) as an FD: a number (in fdValue), "*NNN" (NNN in fdValue), a word of NON_FD, NOFD, or FD_BAD. */
   private fdClassAt(s: number, e: number): number {
-    const text = this.text;
-    const c = text.charCodeAt(s);
+    const bytes = this.bytes;
+    const c = bytes[s]!;
     if (isDigit(c)) {
       let j = s;
       let v = 0;
-      while (j < e && isDigit(text.charCodeAt(j))) v = v * 10 + text.charCodeAt(j++) - 48;
-      if (j - s > 10 || !isModeLock(text, j, e)) return FD_BAD;
+      for (let d = c; j < e && isDigit(d); d = bytes[++j]!) v = v * 10 + d - 48;
+      if (j - s > 10 || !isModeLock(bytes, j, e)) return FD_BAD;
       this.fdValue = v;
       this.fdEnd = j;
       return FD_NUM;
     }
     if (c === 42) { // "*NNN"
-      if (e - s < 4 || !isDigit(text.charCodeAt(s + 1)) || !isDigit(text.charCodeAt(s + 2)) || !isDigit(text.charCodeAt(s + 3)) || !isModeLock(text, s + 4, e)) return FD_BAD;
-      this.fdValue = (text.charCodeAt(s + 1) - 48) * 100 + (text.charCodeAt(s + 2) - 48) * 10 + text.charCodeAt(s + 3) - 48;
+      if (e - s < 4 || !isDigit(bytes[s + 1]!) || !isDigit(bytes[s + 2]!) || !isDigit(bytes[s + 3]!) || !isModeLock(bytes, s + 4, e)) return FD_BAD;
+      this.fdValue = (bytes[s + 1]! - 48) * 100 + (bytes[s + 2]! - 48) * 10 + bytes[s + 3]! - 48;
       this.fdEnd = s + 4;
       return FD_TRUNC;
     }
     if (e - s > 4 || e - s < 2) return FD_BAD;
-    const w = word4(text, s, e);
+    const w = word4(this.text, s, e);
     if (w === W_MEM || w === W_CWD || w === W_RTD || w === W_TXT || w === W_DEL) return FD_NAMED;
     return w === W_NOFD ? FD_NOFD : NAMED_FDS.has(w) ? FD_NAMED : FD_BAD;
   }
@@ -426,24 +461,24 @@ export class ColumnsReader {
   /** Token i is /^(\d+,\d+|0x[0-9a-fA-F]+)$/ (DEVICE) or, with `size`, /^(0t\d+|0x[0-9a-fA-F]+|\d+)$/ (SIZE/OFF). */
   private isDeviceOrSize(i: number, size: boolean): boolean {
     if (!this.has(i)) return false;
-    const text = this.text;
+    const bytes = this.bytes;
     const s = this.ts[i]!;
     const e = this.te[i]!;
-    const c1 = e - s > 1 ? text.charCodeAt(s + 1) : -1;
-    if (text.charCodeAt(s) === 48 && (c1 === 120 || (size && c1 === 116)) && e - s > 2) { // 0x..., 0t...
+    const c1 = e - s > 1 ? bytes[s + 1]! : -1;
+    if (bytes[s] === 48 && (c1 === 120 || (size && c1 === 116)) && e - s > 2) { // 0x..., 0t...
       for (let j = s + 2; j < e; j++) {
-        const d = text.charCodeAt(j);
+        const d = bytes[j]!;
         if (!(isDigit(d) || (c1 === 120 && ((d >= 65 && d <= 70) || (d >= 97 && d <= 102))))) return false;
       }
       return true;
     }
     let j = s;
-    while (j < e && isDigit(text.charCodeAt(j))) j++;
+    while (j < e && isDigit(bytes[j]!)) j++;
     if (j === s) return false;
     if (j === e) return size;
-    if (size || text.charCodeAt(j) !== 44) return false; // "maj,min"
+    if (size || bytes[j] !== 44) return false; // "maj,min"
     const k = ++j;
-    while (j < e && isDigit(text.charCodeAt(j))) j++;
+    while (j < e && isDigit(bytes[j]!)) j++;
     return j > k && j === e;
   }
 
@@ -451,20 +486,21 @@ export class ColumnsReader {
   private sameHead(ls: number, le: number): Head | null {
     const head = this.head;
     if (head === null) return null;
-    const { text } = this;
-    const h = ls + head.text.length;
-    // lastIndexOf at `ls` is startsWith without a char-by-char loop: it stops at the first match
-    // backwards, at most at the start of the row that set the head.
-    if (h >= le || !isSpace(text.charCodeAt(h)) || text.lastIndexOf(head.text, ls) !== ls) return null;
+    const { bytes } = this;
+    const n = head.text.length;
+    const h = ls + n;
+    if (h >= le || !isSpace(bytes[h]!)) return null;
+    // the head's bytes are where its row is, earlier in these bytes (a head is the last text's)
+    for (let j = 0, a = head.at; j < n; j++) if (bytes[ls + j] !== bytes[a + j]) return null;
     let i = h;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    while (i < le && isSpace(bytes[i]!)) i++;
     const fs = i;
-    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    while (i < le && !isSpace(bytes[i]!)) i++;
     const fe = i;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    while (i < le && isSpace(bytes[i]!)) i++;
     if (i >= le) return null;
     const ts = i;
-    while (i < le && !isSpace(text.charCodeAt(i))) i++;
+    while (i < le && !isSpace(bytes[i]!)) i++;
     const u = head.u;
     while (this.ts.length < u + 3) this.grow();
     this.ts[u + 1] = fs;
@@ -491,11 +527,11 @@ export class ColumnsReader {
    * 1M-line socket-heavy capture (--cpu-prof self time of row(), typeCode(), inPlace()).
    */
   private headInet(ls: number, le: number, head: Head): boolean {
-    const { text, b } = this;
+    const { text, bytes, b } = this;
     const u = head.u;
     const t = this.ts[u + 2]!;
     const te = this.te[u + 2]!;
-    if (te - t !== 4 || text.charCodeAt(t) !== 73 || text.charCodeAt(t + 1) !== 80 || text.charCodeAt(t + 2) !== 118 || text.charCodeAt(t + 3) !== 52) return false; // "IPv4"
+    if (te - t !== 4 || bytes[t] !== 73 || bytes[t + 1] !== 80 || bytes[t + 2] !== 118 || bytes[t + 3] !== 52) return false; // "IPv4"
     if (head.pid === 0 || !b.folding || b.keepAll) return false;
     const fd = this.fdClassAt(this.ts[u + 1]!, this.te[u + 1]!);
     if (fd !== FD_NUM && fd !== FD_TRUNC) return false;
@@ -570,7 +606,7 @@ export class ColumnsReader {
       uid = this.isNum(u) ? this.num(u) : null;
       // The head alone decided between the readings when the other one failed within it: a thread
       // row's PID-then-USER reading fails at TASKCMD or USER; a process row's TID reading at USER.
-      if (fd !== FD_NOFD && (isThread ? !plain : !tidNumeric)) this.head = { text: text.slice(ls, this.te[u]!), pid, tid, u, cmdLen, uid };
+      if (fd !== FD_NOFD && (isThread ? !plain : !tidNumeric)) this.head = { text: text.slice(ls, this.te[u]!), pid, tid, u, cmdLen, uid, at: ls };
       if (fd !== FD_NOFD) type = typeCode(text, this.ts[u + 2]!, this.te[u + 2]!);
     }
     let fdNo: number | null = null;
@@ -660,15 +696,15 @@ export class ColumnsReader {
    * read of a TCP row with a Socket object ~1 us; without objects a row costs well under that.
    */
   private inPlace(ls: number, le: number, lineNo: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number): boolean {
-    const { text } = this;
+    const { bytes } = this;
     const t = this.ts[u + 2]!;
     const te = this.te[u + 2]!;
     if (te - t !== 4) return false;
-    const c = text.charCodeAt(t);
-    if (c === 73) return text.charCodeAt(t + 3) === 52 && this.inet(ls, le, pid, tid, t, te, cmdLen, uid, fd); // "IPv4"
+    const c = bytes[t]!;
+    if (c === 73) return bytes[t + 3] === 52 && this.inet(ls, le, pid, tid, t, te, cmdLen, uid, fd); // "IPv4"
     if ((c !== 117 && c !== 115) || !this.has(u + 6)) return false;
-    const unix = c === 117 && rest(text, t, 'unix');
-    if (!unix && !rest(text, t, 'sock')) return false;
+    const unix = c === 117 && wordIn(bytes, t, 'unix');
+    if (!unix && !wordIn(bytes, t, 'sock')) return false;
     // DEVICE SIZE/OFF NODE NAME, as fileColumns() reads them (no NLINK column)
     if (this.layout.nlink || !this.isDeviceOrSize(u + 3, false) || !this.isDeviceOrSize(u + 4, true) || !this.isNum(u + 5)) return false;
     const ns = this.ts[u + 5]!;
@@ -708,40 +744,40 @@ export class ColumnsReader {
    * hostPort() then reading NAME again cost ~0.25 us a row (1M-line socket-heavy bench, --cpu-prof).
    */
   private inet(ls: number, le: number, pid: number, tid: number | null, t: number, te: number, cmdLen: number, uid: number | null, fd: number): boolean {
-    const { text, b } = this;
-    // Digit loops need no bound: the character at le ends the line ("\n", "\r" or none), no digit.
+    const { text, bytes, b } = this;
+    // Digit loops need no bound: the byte at le ends the line ("\n", "\r"; the newline after the bytes), no digit.
     let i = te;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    while (i < le && isSpace(bytes[i]!)) i++;
     // DEVICE: the inode
     const ds = i;
     let inode = 0;
-    for (let c = text.charCodeAt(i); isDigit(c); c = text.charCodeAt(++i)) inode = inode * 10 + c - 48;
-    if (i === ds || i - ds > 10 || i === le || !isSpace(text.charCodeAt(i)) || (i - ds > 1 && text.charCodeAt(ds) === 48)) return false;
+    for (let c = bytes[i]!; isDigit(c); c = bytes[++i]!) inode = inode * 10 + c - 48;
+    if (i === ds || i - ds > 10 || i === le || !isSpace(bytes[i]!) || (i - ds > 1 && bytes[ds] === 48)) return false;
     if (inode === 0 || inode > 0xffffffff) return false;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    while (i < le && isSpace(bytes[i]!)) i++;
     // SIZE/OFF: any token that starts with a digit
-    if (i === le || !isDigit(text.charCodeAt(i))) return false;
-    while (i < le && !isSpace(text.charCodeAt(i))) i++;
-    while (i < le && isSpace(text.charCodeAt(i))) i++;
+    if (i === le || !isDigit(bytes[i]!)) return false;
+    while (i < le && !isSpace(bytes[i]!)) i++;
+    while (i < le && isSpace(bytes[i]!)) i++;
     // NODE: "TCP", then NAME
-    if (le - i < 4 || text.charCodeAt(i) !== 84 || text.charCodeAt(i + 1) !== 67 || text.charCodeAt(i + 2) !== 80 || !isSpace(text.charCodeAt(i + 3))) return false;
-    for (i += 4; i < le && isSpace(text.charCodeAt(i)); i++);
+    if (le - i < 4 || bytes[i] !== 84 || bytes[i + 1] !== 67 || bytes[i + 2] !== 80 || !isSpace(bytes[i + 3]!)) return false;
+    for (i += 4; i < le && isSpace(bytes[i]!); i++);
     // NAME: local->remote (STATE), trailing blanks aside
     const ls1 = i;
     if (!this.hostPort(ls1)) return false;
     const le1 = this.hpColon;
     const lport = this.hpPort;
     i = this.hpEnd;
-    if (text.charCodeAt(i) !== 45 || text.charCodeAt(i + 1) !== 62) return false; // "->"
+    if (bytes[i] !== 45 || bytes[i + 1] !== 62) return false; // "->"
     const rs = i + 2;
     if (!this.hostPort(rs)) return false;
     const re = this.hpColon;
     const rport = this.hpPort;
     i = this.hpEnd;
-    if (text.charCodeAt(i) !== 32 || text.charCodeAt(i + 1) !== 40) return false; // " ("
-    const closeWait = text.startsWith('CLOSE_WAIT)', i + 2);
-    if (!closeWait && !text.startsWith('ESTABLISHED)', i + 2)) return false;
-    for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(text.charCodeAt(i))) return false;
+    if (bytes[i] !== 32 || bytes[i + 1] !== 40) return false; // " ("
+    const closeWait = i + 13 <= le && wordIn(bytes, i + 2, 'CLOSE_WAIT)');
+    if (!closeWait && !(i + 14 <= le && wordIn(bytes, i + 2, 'ESTABLISHED)'))) return false;
+    for (i += (closeWait ? 10 : 11) + 3; i < le; i++) if (!isSpace(bytes[i]!)) return false;
     const listed = this.listFresh(ls, le, pid, tid, t, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
     b.folded(b.folder.tcpRow(pid, inode, closeWait, text, ls1, le1, lport, rs, re, rport));
@@ -764,9 +800,9 @@ export class ColumnsReader {
 
   /** "unix DEVICE SIZE/OFF INODE NAME": the fold needs its inode only (a unix socket's state there is 'UNIX'). */
   private unix(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, ns: number, ne: number): boolean {
-    const { text, b } = this;
-    if (ne - ns > 1 && text.charCodeAt(ns) === 48) return false; // "0123": keyed as its text
-    const inode = numAt(text, ns, ne);
+    const { bytes, b } = this;
+    if (ne - ns > 1 && bytes[ns] === 48) return false; // "0123": keyed as its text
+    const inode = numIn(bytes, ns, ne);
     if (inode === 0 || inode > 0xffffffff) return false;
     const listed = this.listFresh(ls, le, pid, tid, this.ts[u + 2]!, cmdLen, uid, fd, inode);
     if (listed !== 'new') return listed === 'repeat';
@@ -780,10 +816,10 @@ export class ColumnsReader {
 
   /** "sock DEVICE SIZE/OFF INODE NAME": a socket in no table of lsof's own (an orphan), kept as the fd record add() makes. */
   private sock(ls: number, le: number, lineNo: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, ns: number, ne: number): void {
-    const { text, b } = this;
+    const { text, bytes, b } = this;
     const s = this.ts[u + 6]!;
     let e = le;
-    while (e > s && isSpace(text.charCodeAt(e - 1))) e--; // as String.trim(): the same blanks
+    while (e > s && isSpace(bytes[e - 1]!)) e--; // as String.trim(): the same blanks
     if (e - s !== this.sockName.length || !text.startsWith(this.sockName, s)) {
       this.sockName = detach(text.slice(s, e));
       this.sockHint = /^protocol: (\S+)/.exec(this.sockName)?.[1] ?? null;
@@ -808,15 +844,15 @@ export class ColumnsReader {
    * whether it is one. No bound needed: the row's end (a line end) is no digit, dot or colon.
    */
   private hostPort(i: number): boolean {
-    const text = this.text;
-    let c = text.charCodeAt(i);
+    const bytes = this.bytes;
+    let c = bytes[i]!;
     if (!isDigit(c)) return false;
-    while (isDigit(c) || c === 46) c = text.charCodeAt(++i);
+    while (isDigit(c) || c === 46) c = bytes[++i]!;
     if (c !== 58) return false; // ":"
     this.hpColon = i++;
     const ps = i;
     let port = 0;
-    for (c = text.charCodeAt(i); isDigit(c) && i - ps < 6; c = text.charCodeAt(++i)) port = port * 10 + c - 48;
+    for (c = bytes[i]!; isDigit(c) && i - ps < 6; c = bytes[++i]!) port = port * 10 + c - 48;
     if (i === ps || i - ps > 5 || port > 65535) return false;
     this.hpEnd = i;
     this.hpPort = port;
@@ -864,7 +900,7 @@ export class ColumnsReader {
    * The row as an LsofFile, read on from its TYPE column (tokens up to there are found): the row's
    * strings are cut from a copy of it, never from the piece (records outlive the piece).
    */
-  private whole(ls: number, le: number, lineNo: number, h: Omit<Head, 'text'>, fd: number): void {
+  private whole(ls: number, le: number, lineNo: number, h: Omit<Head, 'text' | 'at'>, fd: number): void {
     const raw = detach(this.text.slice(ls, le));
     const { u } = h;
     const tok = (i: number): string => raw.slice(this.ts[i]! - ls, this.te[i]! - ls);

@@ -59,8 +59,9 @@ export class LsofReader {
    * Returns what these lines added: new socket fds (every new fd with keepAll), new socket rows,
    * the processes first named in them.
    */
-  read(text: string, firstLine = 1): LsofPiece {
-    this.reader.read(text, firstLine);
+  read(text: string, firstLine = 1, bytes?: Uint8Array): LsofPiece {
+    if (this.reader instanceof ColumnsReader) this.reader.read(text, firstLine, null, bytes);
+    else this.reader.read(text, firstLine);
     return this.builder.takePiece();
   }
 
@@ -68,8 +69,8 @@ export class LsofReader {
    * read(), for the column listing, stopping before the first line that is no lsof row and that
    * `stop` accepts (another tool's header: `cat lsof.txt ss.txt`): `stoppedAt` is its offset in text.
    */
-  readUntil(text: string, firstLine: number, stop: (line: string) => boolean): LsofPiece & { stoppedAt: number } {
-    const at = this.reader instanceof ColumnsReader ? this.reader.read(text, firstLine, stop) : (this.reader.read(text, firstLine), -1);
+  readUntil(text: string, firstLine: number, stop: (line: string) => boolean, bytes?: Uint8Array): LsofPiece & { stoppedAt: number } {
+    const at = this.reader instanceof ColumnsReader ? this.reader.read(text, firstLine, stop, bytes) : (this.reader.read(text, firstLine), -1);
     return { ...this.builder.takePiece(), stoppedAt: at };
   }
 
