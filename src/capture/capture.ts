@@ -29,6 +29,7 @@ import type { InputReader, Parsed, Shared } from './parsers.js';
 import type { Chunk, Line, LineStream } from './text-input.js';
 import { detach, linesFrom, linesOf, reopenLines } from './text-input.js';
 import { Tail } from './tail.js';
+import { warmUp } from './warm-up.js';
 import type { SplitOutcome, TailOptions, TailRead } from './tail.js';
 import { MAX_PROCESSES } from '../parse/lsof/processes.js';
 import { formatChange } from './format-switch.js';
@@ -210,6 +211,7 @@ async function readCaptures(
     const tail = streams.length === 1 && unpaster === null && part.format === 'lsof' && part.reader.lsof !== undefined
       ? Tail.start(stream, head, assume.portRange ?? null, assume.state, split, coreToSpare) : null;
     if (tail !== split.early) split.early?.stop(); // a worker started early (cli/prefetch.ts) and not taken ends now
+    if (tail !== null) warmUp(); // as the worker does (warm-up.ts)
     try {
       await readChunks(stream.chunks());
       let last = stream.lines;

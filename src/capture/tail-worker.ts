@@ -17,12 +17,14 @@ import type { Parsed } from './parsers.js';
 import type { Line } from './text-input.js';
 import { linesFrom } from './text-input.js';
 import type { TailJob, TailRead } from './tail.js';
+import { warmUp } from './warm-up.js';
 
 /** Characters read before the fold's inode table is sized for the rest (SocketFold.expect). */
 const RESERVE_AT = 1 << 20;
 
 async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: ArrayBuffer[] }> {
   const overlong: Line[] = [];
+  warmUp(); // while the file opens: feedback for every path before V8 optimizes the reader (warm-up.ts)
   const chunks = await linesFrom(job.path, job.source, job.start, 1, overlong);
   const sink = new LineSink(false);
   const reader = CAPTURE_PARSERS.lsof.open(job.head, job.source, sink, { listed: new Map(), inputs: 0, ...(job.state === undefined ? {} : { state: job.state as TcpState }) });
