@@ -11,8 +11,29 @@
  */
 const OUR_TUNABLE = 'glibc.malloc.trim_threshold=16777216:glibc.malloc.hugetlb=1';
 
+/**
+ * Status of a run whose stdout reader went away (`fdleak analyze x | head -1`): what a tool killed
+ * by SIGPIPE ends with (128 + 13), which node, ignoring that signal, does not get.
+ */
+export const EXIT_PIPE = 141;
+
+/**
+ * A stdout whose reader closed: the next write fails with EPIPE, an 'error' event that nothing
+ * handled printed node's stack trace and exited 1 (analyze, rules, --help; seen with `| head -1`).
+ * The report cannot be delivered: end quietly, as a tool killed by SIGPIPE. Any other write error
+ * is one line on stderr, exit 2. stderr's own errors have nowhere to go.
+ */
+function onOutputErrors(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT_PIPE);
+    process.stderr.write(`fdleak: cannot write the report: ${error.code ?? error.message}\n`, () => process.exit(2));
+  });
+  process.stderr.on('error', () => {});
+}
+
 /** Runs `argv` (the arguments after the script) and ends the process with its exit code. */
 export async function launch(argv: readonly string[]): Promise<void> {
+  onOutputErrors();
   const tunables = process.env.GLIBC_TUNABLES;
   if (tunables === OUR_TUNABLE) delete process.env.GLIBC_TUNABLES;
   else if (tunables?.startsWith(`${OUR_TUNABLE}:`)) process.env.GLIBC_TUNABLES = tunables.slice(OUR_TUNABLE.length + 1);

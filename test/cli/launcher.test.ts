@@ -182,3 +182,27 @@ describe('which node the launcher runs', () => {
     }
   });
 });
+
+describe('a reader that goes away', () => {
+  // stdout a pipe whose read end is closed before fdleak writes: its write fails with EPIPE
+  const closedReader = (args: string[]): Promise<{ status: number | null; stderr: string }> =>
+    new Promise((resolve, reject) => {
+      const child = spawn(BIN, args, { cwd: ROOT, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (status) => resolve({ status, stderr }));
+    });
+
+  it.each([
+    ['analyze', ['analyze', 'fixtures/lsof/list-everything.txt', '--json']],
+    ['analyze (table)', ['analyze', 'fixtures/lsof/list-everything.txt']],
+    ['rules', ['rules']],
+    ['--help', ['--help']],
+  ])('%s ends quietly with 141, as a tool killed by SIGPIPE (no stack trace)', async (_, args) => {
+    const { status, stderr } = await closedReader(args);
+    expect(stderr).toBe('');
+    expect(status).toBe(141);
+  });
+});
