@@ -261,6 +261,32 @@ export class IntRows {
   get(row: number, c: number): number {
     return this.blocks[row >>> 16]![(row & 0xffff) * this.width + c]!;
   }
+
+  /** Sets column `c` of row `row` (a row pushed or appended already). */
+  set(row: number, c: number, value: number): void {
+    this.blocks[row >>> 16]![(row & 0xffff) * this.width + c] = value;
+  }
+
+  /**
+   * Appends every row of `other` (as wide), a run of whole rows at a time (typed-array copies, not
+   * a push of an array a row); returns the number of its first row here.
+   */
+  append(other: IntRows): number {
+    if (other.width !== this.width) throw new Error('IntRows.append: another width');
+    const base = this.length;
+    const w = this.width;
+    for (let r = 0; r < other.length;) {
+      const at = this.length & 0xffff;
+      if (at === 0) this.blocks.push(new Int32Array(w << 16));
+      const from = r & 0xffff;
+      // as many rows as fit in this block and are left in other's current block
+      const n = Math.min(0x10000 - at, 0x10000 - from, other.length - r);
+      this.blocks[this.blocks.length - 1]!.set(other.blocks[r >>> 16]!.subarray(from * w, (from + n) * w), at * w);
+      this.length += n;
+      r += n;
+    }
+    return base;
+  }
 }
 
 export interface IntRowsParts {

@@ -386,10 +386,15 @@ export class SocketFold implements FoldedSockets {
         }
       }
     }
-    const closeWait = IntRows.from(w.closeWait);
-    const base = this.closeWait.length;
-    for (let r = 0; r < closeWait.length; r++) {
-      this.closeWait.push([closeWait.get(r, 0), address[closeWait.get(r, 1)]!, address[closeWait.get(r, 2)]!, closeWait.get(r, 3), closeWait.get(r, 4)]);
+    // the rows copied whole, then the numbers that differ here renumbered (none, mostly: the two
+    // threads met the same few addresses and hints in the same order)
+    const c = this.closeWait;
+    const base = c.append(IntRows.from(w.closeWait));
+    if (address.some((a, i) => a !== i)) {
+      for (let r = base; r < c.length; r++) {
+        c.set(r, 1, address[c.get(r, 1)]!);
+        c.set(r, 2, address[c.get(r, 2)]!);
+      }
     }
     for (const [r, rx] of w.bigQueues) this.bigQueues.set(base + r, rx);
     const hint = w.hints.map((h) => {
@@ -397,12 +402,16 @@ export class SocketFold implements FoldedSockets {
       if (i === undefined) this.hintIndex.set(h, (i = this.hints.push(h) - 1));
       return i;
     });
-    const fds = IntRows.from(w.socketFds);
-    for (let r = 0; r < fds.length; r++) {
-      let inode = fds.get(r, 2);
-      if (inode < -1) inode = -2 - (this.bigInodes.push(w.bigInodes[-2 - inode]!) - 1);
-      const h = (fds.get(r, 3) >> 1) - 1;
-      this.socketFds.push([fds.get(r, 0), fds.get(r, 1), inode, ((h < 0 ? 0 : hint[h]! + 1) << 1) | (fds.get(r, 3) & 1)]);
+    const fds = this.socketFds;
+    const fdBase = fds.append(IntRows.from(w.socketFds));
+    if (w.bigInodes.length > 0 || hint.some((h, i) => h !== i)) {
+      for (let r = fdBase; r < fds.length; r++) {
+        const inode = fds.get(r, 2);
+        if (inode < -1) fds.set(r, 2, -2 - (this.bigInodes.push(w.bigInodes[-2 - inode]!) - 1));
+        const flags = fds.get(r, 3);
+        const h = (flags >> 1) - 1;
+        fds.set(r, 3, ((h < 0 ? 0 : hint[h]! + 1) << 1) | (flags & 1));
+      }
     }
     this.byOwner = null;
     return true;
@@ -440,6 +449,10 @@ export class SocketFold implements FoldedSockets {
     const count: number[] = [];
     const unread: number[] = [];
     const bytes: number[] = [];
+    // the last row's key and group: a process's rows of one group mostly come together (a Map
+    // lookup a row otherwise, of a key past 2^31: a heap number each)
+    let lastKey = -1;
+    let lastGroup = 0;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
       const ports = c.get(r, 3) >>> 0;
@@ -447,13 +460,15 @@ export class SocketFold implements FoldedSockets {
       let s = side[lport]!;
       if (s === 0) side[lport] = s = isServerPort(lport) ? 1 : 2;
       const key = s === 1 ? (c.get(r, 2) * 65536 + lport) * 2 + 1 : (c.get(r, 2) * 65536 + (ports & 0xffff)) * 2;
-      let g = groupOf.get(key);
+      let g = key === lastKey ? lastGroup : groupOf.get(key);
+      lastKey = key;
       if (g === undefined) {
         groupOf.set(key, (g = keys.push(key) - 1));
         count.push(0);
         unread.push(0);
         bytes.push(0);
       }
+      lastGroup = g;
       count[g]!++;
       const q = c.get(r, 4) >>> 2;
       const rx = q === RX_BIG ? this.bigQueues.get(r)! : q;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { U32Map } from '../../src/capture/compact.js';
+import { IntRows, U32Map } from '../../src/capture/compact.js';
 
 /** A small deterministic generator (xorshift32), so that a failure repeats. */
 function random(seed: number): () => number {
@@ -73,5 +73,34 @@ describe('U32Map', () => {
     for (const [k, v] of ref) expect(map.get(k)).toBe(v);
     map.reserve(10); // less than it holds: nothing changes
     expect(map.parts().keys.map((k) => k.length)).toEqual(sizes);
+  });
+});
+
+describe('IntRows', () => {
+  it('append() holds what pushing the same rows one by one holds, across 64K-row blocks on both sides; set() changes one cell', () => {
+    const next = random(0x1d872b41);
+    const row = (): number[] => [next() | 0, next() | 0, next() | 0];
+    // sizes that start and end mid-block, and a whole block or more
+    for (const [a, b] of [[0, 5], [70_000, 100_000], [65_536, 65_536], [1, 140_000], [131_000, 0]] as const) {
+      const rowsA = Array.from({ length: a }, row);
+      const rowsB = Array.from({ length: b }, row);
+      const appended = new IntRows(3);
+      for (const r of rowsA) appended.push(r);
+      const other = new IntRows(3);
+      for (const r of rowsB) other.push(r);
+      expect(appended.append(other)).toBe(a);
+      const pushed = new IntRows(3);
+      for (const r of [...rowsA, ...rowsB]) pushed.push(r);
+      appended.push([1, 2, 3]); // and pushing on after it
+      pushed.push([1, 2, 3]);
+      expect(appended.length).toBe(a + b + 1);
+      const cells = (rows: IntRows): number[] => Array.from({ length: rows.length * 3 }, (_, i) => rows.get(Math.floor(i / 3), i % 3));
+      expect(cells(appended)).toEqual(cells(pushed));
+    }
+    const rows = new IntRows(2);
+    rows.push([5, 6]);
+    rows.set(0, 1, -7);
+    expect([rows.get(0, 0), rows.get(0, 1)]).toEqual([5, -7]);
+    expect(() => rows.append(new IntRows(3))).toThrow(/width/);
   });
 });

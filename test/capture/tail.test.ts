@@ -160,6 +160,43 @@ describe('a split file folds from its first row (no foldAfter given: the CLI\'s 
   });
 });
 
+describe('the worker met addresses, lsof socket protocols and inode texts the main thread did not, or in another order', () => {
+  it('renumbered as its fold is taken in: the report of one thread', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fdleak-tail-'));
+    try {
+      // rows as lsof -n prints them (fixtures/lsof/close-wait-filter.txt, fixtures/lsof-sock); process 200's
+      // part, read by the worker, names a new remote first, then the main thread's one; new
+      // protocols before the known one; an inode written with a leading 0 (kept as its text)
+      const row = (pid: number, fd: number, type: string, device: string, node: string, name: string): string =>
+        `pgbouncer ${String(pid).padStart(4)} root ${String(fd).padStart(4)}u ${type.padEnd(4)} ${device.padStart(18)}      0t0 ${node.padStart(7)} ${name}`;
+      const closeWait = (pid: number, fd: number, local: string, remote: string): string =>
+        row(pid, fd, 'IPv4', String(pid * 1000 + fd), 'TCP', `${local}->${remote} (CLOSE_WAIT)`);
+      const sock = (pid: number, fd: number, name: string, inode = String(pid * 1000 + fd)): string => row(pid, fd, 'sock', '0,9', inode, name);
+      const a = [
+        closeWait(100, 3, '10.0.0.9:40001', '10.0.0.1:5432'), closeWait(100, 4, '10.0.0.9:40002', '10.0.0.1:5432'),
+        sock(100, 5, 'protocol: TCP'), sock(100, 6, 'protocol: TCP'),
+        // past the lines read before a split (the head)
+        ...Array.from({ length: 80 }, (_, i) => row(100, 10 + i, 'IPv4', String(100_100 + i), 'TCP', `10.0.0.9:${41000 + i}->10.0.0.1:5432 (ESTABLISHED)`)),
+      ];
+      // 12 of each, past the rules' thresholds (10): findings whose evidence names them
+      const b = [
+        ...Array.from({ length: 12 }, (_, i) => closeWait(200, 3 + i, `10.0.0.${i < 6 ? 8 : 9}:${40001 + i}`, i % 3 === 0 ? '10.0.0.2:6432' : '10.0.0.1:5432')),
+        ...Array.from({ length: 12 }, (_, i) => sock(200, 20 + i, ['protocol: UDP', "can't identify protocol", 'protocol: TCP'][i % 3]!, i === 11 ? '0200031' : undefined)),
+      ];
+      const head = 'COMMAND    PID USER   FD   TYPE             DEVICE SIZE/OFF    NODE NAME';
+      const path = join(dir, 'renumbered.txt');
+      writeFileSync(path, [head, ...a, ...b, ''].join('\n'), 'latin1');
+      const at = [head, ...a].join('\n').length + 1;
+      const two = await both(path, { minBytes: 0, at }, 0);
+      expect(two.capture.splits[0]).toMatchObject({ boundary: at, joined: true });
+      const doc = JSON.parse(two.json) as { findings: Array<{ rule: string }> };
+      expect(doc.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['close-wait', 'orphan-sockets']));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a big capture made by the bench generator', () => {
   let dir: string;
   let big: string;
