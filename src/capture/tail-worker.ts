@@ -24,8 +24,9 @@ const RESERVE_AT = 1 << 20;
 
 async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: ArrayBuffer[] }> {
   const overlong: Line[] = [];
+  const opening = linesFrom(job.path, job.source, job.start, 1, overlong);
   warmUp(); // while the file opens: feedback for every path before V8 optimizes the reader (warm-up.ts)
-  const chunks = await linesFrom(job.path, job.source, job.start, 1, overlong);
+  const chunks = await opening;
   const sink = new LineSink(false);
   const reader = CAPTURE_PARSERS.lsof.open(job.head, job.source, sink, { listed: new Map(), inputs: 0, ...(job.state === undefined ? {} : { state: job.state as TcpState }) });
   const lsof = reader.lsof!;

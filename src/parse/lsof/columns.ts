@@ -140,19 +140,19 @@ const W_DEL = w4('DEL');
 const NAMED_FDS = new Set(['ltx', 'v86', 'err', 'jld', 'm86', 'Mxx', 'pd', 'tr', 'mmap', 'mem', 'cwd', 'rtd', 'txt', 'DEL'].map(w4));
 const W_NOFD = w4('NOFD');
 
-/** text[s, e) is a TYPE word: IPv4, a_inode, x.25, unknown, or lsof's 4-hex-digit code for unknown modes. */
-function isTypeAt(text: string, s: number, e: number): boolean {
-  const c = text.charCodeAt(s);
+/** bytes[s, e) is a TYPE word: IPv4, a_inode, x.25, unknown, or lsof's 4-hex-digit code for unknown modes. */
+function isTypeAt(bytes: Uint8Array, s: number, e: number): boolean {
+  const c = bytes[s]!;
   if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) {
     for (let j = s + 1; j < e; j++) {
-      const d = text.charCodeAt(j);
+      const d = bytes[j]!;
       if (!((d >= 65 && d <= 90) || (d >= 97 && d <= 122) || isDigit(d) || d === 95 || d === 46)) return false;
     }
     return true;
   }
   if (e - s !== 4) return false;
   for (let j = s; j < e; j++) {
-    const d = text.charCodeAt(j);
+    const d = bytes[j]!;
     if (!(isDigit(d) || (d >= 65 && d <= 70) || (d >= 97 && d <= 102))) return false;
   }
   return true;
@@ -178,49 +178,43 @@ const T_SOCKET = 4;
 const T_UNCHECKED = 5;
 const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket', 'other'];
 
-/** text at s is the word w (whose first character was matched already). */
-function rest(text: string, s: number, w: string): boolean {
-  for (let j = 1; j < w.length; j++) if (text.charCodeAt(s + j) !== w.charCodeAt(j)) return false;
-  return true;
-}
-
 /**
- * What the builder makes of the TYPE word text[s, e): SOCKET_TYPES, FIFO, FILE_TYPES, a_inode,
+ * What the builder makes of the TYPE word bytes[s, e): SOCKET_TYPES, FIFO, FILE_TYPES, a_inode,
  * "unknown" (lsof could not stat the fd: common in captures); T_UNCHECKED for any other.
  */
-function typeCode(text: string, s: number, e: number): number {
-  const c = text.charCodeAt(s);
+function typeCode(bytes: Uint8Array, s: number, e: number): number {
+  const c = bytes[s]!;
   switch (e - s) {
     case 3:
-      if (c === 82) return rest(text, s, 'REG') ? T_FILE : T_UNCHECKED;
-      if (c === 68) return rest(text, s, 'DIR') ? T_FILE : T_UNCHECKED;
-      if (c === 67) return rest(text, s, 'CHR') ? T_FILE : T_UNCHECKED;
-      if (c === 66) return rest(text, s, 'BLK') ? T_FILE : T_UNCHECKED;
-      if (c === 114) return rest(text, s, 'raw') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return rest(text, s, 'ipx') ? T_SOCKET : T_UNCHECKED;
-      if (c === 107) return rest(text, s, 'key') ? T_SOCKET : T_UNCHECKED;
+      if (c === 82) return wordIn(bytes, s, 'REG') ? T_FILE : T_UNCHECKED;
+      if (c === 68) return wordIn(bytes, s, 'DIR') ? T_FILE : T_UNCHECKED;
+      if (c === 67) return wordIn(bytes, s, 'CHR') ? T_FILE : T_UNCHECKED;
+      if (c === 66) return wordIn(bytes, s, 'BLK') ? T_FILE : T_UNCHECKED;
+      if (c === 114) return wordIn(bytes, s, 'raw') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return wordIn(bytes, s, 'ipx') ? T_SOCKET : T_UNCHECKED;
+      if (c === 107) return wordIn(bytes, s, 'key') ? T_SOCKET : T_UNCHECKED;
       return T_UNCHECKED;
     case 4:
-      if (c === 70) return rest(text, s, 'FIFO') ? T_FIFO : T_UNCHECKED;
-      if (c === 73) return rest(text, s, 'IPv4') || rest(text, s, 'IPv6') ? T_SOCKET : T_UNCHECKED;
-      if (c === 76) return rest(text, s, 'LINK') ? T_FILE : T_UNCHECKED;
-      if (c === 115) return rest(text, s, 'sock') ? T_SOCKET : T_UNCHECKED;
-      if (c === 117) return rest(text, s, 'unix') ? T_SOCKET : T_UNCHECKED;
-      if (c === 114) return rest(text, s, 'raw6') ? T_SOCKET : T_UNCHECKED;
-      if (c === 112) return rest(text, s, 'pack') ? T_SOCKET : T_UNCHECKED;
-      if (c === 97) return rest(text, s, 'ax25') ? T_SOCKET : T_UNCHECKED;
-      if (c === 120) return rest(text, s, 'x.25') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return rest(text, s, 'inet') ? T_SOCKET : T_UNCHECKED;
-      if (c === 110) return rest(text, s, 'ndrv') ? T_SOCKET : T_UNCHECKED;
+      if (c === 70) return wordIn(bytes, s, 'FIFO') ? T_FIFO : T_UNCHECKED;
+      if (c === 73) return wordIn(bytes, s, 'IPv4') || wordIn(bytes, s, 'IPv6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 76) return wordIn(bytes, s, 'LINK') ? T_FILE : T_UNCHECKED;
+      if (c === 115) return wordIn(bytes, s, 'sock') ? T_SOCKET : T_UNCHECKED;
+      if (c === 117) return wordIn(bytes, s, 'unix') ? T_SOCKET : T_UNCHECKED;
+      if (c === 114) return wordIn(bytes, s, 'raw6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 112) return wordIn(bytes, s, 'pack') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return wordIn(bytes, s, 'ax25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 120) return wordIn(bytes, s, 'x.25') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return wordIn(bytes, s, 'inet') ? T_SOCKET : T_UNCHECKED;
+      if (c === 110) return wordIn(bytes, s, 'ndrv') ? T_SOCKET : T_UNCHECKED;
       return T_UNCHECKED;
     case 5:
-      if (c === 97) return rest(text, s, 'atalk') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return rest(text, s, 'inet6') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return wordIn(bytes, s, 'atalk') ? T_SOCKET : T_UNCHECKED;
+      if (c === 105) return wordIn(bytes, s, 'inet6') ? T_SOCKET : T_UNCHECKED;
       return T_UNCHECKED;
     case 7:
-      if (c === 117) return rest(text, s, 'unknown') ? T_OTHER : T_UNCHECKED;
-      if (c === 110) return rest(text, s, 'netlink') ? T_SOCKET : T_UNCHECKED;
-      if (c === 97) return rest(text, s, 'a_inode') ? T_ANON : T_UNCHECKED;
+      if (c === 117) return wordIn(bytes, s, 'unknown') ? T_OTHER : T_UNCHECKED;
+      if (c === 110) return wordIn(bytes, s, 'netlink') ? T_SOCKET : T_UNCHECKED;
+      if (c === 97) return wordIn(bytes, s, 'a_inode') ? T_ANON : T_UNCHECKED;
       return T_UNCHECKED;
     default:
       return T_UNCHECKED;
@@ -230,9 +224,10 @@ function typeCode(text: string, s: number, e: number): number {
 /**
  * The head (COMMAND PID [TID TASKCMD] [PPID PGID] USER) of the last row read whole, when it alone
  * decided how that row reads: a process's or thread's rows repeat it byte for byte, so a row that
- * starts with it needs only its FD and TYPE read.
+ * starts with it needs only its FD and TYPE read. `at`: where that row starts in the bytes read
+ * now (a head is the last text's), `len`: the head's length there.
  */
-interface Head { text: string; pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null; at: number }
+interface Head { pid: number; tid: number | null; u: number; cmdLen: number; uid: number | null; at: number; len: number }
 
 /** Thrown (and caught in read()) to stop at the start of another capture. */
 const STOP = Symbol('stop');
@@ -448,7 +443,7 @@ export class ColumnsReader {
   }
 
   private isTypeTok(i: number): boolean {
-    return this.has(i) && isTypeAt(this.text, this.ts[i]!, this.te[i]!);
+    return this.has(i) && isTypeAt(this.bytes, this.ts[i]!, this.te[i]!);
   }
 
   /** USER FD TYPE at token i (or USER NOFD); the FD's class, or FD_BAD. */
@@ -487,7 +482,7 @@ export class ColumnsReader {
     const head = this.head;
     if (head === null) return null;
     const { bytes } = this;
-    const n = head.text.length;
+    const n = head.len;
     const h = ls + n;
     if (h >= le || !isSpace(bytes[h]!)) return null;
     // the head's bytes are where its row is, earlier in these bytes (a head is the last text's)
@@ -558,8 +553,8 @@ export class ColumnsReader {
       const ts = this.ts[head.u + 2]!;
       const te = this.te[head.u + 2]!;
       if (fd !== FD_BAD && fd !== FD_NOFD) {
-        type = typeCode(text, ts, te);
-        if (type === T_UNCHECKED && !isTypeAt(text, ts, te)) fd = FD_BAD;
+        type = typeCode(this.bytes, ts, te);
+        if (type === T_UNCHECKED && !isTypeAt(this.bytes, ts, te)) fd = FD_BAD;
       }
     }
     if (head !== null && fd !== FD_BAD && fd !== FD_NOFD) {
@@ -606,8 +601,8 @@ export class ColumnsReader {
       uid = this.isNum(u) ? this.num(u) : null;
       // The head alone decided between the readings when the other one failed within it: a thread
       // row's PID-then-USER reading fails at TASKCMD or USER; a process row's TID reading at USER.
-      if (fd !== FD_NOFD && (isThread ? !plain : !tidNumeric)) this.head = { text: text.slice(ls, this.te[u]!), pid, tid, u, cmdLen, uid, at: ls };
-      if (fd !== FD_NOFD) type = typeCode(text, this.ts[u + 2]!, this.te[u + 2]!);
+      if (fd !== FD_NOFD && (isThread ? !plain : !tidNumeric)) this.head = { pid, tid, u, cmdLen, uid, at: ls, len: this.te[u]! - ls };
+      if (fd !== FD_NOFD) type = typeCode(this.bytes, this.ts[u + 2]!, this.te[u + 2]!);
     }
     let fdNo: number | null = null;
     if (fd === FD_NUM) fdNo = this.fdValue;
@@ -900,7 +895,7 @@ export class ColumnsReader {
    * The row as an LsofFile, read on from its TYPE column (tokens up to there are found): the row's
    * strings are cut from a copy of it, never from the piece (records outlive the piece).
    */
-  private whole(ls: number, le: number, lineNo: number, h: Omit<Head, 'text' | 'at'>, fd: number): void {
+  private whole(ls: number, le: number, lineNo: number, h: Omit<Head, 'at' | 'len'>, fd: number): void {
     const raw = detach(this.text.slice(ls, le));
     const { u } = h;
     const tok = (i: number): string => raw.slice(this.ts[i]! - ls, this.te[i]! - ls);
