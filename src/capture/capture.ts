@@ -413,7 +413,6 @@ class CaptureBuilder {
     if (!this.folding!.absorb(read.fold, offset)) return 'a socket is listed on both sides, or a cap is passed';
     for (const fd of read.fds) fd.origin.line += offset;
     part.records += this.add({ processes: read.processes, fds: read.fds, sockets: [], records: read.records });
-    for (const pid of read.socketFdPids) this.process(pid, null).fromFdTable = true;
     for (const s of read.skipped) part.sink.bad(s.reason, s.source, s.line + offset, s.text);
     part.sink.overflow += read.overflow;
     for (const l of read.overlong) stream.overlong.push({ no: l.no + offset, text: l.text });
@@ -441,6 +440,8 @@ class CaptureBuilder {
     // One lsof capture has one row per socket already (its reader joins them by inode): nothing to merge.
     const single = inputs.length === 1 && (this.formats.has('lsof') || this.formats.has('lsof-F'));
     const fold = this.folding;
+    // a process with socket fds the fold took (sock rows read in place among them, and the worker's)
+    fold?.forEachSocketFdPid((pid) => { this.process(pid, null).fromFdTable = true; });
     const sockets = fold !== null ? fold.kept : single ? this.sockets : mergeSockets(this.sockets, this.socketFds);
     const socketFds = this.socketFds;
     // buildSnapshot replaces each record by its checked copy: nothing else may hold the originals.

@@ -19,7 +19,7 @@
 import { InputError } from '../errors.js';
 import type { Fd } from '../model/fd.js';
 import type { CloseWaitGroup, FoldedSockets } from '../model/folded.js';
-import { isLsofSockRow, isOrphanSocket } from '../model/queries.js';
+import { isLsofSockTarget, isOrphanSocket } from '../model/queries.js';
 import type { Owner, Socket } from '../model/socket.js';
 import { halfKey } from '../rules/subject.js';
 import { IntRows, NumberSet, U32Map } from './compact.js';
@@ -134,7 +134,7 @@ export class SocketFold implements FoldedSockets {
     if (!this.added(pid, inode)) return false;
     this.tallyPort(lport, rport, text, rs, re);
     this.countState(pid, closeWait ? 'CLOSE_WAIT' : 'ESTABLISHED');
-    if (closeWait) this.closeWait.push([pid, this.addressAt(text, ls, le), this.addressAt(text, rs, re), (lport << 16) | rport, 0]);
+    if (closeWait) this.closeWait.push(pid, this.addressAt(text, ls, le), this.addressAt(text, rs, re), (lport << 16) | rport, 0);
     return true;
   }
 
@@ -183,23 +183,39 @@ export class SocketFold implements FoldedSockets {
 
   /** A socket fd the reader kept a record of (no row of its own names it). */
   socketFd(fd: Fd): void {
-    // an inode as its number when the text is that number's own (and fits), else as the text
-    const plain = fd.inode !== null && fd.inode.length <= 9 && (fd.inode.length === 1 || fd.inode.charCodeAt(0) !== 48);
-    const inode = fd.inode === null ? -1 : plain ? Number(fd.inode) : -2 - (this.bigInodes.push(fd.inode) - 1);
+    this.sockFd(fd.pid, fd.fd, fd.inode === null ? -1 : plainInode(fd.inode) ? Number(fd.inode) : fd.inode, fd.target, fd.hint);
+  }
+
+  /**
+   * socketFd() of an fd the column reader read in place (an lsof "sock" row), without the record:
+   * `inode` as a number where its text is that number's own (plainInode), else its text, -1: none.
+   */
+  sockFd(pid: number, fd: number, inode: number | string, target: string, hint: string | null): void {
+    const key = typeof inode === 'number' ? inode : -2 - (this.bigInodes.push(inode) - 1);
     // lsof's sock rows come in runs with the same NAME (the column reader hands the same string on):
     // its hint and reading are the last row's (a regex and a Map lookup a row, ~132,000 rows of the
     // 1M-line socket-heavy capture, otherwise)
-    if (fd.target !== this.lastTarget || fd.hint !== this.lastHint) {
-      let hint = fd.hint === null ? -1 : (this.hintIndex.get(fd.hint) ?? -1);
-      if (hint < 0 && fd.hint !== null) {
+    if (target !== this.lastTarget || hint !== this.lastHint) {
+      let index = hint === null ? -1 : (this.hintIndex.get(hint) ?? -1);
+      if (index < 0 && hint !== null) {
         if (this.hints.length >= MAX_ADDRESSES) throw tooMany(`${MAX_ADDRESSES.toLocaleString('en-US')} distinct lsof socket protocols`);
-        this.hintIndex.set(fd.hint, (hint = this.hints.push(fd.hint) - 1));
+        this.hintIndex.set(hint, (index = this.hints.push(hint) - 1));
       }
-      this.lastTarget = fd.target;
-      this.lastHint = fd.hint;
-      this.lastFlags = ((hint + 1) << 1) | (isLsofSockRow(fd) ? 1 : 0);
+      this.lastTarget = target;
+      this.lastHint = hint;
+      this.lastFlags = ((index + 1) << 1) | (isLsofSockTarget(target) ? 1 : 0);
     }
-    this.socketFds.push([fd.pid, fd.fd, inode, this.lastFlags]);
+    this.socketFds.push(pid, fd, key, this.lastFlags);
+  }
+
+  /** Each process with a socket fd without a row (socketFd, sockFd), once (and maybe again after another's). */
+  forEachSocketFdPid(fn: (pid: number) => void): void {
+    const rows = this.socketFds;
+    let last = -1;
+    for (let r = 0; r < rows.length; r++) {
+      const pid = rows.get(r, 0);
+      if (pid !== last) fn((last = pid));
+    }
   }
 
   /** The last socketFd()'s target and hint, and the flags they gave. */
@@ -229,9 +245,9 @@ export class SocketFold implements FoldedSockets {
     const rx = socket.rxQueue ?? 0;
     const row = this.closeWait.length;
     if (rx >= RX_BIG) this.bigQueues.set(row, rx);
-    this.closeWait.push([pid, this.address(socket.local!.address), this.address(socket.remote!.address),
+    this.closeWait.push(pid, this.address(socket.local!.address), this.address(socket.remote!.address),
       (socket.local!.port! << 16) | socket.remote!.port!,
-      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0)]);
+      (Math.min(rx, RX_BIG) << 2) | (socket.family === 'inet6' ? INET6 : 0));
   }
 
   /**
@@ -612,4 +628,12 @@ export interface FoldParts {
 
 function tooMany(what: string): InputError {
   return new InputError(`more than ${what}: more than fdleak analyze judges in bounded memory; capture less at once (lsof -nP -p PID, or one user's processes: lsof -nP -u USER)`, { source: 'analyze' });
+}
+
+/**
+ * Whether an inode's text is keyed as its number: at most 9 characters, not led by a 0 unless it
+ * is "0" (a longer or zero-led text is kept as a text).
+ */
+export function plainInode(text: string): boolean {
+  return text.length <= 9 && (text.length === 1 || text.charCodeAt(0) !== 48);
 }

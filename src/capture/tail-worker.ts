@@ -36,16 +36,12 @@ async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: Array
   reader.foldInto!(fold);
   const processes: Parsed['processes'] = [];
   const fds: Fd[] = [];
-  const socketFdPids = new Set<number>();
   let records = 0;
   const take = (parsed: Parsed): void => {
     for (const p of parsed.processes) processes.push(p);
     for (const fd of parsed.fds) {
       if (fd.kind !== 'socket') fds.push(fd);
-      else {
-        fold.socketFd(fd); // as the main thread's CaptureBuilder does, folding
-        socketFdPids.add(fd.pid);
-      }
+      else fold.socketFd(fd); // as the main thread's CaptureBuilder does, folding
     }
     if (parsed.sockets.length > 0) throw new Error('socket records while folding');
     records += parsed.records;
@@ -71,7 +67,7 @@ async function readTail(job: TailJob): Promise<{ read: TailRead; transfer: Array
   const read: TailRead = {
     lines: chunks.lines(), overlong, skipped: sink.skipped, overflow: sink.overflow,
     fold: parts, pids: [...lsof.pids.keys()], carried: { layout, firstTid: lsof.carried()!.firstTid },
-    processes, fds, socketFdPids: [...socketFdPids], records,
+    processes, fds, records,
   };
   return { read, transfer };
 }

@@ -84,7 +84,6 @@ export interface TailRead {
   carried: Parameters<LsofReader['joins']>[0];
   processes: Parsed['processes'];
   fds: Fd[];
-  socketFdPids: number[];
   records: number;
 }
 

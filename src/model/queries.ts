@@ -130,7 +130,12 @@ export function isUnnamedOwner(s: Socket): boolean {
 
 /** An fd lsof listed as TYPE `sock`: a socket it found in no /proc/net table of its own network namespace. */
 export function isLsofSockRow(fd: Pick<Fd, 'kind' | 'target'>): boolean {
-  return fd.kind === 'socket' && /^(?:protocol: |can't identify protocol)/.test(fd.target);
+  return fd.kind === 'socket' && isLsofSockTarget(fd.target);
+}
+
+/** Is `target` what lsof names a socket in none of its tables ("protocol: TCP", "can't identify protocol")? */
+export function isLsofSockTarget(target: string): boolean {
+  return /^(?:protocol: |can't identify protocol)/.test(target);
 }
 
 /** Is `address` a wildcard listening address? */

@@ -85,20 +85,20 @@ describe('IntRows', () => {
       const rowsA = Array.from({ length: a }, row);
       const rowsB = Array.from({ length: b }, row);
       const appended = new IntRows(3);
-      for (const r of rowsA) appended.push(r);
+      for (const r of rowsA) appended.push(...(r as [number, number, number]));
       const other = new IntRows(3);
-      for (const r of rowsB) other.push(r);
+      for (const r of rowsB) other.push(...(r as [number, number, number]));
       expect(appended.append(other)).toBe(a);
       const pushed = new IntRows(3);
-      for (const r of [...rowsA, ...rowsB]) pushed.push(r);
-      appended.push([1, 2, 3]); // and pushing on after it
-      pushed.push([1, 2, 3]);
+      for (const r of [...rowsA, ...rowsB]) pushed.push(...(r as [number, number, number]));
+      appended.push(1, 2, 3); // and pushing on after it
+      pushed.push(1, 2, 3);
       expect(appended.length).toBe(a + b + 1);
       const cells = (rows: IntRows): number[] => Array.from({ length: rows.length * 3 }, (_, i) => rows.get(Math.floor(i / 3), i % 3));
       expect(cells(appended)).toEqual(cells(pushed));
     }
     const rows = new IntRows(2);
-    rows.push([5, 6]);
+    rows.push(5, 6);
     rows.set(0, 1, -7);
     expect([rows.get(0, 0), rows.get(0, 1)]).toEqual([5, -7]);
     expect(() => rows.append(new IntRows(3))).toThrow(/width/);

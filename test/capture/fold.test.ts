@@ -80,6 +80,24 @@ describe('a folded capture reports what its records report', () => {
   }
 });
 
+describe('sock rows read in place, whatever their inode text', () => {
+  it('an inode led by 0, one of 10 digits, one a TCP row has, a plain one: the reports the records give', async () => {
+    // lsof's own capture of everything (fixtures/lsof/README.md), its sock rows' NODE rewritten in
+    // turn. The fold keys a plain inode by its number, any other by its text: "0" and a TCP row's
+    // inode is no inode the tables have (an orphan, as the records have it), though its number is.
+    const text = spawnSync('cat', [join(ROOT, 'fixtures/lsof/list-everything.txt')], { encoding: 'latin1' }).stdout;
+    const tcp = [...text.matchAll(/ IPv4\s+(\d+)\s+\S+\s+TCP \S+->\S+ \((?:ESTABLISHED|CLOSE_WAIT)\)/g)].map((m) => m[1]!);
+    let k = 0;
+    const edited = text.replace(/^(\S+\s+\d+\s+\S+\s+\S+\s+sock\s+\S+\s+\S+\s+)(\d+)/gm, (_, head: string, inode: string) => {
+      const other = tcp[k]!;
+      const shape = k++ % 4;
+      return head + [`0${other}`, `${other}0000`, other, inode][shape];
+    });
+    expect(k).toBeGreaterThan(4);
+    await expectSameFolded(edited, 'list-everything, sock inodes rewritten');
+  });
+});
+
 describe('a live capture of the socket mix, folded', () => {
   afterAll(stopAll);
 

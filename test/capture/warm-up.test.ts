@@ -3,7 +3,7 @@
  * fold take on a large capture's plain rows before it optimizes them. What it must do, then: go
  * down each of those paths (an IPv4 row read in place in ESTABLISHED and in CLOSE_WAIT, with a
  * plain fd and with "*NNN", unix and sock rows in place, a port's second peer, the fold's CLOSE_WAIT
- * rows and socket fds), every made-up row read without a skip; and leave nothing behind: a capture
+ * rows and socket fds without a row), every made-up row read without a skip; and leave nothing behind: a capture
  * read after it reports what it reported before.
  */
 import { readFileSync } from 'node:fs';
@@ -36,7 +36,7 @@ describe('warmUp', () => {
     const headInet = vi.spyOn(reader, 'headInet');
     const tcpRow = vi.spyOn(fold, 'tcpRow');
     const tableRow = vi.spyOn(fold, 'tableRow');
-    const socketFd = vi.spyOn(fold, 'socketFd');
+    const sockFd = vi.spyOn(fold, 'sockFd');
     const tallyPort = vi.spyOn(fold, 'tallyPort');
     const truncated = vi.spyOn(FdNumbers.prototype, 'truncated');
     const bad = vi.spyOn(LineSink.prototype, 'bad');
@@ -51,7 +51,7 @@ describe('warmUp', () => {
     expect(tableRow.mock.calls.some((c) => (c[2] as unknown) === 'UNIX')).toBe(true);
     expect(unix.mock.results.every((r) => r.value === true)).toBe(true);
     expect(sock).toHaveBeenCalled();
-    expect(socketFd).toHaveBeenCalled();
+    expect(sockFd).toHaveBeenCalled();
     expect(truncated).toHaveBeenCalled(); // "*NNN" fds
     // a port's peers: its first, then more of them (the second path of tallyPort)
     const ports = tallyPort.mock.calls.map((c) => c[0] as unknown as number);

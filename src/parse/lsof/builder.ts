@@ -39,6 +39,8 @@ export interface SocketSink {
   fresh(inode: number, pid: number): boolean;
   tcpRow(pid: number, inode: number, closeWait: boolean, text: string, ls: number, le: number, lport: number, rs: number, re: number, rport: number): boolean;
   tableRow(pid: number, inode: number, state: string): boolean;
+  /** A socket fd without a row (an lsof "sock" row), without its record: `inode` a number, or a text that is not one's own. */
+  sockFd(pid: number, fd: number, inode: number | string, target: string, hint: string | null): void;
 }
 
 export interface BuilderOptions {
@@ -221,9 +223,12 @@ export class Builder {
     if (isNew) this.records++;
   }
 
-  /** A socket fd record the column reader made in place (an lsof "sock" row), as add() keeps it. */
-  socketFd(fd: Fd): void {
-    this.fds.push(fd);
+  /**
+   * A socket fd the column reader read in place (an lsof "sock" row of a folded capture), straight
+   * into the fold: as add() would take its record (the fold keeps no line number).
+   */
+  sockFd(pid: number, fd: number, inode: number | string, target: string, hint: string | null): void {
+    this.fold!.sockFd(pid, fd, inode, target, hint);
   }
 
   /** From now on, socket rows go to `sink`, with every row kept so far (between reads). */

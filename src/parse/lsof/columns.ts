@@ -630,7 +630,7 @@ export class ColumnsReader {
       }
       // a folded capture's plain socket row (most rows of a big one): read in place
       // (and "*NNN" fds too: a 15,000-socket process lists a third of its rows so)
-      if (type === T_SOCKET && (fd === FD_NUM || fd === FD_TRUNC) && pid !== 0 && b.folding && !b.keepAll && this.inPlace(ls, le, lineNo, pid, tid, u, cmdLen, uid, fd)) return;
+      if (type === T_SOCKET && (fd === FD_NUM || fd === FD_TRUNC) && pid !== 0 && b.folding && !b.keepAll && this.inPlace(ls, le, pid, tid, u, cmdLen, uid, fd)) return;
       return this.whole(ls, le, lineNo, { pid, tid, u, cmdLen, uid }, fd);
     }
     if (fd === FD_TRUNC) fdNo = b.numbers.truncated(pid, tid, this.fdValue);
@@ -690,7 +690,7 @@ export class ColumnsReader {
    * Measured on the 1M-line socket-heavy bench: whole() took ~4 us a unix or sock row, the in-place
    * read of a TCP row with a Socket object ~1 us; without objects a row costs well under that.
    */
-  private inPlace(ls: number, le: number, lineNo: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number): boolean {
+  private inPlace(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number): boolean {
     const { bytes } = this;
     const t = this.ts[u + 2]!;
     const te = this.te[u + 2]!;
@@ -705,7 +705,7 @@ export class ColumnsReader {
     const ns = this.ts[u + 5]!;
     const ne = this.te[u + 5]!;
     if (unix) return this.unix(ls, le, pid, tid, u, cmdLen, uid, fd, ns, ne);
-    this.sock(ls, le, lineNo, pid, tid, u, cmdLen, uid, fd, ns, ne);
+    this.sock(ls, le, pid, tid, u, cmdLen, uid, fd, ns, ne);
     return true;
   }
 
@@ -810,7 +810,7 @@ export class ColumnsReader {
   private sockHint: string | null = null;
 
   /** "sock DEVICE SIZE/OFF INODE NAME": a socket in no table of lsof's own (an orphan), kept as the fd record add() makes. */
-  private sock(ls: number, le: number, lineNo: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, ns: number, ne: number): void {
+  private sock(ls: number, le: number, pid: number, tid: number | null, u: number, cmdLen: number, uid: number | null, fd: number, ns: number, ne: number): void {
     const { text, bytes, b } = this;
     const s = this.ts[u + 6]!;
     let e = le;
@@ -821,12 +821,11 @@ export class ColumnsReader {
     }
     const p = this.owner(ls, pid, tid, cmdLen, uid);
     const fdNo = this.fdNumber(pid, tid, fd);
-    // an inode of 10 digits at most: a copy, not a slice of the piece
     const listed = b.listSocket(p, tid, fdNo);
     if (listed !== 'repeat') this.keepTail(p, fdNo, this.ts[u + 2]!, le);
-    if (listed === 'new') {
-      b.socketFd({ pid, fd: fdNo, kind: 'socket', inode: text.slice(ns, ne), target: this.sockName, hint: this.sockHint, origin: { source: b.source, line: lineNo } });
-    }
+    // the inode as the fold keys it (fold.ts plainInode): its number, read here, or else its text
+    // (all digits: NODE passed isNum)
+    if (listed === 'new') b.sockFd(pid, fdNo, ne - ns <= 9 && (ne - ns === 1 || bytes[ns] !== 48) ? numIn(bytes, ns, ne) : text.slice(ns, ne), this.sockName, this.sockHint);
   }
 
   /** Where the last hostPort() ended, where its host ended (the colon), its port. */
