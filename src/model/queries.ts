@@ -328,21 +328,40 @@ const orphanIndexes = new WeakMap<Snapshot, Map<number, OrphanFds>>();
  */
 export function knownOrphans(snapshot: Snapshot, pid: number, orphans: readonly Fd[]): void {
   const byPid = new Map<number, OrphanFds>();
-  for (const fd of orphans) addOrphan(byPid, pid, fd.fd, true, fd.hint, isLsofSockRow(fd));
+  const add = orphanAdder(byPid);
+  for (const fd of orphans) add(pid, fd.fd, true, fd.hint, isLsofSockRow(fd));
   orphanIndexes.set(snapshot, byPid);
 }
 
-/** One orphan socket fd of `pid` counted into `byPid` (orphanSocketFds's index, knownOrphans's). */
-function addOrphan(byPid: Map<number, OrphanFds>, pid: number, fd: number, withInode: boolean, hint: string | null, sockRow: boolean): void {
-  let o = byPid.get(pid);
-  if (o === undefined) byPid.set(pid, (o = { count: 0, withInode: 0, allSockRows: true, byHint: new Map() }));
-  o.count++;
-  if (withInode) o.withInode++;
-  if (!sockRow) o.allSockRows = false;
-  const key = hint ?? 'unknown';
-  const list = o.byHint.get(key);
-  if (list === undefined) o.byHint.set(key, [fd]);
-  else list.push(fd);
+/**
+ * One orphan socket fd of `pid` counted into `byPid` (orphanSocketFds's index, knownOrphans's).
+ * Orphans come pid by pid, in runs of one hint: the last process's entry and the last hint's list
+ * are taken again without a Map lookup (two lookups an fd otherwise: ~132,000 fds of the 1M-line
+ * socket-heavy capture).
+ */
+function orphanAdder(byPid: Map<number, OrphanFds>): (pid: number, fd: number, withInode: boolean, hint: string | null, sockRow: boolean) => void {
+  let lastPid = Number.NaN;
+  let o: OrphanFds | undefined;
+  let lastKey: string | null = null;
+  let list: number[] | undefined;
+  return (pid, fd, withInode, hint, sockRow) => {
+    if (pid !== lastPid) {
+      o = byPid.get(pid);
+      if (o === undefined) byPid.set(pid, (o = { count: 0, withInode: 0, allSockRows: true, byHint: new Map() }));
+      lastPid = pid;
+      lastKey = null;
+    }
+    o!.count++;
+    if (withInode) o!.withInode++;
+    if (!sockRow) o!.allSockRows = false;
+    const key = hint ?? 'unknown';
+    if (key !== lastKey) {
+      list = o!.byHint.get(key);
+      if (list === undefined) o!.byHint.set(key, (list = []));
+      lastKey = key;
+    }
+    list!.push(fd);
+  };
 }
 
 /**
@@ -357,7 +376,7 @@ export function orphanSocketFds(snapshot: Snapshot): Map<number, OrphanFds> {
   // The namespace each process's fds are judged in, once per process rather than once per fd.
   const netnsOf = new Map(snapshot.processes.map((p) => [p.pid, judgedNetns(snapshot, p)]));
   const byPid = new Map<number, OrphanFds>();
-  const add = (pid: number, fd: number, withInode: boolean, hint: string | null, sockRow: boolean): void => addOrphan(byPid, pid, fd, withInode, hint, sockRow);
+  const add = orphanAdder(byPid);
   const fds = snapshot.fds;
   // The namespace of the previous fd's pid: fds come pid by pid, so two Map lookups per fd become
   // one per pid (a 15,000-fd diagnose under --cpu-prof, 3 runs: isOrphanSocket's share 5 ms instead of 9).

@@ -18,9 +18,13 @@ export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`;
 }
 
-/** [3,4,5,9] -> ["3-5", "9"]: runs of consecutive numbers, in order. */
+/**
+ * [3,4,5,9] -> ["3-5", "9"]: runs of consecutive numbers, in order. Sorted as a typed array: its
+ * sort is numeric and native, where Array.sort calls a comparator per comparison (the orphan fds of
+ * the 1M-line socket-heavy capture, 132,000 of them: ~12 ms of the rules' time, --cpu-prof).
+ */
 export function numberRuns(numbers: readonly number[]): string[] {
-  const sorted = [...numbers].sort((a, b) => a - b);
+  const sorted = Float64Array.from(numbers).sort();
   const runs: string[] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i;
