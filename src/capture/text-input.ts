@@ -46,7 +46,11 @@ export interface LineStream {
   source: string;
   /** The first lines, for format detection. */
   head: Line[];
-  /** The input's lines in chunks, head first: the chunks of each read of the input together. */
+  /**
+   * The input's lines in chunks, head first: a chunk at a time as a read is decoded (with the
+   * line the read before left open), never past the read's buffer (Chunk.bytes stays valid until
+   * the next is asked for).
+   */
   chunks(): AsyncGenerator<Chunk[]>;
   /** Lines seen so far (all lines once chunks() is drained). */
   readonly lines: number;
@@ -171,7 +175,11 @@ export type ChunkIterator = AsyncGenerator<Chunk[], void> & { overlong: Line[]; 
 /**
  * Splits a byte stream into chunks of whole lines (latin1, so any byte survives one-to-one). A chunk
  * is decoded straight from the bytes read, so it is a flat string parsers can index fast; a line
- * begun by the previous read is a chunk of its own.
+ * begun by the previous read is a chunk of its own. Each chunk is handed on as soon as it is
+ * decoded, not a read's ~22 together: the parser then reads a string still in the cache, and only
+ * one chunk's string is alive, not a megabyte of them (a young generation that stays smaller).
+ * Measured on the 1M-line socket-heavy capture, farm-bench against handing on a read's chunks
+ * together, 31 pairs: 0.958x wall, 0.958x CPU, peak RSS 114 MiB instead of 134.
  */
 function splitChunks(stream: Source, source: string, rest?: { before: number; overlong: Line[] }): ChunkIterator {
   // the rest of a text (linesFrom): its start was checked and numbered already
@@ -211,7 +219,7 @@ function splitChunks(stream: Source, source: string, rest?: { before: number; ov
       const newline = (from: number): number => (buf === null ? text.indexOf('\n', from) : buf.indexOf(10, from));
       const lastNewline = (from: number): number => (buf === null ? text.lastIndexOf('\n', from) : buf.lastIndexOf(10, from));
       const decode = (from: number, to: number): string => (buf === null ? text.slice(from, to) : buf.toString('latin1', from, to));
-      const chunks: Chunk[] = [];
+      let chunks: Chunk[] = [];
       // `at`: where the body starts in `buf` (and a newline ends it there), or -1: no bytes go with it
       const kept = (first: number, count: number, body: string, at = -1): void => {
         if (!f0) checkNul(body, first, source);
@@ -253,6 +261,9 @@ function splitChunks(stream: Source, source: string, rest?: { before: number; ov
           kept(no + 1, count, body, from);
           no += count;
           from = cut + 1;
+          // handed on at once, before the next is decoded: see splitChunks
+          yield chunks;
+          chunks = [];
         }
         carry = decode(last + 1, length);
       }
