@@ -307,6 +307,13 @@ export class SocketFold implements FoldedSockets {
     }
     let peers = this.portPeers.get(port);
     if (peers === undefined) {
+      // the second row: a peer repeated already needs no set (a client's local port, listed again
+      // by another process of the same shape: ~12,000 sets made and dropped at once per thread on
+      // the 1M-line socket-heavy capture, a typed array each)
+      if (peer === this.portFirst[port]) {
+        this.portBad[port] = 1;
+        return;
+      }
       this.portPeers.set(port, (peers = new NumberSet()));
       peers.add(this.portFirst[port]!);
     }
