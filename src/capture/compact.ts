@@ -259,6 +259,15 @@ export class IntRows {
     this.length++;
   }
 
+  /**
+   * The blocks the rows live in: cell c of row r is blocks[r >>> 16][(r & 0xffff) * width + c]. For
+   * loops run once over many rows (the rules after a big read run cold, mostly unoptimized), where
+   * a get() call a cell costs more than the load.
+   */
+  get rawBlocks(): readonly Int32Array[] {
+    return this.blocks;
+  }
+
   /** Its blocks, to post to another thread (transferable) and read there with IntRows.from(). */
   parts(): IntRowsParts {
     return { width: this.width, blocks: this.blocks, length: this.length };

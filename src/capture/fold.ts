@@ -26,6 +26,10 @@ import { IntRows, NumberSet, U32Map } from './compact.js';
 import type { IntRowsParts, U32MapParts } from './compact.js';
 import { detach } from './text-input.js';
 
+/** Columns of a CLOSE_WAIT row (SocketFold.closeWait) and of a socket fd without a row (socketFds). */
+const CW_WIDTH = 5;
+const FD_WIDTH = 4;
+
 /** Distinct sockets one capture may hold (the inode table then takes 128 MiB). */
 export const MAX_FOLDED_SOCKETS = 12_000_000;
 /** Socket records (the rows not folded) one analysis may hold. */
@@ -70,14 +74,14 @@ export class SocketFold implements FoldedSockets {
    * CLOSE_WAIT rows: pid, local address, remote address, ports (local << 16 | remote), Recv-Q << 2 |
    * flags (Recv-Q past 2^28: RX_BIG, the number in bigQueues).
    */
-  private readonly closeWait = new IntRows(5);
+  private readonly closeWait = new IntRows(CW_WIDTH);
   private readonly bigQueues = new Map<number, number>();
   private byOwner: Map<number, Int32Array> | null = null;
   /**
    * Socket fds without a row: pid, fd, inode (-1: none; < -1: the text's index in bigInodes, for
    * texts that are not a number below 10^9), (hint + 1) << 1 | 1 for a sock row.
    */
-  private readonly socketFds = new IntRows(4);
+  private readonly socketFds = new IntRows(FD_WIDTH);
   private readonly hints: string[] = [];
   private readonly hintIndex = new Map<string, number>();
   private readonly bigInodes: string[] = [];
@@ -476,13 +480,17 @@ export class SocketFold implements FoldedSockets {
     // lookup a row otherwise, of a key past 2^31: a heap number each)
     let lastKey = -1;
     let lastGroup = 0;
+    // the cells read from the blocks (IntRows.rawBlocks): this runs once a process, cold
+    const blocks = c.rawBlocks;
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      const ports = c.get(r, 3) >>> 0;
+      const b = blocks[r >>> 16]!;
+      const o = (r & 0xffff) * CW_WIDTH;
+      const ports = b[o + 3]! >>> 0;
       const lport = ports >>> 16;
       let s = side[lport]!;
       if (s === 0) side[lport] = s = isServerPort(lport) ? 1 : 2;
-      const key = s === 1 ? (c.get(r, 2) * 65536 + lport) * 2 + 1 : (c.get(r, 2) * 65536 + (ports & 0xffff)) * 2;
+      const key = s === 1 ? (b[o + 2]! * 65536 + lport) * 2 + 1 : (b[o + 2]! * 65536 + (ports & 0xffff)) * 2;
       let g = key === lastKey ? lastGroup : groupOf.get(key);
       lastKey = key;
       if (g === undefined) {
@@ -493,7 +501,7 @@ export class SocketFold implements FoldedSockets {
       }
       lastGroup = g;
       count[g]!++;
-      const q = c.get(r, 4) >>> 2;
+      const q = b[o + 4]! >>> 2;
       const rx = q === RX_BIG ? this.bigQueues.get(r)! : q;
       if (rx > 0) {
         unread[g]!++;
@@ -511,20 +519,23 @@ export class SocketFold implements FoldedSockets {
     if (this.byOwner !== null) return this.byOwner;
     // a run of rows of one process counted, then filled, with one lookup a run, not a row
     const c = this.closeWait;
+    const blocks = c.rawBlocks;
+    const n = c.length;
+    const pidOf = (r: number): number => blocks[r >>> 16]![(r & 0xffff) * CW_WIDTH]!; // inlined once optimized
     const counts = new Map<number, number>();
-    for (let r = 0; r < c.length;) {
-      const pid = c.get(r, 0);
+    for (let r = 0; r < n;) {
+      const pid = pidOf(r);
       const start = r;
-      while (r < c.length && c.get(r, 0) === pid) r++;
+      while (r < n && pidOf(r) === pid) r++;
       counts.set(pid, (counts.get(pid) ?? 0) + r - start);
     }
-    const byOwner = new Map([...counts].map(([pid, n]) => [pid, new Int32Array(n)]));
+    const byOwner = new Map([...counts].map(([pid, k]) => [pid, new Int32Array(k)]));
     const filled = new Map<number, number>();
-    for (let r = 0; r < c.length;) {
-      const pid = c.get(r, 0);
+    for (let r = 0; r < n;) {
+      const pid = pidOf(r);
       const rows = byOwner.get(pid)!;
       let at = filled.get(pid) ?? 0;
-      while (r < c.length && c.get(r, 0) === pid) rows[at++] = r++;
+      while (r < n && pidOf(r) === pid) rows[at++] = r++;
       filled.set(pid, at);
     }
     return (this.byOwner = byOwner);
@@ -573,9 +584,12 @@ export class SocketFold implements FoldedSockets {
     // capture): read as numbers, without a record or an inode string made for each (orphanSocketFds
     // over forEachSocketFd took ~120 ms of the rules' ~230 there, cold, --cpu-prof).
     let rowInodes: Set<number> | null = null; // the tables' inodes that are numbers as String(n) writes them
+    const blocks = c.rawBlocks; // cells read from the blocks: this runs once, cold
     for (let r = 0; r < c.length; r++) {
-      const inode = c.get(r, 2);
-      const flags = c.get(r, 3);
+      const b = blocks[r >>> 16]!;
+      const o = (r & 0xffff) * FD_WIDTH;
+      const inode = b[o + 2]!;
+      const flags = b[o + 3]!;
       const sockRow = (flags & 1) === 1;
       let orphan: boolean;
       if (inode === -1) orphan = sockRow;
@@ -587,7 +601,7 @@ export class SocketFold implements FoldedSockets {
       }
       if (!orphan) continue;
       const hint = (flags >> 1) - 1;
-      fn(c.get(r, 0), c.get(r, 1), inode !== -1, hint < 0 ? null : this.hints[hint]!, sockRow);
+      fn(b[o]!, b[o + 1]!, inode !== -1, hint < 0 ? null : this.hints[hint]!, sockRow);
     }
   }
 }
