@@ -6,7 +6,7 @@
  * stays bounded (a leak's target, held by many fds, is met early).
  */
 import type { FdKind } from '../../model/fd.js';
-import { FD_KINDS } from '../../model/fd.js';
+import { FD_KINDS } from '../../model/fd-kinds.js';
 import { detach } from '../../capture/text-input.js';
 import { isDigits } from '../text.js';
 
