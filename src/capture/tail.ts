@@ -276,8 +276,12 @@ const MAIN_SHARE = 0.53;
  * (21 each), 0.56 against 0.60 1.00x. Timelines: at 0.50 the main thread waits 60-110 ms for the
  * worker; at 0.60 the worker waits 30-80 ms for the main thread. On the slower VM of 2026-12-04 (a
  * fresh page 10-13 µs), 0.50, 0.53 and 0.56 were within noise (1300, 1370, 1352 ms, 11 runs each).
+ * 2026-12-06 (a fresh page ~10 µs), after the main thread's start got faster (it reaches its first
+ * row ~50 ms after node is up; the worker, ~100-170 ms into its own start): --cpu-prof timelines at
+ * 0.58 had the main thread wait 26-164 ms for the worker; farm-bench against 0.58: 0.63 0.967x
+ * (--json) and 0.965x (table), 31 pairs each, 0.67 0.982x.
  */
-const EARLY_MAIN_SHARE = 0.58;
+const EARLY_MAIN_SHARE = 0.63;
 
 type Fs = typeof import('node:fs');
 
