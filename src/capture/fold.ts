@@ -21,6 +21,7 @@ import type { Fd } from '../model/fd.js';
 import type { CloseWaitGroup, FoldedSockets } from '../model/folded.js';
 import { isLsofSockTarget, isOrphanSocket } from '../model/queries.js';
 import type { Owner, Socket } from '../model/socket.js';
+import { plainInodeShape } from '../parse/lsof/builder.js';
 import { halfKey } from '../rules/subject.js';
 import { IntRows, NumberSet, U32Map } from './compact.js';
 import type { IntRowsParts, U32MapParts } from './compact.js';
@@ -651,10 +652,7 @@ function tooMany(what: string): InputError {
   return new InputError(`more than ${what}: more than fdleak analyze judges in bounded memory; capture less at once (lsof -nP -p PID, or one user's processes: lsof -nP -u USER)`, { source: 'analyze' });
 }
 
-/**
- * Whether an inode's text is keyed as its number: at most 9 characters, not led by a 0 unless it
- * is "0" (a longer or zero-led text is kept as a text).
- */
+/** Whether an inode's text is keyed as its number (plainInodeShape). */
 export function plainInode(text: string): boolean {
-  return text.length <= 9 && (text.length === 1 || text.charCodeAt(0) !== 48);
+  return plainInodeShape(text.length, text.charCodeAt(0));
 }

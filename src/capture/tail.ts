@@ -301,12 +301,12 @@ function lineStartFrom(fs: Fs, fd: number, at: number, size: number, buf = Buffe
   return null;
 }
 
-/** An lsof row up to its PID and the blank after it (pidOf's match). */
-const PID_HEAD = /^[^\s]\S*\s+\d{1,9}\s/;
+/** An lsof row up to its PID (the second field, captured) and the blank after it. */
+const ROW_PID = /^[^\s]\S*\s+(\d{1,9})\s/;
 
-/** The PID column of an lsof row (second field), or -1 for a line that is no such row. */
+/** The PID column of an lsof row, or -1 for a line that is no such row. */
 function pidOf(line: string): number {
-  const m = /^[^\s]\S*\s+(\d{1,9})\s/.exec(line);
+  const m = ROW_PID.exec(line);
   return m === null ? -1 : Number(m[1]);
 }
 
@@ -341,11 +341,11 @@ function processBoundary(fs: Fs, fd: number, size: number, share = MAIN_SHARE): 
     let ls = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; ls = nl + 1, nl = text.indexOf('\n', ls)) {
       if (head !== '' && nl - ls > head.length && text.startsWith(head, ls)) continue; // pid === prev
-      const line = text.slice(ls, nl);
-      const pid = pidOf(line);
+      const row = ROW_PID.exec(text.slice(ls, nl));
+      const pid = row === null ? -1 : Number(row[1]);
       if (pid >= 0 && prev >= 0 && pid !== prev) return pos + ls;
       prev = pid;
-      head = pid < 0 ? '' : (PID_HEAD.exec(line)?.[0] ?? '');
+      head = row === null ? '' : row[0];
     }
     if (ls === 0) return null; // a line longer than the window
     pos += ls;

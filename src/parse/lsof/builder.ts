@@ -39,8 +39,17 @@ export interface SocketSink {
   fresh(inode: number, pid: number): boolean;
   tcpRow(pid: number, inode: number, closeWait: boolean, text: string, ls: number, le: number, lport: number, rs: number, re: number, rport: number): boolean;
   tableRow(pid: number, inode: number, state: string): boolean;
-  /** A socket fd without a row (an lsof "sock" row), without its record: `inode` a number, or a text that is not one's own. */
+  /** A socket fd without a row (an lsof "sock" row), without its record: `inode` a number where plainInodeShape says so, else its text. */
   sockFd(pid: number, fd: number, inode: number | string, target: string, hint: string | null): void;
+}
+
+/**
+ * Whether an inode text of `length` characters, the first `first` (a char code), is keyed as its
+ * number in a fold: at most 9 characters, not led by a 0 unless it is "0" (a longer or zero-led
+ * text is kept as a text). The column reader asks it of a row's bytes, the fold of a record's text.
+ */
+export function plainInodeShape(length: number, first: number): boolean {
+  return length <= 9 && (length === 1 || first !== 48);
 }
 
 export interface BuilderOptions {

@@ -32,8 +32,9 @@ import { detach } from '../../capture/text-input.js';
 import { isPreamble } from '../../capture/detect-format.js';
 import { isSpace, MAX_LINE, quote } from '../text.js';
 import type { Builder } from './builder.js';
+import { plainInodeShape } from './builder.js';
 import type { LsofFile } from './file.js';
-import { DELETED, SOCKET_TYPES, splitInetName } from './file.js';
+import { DELETED, FILE_TYPES, SOCKET_TYPES, splitInetName } from './file.js';
 import type { ProcState } from './processes.js';
 import { RowMemo } from './row-memo.js';
 import { tallyKey, Targets } from './targets.js';
@@ -179,46 +180,29 @@ const T_UNCHECKED = 5;
 const KIND_OF: readonly FdKind[] = ['other', 'file', 'file', 'anon_inode', 'socket', 'other'];
 
 /**
+ * typeCode's words by length and first byte ((length << 8) | byte): each word with its code. Made
+ * from the sets the builder reads rows by (file.ts SOCKET_TYPES, FILE_TYPES), so the two cannot
+ * drift apart, and the three words of their own.
+ */
+const TYPE_WORDS = new Map<number, Array<readonly [string, number]>>();
+for (const [words, code] of [[SOCKET_TYPES, T_SOCKET], [FILE_TYPES, T_FILE], [['FIFO'], T_FIFO], [['a_inode'], T_ANON], [['unknown'], T_OTHER]] as const) {
+  for (const w of words) {
+    const key = (w.length << 8) | w.charCodeAt(0);
+    const list = TYPE_WORDS.get(key);
+    if (list === undefined) TYPE_WORDS.set(key, [[w, code]]);
+    else list.push([w, code]);
+  }
+}
+
+/**
  * What the builder makes of the TYPE word bytes[s, e): SOCKET_TYPES, FIFO, FILE_TYPES, a_inode,
  * "unknown" (lsof could not stat the fd: common in captures); T_UNCHECKED for any other.
  */
 function typeCode(bytes: Uint8Array, s: number, e: number): number {
-  const c = bytes[s]!;
-  switch (e - s) {
-    case 3:
-      if (c === 82) return wordIn(bytes, s, 'REG') ? T_FILE : T_UNCHECKED;
-      if (c === 68) return wordIn(bytes, s, 'DIR') ? T_FILE : T_UNCHECKED;
-      if (c === 67) return wordIn(bytes, s, 'CHR') ? T_FILE : T_UNCHECKED;
-      if (c === 66) return wordIn(bytes, s, 'BLK') ? T_FILE : T_UNCHECKED;
-      if (c === 114) return wordIn(bytes, s, 'raw') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return wordIn(bytes, s, 'ipx') ? T_SOCKET : T_UNCHECKED;
-      if (c === 107) return wordIn(bytes, s, 'key') ? T_SOCKET : T_UNCHECKED;
-      return T_UNCHECKED;
-    case 4:
-      if (c === 70) return wordIn(bytes, s, 'FIFO') ? T_FIFO : T_UNCHECKED;
-      if (c === 73) return wordIn(bytes, s, 'IPv4') || wordIn(bytes, s, 'IPv6') ? T_SOCKET : T_UNCHECKED;
-      if (c === 76) return wordIn(bytes, s, 'LINK') ? T_FILE : T_UNCHECKED;
-      if (c === 115) return wordIn(bytes, s, 'sock') ? T_SOCKET : T_UNCHECKED;
-      if (c === 117) return wordIn(bytes, s, 'unix') ? T_SOCKET : T_UNCHECKED;
-      if (c === 114) return wordIn(bytes, s, 'raw6') ? T_SOCKET : T_UNCHECKED;
-      if (c === 112) return wordIn(bytes, s, 'pack') ? T_SOCKET : T_UNCHECKED;
-      if (c === 97) return wordIn(bytes, s, 'ax25') ? T_SOCKET : T_UNCHECKED;
-      if (c === 120) return wordIn(bytes, s, 'x.25') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return wordIn(bytes, s, 'inet') ? T_SOCKET : T_UNCHECKED;
-      if (c === 110) return wordIn(bytes, s, 'ndrv') ? T_SOCKET : T_UNCHECKED;
-      return T_UNCHECKED;
-    case 5:
-      if (c === 97) return wordIn(bytes, s, 'atalk') ? T_SOCKET : T_UNCHECKED;
-      if (c === 105) return wordIn(bytes, s, 'inet6') ? T_SOCKET : T_UNCHECKED;
-      return T_UNCHECKED;
-    case 7:
-      if (c === 117) return wordIn(bytes, s, 'unknown') ? T_OTHER : T_UNCHECKED;
-      if (c === 110) return wordIn(bytes, s, 'netlink') ? T_SOCKET : T_UNCHECKED;
-      if (c === 97) return wordIn(bytes, s, 'a_inode') ? T_ANON : T_UNCHECKED;
-      return T_UNCHECKED;
-    default:
-      return T_UNCHECKED;
-  }
+  const words = TYPE_WORDS.get(((e - s) << 8) | bytes[s]!);
+  if (words === undefined) return T_UNCHECKED;
+  for (let i = 0; i < words.length; i++) if (wordIn(bytes, s, words[i]![0])) return words[i]![1];
+  return T_UNCHECKED;
 }
 
 /**
@@ -823,9 +807,8 @@ export class ColumnsReader {
     const fdNo = this.fdNumber(pid, tid, fd);
     const listed = b.listSocket(p, tid, fdNo);
     if (listed !== 'repeat') this.keepTail(p, fdNo, this.ts[u + 2]!, le);
-    // the inode as the fold keys it (fold.ts plainInode): its number, read here, or else its text
-    // (all digits: NODE passed isNum)
-    if (listed === 'new') b.sockFd(pid, fdNo, ne - ns <= 9 && (ne - ns === 1 || bytes[ns] !== 48) ? numIn(bytes, ns, ne) : text.slice(ns, ne), this.sockName, this.sockHint);
+    // the inode as the fold keys it: its number, read here (all digits: NODE passed isNum), or its text
+    if (listed === 'new') b.sockFd(pid, fdNo, plainInodeShape(ne - ns, bytes[ns]!) ? numIn(bytes, ns, ne) : text.slice(ns, ne), this.sockName, this.sockHint);
   }
 
   /** Where the last hostPort() ended, where its host ended (the colon), its port. */
